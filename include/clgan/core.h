@@ -1,0 +1,101 @@
+/* clgan core: status codes, error messages, logging, hashing, Philox RNG.
+ *
+ * Every library function that can fail returns a clgan_status. On failure it
+ * also records a message (what failed, which file/offset/field, what was
+ * expected) retrievable with clgan_last_error(). Library code never calls
+ * exit() and never prints errors itself; the command-line program does. */
+#ifndef CLGAN_CORE_H
+#define CLGAN_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    CLGAN_OK = 0,
+    CLGAN_ERR_INVALID_ARG,   /* caller passed something meaningless */
+    CLGAN_ERR_IO,            /* open/read/write/rename failed (errno in message) */
+    CLGAN_ERR_FORMAT,        /* file content is corrupt, truncated or hostile */
+    CLGAN_ERR_NOMEM,         /* host allocation failed */
+    CLGAN_ERR_DEVICE,        /* an OpenCL or CLBlast call failed */
+    CLGAN_ERR_DEVICE_OOM,    /* a device allocation failed */
+    CLGAN_ERR_BUILD,         /* a kernel program failed to build */
+    CLGAN_ERR_NOT_FOUND,     /* no such device, file, tensor, kernel */
+    CLGAN_ERR_AMBIGUOUS,     /* a device choice matched several devices */
+    CLGAN_ERR_UNSUPPORTED,   /* the device cannot do what was asked */
+    CLGAN_ERR_NUMERIC,       /* NaN or Inf where a finite number was needed */
+    CLGAN_STATUS_COUNT
+} clgan_status;
+
+/* "CLGAN_ERR_FORMAT" etc. */
+const char *clgan_status_name(clgan_status s);
+
+/* Records a formatted message for the current thread and returns `s`, so that
+ * `return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: offset %zu: ...", path, off);` works.
+ * The file:line of the caller is kept for debugging (clgan_last_error_where). */
+clgan_status clgan_set_error(clgan_status s, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#define CLGAN_ERR(status, ...) clgan_set_error((status), __FILE__, __LINE__, __VA_ARGS__)
+
+/* Prepends context ("loading checkpoint x: ") to the current message. */
+clgan_status clgan_error_context(clgan_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+const char *clgan_last_error(void);        /* "" when none */
+const char *clgan_last_error_where(void);  /* "src/io/png.c:42" */
+void clgan_clear_error(void);
+
+/* Logging. The library reports progress and choices through this hook; the
+ * default writes "clgan: msg" to stderr for levels >= the threshold. */
+typedef enum { CLGAN_LOG_DEBUG = 0, CLGAN_LOG_INFO, CLGAN_LOG_WARN, CLGAN_LOG_QUIET } clgan_log_level;
+typedef void (*clgan_log_fn)(clgan_log_level level, const char *msg, void *user);
+void clgan_log_set_level(clgan_log_level threshold);
+void clgan_log_set_hook(clgan_log_fn fn, void *user);
+void clgan_log(clgan_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+const char *clgan_version(void);
+
+/* SHA-256 (FIPS 180-4), used for cache keys and integrity checks. */
+typedef struct {
+    uint32_t h[8];
+    uint64_t len;
+    uint8_t buf[64];
+    size_t fill;
+} clgan_sha256;
+void clgan_sha256_init(clgan_sha256 *c);
+void clgan_sha256_update(clgan_sha256 *c, const void *data, size_t n);
+void clgan_sha256_final(clgan_sha256 *c, uint8_t out[32]);
+void clgan_sha256_hex(const uint8_t digest[32], char out[65]);
+
+/* Philox-4x32-10 (Salmon et al., SC'11). Counter-based: the output for a given
+ * (key, counter) is the same on the host and in cl/rng.cl, so a seed gives
+ * the same stream on every device. */
+void clgan_philox4x32(const uint32_t key[2], const uint32_t ctr[4], uint32_t out[4]);
+/* uint32 -> float in (0, 1]: (x + 1) * 2^-32 computed exactly as the kernel does */
+float clgan_u32_to_unit(uint32_t x);
+/* Fills n uniform (0,1] / standard normal floats. Element i comes from word
+ * i%4 of Philox(key = seed, counter = (i/4 as 64 bits, offset as 64 bits)).
+ * Normals use Box-Muller on word pairs (0,1) and (2,3) of the same block.
+ * cl/rng.cl computes the same words, so uniforms are bit-identical across
+ * devices and normals agree to the accuracy of the device's log/sqrt/cos. */
+void clgan_rng_uniform(uint64_t seed, uint64_t offset, float *out, size_t n);
+void clgan_rng_normal(uint64_t seed, uint64_t offset, float *out, size_t n);
+
+/* A small deterministic generator for host-side decisions (shuffles,
+ * initialisation order): Philox driven by a running counter. */
+typedef struct {
+    uint64_t seed;
+    uint64_t counter;
+} clgan_rng;
+void clgan_rng_init(clgan_rng *r, uint64_t seed);
+uint32_t clgan_rng_u32(clgan_rng *r);
+/* uniform integer in [0, n), unbiased */
+uint32_t clgan_rng_below(clgan_rng *r, uint32_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

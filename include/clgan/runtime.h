@@ -1,0 +1,119 @@
+/* clgan runtime: the device registry, device selection, kernel programs and
+ * buffers. Two backends sit behind one small vtable: `ref` (plain C, always
+ * present) and `opencl` (any platform, any device type). */
+#ifndef CLGAN_RUNTIME_H
+#define CLGAN_RUNTIME_H
+
+#include "clgan/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { CLGAN_BACKEND_REF, CLGAN_BACKEND_OPENCL } clgan_backend_kind;
+
+typedef struct {
+    clgan_backend_kind backend;
+    char id[32];              /* "ref" or "P:D" (platform and device index) */
+    int platform_index;       /* -1 for ref */
+    int device_index;         /* -1 for ref */
+    char type[16];            /* "GPU", "CPU", "ACCELERATOR", "CUSTOM", "REF" */
+    char name[256];
+    char vendor[256];
+    char platform_name[256];
+    char platform_version[256];
+    char device_version[128]; /* "OpenCL 3.0 PoCL ..." */
+    char driver_version[128];
+    char c_version[128];      /* "OpenCL C 1.2 ..." */
+    uint64_t global_mem;      /* bytes */
+    uint64_t local_mem;       /* bytes */
+    uint64_t max_alloc;       /* bytes, largest single buffer */
+    unsigned compute_units;
+    size_t max_work_group;
+    bool fp64;
+} clgan_device_info;
+
+typedef struct {
+    clgan_device_info *items; /* OpenCL devices in platform/device order, then ref */
+    int count;
+    /* Why OpenCL contributed no device ("" when it did): no ICD registered,
+     * a platform that failed to answer, ... Shown by `clgan devices`. */
+    char opencl_note[512];
+} clgan_device_list;
+
+/* Lists every platform and every device of every type, plus `ref`. Never
+ * fails for lack of OpenCL: then the list holds only ref and opencl_note says
+ * why. */
+clgan_status clgan_devices_enumerate(clgan_device_list *out);
+void clgan_device_list_free(clgan_device_list *l);
+
+/* Resolves a --device choice to an index in `l`:
+ *   NULL/""/"default": first GPU, else first accelerator, else first CPU,
+ *                      else first CUSTOM device, else ref
+ *   "ref", "P:D", "gpu", "cpu", "accelerator", "custom" (the first of that type),
+ *   or a case-insensitive substring of a device name (must match exactly one).
+ * CLGAN_ERR_NOT_FOUND / CLGAN_ERR_AMBIGUOUS carry a message listing the
+ * devices. ("list" is the CLI's business.) */
+clgan_status clgan_device_choose(const clgan_device_list *l, const char *spec, int *index);
+
+/* One line per device: "0:0  CPU  name (vendor)..." into a malloc'd string. */
+char *clgan_device_list_format(const clgan_device_list *l, bool verbose);
+
+typedef struct {
+    const char *kernel_dir;    /* read cl/ sources from here; NULL = embedded */
+    const char *cache_dir;     /* NULL = $CLGAN_CACHE_DIR, $XDG_CACHE_HOME/clgan, ~/.cache/clgan */
+    bool no_cache;             /* neither read nor write the binary cache */
+    const char *kernel_binary; /* offline-compiled program holding every kernel */
+    bool profiling;            /* command queue with profiling (benchmarks) */
+} clgan_device_options;
+
+typedef struct clgan_device clgan_device;
+
+/* Opens a device: for OpenCL, creates the context and queue and builds (or
+ * loads from the cache) every kernel program; when it returns CLGAN_OK the
+ * kernels are ready. A build failure is CLGAN_ERR_BUILD with the file name
+ * and the device's build log in the message. */
+clgan_status clgan_device_open(const clgan_device_info *info, const clgan_device_options *opt,
+                               clgan_device **out);
+void clgan_device_close(clgan_device *d);
+const clgan_device_info *clgan_device_get_info(const clgan_device *d);
+clgan_status clgan_device_finish(clgan_device *d);
+
+typedef struct {
+    int programs;        /* kernel programs the device holds */
+    int built;           /* compiled from source during open */
+    int cache_hits;      /* loaded from a verified cache entry */
+    int cache_rejected;  /* cache entries found corrupt, truncated or stale and rebuilt */
+    int cache_write_failures;
+    int kernels;         /* kernel functions found */
+    double ready_ms;     /* wall time of the open, to "kernels ready" */
+    char cache_dir[1024]; /* "" when the cache is off */
+} clgan_kernel_stats;
+void clgan_device_kernel_stats(const clgan_device *d, clgan_kernel_stats *out);
+
+/* Builds every kernel source into one program and writes the device's
+ * program binary to `path` (loadable with kernel_binary). */
+clgan_status clgan_device_save_binary(clgan_device *d, const char *path);
+
+/* Buffers: plain memory on ref, cl_mem on OpenCL. New buffers are zeroed.
+ * A failed allocation is CLGAN_ERR_DEVICE_OOM naming the size asked for and
+ * the device's memory. */
+typedef struct clgan_buffer clgan_buffer;
+clgan_status clgan_buffer_alloc(clgan_device *d, size_t bytes, clgan_buffer **out);
+void clgan_buffer_free(clgan_buffer *b);
+size_t clgan_buffer_size(const clgan_buffer *b);
+clgan_device *clgan_buffer_device(const clgan_buffer *b);
+clgan_status clgan_buffer_write(clgan_buffer *b, size_t offset, const void *src, size_t bytes);
+clgan_status clgan_buffer_read(const clgan_buffer *b, size_t offset, void *dst, size_t bytes);
+clgan_status clgan_buffer_copy(clgan_buffer *dst, size_t dst_offset, const clgan_buffer *src,
+                               size_t src_offset, size_t bytes);
+uint64_t clgan_device_bytes_allocated(const clgan_device *d);
+
+/* The OpenCL / CLBlast name of an error code: "CL_OUT_OF_RESOURCES",
+ * "CLBlastInvalidLeadDimA". */
+const char *clgan_cl_error_name(int code);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

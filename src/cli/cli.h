@@ -1,0 +1,71 @@
+/* The command-line program: option parsing and the commands. Only this layer
+ * prints errors and calls exit(). */
+#ifndef CLGAN_CLI_H
+#define CLGAN_CLI_H
+
+#include "clgan/runtime.h"
+
+#include <stdio.h>
+
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+typedef struct {
+    const char *name;    /* "device" for --device */
+    const char *metavar; /* NULL for a flag */
+    const char *env;     /* environment variable read when the option is absent, or NULL */
+    const char *def;     /* default value shown in --help, or NULL */
+    const char *help;
+    const char *value;   /* parsed: the value, "1" for a set flag, else env, else def */
+    bool given;          /* on the command line (or from env) */
+} cli_opt;
+
+/* Options every device-using command takes. */
+#define CLI_DEVICE_OPTS                                                                                   \
+    {"device", "D", "CLGAN_DEVICE", NULL,                                                                 \
+     "ref, P:D, gpu, cpu, accelerator, custom, part of a device name, or list (default: first GPU, "     \
+     "else accelerator, else CPU, else ref)", NULL, false},                                              \
+        {"kernel-dir", "DIR", "CLGAN_KERNEL_DIR", NULL, "read the .cl kernel sources from DIR instead of " \
+                                                        "the copies built into clgan", NULL, false},     \
+        {"kernel-binary", "FILE", NULL, NULL, "load an offline-compiled program binary (e.g. for an FPGA)", \
+         NULL, false},                                                                                   \
+        {"no-kernel-cache", NULL, NULL, NULL, "neither read nor write the kernel binary cache", NULL, false}, \
+        {"cache-dir", "DIR", "CLGAN_CACHE_DIR", NULL,                                                    \
+         "kernel binary cache (default $XDG_CACHE_HOME/clgan or ~/.cache/clgan)", NULL, false},          \
+        {"verbose", NULL, NULL, NULL, "more detail on stderr", NULL, false}, {                            \
+        "quiet", NULL, NULL, NULL, "only errors on stderr", NULL, false                                  \
+    }
+
+typedef struct {
+    const char *name;
+    const char *summary;
+    const char *usage; /* text after "clgan NAME" */
+    cli_opt *opts;
+    int nopts;
+} cli_command;
+
+/* Parses argv[1..] (argv[0] is the command name) into c->opts. Positionals
+ * are not accepted. Returns CLI_OK, or CLI_USAGE after printing why; --help
+ * prints the command's help and sets *help_shown. */
+int cli_parse(cli_command *c, int argc, char **argv, bool *help_shown);
+const char *cli_get(const cli_command *c, const char *name);
+bool cli_flag(const cli_command *c, const char *name);
+/* Parses an integer / float option, printing a usage error on failure. */
+int cli_get_long(const cli_command *c, const char *name, long lo, long hi, long *out);
+int cli_get_double(const cli_command *c, const char *name, double *out);
+void cli_print_help(const cli_command *c, FILE *f);
+
+/* Prints "clgan: error: <last error>" and returns CLI_FAIL. */
+int cli_fail(clgan_status st);
+
+/* Applies --verbose/--quiet to the library's log level. */
+void cli_apply_verbosity(const cli_command *c);
+
+/* Enumerates, chooses and opens the device the options name. Returns CLI_OK
+ * with *out set; or, for --device list, prints the devices and returns CLI_OK
+ * with *out NULL; or prints the error and returns CLI_FAIL. */
+int cli_open_device(const cli_command *c, clgan_device **out);
+
+int cmd_devices(int argc, char **argv);
+int cmd_kernels(int argc, char **argv);
+
+#endif

@@ -1,0 +1,290 @@
+/* The device registry: enumeration (OpenCL devices then `ref`), the --device
+ * choice, opening a device through its backend vtable, and buffers. */
+#include "runtime/device_impl.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void ref_info(clgan_device_info *d) {
+    memset(d, 0, sizeof *d);
+    d->backend = CLGAN_BACKEND_REF;
+    snprintf(d->id, sizeof d->id, "ref");
+    d->platform_index = d->device_index = -1;
+    snprintf(d->type, sizeof d->type, "REF");
+    snprintf(d->name, sizeof d->name, "clgan reference (plain C, host)");
+    snprintf(d->vendor, sizeof d->vendor, "clgan");
+    snprintf(d->platform_name, sizeof d->platform_name, "clgan reference");
+    snprintf(d->driver_version, sizeof d->driver_version, "%s", clgan_version());
+    d->compute_units = 1;
+    d->max_work_group = 1;
+    d->fp64 = true;
+    d->max_alloc = (uint64_t)SIZE_MAX;
+}
+
+clgan_status clgan_devices_enumerate(clgan_device_list *out) {
+    memset(out, 0, sizeof *out);
+    clgan_status st = clgan_opencl_enumerate(out);
+    if (st != CLGAN_OK) return st;
+    clgan_device_info *grown = realloc(out->items, (size_t)(out->count + 1) * sizeof *grown);
+    if (!grown) {
+        clgan_device_list_free(out);
+        return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory listing devices");
+    }
+    out->items = grown;
+    ref_info(&out->items[out->count++]);
+    return CLGAN_OK;
+}
+
+void clgan_device_list_free(clgan_device_list *l) {
+    free(l->items);
+    l->items = NULL;
+    l->count = 0;
+}
+
+static bool contains_nocase(const char *hay, const char *needle) {
+    size_t n = strlen(needle);
+    if (n == 0) return false;
+    for (const char *h = hay; *h; h++) {
+        size_t i = 0;
+        while (i < n && h[i] && tolower((unsigned char)h[i]) == tolower((unsigned char)needle[i])) i++;
+        if (i == n) return true;
+    }
+    return false;
+}
+
+static bool equals_nocase(const char *a, const char *b) {
+    for (; *a && *b; a++, b++)
+        if (tolower((unsigned char)*a) != tolower((unsigned char)*b)) return false;
+    return *a == *b;
+}
+
+static int first_of_type(const clgan_device_list *l, const char *type) {
+    for (int i = 0; i < l->count; i++)
+        if (strcmp(l->items[i].type, type) == 0) return i;
+    return -1;
+}
+
+/* Appends the device list to the current error message so a failed choice
+ * shows what exists. */
+static clgan_status with_device_list(clgan_status st, const clgan_device_list *l) {
+    char *list = clgan_device_list_format(l, false);
+    char msg[4096];
+    snprintf(msg, sizeof msg, "%s\navailable devices:\n%s", clgan_last_error(), list ? list : "");
+    free(list);
+    if (l->opencl_note[0]) {
+        size_t len = strlen(msg);
+        snprintf(msg + len, sizeof msg - len, "(%s)\n", l->opencl_note);
+    }
+    return clgan_set_error(st, __FILE__, __LINE__, "%s", msg);
+}
+
+clgan_status clgan_device_choose(const clgan_device_list *l, const char *spec, int *index) {
+    if (!spec || !*spec || equals_nocase(spec, "default")) {
+        static const char *const order[] = {"GPU", "ACCELERATOR", "CPU", "CUSTOM", "REF"};
+        for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
+            int i = first_of_type(l, order[k]);
+            if (i >= 0) {
+                *index = i;
+                return CLGAN_OK;
+            }
+        }
+        return with_device_list(CLGAN_ERR(CLGAN_ERR_NOT_FOUND, "no device at all"), l);
+    }
+    static const char *const types[] = {"ref", "gpu", "cpu", "accelerator", "custom"};
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+        if (!equals_nocase(spec, types[k])) continue;
+        char upper[16];
+        size_t j = 0;
+        for (; types[k][j] && j + 1 < sizeof upper; j++) upper[j] = (char)toupper((unsigned char)types[k][j]);
+        upper[j] = 0;
+        int i = first_of_type(l, upper);
+        if (i < 0)
+            return with_device_list(
+                CLGAN_ERR(CLGAN_ERR_NOT_FOUND, "--device %s: no %s device found", spec, upper), l);
+        *index = i;
+        return CLGAN_OK;
+    }
+    int p, dv, consumed = 0;
+    if (isdigit((unsigned char)spec[0]) && sscanf(spec, "%d:%d%n", &p, &dv, &consumed) == 2 &&
+        spec[consumed] == 0) {
+        for (int i = 0; i < l->count; i++) {
+            if (l->items[i].platform_index == p && l->items[i].device_index == dv) {
+                *index = i;
+                return CLGAN_OK;
+            }
+        }
+        return with_device_list(
+            CLGAN_ERR(CLGAN_ERR_NOT_FOUND, "--device %s: no device %d on platform %d", spec, dv, p), l);
+    }
+    int found = -1, matches = 0;
+    for (int i = 0; i < l->count; i++) {
+        if (contains_nocase(l->items[i].name, spec)) {
+            if (found < 0) found = i;
+            matches++;
+        }
+    }
+    if (matches == 1) {
+        *index = found;
+        return CLGAN_OK;
+    }
+    if (matches > 1)
+        return with_device_list(CLGAN_ERR(CLGAN_ERR_AMBIGUOUS,
+                                          "--device %s matches %d devices; name one with P:D or a "
+                                          "longer part of its name",
+                                          spec, matches),
+                                l);
+    return with_device_list(CLGAN_ERR(CLGAN_ERR_NOT_FOUND,
+                                      "--device %s: no device of that name (expected ref, P:D, gpu, "
+                                      "cpu, accelerator, custom or part of a device name)",
+                                      spec),
+                            l);
+}
+
+static void mib(char *out, size_t cap, uint64_t bytes) {
+    if (bytes >= (1ull << 30))
+        snprintf(out, cap, "%.1f GiB", (double)bytes / (double)(1ull << 30));
+    else if (bytes >= (1ull << 20))
+        snprintf(out, cap, "%.1f MiB", (double)bytes / (double)(1ull << 20));
+    else
+        snprintf(out, cap, "%.0f KiB", (double)bytes / 1024.0);
+}
+
+char *clgan_device_list_format(const clgan_device_list *l, bool verbose) {
+    size_t cap = 512 + (size_t)l->count * 2048, len = 0;
+    char *s = malloc(cap);
+    if (!s) return NULL;
+    s[0] = 0;
+    for (int i = 0; i < l->count; i++) {
+        const clgan_device_info *d = &l->items[i];
+        if (!verbose) {
+            len += (size_t)snprintf(s + len, cap - len, "  %-6s %-11s %s\n", d->id, d->type, d->name);
+            continue;
+        }
+        if (d->backend == CLGAN_BACKEND_REF) {
+            len += (size_t)snprintf(s + len, cap - len,
+                                    "%-6s %-11s %s\n         always present; validates every "
+                                    "OpenCL kernel and gradient\n",
+                                    d->id, d->type, d->name);
+            continue;
+        }
+        char g[32], lm[32], ma[32];
+        mib(g, sizeof g, d->global_mem);
+        mib(lm, sizeof lm, d->local_mem);
+        mib(ma, sizeof ma, d->max_alloc);
+        len += (size_t)snprintf(s + len, cap - len,
+                                "%-6s %-11s %s\n"
+                                "         vendor %s; platform %s\n"
+                                "         driver %s; %s; %s\n"
+                                "         global memory %s (max buffer %s), local memory %s, "
+                                "%u compute units, max work-group %zu, fp64 %s\n",
+                                d->id, d->type, d->name, d->vendor, d->platform_name, d->driver_version,
+                                d->device_version, d->c_version, g, ma, lm, d->compute_units,
+                                d->max_work_group, d->fp64 ? "yes" : "no");
+    }
+    return s;
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+clgan_status clgan_device_open(const clgan_device_info *info, const clgan_device_options *opt,
+                               clgan_device **out) {
+    static const clgan_device_options defaults;
+    if (!opt) opt = &defaults;
+    double t0 = now_ms();
+    clgan_device *d = calloc(1, sizeof *d);
+    if (!d) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory opening device");
+    d->info = *info;
+    clgan_status st = CLGAN_OK;
+    if (info->backend == CLGAN_BACKEND_REF) {
+        d->ops = &clgan_ref_ops;
+    } else {
+        d->ops = &clgan_opencl_ops;
+        st = clgan_opencl_open(d, opt);
+        if (st != CLGAN_OK) {
+            clgan_error_context(st, "device %s (%s): ", info->id, info->name);
+            clgan_device_close(d);
+            return st;
+        }
+    }
+    d->stats.ready_ms = now_ms() - t0;
+    *out = d;
+    return CLGAN_OK;
+}
+
+void clgan_device_close(clgan_device *d) {
+    if (!d) return;
+    if (d->ops && d->ops->close) d->ops->close(d);
+    free(d->kernel_dir);
+    free(d);
+}
+
+const clgan_device_info *clgan_device_get_info(const clgan_device *d) { return &d->info; }
+clgan_status clgan_device_finish(clgan_device *d) { return d->ops->finish ? d->ops->finish(d) : CLGAN_OK; }
+void clgan_device_kernel_stats(const clgan_device *d, clgan_kernel_stats *out) { *out = d->stats; }
+uint64_t clgan_device_bytes_allocated(const clgan_device *d) { return d->allocated; }
+
+clgan_status clgan_buffer_alloc(clgan_device *d, size_t bytes, clgan_buffer **out) {
+    clgan_buffer *b = calloc(1, sizeof *b);
+    if (!b) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory for a buffer descriptor");
+    b->dev = d;
+    b->size = bytes;
+    clgan_status st = d->ops->buffer_alloc(d, bytes, b);
+    if (st != CLGAN_OK) {
+        free(b);
+        return st;
+    }
+    d->allocated += bytes;
+    *out = b;
+    return CLGAN_OK;
+}
+
+void clgan_buffer_free(clgan_buffer *b) {
+    if (!b) return;
+    b->dev->allocated -= b->size;
+    b->dev->ops->buffer_free(b);
+    free(b);
+}
+
+size_t clgan_buffer_size(const clgan_buffer *b) { return b->size; }
+clgan_device *clgan_buffer_device(const clgan_buffer *b) { return b->dev; }
+
+static clgan_status check_range(const clgan_buffer *b, size_t off, size_t n, const char *what) {
+    if (off > b->size || n > b->size - off)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s of %zu bytes at offset %zu outside a %zu-byte buffer",
+                         what, n, off, b->size);
+    return CLGAN_OK;
+}
+
+clgan_status clgan_buffer_write(clgan_buffer *b, size_t off, const void *src, size_t n) {
+    clgan_status st = check_range(b, off, n, "write");
+    if (st != CLGAN_OK || n == 0) return st;
+    return b->dev->ops->buffer_write(b, off, src, n);
+}
+
+clgan_status clgan_buffer_read(const clgan_buffer *b, size_t off, void *dst, size_t n) {
+    clgan_status st = check_range(b, off, n, "read");
+    if (st != CLGAN_OK || n == 0) return st;
+    return b->dev->ops->buffer_read(b, off, dst, n);
+}
+
+clgan_status clgan_buffer_copy(clgan_buffer *dst, size_t doff, const clgan_buffer *src, size_t soff,
+                               size_t n) {
+    clgan_status st = check_range(dst, doff, n, "copy destination");
+    if (st == CLGAN_OK) st = check_range(src, soff, n, "copy source");
+    if (st != CLGAN_OK || n == 0) return st;
+    if (dst->dev == src->dev) return dst->dev->ops->buffer_copy(dst, doff, src, soff, n);
+    /* across devices: through the host */
+    void *tmp = malloc(n);
+    if (!tmp) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory staging a %zu-byte copy", n);
+    st = clgan_buffer_read(src, soff, tmp, n);
+    if (st == CLGAN_OK) st = clgan_buffer_write(dst, doff, tmp, n);
+    free(tmp);
+    return st;
+}
