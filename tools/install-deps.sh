@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what clgan needs to build, test and train on Debian 12 (or newer):
+# the compiler and meson, the OpenCL ICD loader and headers, PoCL as the CPU
+# OpenCL device, CLBlast, libpng, zlib, cmocka, LAPACK, and the Fashion-MNIST
+# package used by the default training job. Run as root (or with sudo).
+set -euo pipefail
+packages=(
+  build-essential pkg-config meson ninja-build python3
+  ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo
+  libclblast-dev libpng-dev zlib1g-dev libcmocka-dev liblapack-dev
+  dataset-fashion-mnist
+)
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+echo "clgan: dependencies installed"
