@@ -13,6 +13,7 @@
  * binary; otherwise it is rebuilt and rewritten (temp file + rename, so two
  * processes starting together never see a half-written entry). */
 #include "runtime/device_impl.h"
+#include "ops/op_table.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -83,11 +84,27 @@ static clgan_status append(char **dst, size_t *len, size_t *cap, const char *s) 
     return CLGAN_OK;
 }
 
-/* common.cl followed by families [first, last), each after a #line marker. */
+/* The op codes as OPC_<NAME> defines, so kernels that switch on an op use
+ * the same numbers as the host's op table. */
+static clgan_status op_code_preamble(char **buf, size_t *len, size_t *cap) {
+    clgan_status st = CLGAN_OK;
+    char line[96];
+#define X(E, name, nin)                                                           \
+    if (st == CLGAN_OK) {                                                         \
+        snprintf(line, sizeof line, "#define OPC_%s %d\n", #E, (int)CLGAN_OP_##E); \
+        st = append(buf, len, cap, line);                                        \
+    }
+    CLGAN_OP_LIST(X)
+#undef X
+    return st;
+}
+
+/* The op codes, then common.cl, then families [first, last), each after a
+ * #line marker. */
 static clgan_status compose(const clgan_device_options *opt, int first, int last, char **out) {
     char *buf = NULL, *part = NULL;
     size_t len = 0, cap = 0;
-    clgan_status st = CLGAN_OK;
+    clgan_status st = op_code_preamble(&buf, &len, &cap);
     for (int i = -1; i < last - first && st == CLGAN_OK; i++) {
         int idx = i < 0 ? 0 : first + i;
         char marker[256];

@@ -1,0 +1,166 @@
+/* clgan graphs: a training step is built once as a graph of ops, its
+ * gradients are appended by clgan_backward (as more ops of the same kinds, so
+ * a gradient can itself be differentiated), buffers are planned once by
+ * clgan_graph_compile, and clgan_graph_run executes it any number of times
+ * without allocating.
+ *
+ * Builders return a node id (>= 0). A builder given bad shapes records the
+ * error in the graph and returns -1; later builders pass -1 along, and
+ * clgan_graph_compile reports the first error. So model code can build a
+ * whole graph and check once. */
+#ifndef CLGAN_GRAPH_H
+#define CLGAN_GRAPH_H
+
+#include "clgan/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct clgan_graph clgan_graph;
+typedef struct clgan_params clgan_params;
+
+/* ---- parameter blocks ----
+ * All parameters of a model live in one device buffer (and their gradients
+ * in a second of the same layout), so an optimizer, a checkpoint or a
+ * gradient norm sees one flat array. Entries are declared by name (getting
+ * an existing name returns it, so two graphs can share a model), then the
+ * block is allocated once. Non-trainable entries (BatchNorm running
+ * statistics) live in the same block with no gradient. */
+clgan_params *clgan_params_new(const char *name);
+void clgan_params_free(clgan_params *p);
+/* init: 0 zeros, 1 ones, 2 normal(0, std), 3 uniform(-std, std) */
+enum { CLGAN_INIT_ZEROS, CLGAN_INIT_ONES, CLGAN_INIT_NORMAL, CLGAN_INIT_UNIFORM };
+int clgan_params_declare(clgan_params *p, const char *name, int ndim, const int *shape, int init, float std,
+                         bool trainable);
+int clgan_params_find(const clgan_params *p, const char *name);
+int clgan_params_count(const clgan_params *p);
+const char *clgan_params_name(const clgan_params *p, int i);
+void clgan_params_shape(const clgan_params *p, int i, int *ndim, int *shape);
+size_t clgan_params_offset(const clgan_params *p, int i); /* in floats */
+bool clgan_params_trainable(const clgan_params *p, int i);
+size_t clgan_params_total(const clgan_params *p);        /* floats */
+/* Allocates value and gradient buffers on d and initialises the values from
+ * Philox(seed): the same seed gives the same parameters on every device. */
+clgan_status clgan_params_alloc(clgan_params *p, clgan_device *d, uint64_t seed);
+clgan_buffer *clgan_params_values(const clgan_params *p);
+clgan_buffer *clgan_params_grads(const clgan_params *p);
+clgan_status clgan_params_read(const clgan_params *p, int i, float *host);
+clgan_status clgan_params_write(clgan_params *p, int i, const float *host);
+
+/* ---- graphs ---- */
+typedef int clgan_node;
+
+clgan_graph *clgan_graph_new(void);
+void clgan_graph_free(clgan_graph *g);
+clgan_status clgan_graph_status(const clgan_graph *g);
+int clgan_graph_size(const clgan_graph *g);
+void clgan_node_shape(const clgan_graph *g, clgan_node n, int *ndim, int *shape);
+size_t clgan_node_numel(const clgan_graph *g, clgan_node n);
+const char *clgan_node_op_name(const clgan_graph *g, clgan_node n);
+void clgan_node_set_name(clgan_graph *g, clgan_node n, const char *name);
+const char *clgan_node_name(const clgan_graph *g, clgan_node n);
+
+/* Leaves. An input is written from the host before a run (a data batch,
+ * labels as floats). A parameter refers to entry i of a block. */
+clgan_node clgan_input(clgan_graph *g, const char *name, int ndim, const int *shape);
+clgan_node clgan_param(clgan_graph *g, clgan_params *p, int index);
+clgan_node clgan_fill(clgan_graph *g, int ndim, const int *shape, float value);
+/* Philox noise, a fresh draw on every run: element i of run `step` is element
+ * i of stream (seed, offset = step * 65536 + stream). */
+clgan_node clgan_randn(clgan_graph *g, int ndim, const int *shape, uint64_t seed, int stream);
+clgan_node clgan_rand(clgan_graph *g, int ndim, const int *shape, uint64_t seed, int stream);
+
+/* Elementwise. Binary ops take two tensors of the same shape, or b a scalar
+ * (1 element), or b of shape equal to a run of a's dimensions starting at
+ * `axis` (bias over features: axis 1 of (N, F); per-channel: axis 1 of
+ * (N, C, H, W); per-sample: axis 0). clgan_add etc. infer the axis: equal
+ * shapes, then scalar, then the leftmost axis > 0 where b fits, then 0. */
+clgan_node clgan_add(clgan_graph *g, clgan_node a, clgan_node b);
+clgan_node clgan_sub(clgan_graph *g, clgan_node a, clgan_node b);
+clgan_node clgan_mul(clgan_graph *g, clgan_node a, clgan_node b);
+clgan_node clgan_div(clgan_graph *g, clgan_node a, clgan_node b);
+clgan_node clgan_add_axis(clgan_graph *g, clgan_node a, clgan_node b, int axis);
+clgan_node clgan_mul_axis(clgan_graph *g, clgan_node a, clgan_node b, int axis);
+/* numerically stable binary cross-entropy on logits x against targets t:
+ * max(x, 0) - x t + log(1 + exp(-|x|)), elementwise */
+clgan_node clgan_bce_logits(clgan_graph *g, clgan_node x, clgan_node t);
+clgan_node clgan_affine(clgan_graph *g, clgan_node x, float a, float b); /* a x + b */
+clgan_node clgan_scale(clgan_graph *g, clgan_node x, float a);
+clgan_node clgan_square(clgan_graph *g, clgan_node x);
+clgan_node clgan_sqrt(clgan_graph *g, clgan_node x);
+clgan_node clgan_exp(clgan_graph *g, clgan_node x);
+clgan_node clgan_ln(clgan_graph *g, clgan_node x); /* natural log */
+clgan_node clgan_abs(clgan_graph *g, clgan_node x);
+clgan_node clgan_relu(clgan_graph *g, clgan_node x);
+clgan_node clgan_leaky_relu(clgan_graph *g, clgan_node x, float slope);
+clgan_node clgan_tanh(clgan_graph *g, clgan_node x);
+clgan_node clgan_sigmoid(clgan_graph *g, clgan_node x);
+clgan_node clgan_softplus(clgan_graph *g, clgan_node x);
+clgan_node clgan_clamp(clgan_graph *g, clgan_node x, float lo, float hi);
+
+/* Reductions. clgan_sum_axes sums over every axis outside [axis, axis+keep)
+ * and returns the kept dimensions: (N, C, H, W) with axis 1, keep 1 gives
+ * (C); (N, F) with axis 0, keep 1 gives (N). */
+clgan_node clgan_sum(clgan_graph *g, clgan_node x);  /* to shape (1) */
+clgan_node clgan_mean(clgan_graph *g, clgan_node x); /* to shape (1) */
+clgan_node clgan_sum_axes(clgan_graph *g, clgan_node x, int axis, int keep);
+clgan_node clgan_mean_axes(clgan_graph *g, clgan_node x, int axis, int keep);
+/* The inverse: b repeated over the axes of `shape` outside [axis, axis+b.ndim). */
+clgan_node clgan_expand(clgan_graph *g, clgan_node b, int ndim, const int *shape, int axis);
+
+/* Linear algebra and convolution. */
+clgan_node clgan_matmul(clgan_graph *g, clgan_node a, clgan_node b, bool trans_a, bool trans_b);
+/* x (N, C, H, W), w (K, C, R, S) -> (N, K, P, Q) */
+clgan_node clgan_conv2d(clgan_graph *g, clgan_node x, clgan_node w, int stride, int pad);
+/* x (N, C, H, W), w (C, K, R, S) -> (N, K, (H-1)s - 2p + R + op, ...) */
+clgan_node clgan_conv_transpose2d(clgan_graph *g, clgan_node x, clgan_node w, int stride, int pad, int out_pad);
+
+/* Shape and layout. */
+clgan_node clgan_reshape(clgan_graph *g, clgan_node x, int ndim, const int *shape);
+clgan_node clgan_permute(clgan_graph *g, clgan_node x, const int *perm); /* perm over x's ndim */
+clgan_node clgan_concat(clgan_graph *g, clgan_node a, clgan_node b, int axis);
+clgan_node clgan_slice(clgan_graph *g, clgan_node x, int axis, int start, int len);
+/* table (K, D), labels (N) holding class ids as floats -> (N, D) */
+clgan_node clgan_embedding(clgan_graph *g, clgan_node table, clgan_node labels);
+/* labels (N) -> (N, K) */
+clgan_node clgan_one_hot(clgan_graph *g, clgan_node labels, int classes);
+/* y = a copy of x (gives a value its own buffer) */
+clgan_node clgan_copy(clgan_graph *g, clgan_node x);
+
+/* Normalisation, built from the ops above so that gradients of gradients
+ * come for free. x (N, F) or (N, C, H, W). Training mode uses batch
+ * statistics and updates the running ones (momentum m, the fraction of the
+ * new batch); evaluation uses the running statistics. */
+clgan_node clgan_batchnorm(clgan_graph *g, clgan_node x, clgan_node gamma, clgan_node beta, clgan_node run_mean,
+                           clgan_node run_var, bool training, float momentum, float eps);
+/* per sample over all of (F) or (C, H, W) */
+clgan_node clgan_layernorm(clgan_graph *g, clgan_node x, clgan_node gamma, clgan_node beta, float eps);
+
+/* Appends the gradient of `loss` (one element) with respect to each of
+ * wrt[0..n) and stores the gradient nodes in grads[] (a zero fill where
+ * loss does not depend on it). May be called again on a graph that already
+ * holds gradients. */
+clgan_status clgan_backward(clgan_graph *g, clgan_node loss, int n, const clgan_node *wrt, clgan_node *grads);
+/* The gradient of loss for every trainable parameter of block p used in g,
+ * each written into p's gradient buffer by the run. */
+clgan_status clgan_backward_params(clgan_graph *g, clgan_node loss, clgan_params *p);
+
+/* Marks a node whose value is read after a run (its buffer is not reused). */
+void clgan_graph_keep(clgan_graph *g, clgan_node n);
+
+/* Plans every buffer once and allocates them on d. */
+clgan_status clgan_graph_compile(clgan_graph *g, clgan_device *d);
+uint64_t clgan_graph_arena_bytes(const clgan_graph *g);
+/* Runs every node in order; `step` selects the noise of clgan_randn/rand. */
+clgan_status clgan_graph_run(clgan_graph *g, uint64_t step);
+clgan_status clgan_graph_write(clgan_graph *g, clgan_node n, const float *host);
+clgan_status clgan_graph_read(const clgan_graph *g, clgan_node n, float *host);
+/* Per-node hook called after each node runs (for `clgan check` and debugging). */
+typedef clgan_status (*clgan_node_hook)(const clgan_graph *g, clgan_node n, void *user);
+void clgan_graph_set_hook(clgan_graph *g, clgan_node_hook hook, void *user);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

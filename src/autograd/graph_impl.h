@@ -1,0 +1,87 @@
+/* Internal: graph nodes. Nodes are appended in dependency order, so index
+ * order is a topological order; backward walks it in reverse. */
+#ifndef CLGAN_GRAPH_IMPL_H
+#define CLGAN_GRAPH_IMPL_H
+
+#include "clgan/graph.h"
+#include "ops/ops.h"
+
+typedef enum {
+    NODE_OP,    /* runs clgan_ops[op] */
+    NODE_INPUT, /* written from the host */
+    NODE_PARAM, /* a view of a parameter block entry */
+    NODE_VIEW,  /* a reshape: the same memory as in[0] */
+} node_kind;
+
+typedef struct {
+    node_kind kind;
+    clgan_op op;
+    int nin;
+    int in[CLGAN_OP_MAX_IN];
+    int ndim;
+    int shape[CLGAN_MAX_DIMS];
+    float fp[CLGAN_OP_FP];
+    int ip[CLGAN_OP_IP];
+    uint64_t seed;
+    int stream;
+    char name[64];
+    clgan_params *params; /* NODE_PARAM, or the block whose gradient this node is */
+    int pindex;           /* parameter index, or -1 */
+    bool grad_of_param;   /* this node's value goes into params->grads at pindex */
+    bool keep;
+    /* planning */
+    bool needed;
+    int last_use;
+    clgan_buffer *buf;
+    size_t off; /* floats */
+} clgan_gnode;
+
+struct clgan_graph {
+    clgan_gnode *nodes;
+    int n, cap;
+    clgan_status status;
+    char error[1024];
+    clgan_device *dev;
+    clgan_buffer *arena;
+    uint64_t arena_floats;
+    clgan_node_hook hook;
+    void *hook_user;
+};
+
+typedef struct {
+    char name[96];
+    int ndim;
+    int shape[CLGAN_MAX_DIMS];
+    size_t off, numel;
+    int init;
+    float std;
+    bool trainable;
+} clgan_param_entry;
+
+struct clgan_params {
+    char name[64];
+    clgan_param_entry *e;
+    int count, cap;
+    size_t total;
+    clgan_device *dev;
+    clgan_buffer *values, *grads;
+};
+
+/* builders shared by graph.c and backward.c */
+int clgan_graph_add(clgan_graph *g, clgan_op op, int nin, const int *in, int ndim, const int *shape);
+int clgan_graph_fail(clgan_graph *g, clgan_status st);
+bool clgan_graph_ok(clgan_graph *g, int nin, const int *in);
+int clgan_binary_bcast(clgan_graph *g, clgan_op op, int a, int b, int outer, int mid, int inner);
+int clgan_sum_to(clgan_graph *g, int x, int ndim, const int *shape, int outer, int mid, int inner);
+int clgan_expand_to(clgan_graph *g, int b, int ndim, const int *shape, int outer, int mid, int inner);
+int clgan_conv_generic(clgan_graph *g, clgan_op op, int a, int b, int stride, int pad, int out_pad, int ndim,
+                       const int *shape);
+int clgan_matmul_node(clgan_graph *g, int a, int b, int ta, int tb);
+int clgan_unary_node(clgan_graph *g, clgan_op op, int x, float p0, float p1);
+/* gradient rules (backward.c): contributions for each input of node i given
+ * its output gradient dy; -1 where there is none */
+void clgan_grad_rule(clgan_graph *g, int i, int dy, int dx[CLGAN_OP_MAX_IN]);
+
+static inline size_t numel_of_node(const clgan_gnode *n) { return clgan_shape_numel(n->ndim, n->shape); }
+
+#endif

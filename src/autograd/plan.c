@@ -1,0 +1,228 @@
+/* Buffer planning and execution. clgan_graph_compile decides once where
+ * every value lives: parameters and their gradients in their block's
+ * buffers, reshapes on their source, everything else in one arena where a
+ * value's region is reused once its last reader has run. clgan_graph_run
+ * then only launches ops. */
+#include "autograd/graph_impl.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ALIGN_FLOATS 64 /* 256-byte aligned regions */
+
+typedef struct {
+    size_t off, len;
+} span;
+
+typedef struct {
+    span *v;
+    int n, cap;
+    size_t end; /* arena high-water mark */
+} free_list;
+
+static bool fl_push(free_list *f, span s) {
+    if (f->n == f->cap) {
+        int cap = f->cap ? f->cap * 2 : 64;
+        span *g = realloc(f->v, (size_t)cap * sizeof *g);
+        if (!g) return false;
+        f->v = g;
+        f->cap = cap;
+    }
+    f->v[f->n++] = s;
+    return true;
+}
+
+/* first fit among freed regions, else grow the arena */
+static size_t fl_alloc(free_list *f, size_t len) {
+    int best = -1;
+    for (int i = 0; i < f->n; i++)
+        if (f->v[i].len >= len && (best < 0 || f->v[i].len < f->v[best].len)) best = i;
+    if (best >= 0) {
+        size_t off = f->v[best].off;
+        f->v[best].off += len;
+        f->v[best].len -= len;
+        if (f->v[best].len == 0) f->v[best] = f->v[--f->n];
+        return off;
+    }
+    size_t off = f->end;
+    f->end += len;
+    return off;
+}
+
+/* returns a region and merges it with free neighbours */
+static bool fl_free(free_list *f, span s) {
+    for (int i = 0; i < f->n; i++) {
+        if (f->v[i].off + f->v[i].len == s.off) {
+            s.off = f->v[i].off;
+            s.len += f->v[i].len;
+            f->v[i--] = f->v[--f->n];
+        } else if (s.off + s.len == f->v[i].off) {
+            s.len += f->v[i].len;
+            f->v[i--] = f->v[--f->n];
+        }
+    }
+    if (s.off + s.len == f->end) {
+        f->end = s.off;
+        return true;
+    }
+    return fl_push(f, s);
+}
+
+static size_t aligned(size_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
+
+/* the node whose memory n uses (through reshapes) */
+static int storage_of(const clgan_graph *g, int n) {
+    while (g->nodes[n].kind == NODE_VIEW) n = g->nodes[n].in[0];
+    return n;
+}
+
+static bool in_arena(const clgan_gnode *n) {
+    return n->kind == NODE_INPUT || (n->kind == NODE_OP && !n->grad_of_param && !clgan_op_is_inplace(n->op));
+}
+
+clgan_status clgan_graph_compile(clgan_graph *g, clgan_device *d) {
+    if (g->status != CLGAN_OK)
+        return clgan_set_error(g->status, __FILE__, __LINE__, "building the graph: %s", g->error);
+    if (g->dev) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "graph already compiled");
+    int n = g->n;
+    /* which nodes must run: those kept (outputs, inputs, side effects,
+     * parameter gradients) and everything they read */
+    for (int i = n - 1; i >= 0; i--) {
+        clgan_gnode *x = &g->nodes[i];
+        x->needed = x->needed || x->keep || x->grad_of_param || (x->kind == NODE_OP && clgan_op_is_inplace(x->op));
+        if (!x->needed) continue;
+        for (int k = 0; k < x->nin; k++) g->nodes[x->in[k]].needed = true;
+        if (x->kind == NODE_PARAM && (!x->params->values || x->params->dev != d))
+            return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "parameter block %s is not allocated on device %s",
+                             x->params->name, clgan_device_get_info(d)->id);
+    }
+    /* last reader of each storage node */
+    for (int i = 0; i < n; i++) g->nodes[i].last_use = g->nodes[i].keep ? INT_MAX : i;
+    for (int i = 0; i < n; i++) {
+        const clgan_gnode *x = &g->nodes[i];
+        if (!x->needed) continue;
+        for (int k = 0; k < x->nin; k++) {
+            int s = storage_of(g, x->in[k]);
+            if (g->nodes[s].last_use < i) g->nodes[s].last_use = i;
+        }
+        if (x->keep) g->nodes[storage_of(g, i)].last_use = INT_MAX;
+    }
+    /* arena offsets: allocate a node's region, then release the regions
+     * whose last reader it is (never before: an op never runs in place) */
+    free_list fl = {0};
+    size_t *off = calloc((size_t)(n > 0 ? n : 1), sizeof *off);
+    int *order = malloc((size_t)(n > 0 ? n : 1) * sizeof *order), nrel = 0;
+    if (!off || !order) {
+        free(off);
+        free(order);
+        return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory planning a graph");
+    }
+    for (int i = 0; i < n; i++) {
+        clgan_gnode *x = &g->nodes[i];
+        if (!x->needed || !in_arena(x)) continue;
+        off[i] = fl_alloc(&fl, aligned(numel_of_node(x)));
+        (void)nrel;
+        for (int j = 0; j <= i; j++) {
+            clgan_gnode *y = &g->nodes[j];
+            if (y->needed && in_arena(y) && y->last_use == i)
+                if (!fl_free(&fl, (span){off[j], aligned(numel_of_node(y))})) {
+                    free(fl.v);
+                    free(off);
+                    free(order);
+                    return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory planning a graph");
+                }
+        }
+    }
+    size_t total = fl.end ? fl.end : 1;
+    free(fl.v);
+    free(order);
+    clgan_status st = clgan_buffer_alloc(d, total * sizeof(float), &g->arena);
+    if (st != CLGAN_OK) {
+        free(off);
+        return clgan_error_context(st, "graph of %d nodes: ", n);
+    }
+    g->arena_floats = total;
+    g->dev = d;
+    for (int i = 0; i < n; i++) {
+        clgan_gnode *x = &g->nodes[i];
+        if (x->kind == NODE_PARAM) {
+            x->buf = x->params->values;
+            x->off = x->params->e[x->pindex].off;
+        } else if (x->grad_of_param) {
+            x->buf = x->params->grads;
+            x->off = x->params->e[x->pindex].off;
+        } else if (x->kind == NODE_VIEW || (x->kind == NODE_OP && clgan_op_is_inplace(x->op))) {
+            const clgan_gnode *s = &g->nodes[x->in[0]]; /* in[0] precedes i: already placed */
+            x->buf = s->buf;
+            x->off = s->off;
+        } else {
+            x->buf = g->arena;
+            x->off = off[i];
+        }
+    }
+    free(off);
+    return CLGAN_OK;
+}
+
+uint64_t clgan_graph_arena_bytes(const clgan_graph *g) { return g->arena_floats * sizeof(float); }
+
+void clgan_graph_set_hook(clgan_graph *g, clgan_node_hook hook, void *user) {
+    g->hook = hook;
+    g->hook_user = user;
+}
+
+static clgan_op_tensor tensor_of(const clgan_gnode *x) {
+    clgan_op_tensor t = {.buf = x->buf, .off = x->off, .ndim = x->ndim};
+    memcpy(t.shape, x->shape, sizeof t.shape);
+    return t;
+}
+
+clgan_status clgan_graph_run(clgan_graph *g, uint64_t step) {
+    if (!g->dev) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "graph run before clgan_graph_compile");
+    for (int i = 0; i < g->n; i++) {
+        const clgan_gnode *x = &g->nodes[i];
+        if (!x->needed) continue;
+        if (x->kind == NODE_OP) {
+            clgan_op_call c = {.op = x->op, .nin = x->nin, .out = tensor_of(x), .seed = x->seed,
+                               .offset = step * 65536u + (uint64_t)x->stream};
+            for (int k = 0; k < x->nin; k++) c.in[k] = tensor_of(&g->nodes[x->in[k]]);
+            memcpy(c.fp, x->fp, sizeof c.fp);
+            memcpy(c.ip, x->ip, sizeof c.ip);
+            clgan_status st = clgan_op_run(g->dev, &c);
+            if (st != CLGAN_OK)
+                return clgan_error_context(st, "node %d (%s%s%s): ", i, clgan_ops[x->op].name, x->name[0] ? " " : "",
+                                           x->name);
+        }
+        if (g->hook) {
+            clgan_status st = g->hook(g, i, g->hook_user);
+            if (st != CLGAN_OK) return st;
+        }
+    }
+    return CLGAN_OK;
+}
+
+static clgan_status check_access(const clgan_graph *g, clgan_node n, bool write) {
+    if (!g->dev) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "graph not compiled");
+    if (n < 0 || n >= g->n) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "no node %d", n);
+    const clgan_gnode *x = &g->nodes[storage_of(g, n)];
+    if (write && x->kind != NODE_INPUT)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "node %d is not an input", n);
+    if (!write && !g->hook && !(x->keep || x->kind == NODE_PARAM || x->grad_of_param))
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "node %d was not kept (clgan_graph_keep): its memory is reused", n);
+    return CLGAN_OK;
+}
+
+clgan_status clgan_graph_write(clgan_graph *g, clgan_node n, const float *host) {
+    clgan_status st = check_access(g, n, true);
+    if (st != CLGAN_OK) return st;
+    const clgan_gnode *x = &g->nodes[n];
+    return clgan_buffer_write(x->buf, x->off * sizeof(float), host, numel_of_node(x) * sizeof(float));
+}
+
+clgan_status clgan_graph_read(const clgan_graph *g, clgan_node n, float *host) {
+    clgan_status st = check_access(g, n, false);
+    if (st != CLGAN_OK) return st;
+    const clgan_gnode *x = &g->nodes[n];
+    return clgan_buffer_read(x->buf, x->off * sizeof(float), host, numel_of_node(x) * sizeof(float));
+}

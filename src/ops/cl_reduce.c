@@ -1,0 +1,24 @@
+/* OpenCL launchers for SUM and EXPAND (cl/reduce.cl). */
+#include "ops/ops.h"
+
+#include "runtime/device_impl.h"
+
+enum { RED_WG = 256 }; /* equal to RED_WG in cl/reduce.cl (reqd_work_group_size) */
+
+clgan_status cl_sum(clgan_device *d, const clgan_op_call *c) {
+    if (clgan_cl_max_wg(d) < RED_WG)
+        return CLGAN_ERR(CLGAN_ERR_UNSUPPORTED, "device %s allows work-groups of %zu, the reduction needs %d",
+                         d->info.id, clgan_cl_max_wg(d), RED_WG);
+    int yo = (int)c->out.off, xo = (int)c->in[0].off, outer = c->ip[0], mid = c->ip[1], inner = c->ip[2];
+    clgan_cl_arg args[] = {CLARG(c->out.buf->mem), CLARG(yo), CLARG(c->in[0].buf->mem), CLARG(xo),
+                           CLARG(outer), CLARG(mid), CLARG(inner)};
+    return clgan_cl_launch(d, "sum_f32", (size_t)mid * RED_WG, RED_WG, 7, args);
+}
+
+clgan_status cl_expand(clgan_device *d, const clgan_op_call *c) {
+    int n = (int)clgan_op_numel(&c->out), yo = (int)c->out.off, bo = (int)c->in[0].off, mid = c->ip[1],
+        inner = c->ip[2];
+    clgan_cl_arg args[] = {CLARG(c->out.buf->mem), CLARG(yo), CLARG(c->in[0].buf->mem), CLARG(bo),
+                           CLARG(n), CLARG(mid), CLARG(inner)};
+    return clgan_cl_launch(d, "expand_f32", (size_t)n, 256, 7, args);
+}

@@ -1,0 +1,68 @@
+/* The op table: every op is named once here. Each layer instantiates the list
+ * with its own function-name pattern (ref_<name> in the reference, cl_<name>
+ * for OpenCL, grad_<name> in autograd), so an op missing anywhere is a
+ * compile error, and the test suites iterate over the same list.
+ *
+ * X(ENUM, name, inputs) */
+#ifndef CLGAN_OP_TABLE_H
+#define CLGAN_OP_TABLE_H
+
+#define CLGAN_OP_LIST(X)                                                                 \
+    /* sources: no inputs */                                                             \
+    X(FILL, fill, 0)             /* y = fp0 */                                           \
+    X(RANDN, randn, 0)           /* Philox normal, offset from the step */               \
+    X(RAND, rand, 0)             /* Philox uniform (0, 1] */                             \
+    /* unary elementwise, fp0/fp1 as parameters */                                      \
+    X(AFFINE, affine, 1)         /* fp0 x + fp1 */                                       \
+    X(SQUARE, square, 1)                                                                 \
+    X(SQRT, sqrt, 1)                                                                     \
+    X(EXP, exp, 1)                                                                       \
+    X(LOG, log, 1)                                                                       \
+    X(ABS, abs, 1)                                                                       \
+    X(SIGN, sign, 1)             /* -1, 0, 1 */                                          \
+    X(RELU, relu, 1)                                                                     \
+    X(STEP, step, 1)             /* x > 0 ? 1 : 0 */                                     \
+    X(LEAKY_RELU, leaky_relu, 1) /* slope fp0 */                                         \
+    X(LEAKY_STEP, leaky_step, 1) /* x > 0 ? 1 : fp0 */                                   \
+    X(TANH, tanh, 1)                                                                     \
+    X(SIGMOID, sigmoid, 1)                                                               \
+    X(SOFTPLUS, softplus, 1)                                                             \
+    X(CLAMP, clamp, 1)           /* to [fp0, fp1] */                                     \
+    X(CLAMP_MASK, clamp_mask, 1) /* fp0 < x < fp1 ? 1 : 0 */                             \
+    /* binary elementwise; b is indexed (i / ip2) % ip1 (see ops.h) */                  \
+    X(ADD, add, 2)                                                                       \
+    X(SUB, sub, 2)                                                                       \
+    X(MUL, mul, 2)                                                                       \
+    X(DIV, div, 2)                                                                       \
+    X(BCE_LOGITS, bce_logits, 2)                                                         \
+    /* reductions over (outer ip0, mid ip1, inner ip2) keeping mid, and back */        \
+    X(SUM, sum, 1)                                                                       \
+    X(EXPAND, expand, 1)                                                                 \
+    /* linear algebra: ip0 trans_a, ip1 trans_b */                                      \
+    X(MATMUL, matmul, 2)                                                                 \
+    /* convolution: ip0 stride, ip1 pad */                                               \
+    X(CONV2D, conv2d, 2)                 /* x (N,C,H,W), w (K,C,R,S) */                  \
+    X(CONV_T2D, conv_t2d, 2)             /* x (N,C,H,W), w (C,K,R,S) */                  \
+    X(CONV2D_GRAD_W, conv2d_grad_w, 2)   /* x (N,C,H,W), dy (N,K,P,Q) -> (K,C,R,S) */    \
+    /* layout */                                                                         \
+    X(COPY, copy, 1)                                                                     \
+    X(PERMUTE, permute, 1)       /* ip0..3 the permutation */                            \
+    X(CONCAT, concat, 2)         /* along axis ip0 */                                    \
+    X(SLICE, slice, 1)           /* axis ip0, start ip1 */                               \
+    X(EMBEDDING, embedding, 2)   /* table (K,D), labels (N) */                           \
+    X(EMBEDDING_GRAD, embedding_grad, 2) /* dy (N,D), labels (N) -> (K,D) */             \
+    X(ONE_HOT, one_hot, 1)       /* labels (N) -> (N, K) */                              \
+    /* in place into input 0 (running statistics, optimizers); no gradient */           \
+    X(EMA, ema, 2)               /* r = (1 - fp0) r + fp0 x */                           \
+    X(ADAM, adam, 4)             /* p, g, m, v; fp: lr b1 b2 eps c1 c2 wd */             \
+    X(SGD, sgd, 3)               /* p, g, buf; fp: lr momentum wd */                     \
+    X(RMSPROP, rmsprop, 3)       /* p, g, sq; fp: lr alpha eps wd */
+
+typedef enum {
+#define X(E, name, nin) CLGAN_OP_##E,
+    CLGAN_OP_LIST(X)
+#undef X
+        CLGAN_OP_COUNT
+} clgan_op;
+
+#endif

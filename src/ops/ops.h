@@ -1,0 +1,78 @@
+/* Internal: op calls and their dispatch. An op call names the op, its
+ * input and output tensors (a buffer, an offset in floats, a shape) and its
+ * parameters; clgan_op_run executes it on the tensors' device, with the
+ * reference code on `ref` and a kernel (or CLBlast) on OpenCL. The graph
+ * runs nodes through this, the tests run ops through it directly. */
+#ifndef CLGAN_OPS_H
+#define CLGAN_OPS_H
+
+#include "clgan/tensor.h"
+#include "ops/op_table.h"
+
+#define CLGAN_OP_MAX_IN 4
+#define CLGAN_OP_FP 8
+#define CLGAN_OP_IP 8
+
+typedef struct {
+    clgan_buffer *buf;
+    size_t off; /* floats */
+    int ndim;
+    int shape[CLGAN_MAX_DIMS];
+} clgan_op_tensor;
+
+typedef struct {
+    clgan_op op;
+    int nin;
+    clgan_op_tensor in[CLGAN_OP_MAX_IN];
+    clgan_op_tensor out;
+    float fp[CLGAN_OP_FP];
+    int ip[CLGAN_OP_IP];
+    uint64_t seed;   /* RANDN / RAND */
+    uint64_t offset; /* RANDN / RAND: Philox counter offset */
+} clgan_op_call;
+
+typedef struct {
+    const char *name;
+    int nin;
+    void (*ref)(const clgan_op_call *c);
+    clgan_status (*cl)(clgan_device *d, const clgan_op_call *c);
+} clgan_op_desc;
+
+extern const clgan_op_desc clgan_ops[CLGAN_OP_COUNT];
+
+clgan_status clgan_op_run(clgan_device *d, const clgan_op_call *c);
+/* EMA and the optimizers write input 0 in place; their `out` is ignored. */
+bool clgan_op_is_inplace(clgan_op op);
+
+static inline size_t clgan_op_numel(const clgan_op_tensor *t) {
+    size_t n = 1;
+    for (int i = 0; i < t->ndim; i++) n *= (size_t)t->shape[i];
+    return n;
+}
+
+/* reference: host pointers into ref buffers */
+float *clgan_ref_ptr(const clgan_op_tensor *t);
+
+/* Declarations of every ref_<name> and cl_<name>. */
+#define X(E, name, nin)                                    \
+    void ref_##name(const clgan_op_call *c);               \
+    clgan_status cl_##name(clgan_device *d, const clgan_op_call *c);
+CLGAN_OP_LIST(X)
+#undef X
+
+/* ---- OpenCL launch helpers (src/ops/cl_launch.c) ---- */
+typedef struct {
+    size_t size;
+    const void *value;
+} clgan_cl_arg;
+#define CLARG(v) ((clgan_cl_arg){sizeof(v), &(v)})
+/* Sets the args and enqueues `name` over `global` work-items (rounded up to
+ * the work-group size `local`, 0 for the driver's choice), 1-D. */
+clgan_status clgan_cl_launch(clgan_device *d, const char *name, size_t global, size_t local, int nargs,
+                             const clgan_cl_arg *args);
+/* The same over a 2-D range. */
+clgan_status clgan_cl_launch2(clgan_device *d, const char *name, const size_t global[2], const size_t local[2],
+                              int nargs, const clgan_cl_arg *args);
+size_t clgan_cl_max_wg(const clgan_device *d);
+
+#endif
