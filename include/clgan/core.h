@@ -74,7 +74,8 @@ void clgan_sha256_hex(const uint8_t digest[32], char out[65]);
  * (key, counter) is the same on the host and in cl/rng.cl, so a seed gives
  * the same stream on every device. */
 void clgan_philox4x32(const uint32_t key[2], const uint32_t ctr[4], uint32_t out[4]);
-/* uint32 -> float in (0, 1]: (x + 1) * 2^-32 computed exactly as the kernel does */
+/* uint32 -> float in (0, 1]: ((x >> 8) + 1) * 2^-24, exact in float, so the
+ * host and every device produce the same bits (cl/rng.cl does the same) */
 float clgan_u32_to_unit(uint32_t x);
 /* Fills n uniform (0,1] / standard normal floats. Element i comes from word
  * i%4 of Philox(key = seed, counter = (i/4 as 64 bits, offset as 64 bits)).

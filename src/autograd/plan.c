@@ -18,7 +18,8 @@ typedef struct {
 typedef struct {
     span *v;
     int n, cap;
-    size_t end; /* arena high-water mark */
+    size_t end;  /* end of the arena's used part */
+    size_t peak; /* the largest end ever: the arena's size */
 } free_list;
 
 static bool fl_push(free_list *f, span s) {
@@ -47,6 +48,7 @@ static size_t fl_alloc(free_list *f, size_t len) {
     }
     size_t off = f->end;
     f->end += len;
+    if (f->end > f->peak) f->peak = f->end;
     return off;
 }
 
@@ -112,31 +114,29 @@ clgan_status clgan_graph_compile(clgan_graph *g, clgan_device *d) {
      * whose last reader it is (never before: an op never runs in place) */
     free_list fl = {0};
     size_t *off = calloc((size_t)(n > 0 ? n : 1), sizeof *off);
-    int *order = malloc((size_t)(n > 0 ? n : 1) * sizeof *order), nrel = 0;
-    if (!off || !order) {
-        free(off);
-        free(order);
+    if (!off) {
         return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory planning a graph");
     }
+    /* inputs are written before the run starts: they hold their regions
+     * from the start, wherever they appear in the graph */
+    for (int i = 0; i < n; i++)
+        if (g->nodes[i].kind == NODE_INPUT) off[i] = fl_alloc(&fl, aligned(numel_of_node(&g->nodes[i])));
     for (int i = 0; i < n; i++) {
         clgan_gnode *x = &g->nodes[i];
         if (!x->needed || !in_arena(x)) continue;
-        off[i] = fl_alloc(&fl, aligned(numel_of_node(x)));
-        (void)nrel;
+        if (x->kind != NODE_INPUT) off[i] = fl_alloc(&fl, aligned(numel_of_node(x)));
         for (int j = 0; j <= i; j++) {
             clgan_gnode *y = &g->nodes[j];
             if (y->needed && in_arena(y) && y->last_use == i)
                 if (!fl_free(&fl, (span){off[j], aligned(numel_of_node(y))})) {
                     free(fl.v);
                     free(off);
-                    free(order);
                     return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory planning a graph");
                 }
         }
     }
-    size_t total = fl.end ? fl.end : 1;
+    size_t total = fl.peak ? fl.peak : 1;
     free(fl.v);
-    free(order);
     clgan_status st = clgan_buffer_alloc(d, total * sizeof(float), &g->arena);
     if (st != CLGAN_OK) {
         free(off);
@@ -208,7 +208,7 @@ static clgan_status check_access(const clgan_graph *g, clgan_node n, bool write)
     const clgan_gnode *x = &g->nodes[storage_of(g, n)];
     if (write && x->kind != NODE_INPUT)
         return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "node %d is not an input", n);
-    if (!write && !g->hook && !(x->keep || x->kind == NODE_PARAM || x->grad_of_param))
+    if (!write && !g->hook && !(g->nodes[n].keep || x->keep || x->kind == NODE_PARAM || x->grad_of_param))
         return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "node %d was not kept (clgan_graph_keep): its memory is reused", n);
     return CLGAN_OK;
 }

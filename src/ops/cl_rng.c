@@ -1,0 +1,27 @@
+/* OpenCL launchers for RANDN and RAND (cl/rng.cl): one work-item per block
+ * of 4 elements; the 64-bit seed and offset travel as (low, high) uint
+ * pairs. */
+#include "ops/ops.h"
+
+#include "runtime/device_impl.h"
+
+#include <limits.h>
+
+enum { WG = 256 };
+
+static clgan_status launch(clgan_device *d, const clgan_op_call *c, const char *kernel) {
+    size_t numel = clgan_op_numel(&c->out);
+    /* the kernel counts elements in int and blocks in the low counter word */
+    if (numel > (size_t)INT_MAX - 3)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%zu elements: the random kernels take at most %d", numel,
+                         INT_MAX - 3);
+    int n = (int)numel, yo = (int)c->out.off;
+    cl_uint seed_lo = (cl_uint)c->seed, seed_hi = (cl_uint)(c->seed >> 32);
+    cl_uint off_lo = (cl_uint)c->offset, off_hi = (cl_uint)(c->offset >> 32);
+    clgan_cl_arg args[] = {CLARG(c->out.buf->mem), CLARG(yo),      CLARG(n),     CLARG(seed_lo),
+                           CLARG(seed_hi),         CLARG(off_lo), CLARG(off_hi)};
+    return clgan_cl_launch(d, kernel, (numel + 3) / 4, WG, 7, args);
+}
+
+clgan_status cl_randn(clgan_device *d, const clgan_op_call *c) { return launch(d, c, "rng_normal_f32"); }
+clgan_status cl_rand(clgan_device *d, const clgan_op_call *c) { return launch(d, c, "rng_uniform_f32"); }

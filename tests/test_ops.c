@@ -1,0 +1,240 @@
+/* Every op on every OpenCL device against the reference, forward (each op
+ * called directly, with sentinels around its output to catch writes out of
+ * bounds) and backward (the op's gradient graph run on both devices).
+ * Cases come from op_cases.h; tolerances from tolerances.h. Exits 77 when
+ * no OpenCL device exists. */
+#include "op_cases.h"
+#include "test_util.h"
+#include "tolerances.h"
+
+#include <math.h>
+
+enum { GUARD = 67 }; /* floats of sentinel either side of every buffer */
+static const float SENTINEL = -7.77e30f;
+static int failures;
+
+static double nmse(const float *ref, const float *got, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(ref[i]) != isnan(got[i])) return INFINITY;
+        if (isnan(ref[i])) continue;
+        double d = (double)ref[i] - (double)got[i];
+        num += d * d;
+        den += (double)ref[i] * (double)ref[i];
+    }
+    return den > 0 ? num / den : num;
+}
+
+/* A buffer of n floats with GUARD sentinels either side; the tensor is at GUARD. */
+static clgan_buffer *guarded(clgan_device *d, const float *data, size_t n) {
+    size_t total = n + 2 * GUARD;
+    float *h = malloc(total * sizeof *h);
+    for (size_t i = 0; i < total; i++) h[i] = SENTINEL;
+    if (data) memcpy(h + GUARD, data, n * sizeof *h);
+    clgan_buffer *b = NULL;
+    if (clgan_buffer_alloc(d, total * sizeof *h, &b) != CLGAN_OK || clgan_buffer_write(b, 0, h, total * sizeof *h) != CLGAN_OK) {
+        printf("buffer: %s\n", clgan_last_error());
+        exit(1);
+    }
+    free(h);
+    return b;
+}
+
+/* reads the tensor and checks the sentinels; returns false if one moved */
+static bool read_guarded(clgan_buffer *b, float *out, size_t n) {
+    size_t total = n + 2 * GUARD;
+    float *h = malloc(total * sizeof *h);
+    if (clgan_buffer_read(b, 0, h, total * sizeof *h) != CLGAN_OK) {
+        printf("read: %s\n", clgan_last_error());
+        exit(1);
+    }
+    bool ok = true;
+    for (size_t i = 0; i < GUARD; i++) ok = ok && h[i] == SENTINEL && h[GUARD + n + i] == SENTINEL;
+    memcpy(out, h + GUARD, n * sizeof *h);
+    free(h);
+    return ok;
+}
+
+typedef struct {
+    clgan_graph *g;
+    int in[4];
+    int y;
+} built;
+
+static built build_case(const op_case *c) {
+    built b = {.g = clgan_graph_new()};
+    for (int k = 0; k < c->nin; k++) b.in[k] = clgan_input(b.g, "x", c->ndim[k], c->shape[k]);
+    b.y = c->build(b.g, b.in);
+    if (clgan_graph_status(b.g) != CLGAN_OK || b.y < 0) {
+        printf("case %s: cannot build: %s\n", c->name, b.g->error);
+        exit(1);
+    }
+    if (b.g->nodes[b.y].op != c->op || b.g->nodes[b.y].kind != NODE_OP) {
+        printf("case %s builds op %s, not %s\n", c->name, clgan_node_op_name(b.g, b.y), clgan_ops[c->op].name);
+        exit(1);
+    }
+    return b;
+}
+
+/* Runs the case's op directly on d; returns the output (or, for in-place
+ * ops, every input after the update, concatenated). */
+static float *run_direct(clgan_device *d, const op_case *c, const built *b, float *const *inputs, size_t *n_out,
+                         bool *guards_ok) {
+    const clgan_gnode *y = &b->g->nodes[b->y];
+    clgan_op_call call = {.op = y->op, .nin = y->nin, .seed = y->seed, .offset = 12345u * 65536u + (uint64_t)y->stream};
+    memcpy(call.fp, y->fp, sizeof call.fp);
+    memcpy(call.ip, y->ip, sizeof call.ip);
+    clgan_buffer *bufs[4] = {0};
+    size_t nin[4] = {0};
+    for (int k = 0; k < c->nin; k++) {
+        nin[k] = clgan_shape_numel(c->ndim[k], c->shape[k]);
+        bufs[k] = guarded(d, inputs[k], nin[k]);
+        call.in[k] = (clgan_op_tensor){.buf = bufs[k], .off = GUARD, .ndim = c->ndim[k]};
+        memcpy(call.in[k].shape, c->shape[k], sizeof call.in[k].shape);
+    }
+    size_t n = numel_of_node(y);
+    clgan_buffer *out = guarded(d, NULL, n);
+    call.out = (clgan_op_tensor){.buf = out, .off = GUARD, .ndim = y->ndim};
+    memcpy(call.out.shape, y->shape, sizeof call.out.shape);
+    if (clgan_op_run(d, &call) != CLGAN_OK || clgan_device_finish(d) != CLGAN_OK) {
+        printf("FAIL %s on %s: %s\n", c->name, clgan_device_get_info(d)->id, clgan_last_error());
+        failures++;
+    }
+    float *res;
+    *guards_ok = true;
+    if (clgan_op_is_inplace(c->op)) {
+        size_t total = 0;
+        for (int k = 0; k < c->nin; k++) total += nin[k];
+        res = malloc(total * sizeof *res);
+        size_t at = 0;
+        for (int k = 0; k < c->nin; k++) {
+            *guards_ok &= read_guarded(bufs[k], res + at, nin[k]);
+            at += nin[k];
+        }
+        *n_out = total;
+    } else {
+        res = malloc(n * sizeof *res);
+        *guards_ok = read_guarded(out, res, n);
+        *n_out = n;
+    }
+    /* inputs must not change (in-place ops change theirs on purpose) */
+    for (int k = 0; k < c->nin && !clgan_op_is_inplace(c->op); k++) {
+        float *chk = malloc(nin[k] * sizeof *chk);
+        *guards_ok &= read_guarded(bufs[k], chk, nin[k]);
+        if (memcmp(chk, inputs[k], nin[k] * sizeof *chk) != 0) *guards_ok = false;
+        free(chk);
+    }
+    for (int k = 0; k < c->nin; k++) clgan_buffer_free(bufs[k]);
+    clgan_buffer_free(out);
+    return res;
+}
+
+/* The gradient graph of the case: L = sum(y * r) with r fixed; returns the
+ * gradient of every differentiable input, concatenated. */
+static float *run_backward(clgan_device *d, const op_case *c, float *const *inputs, size_t *n_out) {
+    built b = build_case(c);
+    int ny, shape[4];
+    clgan_node_shape(b.g, b.y, &ny, shape);
+    int r = clgan_input(b.g, "r", ny, shape);
+    int loss = clgan_sum(b.g, clgan_mul(b.g, b.y, r));
+    int wrt[4], grads[4], n = 0;
+    for (int k = 0; k < c->nin; k++)
+        if (c->diff[k]) wrt[n++] = b.in[k];
+    clgan_backward(b.g, loss, n, wrt, grads);
+    for (int k = 0; k < n; k++) clgan_graph_keep(b.g, grads[k]);
+    if (clgan_graph_compile(b.g, d) != CLGAN_OK) {
+        printf("compile %s: %s\n", c->name, clgan_last_error());
+        exit(1);
+    }
+    for (int k = 0; k < c->nin; k++) clgan_graph_write(b.g, b.in[k], inputs[k]);
+    size_t nr = clgan_shape_numel(ny, shape);
+    float *rv = malloc(nr * sizeof *rv);
+    fill_domain(rv, nr, DOM_ANY, 99);
+    clgan_graph_write(b.g, r, rv);
+    free(rv);
+    if (clgan_graph_run(b.g, 1) != CLGAN_OK) {
+        printf("FAIL backward %s on %s: %s\n", c->name, clgan_device_get_info(d)->id, clgan_last_error());
+        failures++;
+    }
+    size_t total = 0;
+    for (int k = 0; k < n; k++) total += clgan_node_numel(b.g, grads[k]);
+    float *res = calloc(total ? total : 1, sizeof *res);
+    size_t at = 0;
+    for (int k = 0; k < n; k++) {
+        clgan_graph_read(b.g, grads[k], res + at);
+        at += clgan_node_numel(b.g, grads[k]);
+    }
+    *n_out = total;
+    clgan_graph_free(b.g);
+    return res;
+}
+
+static bool any_diff(const op_case *c) {
+    for (int k = 0; k < c->nin; k++)
+        if (c->diff[k]) return true;
+    return false;
+}
+
+int main(void) {
+    clgan_log_set_level(CLGAN_LOG_WARN);
+    int missing = op_without_case();
+    if (missing >= 0) {
+        printf("FAIL op %s has no test case in tests/op_cases.h\n", clgan_ops[missing].name);
+        return 1;
+    }
+    clgan_device_list l;
+    if (clgan_devices_enumerate(&l) != CLGAN_OK) return 1;
+    if (test_first_opencl(&l) < 0) {
+        printf("no OpenCL device: skipped\n");
+        return TEST_SKIP;
+    }
+    clgan_device *ref = NULL;
+    if (clgan_device_open(&l.items[l.count - 1], NULL, &ref) != CLGAN_OK) return 1;
+    for (int di = 0; di < l.count; di++) {
+        if (l.items[di].backend != CLGAN_BACKEND_OPENCL) continue;
+        clgan_device *d = NULL;
+        if (clgan_device_open(&l.items[di], NULL, &d) != CLGAN_OK) {
+            printf("FAIL open %s: %s\n", l.items[di].id, clgan_last_error());
+            failures++;
+            continue;
+        }
+        printf("device %s (%s)\n", l.items[di].id, l.items[di].name);
+        for (int k = 0; k < N_OP_CASES; k++) {
+            const op_case *c = &op_cases[k];
+            built b = build_case(c);
+            float *inputs[4] = {0};
+            for (int j = 0; j < c->nin; j++) {
+                size_t n = clgan_shape_numel(c->ndim[j], c->shape[j]);
+                inputs[j] = malloc(n * sizeof(float));
+                fill_domain(inputs[j], n, c->dom[j], (uint64_t)(k * 10 + j));
+            }
+            size_t n_ref, n_dev;
+            bool g_ref, g_dev;
+            float *yr = run_direct(ref, c, &b, inputs, &n_ref, &g_ref);
+            float *yd = run_direct(d, c, &b, inputs, &n_dev, &g_dev);
+            double e = nmse(yr, yd, n_ref), tol = tol_device(c->op);
+            printf("%-5s %-22s forward  nmse %.3g (tol %.0e)%s\n", e <= tol ? "ok" : "FAIL", c->name, e, tol,
+                   g_ref && g_dev ? "" : " SENTINEL OVERWRITTEN OR INPUT CHANGED");
+            if (!(e <= tol)) failures++;
+            if (!g_ref || !g_dev) failures++;
+            free(yr);
+            free(yd);
+            if (any_diff(c)) {
+                float *gr = run_backward(ref, c, inputs, &n_ref);
+                float *gd = run_backward(d, c, inputs, &n_dev);
+                e = nmse(gr, gd, n_ref);
+                printf("%-5s %-22s backward nmse %.3g (tol %.0e)\n", e <= tol ? "ok" : "FAIL", c->name, e, tol);
+                if (!(e <= tol)) failures++;
+                free(gr);
+                free(gd);
+            }
+            for (int j = 0; j < c->nin; j++) free(inputs[j]);
+            clgan_graph_free(b.g);
+        }
+        clgan_device_close(d);
+    }
+    clgan_device_close(ref);
+    clgan_device_list_free(&l);
+    printf("%d failures\n", failures);
+    return failures ? 1 : 0;
+}
