@@ -190,10 +190,12 @@ int main(void) {
     }
     clgan_device *ref = NULL;
     if (clgan_device_open(&l.items[l.count - 1], NULL, &ref) != CLGAN_OK) return 1;
+    /* CLGAN_KERNEL_DIR lets the planted-bug test run edited kernels */
+    clgan_device_options opt = {.kernel_dir = getenv("CLGAN_KERNEL_DIR")};
     for (int di = 0; di < l.count; di++) {
         if (l.items[di].backend != CLGAN_BACKEND_OPENCL) continue;
         clgan_device *d = NULL;
-        if (clgan_device_open(&l.items[di], NULL, &d) != CLGAN_OK) {
+        if (clgan_device_open(&l.items[di], &opt, &d) != CLGAN_OK) {
             printf("FAIL open %s: %s\n", l.items[di].id, clgan_last_error());
             failures++;
             continue;
