@@ -29,8 +29,8 @@ typedef struct clgan_params clgan_params;
  * statistics) live in the same block with no gradient. */
 clgan_params *clgan_params_new(const char *name);
 void clgan_params_free(clgan_params *p);
-/* init: 0 zeros, 1 ones, 2 normal(0, std), 3 uniform(-std, std) */
-enum { CLGAN_INIT_ZEROS, CLGAN_INIT_ONES, CLGAN_INIT_NORMAL, CLGAN_INIT_UNIFORM };
+/* initial values: zeros, ones, normal(0, std), uniform(-std, std), normal(1, std) */
+enum { CLGAN_INIT_ZEROS, CLGAN_INIT_ONES, CLGAN_INIT_NORMAL, CLGAN_INIT_UNIFORM, CLGAN_INIT_NORMAL_ONE };
 int clgan_params_declare(clgan_params *p, const char *name, int ndim, const int *shape, int init, float std,
                          bool trainable);
 int clgan_params_find(const clgan_params *p, const char *name);
@@ -54,6 +54,9 @@ typedef int clgan_node;
 clgan_graph *clgan_graph_new(void);
 void clgan_graph_free(clgan_graph *g);
 clgan_status clgan_graph_status(const clgan_graph *g);
+/* Records st (with clgan_last_error()'s message) as the graph's error, for
+ * builders above this layer; the first error is kept. */
+void clgan_graph_record_error(clgan_graph *g, clgan_status st);
 int clgan_graph_size(const clgan_graph *g);
 void clgan_node_shape(const clgan_graph *g, clgan_node n, int *ndim, int *shape);
 size_t clgan_node_numel(const clgan_graph *g, clgan_node n);
@@ -131,7 +134,7 @@ clgan_node clgan_copy(clgan_graph *g, clgan_node x);
 /* Normalisation, built from the ops above so that gradients of gradients
  * come for free. x (N, F) or (N, C, H, W). Training mode uses batch
  * statistics and updates the running ones (momentum m, the fraction of the
- * new batch); evaluation uses the running statistics. */
+ * new batch; 0 leaves them alone); evaluation uses the running statistics. */
 clgan_node clgan_batchnorm(clgan_graph *g, clgan_node x, clgan_node gamma, clgan_node beta, clgan_node run_mean,
                            clgan_node run_var, bool training, float momentum, float eps);
 /* per sample over all of (F) or (C, H, W) */

@@ -27,6 +27,8 @@ int clgan_graph_fail(clgan_graph *g, clgan_status st) {
     return -1;
 }
 
+void clgan_graph_record_error(clgan_graph *g, clgan_status st) { clgan_graph_fail(g, st); }
+
 bool clgan_graph_ok(clgan_graph *g, int nin, const int *in) {
     if (g->status != CLGAN_OK) return false;
     for (int i = 0; i < nin; i++)
@@ -501,9 +503,12 @@ clgan_node clgan_batchnorm(clgan_graph *g, clgan_node x, clgan_node gamma, clgan
         mean = clgan_mean_axes(g, x, 1, 1);
         int xc = sub_axis(g, x, mean, 1);
         var = clgan_mean_axes(g, clgan_square(g, xc), 1, 1);
-        /* running variance is the unbiased estimate, as in PyTorch */
-        ema(g, run_mean, mean, momentum);
-        ema(g, run_var, clgan_scale(g, var, count > 1 ? (float)(count / (count - 1)) : 1.0f), momentum);
+        /* running variance is the unbiased estimate, as in PyTorch; momentum
+         * 0 uses batch statistics without updating the running ones */
+        if (momentum > 0) {
+            ema(g, run_mean, mean, momentum);
+            ema(g, run_var, clgan_scale(g, var, count > 1 ? (float)(count / (count - 1)) : 1.0f), momentum);
+        }
         int xhat = div_axis(g, xc, clgan_sqrt(g, clgan_affine(g, var, 1.0f, eps)), 1);
         return clgan_add_axis(g, clgan_mul_axis(g, xhat, gamma, 1), beta, 1);
     }

@@ -108,8 +108,9 @@ clgan_status clgan_params_alloc(clgan_params *p, clgan_device *d, uint64_t seed)
             for (size_t k = 0; k < e->numel; k++) v[k] = 1.0f;
             break;
         case CLGAN_INIT_NORMAL:
+        case CLGAN_INIT_NORMAL_ONE:
             clgan_rng_normal(seed, name_hash(e->name), v, e->numel);
-            for (size_t k = 0; k < e->numel; k++) v[k] *= e->std;
+            for (size_t k = 0; k < e->numel; k++) v[k] = v[k] * e->std + (e->init == CLGAN_INIT_NORMAL_ONE ? 1.0f : 0.0f);
             break;
         case CLGAN_INIT_UNIFORM:
             clgan_rng_uniform(seed, name_hash(e->name), v, e->numel);

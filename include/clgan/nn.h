@@ -1,0 +1,68 @@
+/* clgan nn: layers (parameters + graph builders) and the built-in GAN
+ * models. A layer declares its parameters in the model's blocks by name
+ * (prefix + layer name), so building the same model into a second graph
+ * reuses them. */
+#ifndef CLGAN_NN_H
+#define CLGAN_NN_H
+
+#include "clgan/graph.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    CLGAN_INIT_DCGAN,   /* weights N(0, 0.02); norm scale N(1, 0.02) (Radford et al. 2016) */
+    CLGAN_INIT_FAN_IN,  /* weights U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as PyTorch's default */
+} clgan_init_scheme;
+
+typedef struct {
+    clgan_graph *g;
+    clgan_params *params;  /* trainable */
+    clgan_params *buffers; /* running statistics */
+    const char *prefix;    /* "g." or "d." */
+    bool training;         /* batch statistics vs running statistics */
+    bool update_stats;     /* in training, also update the running statistics */
+    clgan_init_scheme init;
+} clgan_nn;
+
+/* x (N, F) -> (N, out): x W^T + b, W (out, F) */
+clgan_node clgan_nn_linear(clgan_nn *c, const char *name, clgan_node x, int out, bool bias);
+/* x (N, C, H, W) -> (N, out, P, Q) */
+clgan_node clgan_nn_conv2d(clgan_nn *c, const char *name, clgan_node x, int out, int k, int stride, int pad, bool bias);
+clgan_node clgan_nn_conv_t2d(clgan_nn *c, const char *name, clgan_node x, int out, int k, int stride, int pad,
+                             bool bias);
+/* per feature (axis 1) of (N, F) or (N, C, H, W); momentum 0.1, eps 1e-5 */
+clgan_node clgan_nn_batchnorm(clgan_nn *c, const char *name, clgan_node x);
+/* per sample over (F) or (C, H, W), with an elementwise affine */
+clgan_node clgan_nn_layernorm(clgan_nn *c, const char *name, clgan_node x);
+/* labels (N) -> (N, dim) */
+clgan_node clgan_nn_embedding(clgan_nn *c, const char *name, clgan_node labels, int classes, int dim);
+
+/* ---- models ---- */
+typedef enum { CLGAN_MODEL_MLP, CLGAN_MODEL_DCGAN, CLGAN_MODEL_TOY } clgan_model_kind;
+typedef enum { CLGAN_NORM_BATCH, CLGAN_NORM_LAYER, CLGAN_NORM_NONE } clgan_norm_kind;
+
+#define CLGAN_MAX_WIDTHS 8
+typedef struct {
+    clgan_model_kind kind;
+    int z_dim;
+    int channels, image_size; /* images; the toy model makes 2-D points */
+    int width;                /* DCGAN: ngf = ndf; toy: hidden units */
+    int widths[CLGAN_MAX_WIDTHS], n_widths; /* MLP generator hidden widths (D uses them reversed) */
+    int classes;              /* > 0: conditional on a class label */
+    clgan_norm_kind d_norm;   /* the discriminator's normalisation (BatchNorm, or layernorm/none for WGAN-GP) */
+} clgan_model_config;
+
+/* Validates a configuration (sizes the architecture supports); the message
+ * names what is wrong. */
+clgan_status clgan_model_check(const clgan_model_config *m);
+/* z (N, z_dim), labels (N) or -1 -> images (N, C, S, S) in [-1, 1] (tanh), or (N, 2) for the toy model */
+clgan_node clgan_generator(clgan_nn *c, const clgan_model_config *m, clgan_node z, clgan_node labels);
+/* x, labels or -1 -> logits (N, 1) */
+clgan_node clgan_discriminator(clgan_nn *c, const clgan_model_config *m, clgan_node x, clgan_node labels);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

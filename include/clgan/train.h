@@ -1,0 +1,99 @@
+/* clgan train: GAN losses, optimizers, one training step, and the state a
+ * checkpoint holds. */
+#ifndef CLGAN_TRAIN_H
+#define CLGAN_TRAIN_H
+
+#include "clgan/nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    CLGAN_LOSS_MINIMAX, /* Goodfellow et al. 2014, eq. 1: G minimises log(1 - D(G(z))) */
+    CLGAN_LOSS_NS,      /* the non-saturating variant: G maximises log D(G(z)) */
+    CLGAN_LOSS_WGAN,    /* Arjovsky et al. 2017: critic E[D(fake)] - E[D(real)], weights clipped to [-c, c] */
+    CLGAN_LOSS_WGAN_GP, /* Gulrajani et al. 2017: + lambda E[(||grad D(x_hat)|| - 1)^2] */
+    CLGAN_LOSS_HINGE,   /* Lim & Ye 2017; Miyato et al. 2018: E[relu(1 - D(x))] + E[relu(1 + D(G(z)))] */
+} clgan_loss_kind;
+
+typedef enum { CLGAN_OPT_ADAM, CLGAN_OPT_SGD, CLGAN_OPT_RMSPROP } clgan_opt_kind;
+
+typedef struct {
+    clgan_opt_kind kind;
+    float lr;
+    float beta1, beta2, eps; /* Adam */
+    float momentum;          /* SGD */
+    float alpha;             /* RMSProp smoothing */
+    float weight_decay;
+} clgan_opt_config;
+
+typedef struct {
+    clgan_model_config model;
+    clgan_loss_kind loss;
+    int batch;
+    uint64_t seed;
+    float gp_lambda;     /* penalty weight */
+    int gp_phase_steps;  /* > 0: the penalty for the first N steps only, then the loss without it */
+    int n_critic;        /* D steps per G step */
+    float weight_clip;   /* WGAN */
+    float clip_grad;     /* > 0: clip each network's global gradient norm to this */
+    clgan_opt_config opt_g, opt_d;
+} clgan_gan_config;
+
+const char *clgan_loss_name(clgan_loss_kind k);
+clgan_status clgan_loss_parse(const char *s, clgan_loss_kind *out);
+const char *clgan_opt_name(clgan_opt_kind k);
+clgan_status clgan_opt_parse(const char *s, clgan_opt_kind *out);
+/* The papers' defaults for a loss: DCGAN Adam(2e-4, 0.5, 0.999); WGAN
+ * RMSProp(5e-5), clip 0.01, n_critic 5; WGAN-GP Adam(1e-4, 0.5, 0.9),
+ * lambda 10, n_critic 5, layer-normalised critic. */
+void clgan_gan_defaults(clgan_gan_config *c, clgan_loss_kind loss);
+
+typedef struct {
+    float loss_d, loss_g;
+    float d_real, d_fake; /* mean D output on real / generated data (a probability for minimax and NS, else the raw score) */
+    float penalty;        /* the gradient-penalty term (0 when off) */
+    float grad_norm_d, grad_norm_g; /* before clipping */
+} clgan_step_stats;
+
+typedef struct clgan_gan clgan_gan;
+
+/* Builds the models, the optimizer state and the step graphs on d; the
+ * parameters come from Philox(seed), the same on every device. */
+clgan_status clgan_gan_new(const clgan_gan_config *cfg, clgan_device *d, clgan_gan **out);
+void clgan_gan_free(clgan_gan *gan);
+const clgan_gan_config *clgan_gan_config_of(const clgan_gan *gan);
+
+/* One discriminator update on a real batch (x: batch samples; labels when
+ * conditional, else NULL). */
+clgan_status clgan_gan_d_step(clgan_gan *gan, const float *x, const int32_t *labels, clgan_step_stats *st);
+/* One generator update (labels for the generated batch when conditional). */
+clgan_status clgan_gan_g_step(clgan_gan *gan, const int32_t *labels, clgan_step_stats *st);
+/* Completed G steps; the D steps; each selects its graph and noise. */
+uint64_t clgan_gan_step_count(const clgan_gan *gan);
+uint64_t clgan_gan_d_step_count(const clgan_gan *gan);
+void clgan_gan_set_counts(clgan_gan *gan, uint64_t g_steps, uint64_t d_steps);
+/* Halves (scale 0.5) both learning rates, for --on-nan rollback. */
+void clgan_gan_scale_lr(clgan_gan *gan, float scale);
+float clgan_gan_lr(const clgan_gan *gan, bool generator);
+
+/* Generates n samples from z (n, z_dim) with the generator in evaluation
+ * mode (running BatchNorm statistics); out gets n * sample floats. */
+clgan_status clgan_gan_generate(clgan_gan *gan, const float *z, const int32_t *labels, int n, float *out);
+
+/* The networks' parameter blocks (for checkpoints and `clgan check`). */
+typedef enum { CLGAN_BLOCK_G, CLGAN_BLOCK_G_BUFFERS, CLGAN_BLOCK_D, CLGAN_BLOCK_D_BUFFERS, CLGAN_BLOCK_COUNT } clgan_block_id;
+clgan_params *clgan_gan_block(const clgan_gan *gan, clgan_block_id b);
+/* Optimizer state buffers of G (false) or D (true): Adam m, v; SGD momentum; RMSProp square average. */
+int clgan_gan_opt_slots(const clgan_gan *gan, bool disc);
+clgan_buffer *clgan_gan_opt_slot(const clgan_gan *gan, bool disc, int slot);
+const char *clgan_gan_opt_slot_name(const clgan_gan *gan, bool disc, int slot);
+/* The D-step graph (for per-node inspection) and its data inputs. */
+clgan_graph *clgan_gan_d_graph(const clgan_gan *gan);
+clgan_graph *clgan_gan_g_graph(const clgan_gan *gan);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,156 @@
+/* The built-in GAN models.
+ *
+ * DCGAN (Radford et al. 2016): the generator maps z through a 1x1 -> k x k
+ * transposed convolution and then doubles the resolution with stride-2
+ * transposed convolutions (BatchNorm + ReLU between, tanh at the end); the
+ * discriminator mirrors it with stride-2 convolutions and LeakyReLU(0.2),
+ * BatchNorm on every layer but the first, and a final convolution to one
+ * logit. Sizes: 28 = 7 * 2^2, 32 = 4 * 2^3, 64 = 4 * 2^4. The critic
+ * variant for the gradient penalty replaces BatchNorm (which makes a
+ * sample's output depend on the rest of the batch, against the per-sample
+ * penalty) by layer normalisation or nothing (Gulrajani et al. 2017, 4).
+ *
+ * Conditioning: the generator takes [z, embedding(y)]; the discriminator adds
+ * the projection term <embedding(y), h> to its logit (Miyato & Koyama 2018),
+ * with h its last features. */
+#include "clgan/nn.h"
+
+#include <stdio.h>
+
+/* the starting resolution and the number of doublings for an image size */
+static bool dcgan_plan(int size, int *start, int *ups) {
+    for (*start = 4, *ups = 0; *ups < 8; (*ups)++) {
+        if (4 << *ups == size) return true;
+    }
+    if (size == 28) {
+        *start = 7;
+        *ups = 2;
+        return true;
+    }
+    return false;
+}
+
+clgan_status clgan_model_check(const clgan_model_config *m) {
+    if (m->z_dim < 1) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "z dimension %d, expected >= 1", m->z_dim);
+    if (m->classes < 0 || m->classes > 100000)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%d classes, expected 0 (unconditional) to 100000", m->classes);
+    if (m->kind == CLGAN_MODEL_TOY) return m->width >= 1 ? CLGAN_OK : CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "width %d", m->width);
+    if (m->channels != 1 && m->channels != 3)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%d image channels, expected 1 or 3", m->channels);
+    if (m->kind == CLGAN_MODEL_MLP) {
+        if (m->n_widths < 1) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "the MLP needs at least one hidden width");
+        for (int i = 0; i < m->n_widths; i++)
+            if (m->widths[i] < 1) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "hidden width %d is %d", i, m->widths[i]);
+        return m->image_size >= 1 ? CLGAN_OK : CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "image size %d", m->image_size);
+    }
+    int start, ups;
+    if (!dcgan_plan(m->image_size, &start, &ups) || ups < 2)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG,
+                         "DCGAN image size %d: expected 28, or a power of two from 16 to 1024 (32 and 64 are the "
+                         "usual ones)",
+                         m->image_size);
+    if (m->width < 1 || (m->width << (ups - 1)) > 65536)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "DCGAN width %d does not fit image size %d", m->width, m->image_size);
+    return CLGAN_OK;
+}
+
+static int act_g(clgan_nn *c, int x) { return clgan_relu(c->g, x); }
+static int act_d(clgan_nn *c, int x) { return clgan_leaky_relu(c->g, x, 0.2f); }
+
+static int d_norm(clgan_nn *c, const clgan_model_config *m, const char *name, int x) {
+    switch (m->d_norm) {
+    case CLGAN_NORM_BATCH: return clgan_nn_batchnorm(c, name, x);
+    case CLGAN_NORM_LAYER: return clgan_nn_layernorm(c, name, x);
+    default: return x;
+    }
+}
+
+static int cond_input(clgan_nn *c, const clgan_model_config *m, int z, int labels) {
+    if (m->classes <= 0 || labels < 0) return z;
+    int e = clgan_nn_embedding(c, "embed", labels, m->classes, m->z_dim < 16 ? 16 : m->z_dim);
+    return clgan_concat(c->g, z, e, 1);
+}
+
+/* projection conditioning: logit + <embedding(y), h>, h (N, F) */
+static int project(clgan_nn *c, const clgan_model_config *m, int logit, int h, int labels) {
+    if (m->classes <= 0 || labels < 0) return logit;
+    int nd, shape[4];
+    clgan_node_shape(c->g, h, &nd, shape);
+    int e = clgan_nn_embedding(c, "embed", labels, m->classes, shape[1]);
+    int dot = clgan_sum_axes(c->g, clgan_mul(c->g, e, h), 0, 1); /* (N) */
+    return clgan_add(c->g, logit, clgan_reshape(c->g, dot, 2, (int[]){shape[0], 1}));
+}
+
+clgan_node clgan_generator(clgan_nn *c, const clgan_model_config *m, clgan_node z, clgan_node labels) {
+    clgan_graph *g = c->g;
+    int n = 0, nd, shape[4];
+    clgan_node_shape(g, z, &nd, shape);
+    n = shape[0];
+    int x = cond_input(c, m, z, labels);
+    char name[32];
+    if (m->kind == CLGAN_MODEL_TOY) {
+        x = act_g(c, clgan_nn_linear(c, "fc1", x, m->width, true));
+        x = act_g(c, clgan_nn_linear(c, "fc2", x, m->width, true));
+        return clgan_nn_linear(c, "out", x, 2, true);
+    }
+    if (m->kind == CLGAN_MODEL_MLP) {
+        for (int i = 0; i < m->n_widths; i++) {
+            snprintf(name, sizeof name, "fc%d", i + 1);
+            x = act_g(c, clgan_nn_linear(c, name, x, m->widths[i], true));
+        }
+        x = clgan_tanh(g, clgan_nn_linear(c, "out", x, m->channels * m->image_size * m->image_size, true));
+        return clgan_reshape(g, x, 4, (int[]){n, m->channels, m->image_size, m->image_size});
+    }
+    int start, ups;
+    dcgan_plan(m->image_size, &start, &ups);
+    clgan_node_shape(g, x, &nd, shape);
+    x = clgan_reshape(g, x, 4, (int[]){n, shape[1], 1, 1});
+    int ch = m->width << (ups - 1);
+    /* 1x1 -> start x start, then doublings down to the image */
+    x = act_g(c, clgan_nn_batchnorm(c, "bn0", clgan_nn_conv_t2d(c, "convt0", x, ch, start, 1, 0, false)));
+    for (int i = 1; i < ups; i++) {
+        ch /= 2;
+        snprintf(name, sizeof name, "convt%d", i);
+        int y = clgan_nn_conv_t2d(c, name, x, ch, 4, 2, 1, false);
+        snprintf(name, sizeof name, "bn%d", i);
+        x = act_g(c, clgan_nn_batchnorm(c, name, y));
+    }
+    snprintf(name, sizeof name, "convt%d", ups);
+    return clgan_tanh(g, clgan_nn_conv_t2d(c, name, x, m->channels, 4, 2, 1, false));
+}
+
+clgan_node clgan_discriminator(clgan_nn *c, const clgan_model_config *m, clgan_node x, clgan_node labels) {
+    clgan_graph *g = c->g;
+    int nd, shape[4];
+    clgan_node_shape(g, x, &nd, shape);
+    int n = shape[0];
+    char name[32];
+    int h;
+    if (m->kind == CLGAN_MODEL_TOY || m->kind == CLGAN_MODEL_MLP) {
+        h = x;
+        int layers = m->kind == CLGAN_MODEL_TOY ? 2 : m->n_widths;
+        for (int i = 0; i < layers; i++) {
+            int w = m->kind == CLGAN_MODEL_TOY ? m->width : m->widths[m->n_widths - 1 - i];
+            snprintf(name, sizeof name, "fc%d", i + 1);
+            h = act_d(c, clgan_nn_linear(c, name, h, w, true));
+        }
+        return project(c, m, clgan_nn_linear(c, "out", h, 1, true), h, labels);
+    }
+    int start, ups;
+    dcgan_plan(m->image_size, &start, &ups);
+    int ch = m->width;
+    h = act_d(c, clgan_nn_conv2d(c, "conv0", x, ch, 4, 2, 1, false));
+    for (int i = 1; i < ups; i++) {
+        ch *= 2;
+        snprintf(name, sizeof name, "conv%d", i);
+        int y = clgan_nn_conv2d(c, name, h, ch, 4, 2, 1, false);
+        snprintf(name, sizeof name, "norm%d", i);
+        h = act_d(c, d_norm(c, m, name, y));
+    }
+    /* start x start -> 1 logit; the projection uses the flattened features */
+    snprintf(name, sizeof name, "conv%d", ups);
+    int logit = clgan_reshape(g, clgan_nn_conv2d(c, name, h, 1, start, 1, 0, true), 2, (int[]){n, 1});
+    if (m->classes <= 0 || labels < 0) return logit;
+    int feat = (int)(clgan_node_numel(g, h) / (size_t)n);
+    return project(c, m, logit, clgan_reshape(g, h, 2, (int[]){n, feat}), labels);
+}

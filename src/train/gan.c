@@ -1,0 +1,438 @@
+/* A GAN training step: the step graphs (built once), the optimizers on the
+ * flat parameter blocks, gradient clipping and divergence detection. */
+#include "clgan/train.h"
+
+#include "ops/ops.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { STREAM_Z_D = 1, STREAM_EPS = 2, STREAM_Z_G = 3 };
+
+typedef struct {
+    clgan_graph *g;
+    int x, y, loss, d_real, d_fake, penalty;
+} d_graph;
+
+struct clgan_gan {
+    clgan_gan_config cfg;
+    clgan_device *dev;
+    clgan_params *blk[CLGAN_BLOCK_COUNT];
+    clgan_buffer *opt[2][2]; /* [G, D][slot] */
+    int nslots[2];
+    d_graph d[2]; /* [plain, with penalty] */
+    clgan_graph *gg;
+    int g_y, g_loss, g_fake;
+    clgan_graph *sample;
+    int s_z, s_y, s_out, sample_n;
+    clgan_buffer *scratch; /* squares of a gradient block, then its sum */
+    uint64_t g_steps, d_steps;
+    float lr_scale;
+    float *labels; /* host staging for labels as floats */
+    int labels_cap;
+};
+
+static const char *const loss_names[] = {"minimax", "ns", "wgan", "wgan-gp", "hinge"};
+static const char *const opt_names[] = {"adam", "sgd", "rmsprop"};
+const char *clgan_loss_name(clgan_loss_kind k) { return (unsigned)k < 5 ? loss_names[k] : "?"; }
+const char *clgan_opt_name(clgan_opt_kind k) { return (unsigned)k < 3 ? opt_names[k] : "?"; }
+
+clgan_status clgan_loss_parse(const char *s, clgan_loss_kind *out) {
+    for (int i = 0; i < 5; i++)
+        if (strcmp(s, loss_names[i]) == 0) {
+            *out = (clgan_loss_kind)i;
+            return CLGAN_OK;
+        }
+    if (strcmp(s, "non-saturating") == 0) {
+        *out = CLGAN_LOSS_NS;
+        return CLGAN_OK;
+    }
+    return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "loss '%s': expected minimax, ns, wgan, wgan-gp or hinge", s);
+}
+
+clgan_status clgan_opt_parse(const char *s, clgan_opt_kind *out) {
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, opt_names[i]) == 0) {
+            *out = (clgan_opt_kind)i;
+            return CLGAN_OK;
+        }
+    return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "optimizer '%s': expected adam, sgd or rmsprop", s);
+}
+
+void clgan_gan_defaults(clgan_gan_config *c, clgan_loss_kind loss) {
+    c->loss = loss;
+    c->n_critic = 1;
+    c->gp_lambda = 0;
+    c->weight_clip = 0;
+    clgan_opt_config adam = {.kind = CLGAN_OPT_ADAM, .lr = 2e-4f, .beta1 = 0.5f, .beta2 = 0.999f, .eps = 1e-8f,
+                             .momentum = 0.9f, .alpha = 0.99f};
+    c->model.d_norm = CLGAN_NORM_BATCH;
+    if (loss == CLGAN_LOSS_WGAN) {
+        adam.kind = CLGAN_OPT_RMSPROP;
+        adam.lr = 5e-5f;
+        c->weight_clip = 0.01f;
+        c->n_critic = 5;
+    } else if (loss == CLGAN_LOSS_WGAN_GP) {
+        adam.lr = 1e-4f;
+        adam.beta1 = 0.5f;
+        adam.beta2 = 0.9f;
+        c->gp_lambda = 10.0f;
+        c->n_critic = 5;
+        c->model.d_norm = CLGAN_NORM_LAYER;
+    }
+    c->opt_g = c->opt_d = adam;
+}
+
+const clgan_gan_config *clgan_gan_config_of(const clgan_gan *gan) { return &gan->cfg; }
+clgan_params *clgan_gan_block(const clgan_gan *gan, clgan_block_id b) { return gan->blk[b]; }
+int clgan_gan_opt_slots(const clgan_gan *gan, bool disc) { return gan->nslots[disc]; }
+clgan_buffer *clgan_gan_opt_slot(const clgan_gan *gan, bool disc, int slot) { return gan->opt[disc][slot]; }
+const char *clgan_gan_opt_slot_name(const clgan_gan *gan, bool disc, int slot) {
+    const clgan_opt_config *o = disc ? &gan->cfg.opt_d : &gan->cfg.opt_g;
+    if (o->kind == CLGAN_OPT_ADAM) return slot == 0 ? "adam_m" : "adam_v";
+    return o->kind == CLGAN_OPT_SGD ? "sgd_momentum" : "rmsprop_square_avg";
+}
+clgan_graph *clgan_gan_d_graph(const clgan_gan *gan) { return gan->d[gan->d[1].g ? 1 : 0].g; }
+clgan_graph *clgan_gan_g_graph(const clgan_gan *gan) { return gan->gg; }
+uint64_t clgan_gan_step_count(const clgan_gan *gan) { return gan->g_steps; }
+uint64_t clgan_gan_d_step_count(const clgan_gan *gan) { return gan->d_steps; }
+void clgan_gan_set_counts(clgan_gan *gan, uint64_t g_steps, uint64_t d_steps) {
+    gan->g_steps = g_steps;
+    gan->d_steps = d_steps;
+}
+void clgan_gan_scale_lr(clgan_gan *gan, float scale) { gan->lr_scale *= scale; }
+float clgan_gan_lr(const clgan_gan *gan, bool generator) {
+    return (generator ? gan->cfg.opt_g.lr : gan->cfg.opt_d.lr) * gan->lr_scale;
+}
+
+static bool probability_loss(clgan_loss_kind k) { return k == CLGAN_LOSS_MINIMAX || k == CLGAN_LOSS_NS; }
+
+static int sample_shape(const clgan_model_config *m, int n, int *shape) {
+    shape[0] = n;
+    if (m->kind == CLGAN_MODEL_TOY) {
+        shape[1] = 2;
+        return 2;
+    }
+    shape[1] = m->channels;
+    shape[2] = shape[3] = m->image_size;
+    return 4;
+}
+
+static clgan_nn nn_for(clgan_gan *gan, clgan_graph *g, bool gen, bool training, bool update) {
+    clgan_nn c = {.g = g,
+                  .params = gan->blk[gen ? CLGAN_BLOCK_G : CLGAN_BLOCK_D],
+                  .buffers = gan->blk[gen ? CLGAN_BLOCK_G_BUFFERS : CLGAN_BLOCK_D_BUFFERS],
+                  .prefix = gen ? "g." : "d.",
+                  .training = training,
+                  .update_stats = update,
+                  .init = gan->cfg.model.kind == CLGAN_MODEL_DCGAN ? CLGAN_INIT_DCGAN : CLGAN_INIT_FAN_IN};
+    return c;
+}
+
+static int mean_score(clgan_graph *g, clgan_loss_kind k, int logits) {
+    return clgan_mean(g, probability_loss(k) ? clgan_sigmoid(g, logits) : logits);
+}
+
+/* The discriminator's loss on logits dr (real) and df (generated). */
+static int d_loss(clgan_graph *g, clgan_loss_kind k, int dr, int df) {
+    switch (k) {
+    case CLGAN_LOSS_MINIMAX:
+    case CLGAN_LOSS_NS: /* -log D(x) - log(1 - D(G(z))) = softplus(-dr) + softplus(df) */
+        return clgan_add(g, clgan_mean(g, clgan_softplus(g, clgan_scale(g, dr, -1.0f))),
+                         clgan_mean(g, clgan_softplus(g, df)));
+    case CLGAN_LOSS_HINGE:
+        return clgan_add(g, clgan_mean(g, clgan_relu(g, clgan_affine(g, dr, -1.0f, 1.0f))),
+                         clgan_mean(g, clgan_relu(g, clgan_affine(g, df, 1.0f, 1.0f))));
+    default: /* WGAN critic */
+        return clgan_sub(g, clgan_mean(g, df), clgan_mean(g, dr));
+    }
+}
+
+static int g_loss(clgan_graph *g, clgan_loss_kind k, int df) {
+    switch (k) {
+    case CLGAN_LOSS_MINIMAX: /* log(1 - D(G(z))) = -softplus(df) */
+        return clgan_scale(g, clgan_mean(g, clgan_softplus(g, df)), -1.0f);
+    case CLGAN_LOSS_NS: /* -log D(G(z)) = softplus(-df) */
+        return clgan_mean(g, clgan_softplus(g, clgan_scale(g, df, -1.0f)));
+    default:
+        return clgan_scale(g, clgan_mean(g, df), -1.0f);
+    }
+}
+
+static clgan_status build_d(clgan_gan *gan, bool penalty, d_graph *out) {
+    const clgan_gan_config *c = &gan->cfg;
+    clgan_graph *g = clgan_graph_new();
+    if (!g) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+    out->g = g;
+    int shape[4], nd = sample_shape(&c->model, c->batch, shape);
+    clgan_nn G = nn_for(gan, g, true, true, false), D = nn_for(gan, g, false, true, true);
+    out->x = clgan_input(g, "x", nd, shape);
+    out->y = c->model.classes > 0 ? clgan_input(g, "labels", 1, (int[]){c->batch}) : -1;
+    int z = clgan_randn(g, 2, (int[]){c->batch, c->model.z_dim}, c->seed, STREAM_Z_D);
+    int fake = clgan_generator(&G, &c->model, z, out->y);
+    int dr = clgan_discriminator(&D, &c->model, out->x, out->y);
+    int df = clgan_discriminator(&D, &c->model, fake, out->y);
+    int loss = d_loss(g, c->loss, dr, df);
+    out->penalty = -1;
+    if (penalty) {
+        /* x_hat = fake + eps (x - fake), eps ~ U(0, 1) per sample (Gulrajani et al. 2017, Algorithm 1) */
+        int eps = clgan_rand(g, 2, (int[]){c->batch, 1}, c->seed, STREAM_EPS);
+        int xhat = clgan_add(g, fake, clgan_mul_axis(g, clgan_sub(g, out->x, fake), eps, 0));
+        int dh = clgan_discriminator(&D, &c->model, xhat, out->y);
+        int gx = -1;
+        clgan_status st = clgan_backward(g, clgan_sum(g, dh), 1, &xhat, &gx);
+        if (st != CLGAN_OK) return st;
+        size_t per = clgan_node_numel(g, gx) / (size_t)c->batch;
+        int sq = clgan_sum_axes(g, clgan_reshape(g, clgan_square(g, gx), 2, (int[]){c->batch, (int)per}), 0, 1);
+        /* the 1e-12 keeps sqrt's derivative finite for an all-zero gradient */
+        int norm = clgan_sqrt(g, clgan_affine(g, sq, 1.0f, 1e-12f));
+        out->penalty = clgan_scale(g, clgan_mean(g, clgan_square(g, clgan_affine(g, norm, 1.0f, -1.0f))), c->gp_lambda);
+        loss = clgan_add(g, loss, out->penalty);
+        clgan_graph_keep(g, out->penalty);
+    }
+    out->loss = loss;
+    out->d_real = mean_score(g, c->loss, dr);
+    out->d_fake = mean_score(g, c->loss, df);
+    clgan_graph_keep(g, loss);
+    clgan_graph_keep(g, out->d_real);
+    clgan_graph_keep(g, out->d_fake);
+    clgan_status st = clgan_backward_params(g, loss, gan->blk[CLGAN_BLOCK_D]);
+    return st != CLGAN_OK ? st : clgan_graph_status(g);
+}
+
+static clgan_status build_g(clgan_gan *gan) {
+    const clgan_gan_config *c = &gan->cfg;
+    clgan_graph *g = gan->gg = clgan_graph_new();
+    if (!g) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+    clgan_nn G = nn_for(gan, g, true, true, true), D = nn_for(gan, g, false, true, false);
+    gan->g_y = c->model.classes > 0 ? clgan_input(g, "labels", 1, (int[]){c->batch}) : -1;
+    int z = clgan_randn(g, 2, (int[]){c->batch, c->model.z_dim}, c->seed, STREAM_Z_G);
+    int df = clgan_discriminator(&D, &c->model, clgan_generator(&G, &c->model, z, gan->g_y), gan->g_y);
+    gan->g_loss = g_loss(g, c->loss, df);
+    gan->g_fake = mean_score(g, c->loss, df);
+    clgan_graph_keep(g, gan->g_loss);
+    clgan_graph_keep(g, gan->g_fake);
+    clgan_status st = clgan_backward_params(g, gan->g_loss, gan->blk[CLGAN_BLOCK_G]);
+    return st != CLGAN_OK ? st : clgan_graph_status(g);
+}
+
+static bool uses_penalty_phase(const clgan_gan_config *c, bool *always) {
+    *always = c->loss == CLGAN_LOSS_WGAN_GP && c->gp_phase_steps <= 0;
+    return c->loss == CLGAN_LOSS_WGAN_GP || c->gp_phase_steps > 0;
+}
+
+clgan_status clgan_gan_new(const clgan_gan_config *cfg, clgan_device *d, clgan_gan **out) {
+    clgan_status st = clgan_model_check(&cfg->model);
+    if (st != CLGAN_OK) return st;
+    if (cfg->batch < 1 || cfg->n_critic < 1)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "batch size %d and n_critic %d must be >= 1", cfg->batch, cfg->n_critic);
+    clgan_gan *gan = calloc(1, sizeof *gan);
+    if (!gan) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+    gan->cfg = *cfg;
+    gan->dev = d;
+    gan->lr_scale = 1.0f;
+    static const char *const names[] = {"generator", "generator buffers", "discriminator", "discriminator buffers"};
+    for (int b = 0; b < CLGAN_BLOCK_COUNT; b++)
+        if (!(gan->blk[b] = clgan_params_new(names[b]))) {
+            clgan_gan_free(gan);
+            return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+        }
+    bool always;
+    bool with_pen = uses_penalty_phase(cfg, &always);
+    /* graphs first: they declare the parameters */
+    if (!always) st = build_d(gan, false, &gan->d[0]);
+    if (st == CLGAN_OK && with_pen) st = build_d(gan, true, &gan->d[1]);
+    if (st == CLGAN_OK) st = build_g(gan);
+    for (int b = 0; b < CLGAN_BLOCK_COUNT && st == CLGAN_OK; b++)
+        st = clgan_params_alloc(gan->blk[b], d, cfg->seed + (uint64_t)(b >= CLGAN_BLOCK_D));
+    for (int k = 0; k < 2 && st == CLGAN_OK; k++) {
+        const clgan_opt_config *o = k ? &cfg->opt_d : &cfg->opt_g;
+        gan->nslots[k] = o->kind == CLGAN_OPT_ADAM ? 2 : 1;
+        size_t total = clgan_params_total(gan->blk[k ? CLGAN_BLOCK_D : CLGAN_BLOCK_G]);
+        for (int s = 0; s < gan->nslots[k] && st == CLGAN_OK; s++)
+            st = clgan_buffer_alloc(d, (total ? total : 1) * sizeof(float), &gan->opt[k][s]);
+    }
+    size_t most = clgan_params_total(gan->blk[CLGAN_BLOCK_G]);
+    if (clgan_params_total(gan->blk[CLGAN_BLOCK_D]) > most) most = clgan_params_total(gan->blk[CLGAN_BLOCK_D]);
+    if (st == CLGAN_OK) st = clgan_buffer_alloc(d, (most + 64) * sizeof(float), &gan->scratch);
+    for (int k = 0; k < 2 && st == CLGAN_OK; k++)
+        if (gan->d[k].g) st = clgan_graph_compile(gan->d[k].g, d);
+    if (st == CLGAN_OK) st = clgan_graph_compile(gan->gg, d);
+    if (st != CLGAN_OK) {
+        clgan_gan_free(gan);
+        return st;
+    }
+    *out = gan;
+    return CLGAN_OK;
+}
+
+void clgan_gan_free(clgan_gan *gan) {
+    if (!gan) return;
+    for (int k = 0; k < 2; k++) {
+        clgan_graph_free(gan->d[k].g);
+        for (int s = 0; s < 2; s++) clgan_buffer_free(gan->opt[k][s]);
+    }
+    clgan_graph_free(gan->gg);
+    clgan_graph_free(gan->sample);
+    clgan_buffer_free(gan->scratch);
+    free(gan->labels);
+    for (int b = 0; b < CLGAN_BLOCK_COUNT; b++) clgan_params_free(gan->blk[b]);
+    free(gan);
+}
+
+static clgan_op_tensor flat(clgan_buffer *b, size_t off, size_t n) {
+    clgan_op_tensor t = {.buf = b, .off = off, .ndim = 1, .shape = {(int)(n ? n : 1)}};
+    return t;
+}
+
+/* ||g||_2 of a block's gradient, on the device; one float comes back. */
+static clgan_status grad_norm(clgan_gan *gan, clgan_params *p, float *out) {
+    size_t n = clgan_params_total(p);
+    clgan_op_call sq = {.op = CLGAN_OP_SQUARE, .nin = 1, .in = {flat(clgan_params_grads(p), 0, n)},
+                        .out = flat(gan->scratch, 0, n)};
+    clgan_op_call sum = {.op = CLGAN_OP_SUM, .nin = 1, .in = {flat(gan->scratch, 0, n)},
+                         .out = flat(gan->scratch, n, 1), .ip = {1, 1, (int)n}};
+    clgan_status st = clgan_op_run(gan->dev, &sq);
+    if (st == CLGAN_OK) st = clgan_op_run(gan->dev, &sum);
+    float s = 0;
+    if (st == CLGAN_OK) st = clgan_buffer_read(gan->scratch, n * sizeof(float), &s, sizeof s);
+    *out = sqrtf(s);
+    return st;
+}
+
+/* Clips, checks and applies one optimizer step to block k (0 = G, 1 = D). */
+static clgan_status update(clgan_gan *gan, int k, uint64_t t, float *norm_out) {
+    clgan_params *p = gan->blk[k ? CLGAN_BLOCK_D : CLGAN_BLOCK_G];
+    const clgan_opt_config *o = k ? &gan->cfg.opt_d : &gan->cfg.opt_g;
+    size_t n = clgan_params_total(p);
+    float norm = 0;
+    clgan_status st = grad_norm(gan, p, &norm);
+    if (st != CLGAN_OK) return st;
+    *norm_out = norm;
+    if (!isfinite(norm))
+        return CLGAN_ERR(CLGAN_ERR_NUMERIC, "the %s gradient norm is %g", k ? "discriminator" : "generator", norm);
+    clgan_op_tensor grads = flat(clgan_params_grads(p), 0, n), vals = flat(clgan_params_values(p), 0, n);
+    if (gan->cfg.clip_grad > 0 && norm > gan->cfg.clip_grad) {
+        clgan_op_call c = {.op = CLGAN_OP_AFFINE, .nin = 1, .in = {grads}, .out = grads,
+                           .fp = {gan->cfg.clip_grad / norm, 0}};
+        if ((st = clgan_op_run(gan->dev, &c)) != CLGAN_OK) return st;
+    }
+    float lr = o->lr * gan->lr_scale;
+    clgan_op_call c = {.nin = 3, .in = {vals, grads, flat(gan->opt[k][0], 0, n)}};
+    switch (o->kind) {
+    case CLGAN_OPT_ADAM:
+        c.op = CLGAN_OP_ADAM;
+        c.nin = 4;
+        c.in[3] = flat(gan->opt[k][1], 0, n);
+        c.fp[0] = lr;
+        c.fp[1] = o->beta1;
+        c.fp[2] = o->beta2;
+        c.fp[3] = o->eps;
+        c.fp[4] = (float)(1.0 - pow(o->beta1, (double)t));
+        c.fp[5] = (float)(1.0 - pow(o->beta2, (double)t));
+        c.fp[6] = o->weight_decay;
+        break;
+    case CLGAN_OPT_SGD:
+        c.op = CLGAN_OP_SGD;
+        c.fp[0] = lr;
+        c.fp[1] = o->momentum;
+        c.fp[2] = o->weight_decay;
+        break;
+    case CLGAN_OPT_RMSPROP:
+        c.op = CLGAN_OP_RMSPROP;
+        c.fp[0] = lr;
+        c.fp[1] = o->alpha;
+        c.fp[2] = o->eps;
+        c.fp[3] = o->weight_decay;
+        break;
+    }
+    if ((st = clgan_op_run(gan->dev, &c)) != CLGAN_OK) return st;
+    if (k == 1 && gan->cfg.loss == CLGAN_LOSS_WGAN && gan->cfg.weight_clip > 0) {
+        clgan_op_call clip = {.op = CLGAN_OP_CLAMP, .nin = 1, .in = {vals}, .out = vals,
+                              .fp = {-gan->cfg.weight_clip, gan->cfg.weight_clip}};
+        st = clgan_op_run(gan->dev, &clip);
+    }
+    return st;
+}
+
+static clgan_status write_labels(clgan_gan *gan, clgan_graph *g, int node, const int32_t *labels, int n) {
+    if (node < 0) return CLGAN_OK;
+    if (!labels) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "a conditional model needs labels");
+    if (n > gan->labels_cap) {
+        float *grown = realloc(gan->labels, (size_t)n * sizeof *grown);
+        if (!grown) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+        gan->labels = grown;
+        gan->labels_cap = n;
+    }
+    for (int i = 0; i < n; i++) gan->labels[i] = (float)labels[i];
+    return clgan_graph_write(g, node, gan->labels);
+}
+
+static clgan_status read_scalar(clgan_graph *g, int node, float *out) {
+    if (node < 0) {
+        *out = 0;
+        return CLGAN_OK;
+    }
+    return clgan_graph_read(g, node, out);
+}
+
+clgan_status clgan_gan_d_step(clgan_gan *gan, const float *x, const int32_t *labels, clgan_step_stats *s) {
+    bool always;
+    bool pen = uses_penalty_phase(&gan->cfg, &always) &&
+               (always || gan->cfg.gp_phase_steps <= 0 || gan->g_steps < (uint64_t)gan->cfg.gp_phase_steps);
+    d_graph *dg = &gan->d[pen ? 1 : 0];
+    clgan_status st = clgan_graph_write(dg->g, dg->x, x);
+    if (st == CLGAN_OK) st = write_labels(gan, dg->g, dg->y, labels, gan->cfg.batch);
+    if (st == CLGAN_OK) st = clgan_graph_run(dg->g, gan->d_steps);
+    if (st == CLGAN_OK) st = read_scalar(dg->g, dg->loss, &s->loss_d);
+    if (st == CLGAN_OK) st = read_scalar(dg->g, dg->d_real, &s->d_real);
+    if (st == CLGAN_OK) st = read_scalar(dg->g, dg->d_fake, &s->d_fake);
+    if (st == CLGAN_OK) st = read_scalar(dg->g, dg->penalty, &s->penalty);
+    if (st != CLGAN_OK) return st;
+    if (!isfinite(s->loss_d))
+        return CLGAN_ERR(CLGAN_ERR_NUMERIC, "the discriminator loss is %g (D(x) %g, D(G(z)) %g)", s->loss_d, s->d_real,
+                         s->d_fake);
+    st = update(gan, 1, gan->d_steps + 1, &s->grad_norm_d);
+    if (st == CLGAN_OK) gan->d_steps++;
+    return st;
+}
+
+clgan_status clgan_gan_g_step(clgan_gan *gan, const int32_t *labels, clgan_step_stats *s) {
+    clgan_status st = write_labels(gan, gan->gg, gan->g_y, labels, gan->cfg.batch);
+    if (st == CLGAN_OK) st = clgan_graph_run(gan->gg, gan->g_steps);
+    if (st == CLGAN_OK) st = read_scalar(gan->gg, gan->g_loss, &s->loss_g);
+    if (st != CLGAN_OK) return st;
+    if (!isfinite(s->loss_g)) return CLGAN_ERR(CLGAN_ERR_NUMERIC, "the generator loss is %g", s->loss_g);
+    st = update(gan, 0, gan->g_steps + 1, &s->grad_norm_g);
+    if (st == CLGAN_OK) gan->g_steps++;
+    return st;
+}
+
+clgan_status clgan_gan_generate(clgan_gan *gan, const float *z, const int32_t *labels, int n, float *out) {
+    const clgan_gan_config *c = &gan->cfg;
+    if (n < 1) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "generate: n = %d", n);
+    if (!gan->sample || gan->sample_n != n) {
+        /* built on first use and when the count changes, never per step */
+        clgan_graph_free(gan->sample);
+        clgan_graph *g = gan->sample = clgan_graph_new();
+        gan->sample_n = n;
+        clgan_nn G = nn_for(gan, g, true, false, false);
+        gan->s_z = clgan_input(g, "z", 2, (int[]){n, c->model.z_dim});
+        gan->s_y = c->model.classes > 0 ? clgan_input(g, "labels", 1, (int[]){n}) : -1;
+        gan->s_out = clgan_generator(&G, &c->model, gan->s_z, gan->s_y);
+        clgan_graph_keep(g, gan->s_out);
+        clgan_status st = clgan_graph_compile(g, gan->dev);
+        if (st != CLGAN_OK) {
+            clgan_graph_free(g);
+            gan->sample = NULL;
+            return st;
+        }
+    }
+    clgan_status st = clgan_graph_write(gan->sample, gan->s_z, z);
+    if (st == CLGAN_OK) st = write_labels(gan, gan->sample, gan->s_y, labels, n);
+    if (st == CLGAN_OK) st = clgan_graph_run(gan->sample, 0);
+    if (st == CLGAN_OK) st = clgan_graph_read(gan->sample, gan->s_out, out);
+    return st;
+}
