@@ -3,6 +3,7 @@
 #ifndef CLGAN_TRAIN_H
 #define CLGAN_TRAIN_H
 
+#include "clgan/io.h"
 #include "clgan/nn.h"
 
 #ifdef __cplusplus
@@ -74,8 +75,9 @@ clgan_status clgan_gan_g_step(clgan_gan *gan, const int32_t *labels, clgan_step_
 uint64_t clgan_gan_step_count(const clgan_gan *gan);
 uint64_t clgan_gan_d_step_count(const clgan_gan *gan);
 void clgan_gan_set_counts(clgan_gan *gan, uint64_t g_steps, uint64_t d_steps);
-/* Halves (scale 0.5) both learning rates, for --on-nan rollback. */
-void clgan_gan_scale_lr(clgan_gan *gan, float scale);
+/* A factor on both learning rates (--on-nan rollback halves it). */
+void clgan_gan_set_lr_scale(clgan_gan *gan, float scale);
+float clgan_gan_lr_scale(const clgan_gan *gan);
 float clgan_gan_lr(const clgan_gan *gan, bool generator);
 
 /* Generates n samples from z (n, z_dim) with the generator in evaluation
@@ -92,6 +94,67 @@ const char *clgan_gan_opt_slot_name(const clgan_gan *gan, bool disc, int slot);
 /* The D-step graph (for per-node inspection) and its data inputs. */
 clgan_graph *clgan_gan_d_graph(const clgan_gan *gan);
 clgan_graph *clgan_gan_g_graph(const clgan_gan *gan);
+
+/* ---- a training run ---- */
+typedef enum { CLGAN_ON_NAN_STOP, CLGAN_ON_NAN_ROLLBACK } clgan_on_nan;
+
+typedef struct {
+    clgan_gan_config gan;
+    char dataset[32];      /* fashion-mnist, mnist, idx, cifar10, folder, ring8, grid25 */
+    char data_path[1024];  /* "" = the dataset's default location */
+    long steps;            /* generator steps */
+    double time_limit;     /* seconds; 0 = none */
+    int log_every, sample_every, checkpoint_every, keep_checkpoints;
+    clgan_on_nan on_nan;
+    char out_dir[1024];
+} clgan_run_config;
+
+/* The defaults a user expects for a model/loss pair (see clgan train --help). */
+void clgan_run_defaults(clgan_run_config *rc, clgan_model_kind model, clgan_loss_kind loss);
+void clgan_run_config_to_json(const clgan_run_config *rc, clgan_jbuf *b);
+/* Every field is read back; a missing or mistyped field is an error naming it. */
+clgan_status clgan_run_config_from_json(const clgan_json *j, clgan_run_config *rc);
+const char *clgan_model_name(clgan_model_kind k);
+clgan_status clgan_model_parse(const char *s, clgan_model_kind *out);
+
+/* Where a run stands: with the parameters and optimizer state, all a
+ * checkpoint needs to continue a run exactly. */
+typedef struct {
+    uint64_t epoch;  /* data order */
+    uint64_t pos;
+    uint64_t rollbacks;
+} clgan_run_position;
+
+/* Writes a safetensors checkpoint: every parameter and buffer under its name,
+ * the optimizer state, and in __metadata__ the configuration, the step
+ * counters, the data position and the learning-rate scale. Atomic. */
+clgan_status clgan_checkpoint_save(const char *path, const clgan_gan *gan, const clgan_run_config *rc,
+                                   const clgan_run_position *pos);
+/* Reads only the configuration of a checkpoint (to build the GAN it fits). */
+clgan_status clgan_checkpoint_config(const char *path, clgan_run_config *rc);
+/* Loads a checkpoint into a GAN built from its configuration; every tensor is
+ * checked for presence, dtype and shape. */
+clgan_status clgan_checkpoint_restore(const char *path, clgan_gan *gan, clgan_run_position *pos);
+
+typedef struct {
+    long step, steps;          /* completed generator steps, and the target */
+    uint64_t epoch;
+    clgan_step_stats stats;
+    double images_per_s;
+    double elapsed_s, eta_s;
+    bool logged;               /* this step was written to the log */
+    const char *event;         /* "sample", "checkpoint", "rollback" or NULL */
+    const char *event_path;
+} clgan_progress;
+
+typedef void (*clgan_progress_fn)(const clgan_progress *p, void *user);
+
+/* Runs (or, with resume, continues) a training run into rc->out_dir:
+ * config.json, log.jsonl, samples/, checkpoints/ and `latest`. */
+clgan_status clgan_train_run(const clgan_run_config *rc, clgan_device *d, bool resume, clgan_progress_fn fn,
+                             void *user);
+/* The newest checkpoint of a run folder (DIR/latest). */
+clgan_status clgan_run_latest(const char *dir, char *path, size_t cap);
 
 #ifdef __cplusplus
 }

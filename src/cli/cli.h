@@ -49,6 +49,10 @@ typedef struct {
 int cli_parse(cli_command *c, int argc, char **argv, bool *help_shown);
 const char *cli_get(const cli_command *c, const char *name);
 bool cli_flag(const cli_command *c, const char *name);
+/* Given on the command line or through its environment variable. */
+bool cli_given(const cli_command *c, const char *name);
+int cmd_train(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
 /* Parses an integer / float option, printing a usage error on failure. */
 int cli_get_long(const cli_command *c, const char *name, long lo, long hi, long *out);
 int cli_get_double(const cli_command *c, const char *name, double *out);

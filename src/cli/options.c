@@ -83,6 +83,12 @@ const char *cli_get(const cli_command *c, const char *name) {
     return NULL;
 }
 
+bool cli_given(const cli_command *c, const char *name) {
+    for (int i = 0; i < c->nopts; i++)
+        if (strcmp(c->opts[i].name, name) == 0) return c->opts[i].given;
+    return false;
+}
+
 bool cli_flag(const cli_command *c, const char *name) {
     const char *v = cli_get(c, name);
     return v && strcmp(v, "0") != 0 && *v;

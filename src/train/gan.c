@@ -102,7 +102,8 @@ void clgan_gan_set_counts(clgan_gan *gan, uint64_t g_steps, uint64_t d_steps) {
     gan->g_steps = g_steps;
     gan->d_steps = d_steps;
 }
-void clgan_gan_scale_lr(clgan_gan *gan, float scale) { gan->lr_scale *= scale; }
+void clgan_gan_set_lr_scale(clgan_gan *gan, float scale) { gan->lr_scale = scale; }
+float clgan_gan_lr_scale(const clgan_gan *gan) { return gan->lr_scale; }
 float clgan_gan_lr(const clgan_gan *gan, bool generator) {
     return (generator ? gan->cfg.opt_g.lr : gan->cfg.opt_d.lr) * gan->lr_scale;
 }

@@ -1,0 +1,116 @@
+/* clgan sample: images from a trained generator. */
+#include "cli/cli.h"
+
+#include "clgan/train.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int parse_labels(const char *s, int n, int classes, int32_t *out) {
+    /* "3" (all of class 3) or "0,1,2,..." repeated to n */
+    int k = 0;
+    int32_t given[4096];
+    while (s && *s && k < 4096) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < 0 || v >= classes) {
+            fprintf(stderr, "clgan sample: --labels: expected class numbers in [0, %d) separated by commas\n", classes);
+            return CLI_USAGE;
+        }
+        given[k++] = (int32_t)v;
+        s = *end == ',' ? end + 1 : end;
+    }
+    for (int i = 0; i < n; i++) out[i] = given[i % k];
+    return CLI_OK;
+}
+
+int cmd_sample(int argc, char **argv) {
+    cli_opt opts[] = {{"checkpoint", "FILE", NULL, NULL, "a checkpoint (or a run folder: its latest)", NULL, false},
+                      {"count", "N", NULL, "64", "images to generate", NULL, false},
+                      {"labels", "LIST", NULL, "0,1,...,classes-1 (one row each)", "class labels for a conditional model",
+                       NULL, false},
+                      {"seed", "S", NULL, "1", "noise seed", NULL, false},
+                      {"cols", "N", NULL, "8", "grid columns", NULL, false},
+                      {"out", "FILE", NULL, "samples.png", "the PNG grid (a scatter plot for 2-D data)", NULL, false},
+                      {"out-dir", "DIR", NULL, NULL, "instead, one PNG per image in DIR", NULL, false},
+                      CLI_DEVICE_OPTS};
+    cli_command c = {"sample", "Generate images with a trained generator.",
+                     "--checkpoint FILE [--count N] [--labels LIST] [--out grid.png | --out-dir DIR]", opts,
+                     (int)(sizeof opts / sizeof opts[0])};
+    bool help;
+    int rc = cli_parse(&c, argc, argv, &help);
+    if (rc != CLI_OK || help) return rc;
+    cli_apply_verbosity(&c);
+    const char *ck = cli_get(&c, "checkpoint");
+    if (!ck) {
+        fprintf(stderr, "clgan sample: --checkpoint FILE is required\n");
+        return CLI_USAGE;
+    }
+    long count, seed, cols;
+    if (cli_get_long(&c, "count", 1, 1 << 20, &count) != CLI_OK || cli_get_long(&c, "seed", 0, 1L << 62, &seed) != CLI_OK ||
+        cli_get_long(&c, "cols", 1, 4096, &cols) != CLI_OK)
+        return CLI_USAGE;
+    char path[1400];
+    snprintf(path, sizeof path, "%s", ck);
+    if (clgan_run_latest(ck, path, sizeof path) != CLGAN_OK) snprintf(path, sizeof path, "%s", ck);
+    clgan_run_config run;
+    clgan_status st = clgan_checkpoint_config(path, &run);
+    if (st != CLGAN_OK) return cli_fail(st);
+    const clgan_model_config *m = &run.gan.model;
+    int32_t *labels = calloc((size_t)count, sizeof *labels);
+    if (m->classes > 0) {
+        if (cli_given(&c, "labels")) {
+            if (parse_labels(cli_get(&c, "labels"), (int)count, m->classes, labels) != CLI_OK) {
+                free(labels);
+                return CLI_USAGE;
+            }
+        } else {
+            for (long i = 0; i < count; i++) labels[i] = (int32_t)((i / cols) % m->classes);
+        }
+    } else if (cli_given(&c, "labels")) {
+        fprintf(stderr, "clgan sample: --labels: this model is not conditional\n");
+        free(labels);
+        return CLI_USAGE;
+    }
+    clgan_device *d = NULL;
+    rc = cli_open_device(&c, &d);
+    if (rc != CLI_OK || !d) {
+        free(labels);
+        return rc;
+    }
+    clgan_gan *gan = NULL;
+    clgan_run_position pos;
+    size_t per = m->kind == CLGAN_MODEL_TOY ? 2 : (size_t)m->channels * (size_t)m->image_size * (size_t)m->image_size;
+    float *z = malloc((size_t)count * (size_t)m->z_dim * sizeof *z), *img = malloc((size_t)count * per * sizeof *img);
+    st = z && img ? CLGAN_OK : CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+    if (st == CLGAN_OK) st = clgan_gan_new(&run.gan, d, &gan);
+    if (st == CLGAN_OK) st = clgan_checkpoint_restore(path, gan, &pos);
+    if (st == CLGAN_OK) {
+        clgan_rng_normal((uint64_t)seed, 0, z, (size_t)count * (size_t)m->z_dim);
+        st = clgan_gan_generate(gan, z, m->classes > 0 ? labels : NULL, (int)count, img);
+    }
+    const char *dir = cli_get(&c, "out-dir"), *out = cli_get(&c, "out");
+    if (st == CLGAN_OK && dir) {
+        for (long i = 0; i < count && st == CLGAN_OK; i++) {
+            char p[1400];
+            snprintf(p, sizeof p, "%s/%06ld.png", dir, i);
+            st = m->kind == CLGAN_MODEL_TOY ? CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "--out-dir: 2-D samples have no images")
+                                            : clgan_png_write_grid(p, img + (size_t)i * per, 1, m->channels, m->image_size,
+                                                                   m->image_size, 1, 0);
+        }
+        if (st == CLGAN_OK) printf("wrote %ld images to %s\n", count, dir);
+    } else if (st == CLGAN_OK) {
+        if (!out) out = "samples.png";
+        st = m->kind == CLGAN_MODEL_TOY
+                 ? clgan_png_write_scatter(out, img, (int)count, NULL, 0, strcmp(run.dataset, "grid25") ? -2.0f : -6.0f,
+                                           strcmp(run.dataset, "grid25") ? 2.0f : 6.0f, 512)
+                 : clgan_png_write_grid(out, img, (int)count, m->channels, m->image_size, m->image_size, (int)cols, 2);
+        if (st == CLGAN_OK) printf("wrote %s (%ld samples, step %llu)\n", out, count, (unsigned long long)clgan_gan_step_count(gan));
+    }
+    clgan_gan_free(gan);
+    clgan_device_close(d);
+    free(z);
+    free(img);
+    free(labels);
+    return st == CLGAN_OK ? CLI_OK : cli_fail(st);
+}

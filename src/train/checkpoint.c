@@ -1,0 +1,164 @@
+/* Checkpoints: one safetensors file per save holding G, D (parameters and
+ * running statistics, each tensor under its own name), both optimizers'
+ * state, and in __metadata__ the run's configuration and position. */
+#include "clgan/train.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FORMAT_NAME "clgan-checkpoint"
+#define FORMAT_VERSION "1"
+
+static clgan_status add_block(clgan_st_writer *w, clgan_params *p, float *host) {
+    clgan_status st = CLGAN_OK;
+    for (int i = 0; i < clgan_params_count(p) && st == CLGAN_OK; i++) {
+        int nd, shape[4];
+        clgan_params_shape(p, i, &nd, shape);
+        int64_t s64[4];
+        for (int k = 0; k < nd; k++) s64[k] = shape[k];
+        st = clgan_params_read(p, i, host);
+        if (st == CLGAN_OK) st = clgan_st_add(w, clgan_params_name(p, i), CLGAN_DT_F32, nd, s64, host);
+    }
+    return st;
+}
+
+static void put_u64(clgan_st_writer *w, const char *key, uint64_t v, clgan_status *st) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%" PRIu64, v);
+    if (*st == CLGAN_OK) *st = clgan_st_add_meta(w, key, buf);
+}
+
+clgan_status clgan_checkpoint_save(const char *path, const clgan_gan *gan, const clgan_run_config *rc,
+                                   const clgan_run_position *pos) {
+    size_t most = 0;
+    for (int b = 0; b < CLGAN_BLOCK_COUNT; b++)
+        if (clgan_params_total(clgan_gan_block(gan, b)) > most) most = clgan_params_total(clgan_gan_block(gan, b));
+    float *host = malloc((most ? most : 1) * sizeof *host);
+    clgan_st_writer *w = clgan_st_writer_new();
+    clgan_jbuf cfg;
+    clgan_jbuf_init(&cfg);
+    clgan_status st = host && w ? CLGAN_OK : CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory writing %s", path);
+    for (int b = 0; b < CLGAN_BLOCK_COUNT && st == CLGAN_OK; b++) st = add_block(w, clgan_gan_block(gan, b), host);
+    for (int k = 0; k < 2 && st == CLGAN_OK; k++) {
+        size_t n = clgan_params_total(clgan_gan_block(gan, k ? CLGAN_BLOCK_D : CLGAN_BLOCK_G));
+        for (int s = 0; s < clgan_gan_opt_slots(gan, k) && st == CLGAN_OK; s++) {
+            char name[64];
+            snprintf(name, sizeof name, "optim.%s.%s", k ? "d" : "g", clgan_gan_opt_slot_name(gan, k, s));
+            int64_t shape[1] = {(int64_t)(n ? n : 1)};
+            st = clgan_buffer_read(clgan_gan_opt_slot(gan, k, s), 0, host, (size_t)shape[0] * sizeof(float));
+            if (st == CLGAN_OK) st = clgan_st_add(w, name, CLGAN_DT_F32, 1, shape, host);
+        }
+    }
+    clgan_run_config_to_json(rc, &cfg);
+    if (st == CLGAN_OK) st = clgan_jbuf_finish(&cfg);
+    if (st == CLGAN_OK) st = clgan_st_add_meta(w, "format", FORMAT_NAME);
+    if (st == CLGAN_OK) st = clgan_st_add_meta(w, "format_version", FORMAT_VERSION);
+    if (st == CLGAN_OK) st = clgan_st_add_meta(w, "clgan_version", clgan_version());
+    if (st == CLGAN_OK) st = clgan_st_add_meta(w, "config", clgan_jbuf_cstr(&cfg));
+    put_u64(w, "g_steps", clgan_gan_step_count(gan), &st);
+    put_u64(w, "d_steps", clgan_gan_d_step_count(gan), &st);
+    put_u64(w, "data_epoch", pos->epoch, &st);
+    put_u64(w, "data_pos", pos->pos, &st);
+    put_u64(w, "rollbacks", pos->rollbacks, &st);
+    /* the learning-rate scale as an exact bit pattern (rollback halves it) */
+    float scale = clgan_gan_lr_scale(gan);
+    uint32_t bits;
+    memcpy(&bits, &scale, sizeof bits);
+    put_u64(w, "lr_scale_bits", bits, &st);
+    if (st == CLGAN_OK) st = clgan_st_write(w, path);
+    if (st != CLGAN_OK) clgan_error_context(st, "writing checkpoint %s: ", path);
+    clgan_jbuf_free(&cfg);
+    clgan_st_writer_free(w);
+    free(host);
+    return st;
+}
+
+static clgan_status open_checked(const char *path, clgan_st_file **f) {
+    clgan_status st = clgan_st_read(path, f);
+    if (st != CLGAN_OK) return st;
+    const char *fmt = clgan_st_meta(*f, "format"), *ver = clgan_st_meta(*f, "format_version");
+    if (!fmt || strcmp(fmt, FORMAT_NAME) != 0 || !ver || strcmp(ver, FORMAT_VERSION) != 0) {
+        st = CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: __metadata__ format is %s version %s, expected %s version %s", path,
+                       fmt ? fmt : "(missing)", ver ? ver : "(missing)", FORMAT_NAME, FORMAT_VERSION);
+        clgan_st_close(*f);
+        *f = NULL;
+    }
+    return st;
+}
+
+static clgan_status config_of(const char *path, clgan_st_file *f, clgan_run_config *rc) {
+    const char *text = clgan_st_meta(f, "config");
+    if (!text) return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: __metadata__ has no config", path);
+    clgan_json *j = NULL;
+    clgan_status st = clgan_json_parse(text, strlen(text), &j);
+    if (st == CLGAN_OK) st = clgan_run_config_from_json(j, rc);
+    clgan_json_free(j);
+    if (st != CLGAN_OK) clgan_error_context(st, "%s: __metadata__ config: ", path);
+    return st;
+}
+
+clgan_status clgan_checkpoint_config(const char *path, clgan_run_config *rc) {
+    clgan_st_file *f = NULL;
+    clgan_status st = open_checked(path, &f);
+    if (st == CLGAN_OK) st = config_of(path, f, rc);
+    clgan_st_close(f);
+    return st;
+}
+
+static clgan_status get_u64(const char *path, clgan_st_file *f, const char *key, uint64_t *out) {
+    const char *v = clgan_st_meta(f, key);
+    char *end = NULL;
+    if (!v || !*v || (*out = strtoull(v, &end, 10), *end))
+        return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: __metadata__ %s is %s, expected an unsigned integer", path, key,
+                         v ? v : "missing");
+    return CLGAN_OK;
+}
+
+clgan_status clgan_checkpoint_restore(const char *path, clgan_gan *gan, clgan_run_position *pos) {
+    clgan_st_file *f = NULL;
+    clgan_status st = open_checked(path, &f);
+    if (st != CLGAN_OK) return st;
+    for (int b = 0; b < CLGAN_BLOCK_COUNT && st == CLGAN_OK; b++) {
+        clgan_params *p = clgan_gan_block(gan, b);
+        for (int i = 0; i < clgan_params_count(p) && st == CLGAN_OK; i++) {
+            int nd, shape[4];
+            clgan_params_shape(p, i, &nd, shape);
+            int64_t s64[4];
+            for (int k = 0; k < nd; k++) s64[k] = shape[k];
+            const void *data = NULL;
+            st = clgan_st_get(f, clgan_params_name(p, i), CLGAN_DT_F32, nd, s64, &data);
+            if (st == CLGAN_OK) st = clgan_params_write(p, i, data);
+        }
+    }
+    for (int k = 0; k < 2 && st == CLGAN_OK; k++) {
+        size_t n = clgan_params_total(clgan_gan_block(gan, k ? CLGAN_BLOCK_D : CLGAN_BLOCK_G));
+        for (int s = 0; s < clgan_gan_opt_slots(gan, k) && st == CLGAN_OK; s++) {
+            char name[64];
+            snprintf(name, sizeof name, "optim.%s.%s", k ? "d" : "g", clgan_gan_opt_slot_name(gan, k, s));
+            int64_t shape[1] = {(int64_t)(n ? n : 1)};
+            const void *data = NULL;
+            st = clgan_st_get(f, name, CLGAN_DT_F32, 1, shape, &data);
+            if (st == CLGAN_OK)
+                st = clgan_buffer_write(clgan_gan_opt_slot(gan, k, s), 0, data, (size_t)shape[0] * sizeof(float));
+        }
+    }
+    uint64_t g_steps = 0, d_steps = 0, bits = 0;
+    if (st == CLGAN_OK) st = get_u64(path, f, "g_steps", &g_steps);
+    if (st == CLGAN_OK) st = get_u64(path, f, "d_steps", &d_steps);
+    if (st == CLGAN_OK) st = get_u64(path, f, "data_epoch", &pos->epoch);
+    if (st == CLGAN_OK) st = get_u64(path, f, "data_pos", &pos->pos);
+    if (st == CLGAN_OK) st = get_u64(path, f, "rollbacks", &pos->rollbacks);
+    if (st == CLGAN_OK) st = get_u64(path, f, "lr_scale_bits", &bits);
+    if (st == CLGAN_OK) {
+        uint32_t b32 = (uint32_t)bits;
+        float scale;
+        memcpy(&scale, &b32, sizeof scale);
+        clgan_gan_set_lr_scale(gan, scale);
+        clgan_gan_set_counts(gan, g_steps, d_steps);
+    }
+    if (st != CLGAN_OK && !strstr(clgan_last_error(), path)) clgan_error_context(st, "%s: ", path);
+    clgan_st_close(f);
+    return st;
+}

@@ -1,0 +1,262 @@
+/* Run configuration: defaults, and JSON both ways (config.json and a
+ * checkpoint's __metadata__ hold it). */
+#include "clgan/train.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const model_names[] = {"mlp", "dcgan", "toy"};
+static const char *const norm_names[] = {"batch", "layer", "none"};
+
+const char *clgan_model_name(clgan_model_kind k) { return (unsigned)k < 3 ? model_names[k] : "?"; }
+
+clgan_status clgan_model_parse(const char *s, clgan_model_kind *out) {
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, model_names[i]) == 0) {
+            *out = (clgan_model_kind)i;
+            return CLGAN_OK;
+        }
+    return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "model '%s': expected mlp, dcgan or toy", s);
+}
+
+void clgan_run_defaults(clgan_run_config *rc, clgan_model_kind model, clgan_loss_kind loss) {
+    memset(rc, 0, sizeof *rc);
+    clgan_gan_config *g = &rc->gan;
+    clgan_gan_defaults(g, loss);
+    clgan_model_config *m = &g->model;
+    m->kind = model;
+    m->z_dim = 100;
+    m->channels = 1;
+    m->image_size = 28;
+    g->batch = 64;
+    g->seed = 1;
+    if (model == CLGAN_MODEL_DCGAN) {
+        m->width = 64;
+    } else if (model == CLGAN_MODEL_MLP) {
+        static const int w[] = {128, 128, 1024, 1024};
+        memcpy(m->widths, w, sizeof w);
+        m->n_widths = 4;
+        m->d_norm = CLGAN_NORM_NONE; /* the MLP has no normalisation */
+    } else {
+        m->z_dim = 2;
+        m->width = 128;
+        m->d_norm = CLGAN_NORM_NONE;
+        g->batch = 256;
+    }
+    snprintf(rc->dataset, sizeof rc->dataset, "%s", model == CLGAN_MODEL_TOY ? "ring8" : "fashion-mnist");
+    rc->steps = 2000;
+    rc->log_every = 50;
+    rc->sample_every = 500;
+    rc->checkpoint_every = 1000;
+    rc->keep_checkpoints = 3;
+    rc->on_nan = CLGAN_ON_NAN_STOP;
+}
+
+static void opt_json(clgan_jbuf *b, const char *key, const clgan_opt_config *o) {
+    clgan_jbuf_key(b, key);
+    clgan_jbuf_begin_object(b);
+    clgan_jbuf_key(b, "kind");
+    clgan_jbuf_str(b, clgan_opt_name(o->kind));
+    const struct {
+        const char *k;
+        float v;
+    } f[] = {{"lr", o->lr}, {"beta1", o->beta1}, {"beta2", o->beta2}, {"eps", o->eps},
+             {"momentum", o->momentum}, {"alpha", o->alpha}, {"weight_decay", o->weight_decay}};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        clgan_jbuf_key(b, f[i].k);
+        clgan_jbuf_f32(b, f[i].v);
+    }
+    clgan_jbuf_end_object(b);
+}
+
+void clgan_run_config_to_json(const clgan_run_config *rc, clgan_jbuf *b) {
+    const clgan_gan_config *g = &rc->gan;
+    const clgan_model_config *m = &g->model;
+    clgan_jbuf_begin_object(b);
+    clgan_jbuf_key(b, "model");
+    clgan_jbuf_begin_object(b);
+    clgan_jbuf_key(b, "kind");
+    clgan_jbuf_str(b, clgan_model_name(m->kind));
+    clgan_jbuf_key(b, "z_dim");
+    clgan_jbuf_int(b, m->z_dim);
+    clgan_jbuf_key(b, "channels");
+    clgan_jbuf_int(b, m->channels);
+    clgan_jbuf_key(b, "image_size");
+    clgan_jbuf_int(b, m->image_size);
+    clgan_jbuf_key(b, "width");
+    clgan_jbuf_int(b, m->width);
+    clgan_jbuf_key(b, "widths");
+    clgan_jbuf_begin_array(b);
+    for (int i = 0; i < m->n_widths; i++) clgan_jbuf_int(b, m->widths[i]);
+    clgan_jbuf_end_array(b);
+    clgan_jbuf_key(b, "classes");
+    clgan_jbuf_int(b, m->classes);
+    clgan_jbuf_key(b, "d_norm");
+    clgan_jbuf_str(b, norm_names[m->d_norm]);
+    clgan_jbuf_end_object(b);
+    clgan_jbuf_key(b, "loss");
+    clgan_jbuf_str(b, clgan_loss_name(g->loss));
+    clgan_jbuf_key(b, "batch_size");
+    clgan_jbuf_int(b, g->batch);
+    clgan_jbuf_key(b, "seed");
+    clgan_jbuf_uint(b, g->seed);
+    clgan_jbuf_key(b, "gp_lambda");
+    clgan_jbuf_f32(b, g->gp_lambda);
+    clgan_jbuf_key(b, "gp_phase_steps");
+    clgan_jbuf_int(b, g->gp_phase_steps);
+    clgan_jbuf_key(b, "n_critic");
+    clgan_jbuf_int(b, g->n_critic);
+    clgan_jbuf_key(b, "weight_clip");
+    clgan_jbuf_f32(b, g->weight_clip);
+    clgan_jbuf_key(b, "clip_grad");
+    clgan_jbuf_f32(b, g->clip_grad);
+    opt_json(b, "opt_g", &g->opt_g);
+    opt_json(b, "opt_d", &g->opt_d);
+    clgan_jbuf_key(b, "dataset");
+    clgan_jbuf_str(b, rc->dataset);
+    clgan_jbuf_key(b, "data_path");
+    clgan_jbuf_str(b, rc->data_path);
+    clgan_jbuf_key(b, "steps");
+    clgan_jbuf_int(b, rc->steps);
+    clgan_jbuf_key(b, "time_limit");
+    clgan_jbuf_num(b, rc->time_limit);
+    clgan_jbuf_key(b, "log_every");
+    clgan_jbuf_int(b, rc->log_every);
+    clgan_jbuf_key(b, "sample_every");
+    clgan_jbuf_int(b, rc->sample_every);
+    clgan_jbuf_key(b, "checkpoint_every");
+    clgan_jbuf_int(b, rc->checkpoint_every);
+    clgan_jbuf_key(b, "keep_checkpoints");
+    clgan_jbuf_int(b, rc->keep_checkpoints);
+    clgan_jbuf_key(b, "on_nan");
+    clgan_jbuf_str(b, rc->on_nan == CLGAN_ON_NAN_ROLLBACK ? "rollback" : "stop");
+    clgan_jbuf_key(b, "out_dir");
+    clgan_jbuf_str(b, rc->out_dir);
+    clgan_jbuf_end_object(b);
+}
+
+/* ---- reading back: every field must be present and of its type ---- */
+
+typedef struct {
+    const clgan_json *obj;
+    const char *where;
+    clgan_status st;
+} reader;
+
+static const clgan_json *field(reader *r, const char *key, clgan_json_kind kind) {
+    if (r->st != CLGAN_OK) return NULL;
+    const clgan_json *v = clgan_json_get(r->obj, key);
+    if (!v || v->kind != kind) {
+        r->st = CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: %s%s is %s, expected %s", r->where, key,
+                          v ? clgan_json_kind_name(v->kind) : "missing", clgan_json_kind_name(kind));
+        return NULL;
+    }
+    return v;
+}
+
+static long get_int(reader *r, const char *key, long lo, long hi) {
+    const clgan_json *v = field(r, key, CLGAN_JSON_NUMBER);
+    if (!v) return 0;
+    if (!v->is_integer || v->integer < lo || v->integer > hi) {
+        r->st = CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: %s%s = %g, expected an integer in [%ld, %ld]", r->where,
+                          key, v->number, lo, hi);
+        return 0;
+    }
+    return (long)v->integer;
+}
+
+static double get_num(reader *r, const char *key) {
+    const clgan_json *v = field(r, key, CLGAN_JSON_NUMBER);
+    return v ? v->number : 0;
+}
+
+static void get_str(reader *r, const char *key, char *out, size_t cap) {
+    const clgan_json *v = field(r, key, CLGAN_JSON_STRING);
+    if (!v) return;
+    if (v->length >= cap) {
+        r->st = CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: %s%s is longer than %zu bytes", r->where, key, cap - 1);
+        return;
+    }
+    memcpy(out, v->string, v->length + 1);
+}
+
+static void get_opt(reader *r, const char *key, clgan_opt_config *o) {
+    const clgan_json *v = field(r, key, CLGAN_JSON_OBJECT);
+    if (!v) return;
+    reader sub = {v, key[4] == 'g' ? "opt_g." : "opt_d.", CLGAN_OK};
+    char kind[16] = "";
+    get_str(&sub, "kind", kind, sizeof kind);
+    if (sub.st == CLGAN_OK) sub.st = clgan_opt_parse(kind, &o->kind);
+    o->lr = (float)get_num(&sub, "lr");
+    o->beta1 = (float)get_num(&sub, "beta1");
+    o->beta2 = (float)get_num(&sub, "beta2");
+    o->eps = (float)get_num(&sub, "eps");
+    o->momentum = (float)get_num(&sub, "momentum");
+    o->alpha = (float)get_num(&sub, "alpha");
+    o->weight_decay = (float)get_num(&sub, "weight_decay");
+    r->st = sub.st;
+}
+
+clgan_status clgan_run_config_from_json(const clgan_json *j, clgan_run_config *rc) {
+    memset(rc, 0, sizeof *rc);
+    if (!j || j->kind != CLGAN_JSON_OBJECT) return CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: not a JSON object");
+    reader r = {j, "", CLGAN_OK};
+    clgan_gan_config *g = &rc->gan;
+    clgan_model_config *m = &g->model;
+    const clgan_json *mj = field(&r, "model", CLGAN_JSON_OBJECT);
+    if (mj) {
+        reader mr = {mj, "model.", CLGAN_OK};
+        char s[32] = "";
+        get_str(&mr, "kind", s, sizeof s);
+        if (mr.st == CLGAN_OK) mr.st = clgan_model_parse(s, &m->kind);
+        m->z_dim = (int)get_int(&mr, "z_dim", 1, 1 << 20);
+        m->channels = (int)get_int(&mr, "channels", 0, 4);
+        m->image_size = (int)get_int(&mr, "image_size", 0, 4096);
+        m->width = (int)get_int(&mr, "width", 0, 1 << 20);
+        m->classes = (int)get_int(&mr, "classes", 0, 100000);
+        const clgan_json *w = field(&mr, "widths", CLGAN_JSON_ARRAY);
+        if (w && w->count > CLGAN_MAX_WIDTHS)
+            mr.st = CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: model.widths has %zu entries, at most %d", w->count,
+                              CLGAN_MAX_WIDTHS);
+        for (size_t i = 0; w && mr.st == CLGAN_OK && i < w->count; i++) {
+            const clgan_json *e = clgan_json_at(w, i);
+            if (e->kind != CLGAN_JSON_NUMBER || !e->is_integer || e->integer < 1 || e->integer > (1 << 20))
+                mr.st = CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: model.widths[%zu] is not a positive integer", i);
+            else
+                m->widths[m->n_widths++] = (int)e->integer;
+        }
+        get_str(&mr, "d_norm", s, sizeof s);
+        if (mr.st == CLGAN_OK) {
+            int k = 0;
+            while (k < 3 && strcmp(s, norm_names[k]) != 0) k++;
+            if (k == 3) mr.st = CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: model.d_norm '%s'", s);
+            m->d_norm = (clgan_norm_kind)k;
+        }
+        r.st = mr.st;
+    }
+    char s[32] = "";
+    get_str(&r, "loss", s, sizeof s);
+    if (r.st == CLGAN_OK) r.st = clgan_loss_parse(s, &g->loss);
+    g->batch = (int)get_int(&r, "batch_size", 1, 1 << 20);
+    const clgan_json *seed = field(&r, "seed", CLGAN_JSON_NUMBER);
+    if (seed) g->seed = (uint64_t)seed->integer;
+    g->gp_lambda = (float)get_num(&r, "gp_lambda");
+    g->gp_phase_steps = (int)get_int(&r, "gp_phase_steps", 0, 1L << 30);
+    g->n_critic = (int)get_int(&r, "n_critic", 1, 1000);
+    g->weight_clip = (float)get_num(&r, "weight_clip");
+    g->clip_grad = (float)get_num(&r, "clip_grad");
+    get_opt(&r, "opt_g", &g->opt_g);
+    get_opt(&r, "opt_d", &g->opt_d);
+    get_str(&r, "dataset", rc->dataset, sizeof rc->dataset);
+    get_str(&r, "data_path", rc->data_path, sizeof rc->data_path);
+    rc->steps = get_int(&r, "steps", 0, 1L << 40);
+    rc->time_limit = get_num(&r, "time_limit");
+    rc->log_every = (int)get_int(&r, "log_every", 1, 1 << 30);
+    rc->sample_every = (int)get_int(&r, "sample_every", 0, 1 << 30);
+    rc->checkpoint_every = (int)get_int(&r, "checkpoint_every", 0, 1 << 30);
+    rc->keep_checkpoints = (int)get_int(&r, "keep_checkpoints", 1, 1 << 20);
+    get_str(&r, "on_nan", s, sizeof s);
+    if (r.st == CLGAN_OK) rc->on_nan = strcmp(s, "rollback") == 0 ? CLGAN_ON_NAN_ROLLBACK : CLGAN_ON_NAN_STOP;
+    get_str(&r, "out_dir", rc->out_dir, sizeof rc->out_dir);
+    return r.st;
+}

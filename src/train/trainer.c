@@ -1,0 +1,355 @@
+/* A training run: data, steps, the log, sample grids, checkpoints, resume
+ * and divergence handling. Reports progress through a callback; prints
+ * nothing itself. */
+#include "clgan/data.h"
+#include "clgan/train.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SAMPLE_SEED_XOR 0x53414d50u /* "SAMP": the fixed noise of sample grids */
+#define MAX_ROLLBACKS 8
+#define SCATTER_POINTS 2500
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static clgan_status make_dir(const char *path) {
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        return CLGAN_ERR(CLGAN_ERR_IO, "%s: cannot create folder: %s", path, strerror(errno));
+    return CLGAN_OK;
+}
+
+typedef struct {
+    const clgan_run_config *rc;
+    clgan_device *dev;
+    clgan_gan *gan;
+    clgan_dataset ds;
+    clgan_loader loader;
+    bool have_loader;
+    float *x;
+    int32_t *y;
+    /* the fixed sample batch */
+    int n_samples, cols;
+    float *z, *samples;
+    int32_t *sample_labels;
+    FILE *log;
+    char last_ckpt[1400];
+    clgan_run_position pos;
+} run;
+
+static void path_in(const run *r, char *out, size_t cap, const char *fmt, long step) {
+    char name[256];
+    snprintf(name, sizeof name, fmt, step);
+    snprintf(out, cap, "%s/%s", r->rc->out_dir, name);
+}
+
+static clgan_status setup_samples(run *r) {
+    const clgan_model_config *m = &r->rc->gan.model;
+    if (m->kind == CLGAN_MODEL_TOY) {
+        r->n_samples = SCATTER_POINTS;
+    } else if (m->classes > 0) {
+        r->cols = 8;
+        r->n_samples = m->classes * r->cols; /* one row per class */
+    } else {
+        r->cols = 8;
+        r->n_samples = 64;
+    }
+    size_t per = m->kind == CLGAN_MODEL_TOY ? 2 : (size_t)m->channels * (size_t)m->image_size * (size_t)m->image_size;
+    r->z = malloc((size_t)r->n_samples * (size_t)m->z_dim * sizeof(float));
+    r->samples = malloc((size_t)r->n_samples * per * sizeof(float));
+    r->sample_labels = malloc((size_t)r->n_samples * sizeof(int32_t));
+    if (!r->z || !r->samples || !r->sample_labels) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+    clgan_rng_normal(r->rc->gan.seed ^ SAMPLE_SEED_XOR, 0, r->z, (size_t)r->n_samples * (size_t)m->z_dim);
+    for (int i = 0; i < r->n_samples; i++) r->sample_labels[i] = m->classes > 0 ? i / r->cols : 0;
+    return CLGAN_OK;
+}
+
+static clgan_status write_samples(run *r, long step, char *path, size_t cap) {
+    const clgan_model_config *m = &r->rc->gan.model;
+    path_in(r, path, cap, "samples/step_%08ld.png", step);
+    clgan_status st = clgan_gan_generate(r->gan, r->z, m->classes > 0 ? r->sample_labels : NULL, r->n_samples, r->samples);
+    if (st != CLGAN_OK) return st;
+    if (m->kind == CLGAN_MODEL_TOY) {
+        int count = 0;
+        const float *centres = NULL;
+        float sigma = 0;
+        if (clgan_synthetic_modes(r->rc->dataset, &count, &centres, &sigma) != CLGAN_OK) count = 0;
+        float lim = strcmp(r->rc->dataset, "grid25") == 0 ? 6.0f : 2.0f;
+        return clgan_png_write_scatter(path, r->samples, r->n_samples, count ? centres : NULL, count, -lim, lim, 512);
+    }
+    return clgan_png_write_grid(path, r->samples, r->n_samples, m->channels, m->image_size, m->image_size, r->cols, 2);
+}
+
+/* "latest" is a symbolic link to the newest checkpoint, replaced atomically. */
+static clgan_status point_latest(const run *r, const char *target_rel) {
+    char link[1200], tmp[1300];
+    snprintf(link, sizeof link, "%s/latest", r->rc->out_dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", link, (long)getpid());
+    unlink(tmp);
+    if (symlink(target_rel, tmp) != 0 || rename(tmp, link) != 0) {
+        clgan_status st = CLGAN_ERR(CLGAN_ERR_IO, "%s: cannot update: %s", link, strerror(errno));
+        unlink(tmp);
+        return st;
+    }
+    return CLGAN_OK;
+}
+
+clgan_status clgan_run_latest(const char *dir, char *path, size_t cap) {
+    char link[1200], target[1024];
+    snprintf(link, sizeof link, "%s/latest", dir);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n < 0)
+        return CLGAN_ERR(CLGAN_ERR_NOT_FOUND, "%s: no latest checkpoint (%s); is %s a clgan run folder?", link,
+                         strerror(errno), dir);
+    target[n] = 0;
+    snprintf(path, cap, "%s/%s", dir, target);
+    return CLGAN_OK;
+}
+
+static int name_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Deletes all but the newest `keep` checkpoints. */
+static void prune(const run *r) {
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/checkpoints", r->rc->out_dir);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    char *names[4096];
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && n < 4096) {
+        size_t len = strlen(e->d_name);
+        if (strncmp(e->d_name, "step_", 5) == 0 && len > 12 && strcmp(e->d_name + len - 12, ".safetensors") == 0)
+            names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof names[0], name_cmp);
+    for (int i = 0; i < n; i++) {
+        if (names[i] && i < n - r->rc->keep_checkpoints) {
+            char p[1400];
+            snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+            unlink(p);
+        }
+        free(names[i]);
+    }
+}
+
+static clgan_status save_checkpoint(run *r, long step, char *path, size_t cap) {
+    path_in(r, path, cap, "checkpoints/step_%08ld.safetensors", step);
+    r->pos.epoch = r->have_loader ? r->loader.epoch : 0;
+    r->pos.pos = r->have_loader ? r->loader.pos : 0;
+    clgan_status st = clgan_checkpoint_save(path, r->gan, r->rc, &r->pos);
+    char rel[128];
+    snprintf(rel, sizeof rel, "checkpoints/step_%08ld.safetensors", step);
+    if (st == CLGAN_OK) st = point_latest(r, rel);
+    if (st == CLGAN_OK) {
+        snprintf(r->last_ckpt, sizeof r->last_ckpt, "%s", path);
+        prune(r);
+    }
+    return st;
+}
+
+static void log_line(run *r, long step, const clgan_step_stats *s, double ips, double elapsed) {
+    if (!r->log) return;
+    clgan_jbuf b;
+    clgan_jbuf_init(&b);
+    clgan_jbuf_begin_object(&b);
+    clgan_jbuf_key(&b, "step");
+    clgan_jbuf_int(&b, step);
+    clgan_jbuf_key(&b, "epoch");
+    clgan_jbuf_uint(&b, r->have_loader ? r->loader.epoch : 0);
+    const struct {
+        const char *k;
+        float v;
+    } f[] = {{"loss_d", s->loss_d},           {"loss_g", s->loss_g},           {"d_real", s->d_real},
+             {"d_fake", s->d_fake},           {"penalty", s->penalty},         {"grad_norm_d", s->grad_norm_d},
+             {"grad_norm_g", s->grad_norm_g}, {"lr_g", clgan_gan_lr(r->gan, true)}, {"lr_d", clgan_gan_lr(r->gan, false)}};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        clgan_jbuf_key(&b, f[i].k);
+        clgan_jbuf_f32(&b, f[i].v);
+    }
+    clgan_jbuf_key(&b, "images_per_s");
+    clgan_jbuf_num(&b, round(ips * 10) / 10);
+    clgan_jbuf_key(&b, "elapsed_s");
+    clgan_jbuf_num(&b, round(elapsed * 1000) / 1000);
+    clgan_jbuf_key(&b, "device");
+    clgan_jbuf_str(&b, clgan_device_get_info(r->dev)->id);
+    clgan_jbuf_end_object(&b);
+    clgan_jsonl_append(r->log, &b);
+    clgan_jbuf_free(&b);
+}
+
+static void free_run(run *r) {
+    clgan_gan_free(r->gan);
+    if (r->have_loader) clgan_loader_free(&r->loader);
+    clgan_dataset_free(&r->ds);
+    free(r->x);
+    free(r->y);
+    free(r->z);
+    free(r->samples);
+    free(r->sample_labels);
+    if (r->log) fclose(r->log);
+}
+
+static clgan_status open_data(run *r) {
+    const clgan_run_config *rc = r->rc;
+    const clgan_model_config *m = &rc->gan.model;
+    bool toy = m->kind == CLGAN_MODEL_TOY;
+    clgan_status st = clgan_dataset_open(rc->dataset, rc->data_path[0] ? rc->data_path : NULL, true,
+                                         toy ? 0 : m->image_size, toy ? 0 : m->channels, rc->gan.seed, &r->ds);
+    if (st != CLGAN_OK) return st;
+    if (toy != (r->ds.c == 2 && r->ds.h == 1 && r->ds.w == 1))
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "dataset %s does not fit model %s (the toy model is for ring8 and grid25)",
+                         rc->dataset, clgan_model_name(m->kind));
+    if (m->classes > 0 && (!r->ds.y || r->ds.num_classes > m->classes))
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "a conditional model with %d classes needs labels in [0, %d); %s has %s",
+                         m->classes, m->classes, rc->dataset, r->ds.y ? "more classes" : "none");
+    if (r->ds.n < rc->gan.batch)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "dataset %s has %d samples, fewer than a batch of %d", rc->dataset,
+                         r->ds.n, rc->gan.batch);
+    st = clgan_loader_init(&r->loader, &r->ds, rc->gan.batch, rc->gan.seed);
+    if (st != CLGAN_OK) return st;
+    r->have_loader = true;
+    size_t per = clgan_dataset_sample_floats(&r->ds);
+    r->x = malloc((size_t)rc->gan.batch * per * sizeof(float));
+    r->y = malloc((size_t)rc->gan.batch * sizeof(int32_t));
+    if (!r->x || !r->y) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+    return CLGAN_OK;
+}
+
+static clgan_status one_step(run *r, clgan_step_stats *s) {
+    const clgan_gan_config *g = &r->rc->gan;
+    bool cond = g->model.classes > 0;
+    clgan_status st = CLGAN_OK;
+    for (int k = 0; k < g->n_critic && st == CLGAN_OK; k++) {
+        clgan_loader_next(&r->loader, r->x, r->y);
+        st = clgan_gan_d_step(r->gan, r->x, cond ? r->y : NULL, s);
+    }
+    if (st == CLGAN_OK) st = clgan_gan_g_step(r->gan, cond ? r->y : NULL, s);
+    return st;
+}
+
+static void report(clgan_progress_fn fn, void *user, clgan_progress *p, const char *event, const char *path) {
+    if (!fn) return;
+    p->event = event;
+    p->event_path = path;
+    fn(p, user);
+    p->event = NULL;
+    p->event_path = NULL;
+}
+
+clgan_status clgan_train_run(const clgan_run_config *rc, clgan_device *d, bool resume, clgan_progress_fn fn,
+                             void *user) {
+    run r = {.rc = rc, .dev = d};
+    char path[1400], tmp[1400];
+    clgan_status st = make_dir(rc->out_dir);
+    path_in(&r, tmp, sizeof tmp, "samples", 0);
+    if (st == CLGAN_OK) st = make_dir(tmp);
+    path_in(&r, tmp, sizeof tmp, "checkpoints", 0);
+    if (st == CLGAN_OK) st = make_dir(tmp);
+    if (st == CLGAN_OK) st = open_data(&r);
+    if (st == CLGAN_OK) st = clgan_gan_new(&rc->gan, d, &r.gan);
+    if (st == CLGAN_OK) st = setup_samples(&r);
+    if (st == CLGAN_OK && resume) {
+        st = clgan_run_latest(rc->out_dir, r.last_ckpt, sizeof r.last_ckpt);
+        if (st == CLGAN_OK) st = clgan_checkpoint_restore(r.last_ckpt, r.gan, &r.pos);
+        if (st == CLGAN_OK) st = clgan_loader_seek(&r.loader, r.pos.epoch, r.pos.pos);
+    }
+    if (st == CLGAN_OK) {
+        clgan_jbuf cfg;
+        clgan_jbuf_init(&cfg);
+        clgan_run_config_to_json(rc, &cfg);
+        path_in(&r, tmp, sizeof tmp, "config.json", 0);
+        st = clgan_jbuf_write_file(&cfg, tmp);
+        clgan_jbuf_free(&cfg);
+    }
+    if (st == CLGAN_OK) {
+        path_in(&r, tmp, sizeof tmp, "log.jsonl", 0);
+        r.log = fopen(tmp, resume ? "a" : "w");
+        if (!r.log) st = CLGAN_ERR(CLGAN_ERR_IO, "%s: cannot open: %s", tmp, strerror(errno));
+    }
+    if (st != CLGAN_OK) {
+        free_run(&r);
+        return st;
+    }
+    clgan_progress p = {.steps = rc->steps};
+    double t0 = now_s(), t_log = t0, t_rate = t0;
+    long step = (long)clgan_gan_step_count(r.gan), log_from = step, start = step;
+    p.step = step;
+    if (!resume && rc->sample_every > 0) {
+        st = write_samples(&r, step, path, sizeof path);
+        if (st == CLGAN_OK) report(fn, user, &p, "sample", path);
+    }
+    clgan_step_stats s = {0};
+    while (st == CLGAN_OK && step < rc->steps) {
+        st = one_step(&r, &s);
+        if (st == CLGAN_ERR_NUMERIC) {
+            char why[1024];
+            snprintf(why, sizeof why, "%s", clgan_last_error());
+            if (rc->on_nan == CLGAN_ON_NAN_ROLLBACK && r.last_ckpt[0] && r.pos.rollbacks < MAX_ROLLBACKS) {
+                float scale = clgan_gan_lr_scale(r.gan) * 0.5f;
+                uint64_t rollbacks = r.pos.rollbacks + 1;
+                st = clgan_checkpoint_restore(r.last_ckpt, r.gan, &r.pos);
+                if (st == CLGAN_OK) st = clgan_loader_seek(&r.loader, r.pos.epoch, r.pos.pos);
+                if (st != CLGAN_OK) break;
+                r.pos.rollbacks = rollbacks;
+                clgan_gan_set_lr_scale(r.gan, scale);
+                step = (long)clgan_gan_step_count(r.gan);
+                p.step = step;
+                start = step;
+                t_rate = now_s();
+                report(fn, user, &p, "rollback", r.last_ckpt);
+                continue;
+            }
+            st = CLGAN_ERR(CLGAN_ERR_NUMERIC, "training diverged at step %ld: %s; %s%s%s", step + 1, why,
+                           r.last_ckpt[0] ? "the last good checkpoint is " : "no checkpoint was written yet",
+                           r.last_ckpt, r.last_ckpt[0] ? " (continue with --resume, --on-nan rollback or a lower --lr)" : "");
+            break;
+        }
+        if (st != CLGAN_OK) {
+            clgan_error_context(st, "step %ld: ", step + 1);
+            break;
+        }
+        step++;
+        double t = now_s();
+        p.step = step;
+        p.epoch = r.loader.epoch;
+        p.stats = s;
+        p.elapsed_s = t - t0;
+        p.logged = false;
+        bool last = step >= rc->steps || (rc->time_limit > 0 && t - t0 >= rc->time_limit);
+        if (step % rc->log_every == 0 || last) {
+            p.images_per_s = (double)(step - log_from) * rc->gan.batch * rc->gan.n_critic / (t - t_log > 0 ? t - t_log : 1e-9);
+            log_line(&r, step, &s, p.images_per_s, t - t0);
+            p.logged = true;
+            t_log = t;
+            log_from = step;
+        }
+        double rate = (t - t_rate) / (double)(step - start > 0 ? step - start : 1); /* seconds per step so far */
+        p.eta_s = rate * (double)(rc->steps - step);
+        if (rc->time_limit > 0 && rc->time_limit - (t - t0) < p.eta_s) p.eta_s = rc->time_limit - (t - t0);
+        report(fn, user, &p, NULL, NULL);
+        if ((rc->sample_every > 0 && step % rc->sample_every == 0) || last) {
+            st = write_samples(&r, step, path, sizeof path);
+            if (st == CLGAN_OK) report(fn, user, &p, "sample", path);
+        }
+        if (st == CLGAN_OK && ((rc->checkpoint_every > 0 && step % rc->checkpoint_every == 0) || last)) {
+            st = save_checkpoint(&r, step, path, sizeof path);
+            if (st == CLGAN_OK) report(fn, user, &p, "checkpoint", path);
+        }
+        if (last) break;
+    }
+    free_run(&r);
+    return st;
+}
