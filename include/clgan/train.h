@@ -156,6 +156,27 @@ clgan_status clgan_train_run(const clgan_run_config *rc, clgan_device *d, bool r
 /* The newest checkpoint of a run folder (DIR/latest). */
 clgan_status clgan_run_latest(const char *dir, char *path, size_t cap);
 
+/* ---- clgan check: one training step on two devices, compared ---- */
+typedef struct {
+    const char *phase;  /* "D step" or "G step" */
+    const char *kind;   /* "activation", "gradient", "parameter" (after the update), "loss" */
+    const char *name;   /* the layer, parameter or loss */
+    size_t n;           /* elements */
+    double max_abs;     /* max |a - b| */
+    double max_rel;     /* max |a - b| / max |a| */
+    double nmse;        /* sum (a - b)^2 / sum a^2 */
+    bool ok;
+} clgan_check_row;
+typedef void (*clgan_check_fn)(const clgan_check_row *row, void *user);
+
+/* Builds the GAN of cfg on both devices from the same seed, runs one D step
+ * and one G step on the same batch, and reports every named layer's output,
+ * every parameter's gradient and every parameter after the update; a row
+ * fails when its NMSE exceeds tol_nmse or either side is not finite where the
+ * other is. *failures counts the failed rows. */
+clgan_status clgan_check_devices(clgan_device *a, clgan_device *b, const clgan_gan_config *cfg, double tol_nmse,
+                                 clgan_check_fn fn, void *user, int *failures);
+
 #ifdef __cplusplus
 }
 #endif

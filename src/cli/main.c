@@ -15,6 +15,7 @@ static const command commands[] = {
     {"kernels", cmd_kernels, "build the kernels for a device (fills the cache), or save a program binary"},
     {"train", cmd_train, "train a GAN (no arguments: DCGAN on Fashion-MNIST, at most 10 minutes)"},
     {"sample", cmd_sample, "generate images from a checkpoint"},
+    {"check", cmd_check, "compare one training step on a device against the ref device, layer by layer"},
 };
 
 static void usage(FILE *f) {

@@ -25,6 +25,16 @@ static int bias_param(clgan_nn *c, const char *name, int n, int fan_in) {
     return declare(c, c->params, name, "bias", 1, shape, CLGAN_INIT_UNIFORM, 1.0f / sqrtf((float)fan_in), true);
 }
 
+/* names a layer's output "<prefix><name>" for inspection (clgan check) */
+static int named(clgan_nn *c, const char *name, int node) {
+    if (node >= 0) {
+        char full[96];
+        snprintf(full, sizeof full, "%s%s", c->prefix ? c->prefix : "", name);
+        clgan_node_set_name(c->g, node, full);
+    }
+    return node;
+}
+
 static int fail_on(clgan_nn *c, int node) {
     if (node < 0) clgan_graph_record_error(c->g, CLGAN_ERR_INVALID_ARG); /* a declaration failed */
     return node;
@@ -37,7 +47,7 @@ clgan_node clgan_nn_linear(clgan_nn *c, const char *name, clgan_node x, int out,
     int in = (int)(clgan_node_numel(c->g, x) / (size_t)shape[0]);
     int w = fail_on(c, weight(c, name, 2, (int[]){out, in}, in));
     int y = clgan_matmul(c->g, nd == 2 ? x : clgan_reshape(c->g, x, 2, (int[]){shape[0], in}), w, false, true);
-    return bias ? clgan_add_axis(c->g, y, fail_on(c, bias_param(c, name, out, in)), 1) : y;
+    return named(c, name, bias ? clgan_add_axis(c->g, y, fail_on(c, bias_param(c, name, out, in)), 1) : y);
 }
 
 clgan_node clgan_nn_conv2d(clgan_nn *c, const char *name, clgan_node x, int out, int k, int stride, int pad, bool bias) {
@@ -46,7 +56,7 @@ clgan_node clgan_nn_conv2d(clgan_nn *c, const char *name, clgan_node x, int out,
     clgan_node_shape(c->g, x, &nd, shape);
     int w = fail_on(c, weight(c, name, 4, (int[]){out, shape[1], k, k}, shape[1] * k * k));
     int y = clgan_conv2d(c->g, x, w, stride, pad);
-    return bias ? clgan_add_axis(c->g, y, fail_on(c, bias_param(c, name, out, shape[1] * k * k)), 1) : y;
+    return named(c, name, bias ? clgan_add_axis(c->g, y, fail_on(c, bias_param(c, name, out, shape[1] * k * k)), 1) : y);
 }
 
 clgan_node clgan_nn_conv_t2d(clgan_nn *c, const char *name, clgan_node x, int out, int k, int stride, int pad,
@@ -57,7 +67,7 @@ clgan_node clgan_nn_conv_t2d(clgan_nn *c, const char *name, clgan_node x, int ou
     /* PyTorch's fan-in for a transposed convolution's weight (C_in, C_out, k, k) is C_out k k */
     int w = fail_on(c, weight(c, name, 4, (int[]){shape[1], out, k, k}, out * k * k));
     int y = clgan_conv_transpose2d(c->g, x, w, stride, pad, 0);
-    return bias ? clgan_add_axis(c->g, y, fail_on(c, bias_param(c, name, out, out * k * k)), 1) : y;
+    return named(c, name, bias ? clgan_add_axis(c->g, y, fail_on(c, bias_param(c, name, out, out * k * k)), 1) : y);
 }
 
 clgan_node clgan_nn_batchnorm(clgan_nn *c, const char *name, clgan_node x) {
@@ -70,8 +80,8 @@ clgan_node clgan_nn_batchnorm(clgan_nn *c, const char *name, clgan_node x) {
     int beta = declare(c, c->params, name, "bias", 1, f, CLGAN_INIT_ZEROS, 0, true);
     int rm = declare(c, c->buffers, name, "running_mean", 1, f, CLGAN_INIT_ZEROS, 0, false);
     int rv = declare(c, c->buffers, name, "running_var", 1, f, CLGAN_INIT_ONES, 0, false);
-    return clgan_batchnorm(c->g, x, fail_on(c, gamma), fail_on(c, beta), fail_on(c, rm), fail_on(c, rv), c->training,
-                           c->update_stats ? 0.1f : 0.0f, 1e-5f);
+    return named(c, name, clgan_batchnorm(c->g, x, fail_on(c, gamma), fail_on(c, beta), fail_on(c, rm), fail_on(c, rv),
+                                          c->training, c->update_stats ? 0.1f : 0.0f, 1e-5f));
 }
 
 clgan_node clgan_nn_layernorm(clgan_nn *c, const char *name, clgan_node x) {
@@ -80,12 +90,12 @@ clgan_node clgan_nn_layernorm(clgan_nn *c, const char *name, clgan_node x) {
     clgan_node_shape(c->g, x, &nd, shape);
     int gamma = declare(c, c->params, name, "weight", nd - 1, shape + 1, CLGAN_INIT_ONES, 0, true);
     int beta = declare(c, c->params, name, "bias", nd - 1, shape + 1, CLGAN_INIT_ZEROS, 0, true);
-    return clgan_layernorm(c->g, x, fail_on(c, gamma), fail_on(c, beta), 1e-5f);
+    return named(c, name, clgan_layernorm(c->g, x, fail_on(c, gamma), fail_on(c, beta), 1e-5f));
 }
 
 clgan_node clgan_nn_embedding(clgan_nn *c, const char *name, clgan_node labels, int classes, int dim) {
     if (clgan_graph_status(c->g) != CLGAN_OK || labels < 0) return -1;
     int t = declare(c, c->params, name, "weight", 2, (int[]){classes, dim}, CLGAN_INIT_NORMAL,
                     c->init == CLGAN_INIT_DCGAN ? 0.02f : 1.0f, true);
-    return clgan_embedding(c->g, fail_on(c, t), labels);
+    return named(c, name, clgan_embedding(c->g, fail_on(c, t), labels));
 }

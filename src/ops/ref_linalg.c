@@ -1,0 +1,113 @@
+/* Reference matmul and convolutions: plain loops over float32 with double
+ * accumulators, written to be read; they are the oracle the OpenCL path
+ * (src/ops/cl_linalg.c) is checked against. All tensors are contiguous,
+ * row-major, NCHW. Convolutions use one stride s and one zero padding p for
+ * both spatial axes; shapes are taken from the tensors (the graph and the
+ * OpenCL launcher validate them). */
+#include "ops/ops.h"
+
+/* A is (M,K), or stored (K,M) when ip0 (trans_a); B is (K,N), or stored (N,K)
+ * when ip1 (trans_b); C (M,N) = op(A) op(B). */
+void ref_matmul(const clgan_op_call *c) {
+    const float *a = clgan_ref_ptr(&c->in[0]), *b = clgan_ref_ptr(&c->in[1]);
+    float *y = clgan_ref_ptr(&c->out);
+    int ta = c->ip[0], tb = c->ip[1];
+    size_t M = (size_t)c->out.shape[0], N = (size_t)c->out.shape[1];
+    size_t K = (size_t)(ta ? c->in[0].shape[0] : c->in[0].shape[1]);
+    for (size_t i = 0; i < M; i++)
+        for (size_t j = 0; j < N; j++) {
+            double acc = 0.0;
+            for (size_t k = 0; k < K; k++) {
+                double av = ta ? a[k * M + i] : a[i * K + k];
+                double bv = tb ? b[j * K + k] : b[k * N + j];
+                acc += av * bv;
+            }
+            y[i * N + j] = (float)acc;
+        }
+}
+
+/* x is (N,C,H,W), w is (K,C,R,S), y is (N,K,P,Q) with P = (H + 2p - R)/s + 1:
+ * y[n,k,i,j] = sum over c,r,t of w[k,c,r,t] x[n,c, i s - p + r, j s - p + t],
+ * terms outside x being zero. */
+void ref_conv2d(const clgan_op_call *c) {
+    const float *x = clgan_ref_ptr(&c->in[0]), *w = clgan_ref_ptr(&c->in[1]);
+    float *y = clgan_ref_ptr(&c->out);
+    int N = c->in[0].shape[0], C = c->in[0].shape[1], H = c->in[0].shape[2], W = c->in[0].shape[3];
+    int K = c->in[1].shape[0], R = c->in[1].shape[2], S = c->in[1].shape[3];
+    int P = c->out.shape[2], Q = c->out.shape[3];
+    int s = c->ip[0], p = c->ip[1];
+    for (int n = 0; n < N; n++)
+        for (int k = 0; k < K; k++)
+            for (int i = 0; i < P; i++)
+                for (int j = 0; j < Q; j++) {
+                    double acc = 0.0;
+                    for (int ch = 0; ch < C; ch++)
+                        for (int r = 0; r < R; r++)
+                            for (int t = 0; t < S; t++) {
+                                int h = i * s - p + r, v = j * s - p + t;
+                                if (h < 0 || h >= H || v < 0 || v >= W) continue;
+                                acc += (double)w[(((size_t)k * C + ch) * R + r) * S + t] *
+                                       x[(((size_t)n * C + ch) * H + h) * W + v];
+                            }
+                    y[(((size_t)n * K + k) * P + i) * Q + j] = (float)acc;
+                }
+}
+
+/* x is (N,C,H,W), w is (C,K,R,S), y is (N,K,Ho,Wo) with
+ * Ho = (H - 1)s - 2p + R + output_padding (the shape comes from y):
+ * y[n,k,oh,ow] = sum of x[n,c,h,v] w[c,k,r,t] over all (c,h,v,r,t) with
+ * oh = h s - p + r and ow = v s - p + t. Written in gather form, so each
+ * output has its own double accumulator: for each tap (r,t), the input pixel
+ * is h = (oh + p - r)/s when that division is exact and lands inside x. */
+void ref_conv_t2d(const clgan_op_call *c) {
+    const float *x = clgan_ref_ptr(&c->in[0]), *w = clgan_ref_ptr(&c->in[1]);
+    float *y = clgan_ref_ptr(&c->out);
+    int N = c->in[0].shape[0], C = c->in[0].shape[1], H = c->in[0].shape[2], W = c->in[0].shape[3];
+    int K = c->in[1].shape[1], R = c->in[1].shape[2], S = c->in[1].shape[3];
+    int Ho = c->out.shape[2], Wo = c->out.shape[3];
+    int s = c->ip[0], p = c->ip[1];
+    for (int n = 0; n < N; n++)
+        for (int k = 0; k < K; k++)
+            for (int oh = 0; oh < Ho; oh++)
+                for (int ow = 0; ow < Wo; ow++) {
+                    double acc = 0.0;
+                    for (int r = 0; r < R; r++)
+                        for (int t = 0; t < S; t++) {
+                            int hs = oh + p - r, vs = ow + p - t; /* = h s, v s */
+                            if (hs < 0 || vs < 0 || hs % s != 0 || vs % s != 0) continue;
+                            int h = hs / s, v = vs / s;
+                            if (h >= H || v >= W) continue;
+                            for (int ch = 0; ch < C; ch++)
+                                acc += (double)x[(((size_t)n * C + ch) * H + h) * W + v] *
+                                       w[(((size_t)ch * K + k) * R + r) * S + t];
+                        }
+                    y[(((size_t)n * K + k) * Ho + oh) * Wo + ow] = (float)acc;
+                }
+}
+
+/* x is (N,C,H,W), dy is (N,K,P,Q), dw is (K,C,R,S) (R,S from dw's shape):
+ * dw[k,c,r,t] = sum over n,i,j of dy[n,k,i,j] x[n,c, i s - p + r, j s - p + t],
+ * terms outside x being zero: the gradient of CONV2D with respect to w. */
+void ref_conv2d_grad_w(const clgan_op_call *c) {
+    const float *x = clgan_ref_ptr(&c->in[0]), *dy = clgan_ref_ptr(&c->in[1]);
+    float *dw = clgan_ref_ptr(&c->out);
+    int N = c->in[0].shape[0], C = c->in[0].shape[1], H = c->in[0].shape[2], W = c->in[0].shape[3];
+    int K = c->in[1].shape[1], P = c->in[1].shape[2], Q = c->in[1].shape[3];
+    int R = c->out.shape[2], S = c->out.shape[3];
+    int s = c->ip[0], p = c->ip[1];
+    for (int k = 0; k < K; k++)
+        for (int ch = 0; ch < C; ch++)
+            for (int r = 0; r < R; r++)
+                for (int t = 0; t < S; t++) {
+                    double acc = 0.0;
+                    for (int n = 0; n < N; n++)
+                        for (int i = 0; i < P; i++)
+                            for (int j = 0; j < Q; j++) {
+                                int h = i * s - p + r, v = j * s - p + t;
+                                if (h < 0 || h >= H || v < 0 || v >= W) continue;
+                                acc += (double)dy[(((size_t)n * K + k) * P + i) * Q + j] *
+                                       x[(((size_t)n * C + ch) * H + h) * W + v];
+                            }
+                    dw[(((size_t)k * C + ch) * R + r) * S + t] = (float)acc;
+                }
+}
