@@ -75,7 +75,7 @@ static int b_conv_s3p2(clgan_graph *g, const int *in) { return clgan_conv2d(g, i
 static int b_convt_s2p1(clgan_graph *g, const int *in) { return clgan_conv_transpose2d(g, in[0], in[1], 2, 1, 0); }
 static int b_convt_s3p2(clgan_graph *g, const int *in) { return clgan_conv_transpose2d(g, in[0], in[1], 3, 2, 1); }
 static int b_conv_gw(clgan_graph *g, const int *in) {
-    return clgan_conv_generic(g, CLGAN_OP_CONV2D_GRAD_W, in[0], in[1], 2, 1, 0, 4, (int[]){5, 3, 3, 3});
+    return clgan_conv_generic(g, CLGAN_OP_CONV2D_GRAD_W, in[0], in[1], 2, 1, 0, 0, 4, (int[]){5, 3, 3, 3});
 }
 static int b_copy(clgan_graph *g, const int *in) { return clgan_copy(g, in[0]); }
 static int b_permute(clgan_graph *g, const int *in) { return clgan_permute(g, in[0], (int[]){2, 0, 3, 1}); }

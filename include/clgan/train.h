@@ -156,6 +156,17 @@ clgan_status clgan_train_run(const clgan_run_config *rc, clgan_device *d, bool r
 /* The newest checkpoint of a run folder (DIR/latest). */
 clgan_status clgan_run_latest(const char *dir, char *path, size_t cap);
 
+/* ---- metrics ---- */
+typedef struct {
+    int modes_covered, modes_total;
+    double high_quality_fraction; /* samples within 3 sigma of their nearest mode */
+    double reverse_kl;            /* KL(generated mode histogram || uniform), over high-quality samples */
+    int counts[64];               /* high-quality samples per mode */
+} clgan_mode_stats;
+/* The PacGAN/VEEGAN protocol for the synthetic mixtures ("ring8", "grid25"):
+ * points (n, 2). */
+clgan_status clgan_mode_coverage(const char *kind, const float *points, int n, clgan_mode_stats *out);
+
 /* ---- clgan check: one training step on two devices, compared ---- */
 typedef struct {
     const char *phase;  /* "D step" or "G step" */

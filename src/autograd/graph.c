@@ -338,14 +338,15 @@ clgan_node clgan_matmul(clgan_graph *g, clgan_node a, clgan_node b, bool ta, boo
     return clgan_matmul_node(g, a, b, ta, tb);
 }
 
-int clgan_conv_generic(clgan_graph *g, clgan_op op, int a, int b, int stride, int pad, int out_pad, int ndim,
-                       const int *shape) {
+int clgan_conv_generic(clgan_graph *g, clgan_op op, int a, int b, int stride, int pad, int out_pad_h, int out_pad_w,
+                       int ndim, const int *shape) {
     int in[2] = {a, b};
     int i = clgan_graph_add(g, op, 2, in, ndim, shape);
     if (i < 0) return -1;
     N(g, i)->ip[0] = stride;
     N(g, i)->ip[1] = pad;
-    N(g, i)->ip[2] = out_pad;
+    N(g, i)->ip[2] = out_pad_h;
+    N(g, i)->ip[3] = out_pad_w;
     return i;
 }
 
@@ -364,7 +365,7 @@ clgan_node clgan_conv2d(clgan_graph *g, clgan_node x, clgan_node w, int stride, 
     }
     int shape[4] = {X->shape[0], W->shape[0], (X->shape[2] + 2 * pad - W->shape[2]) / stride + 1,
                     (X->shape[3] + 2 * pad - W->shape[3]) / stride + 1};
-    return clgan_conv_generic(g, CLGAN_OP_CONV2D, x, w, stride, pad, 0, 4, shape);
+    return clgan_conv_generic(g, CLGAN_OP_CONV2D, x, w, stride, pad, 0, 0, 4, shape);
 }
 
 clgan_node clgan_conv_transpose2d(clgan_graph *g, clgan_node x, clgan_node w, int stride, int pad, int out_pad) {
@@ -384,7 +385,7 @@ clgan_node clgan_conv_transpose2d(clgan_graph *g, clgan_node x, clgan_node w, in
                                              sx, sw, stride, pad, out_pad));
     }
     int shape[4] = {X->shape[0], W->shape[1], ho, wo};
-    return clgan_conv_generic(g, CLGAN_OP_CONV_T2D, x, w, stride, pad, out_pad, 4, shape);
+    return clgan_conv_generic(g, CLGAN_OP_CONV_T2D, x, w, stride, pad, out_pad, out_pad, 4, shape);
 }
 
 /* ---- layout ---- */

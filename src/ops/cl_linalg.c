@@ -58,9 +58,7 @@ enum { WG = 256, SWAP_SEG = 64 };
  * long. Its content is undefined. It stays valid until the next call for the
  * same device; an op may use it for work it enqueues, since the queue is
  * in order and a released buffer lives until the work using it is done.
- * TODO(lead): move the declaration to ops/ops.h once clgan_cl_state holds the
- * buffer (CLGAN_CL_HAS_SCRATCH), then drop the per-call fallback below. */
-clgan_status clgan_cl_scratch(clgan_device *d, size_t bytes, cl_mem *out);
+ */
 
 static clgan_status scratch_error(clgan_device *d, size_t bytes, cl_int err) {
     return CLGAN_ERR(err == CL_OUT_OF_RESOURCES || err == CL_MEM_OBJECT_ALLOCATION_FAILURE ||
@@ -71,7 +69,6 @@ static clgan_status scratch_error(clgan_device *d, size_t bytes, cl_int err) {
                      d->info.id, bytes, (double)bytes / 1048576.0, clgan_cl_error_name(err), (int)err);
 }
 
-#ifdef CLGAN_CL_HAS_SCRATCH
 /* One buffer per device (d->cl.scratch, released by the device's close),
  * grown in whole MiB when an op needs more. */
 clgan_status clgan_cl_scratch(clgan_device *d, size_t bytes, cl_mem *out) {
@@ -98,28 +95,6 @@ static clgan_status scratch_done(clgan_device *d, cl_mem m) {
     (void)m;
     return CLGAN_OK;
 }
-#else
-/* Until clgan_cl_state has a scratch field: a buffer per call, released by
- * scratch_done once the queue has drained. Correct, slower. */
-clgan_status clgan_cl_scratch(clgan_device *d, size_t bytes, cl_mem *out) {
-    cl_int err = CL_SUCCESS;
-    *out = clCreateBuffer(d->cl.context, CL_MEM_READ_WRITE, bytes ? bytes : 4, NULL, &err);
-    if (err != CL_SUCCESS) {
-        *out = NULL;
-        return scratch_error(d, bytes, err);
-    }
-    return CLGAN_OK;
-}
-
-static clgan_status scratch_done(clgan_device *d, cl_mem m) {
-    clgan_status st = CLGAN_OK;
-    if (!m) return st;
-    CL_CHECK(clFinish(d->cl.queue));
-fail:
-    clReleaseMemObject(m);
-    return st;
-}
-#endif
 
 /* ---- shape checks: the kernels index with int ---- */
 
@@ -144,7 +119,7 @@ static clgan_status check_tensor(const char *what, const clgan_op_tensor *t, int
 /* ", output padding 1" for CONV_T2D, "" for the others */
 static void output_padding_text(const clgan_op_call *c, char *out, size_t cap) {
     out[0] = 0;
-    if (c->op == CLGAN_OP_CONV_T2D) snprintf(out, cap, ", output padding %d", c->ip[2]);
+    if (c->op == CLGAN_OP_CONV_T2D) snprintf(out, cap, ", output padding %d, %d", c->ip[2], c->ip[3]);
 }
 
 /* The three 4-D tensors of a convolution call and its stride and padding. */
@@ -154,7 +129,7 @@ static clgan_status check_conv_call(const clgan_op_call *c, const char *in1, con
     if ((st = check_tensor(in1, &c->in[1], 4)) != CLGAN_OK) return st;
     if ((st = check_tensor(out, &c->out, 4)) != CLGAN_OK) return st;
     bool t = c->op == CLGAN_OP_CONV_T2D;
-    if (c->ip[0] < 1 || c->ip[1] < 0 || (t && c->ip[2] < 0)) {
+    if (c->ip[0] < 1 || c->ip[1] < 0 || (t && (c->ip[2] < 0 || c->ip[3] < 0))) {
         char opad[32];
         output_padding_text(c, opad, sizeof opad);
         return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "stride %d, padding %d%s: want a stride >= 1 and paddings >= 0",
@@ -292,16 +267,16 @@ clgan_status cl_conv2d(clgan_device *d, const clgan_op_call *c) {
     return st != CLGAN_OK ? st : done;
 }
 
-/* x (N,C,H,W), w (C,K,R,S) -> y (N,K,Ho,Wo), Ho = (H-1)s - 2p + R + ip2 */
+/* x (N,C,H,W), w (C,K,R,S) -> y (N,K,Ho,Wo), Ho = (H-1)s - 2p + R + ip2, Wo = (W-1)s - 2p + S + ip3 */
 clgan_status cl_conv_t2d(clgan_device *d, const clgan_op_call *c) {
     const clgan_op_tensor *x = &c->in[0], *w = &c->in[1], *y = &c->out;
     clgan_status st = check_conv_call(c, "w", "y");
     if (st != CLGAN_OK) return st;
     int N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
     int K = w->shape[1], R = w->shape[2], S = w->shape[3], Ho = y->shape[2], Wo = y->shape[3];
-    int s = c->ip[0], p = c->ip[1], op = c->ip[2];
-    if (w->shape[0] != C || y->shape[0] != N || y->shape[1] != K || Ho != (H - 1) * s - 2 * p + R + op ||
-        Wo != (W - 1) * s - 2 * p + S + op)
+    int s = c->ip[0], p = c->ip[1], oph = c->ip[2], opw = c->ip[3];
+    if (w->shape[0] != C || y->shape[0] != N || y->shape[1] != K || Ho != (H - 1) * s - 2 * p + R + oph ||
+        Wo != (W - 1) * s - 2 * p + S + opw)
         return shape_mismatch(c, "w", "y");
     size_t krs = (size_t)K * R * S, hw = (size_t)H * W;
     int nb;

@@ -40,7 +40,7 @@
     X(EXPAND, expand, 1)                                                                 \
     /* linear algebra: ip0 trans_a, ip1 trans_b */                                      \
     X(MATMUL, matmul, 2)                                                                 \
-    /* convolution: ip0 stride, ip1 pad */                                               \
+    /* convolution: ip0 stride, ip1 pad; CONV_T2D: ip2, ip3 output padding of H, W */                                               \
     X(CONV2D, conv2d, 2)                 /* x (N,C,H,W), w (K,C,R,S) */                  \
     X(CONV_T2D, conv_t2d, 2)             /* x (N,C,H,W), w (C,K,R,S) */                  \
     X(CONV2D_GRAD_W, conv2d_grad_w, 2)   /* x (N,C,H,W), dy (N,K,P,Q) -> (K,C,R,S) */    \

@@ -74,5 +74,9 @@ clgan_status clgan_cl_launch(clgan_device *d, const char *name, size_t global, s
 clgan_status clgan_cl_launch2(clgan_device *d, const char *name, const size_t global[2], const size_t local[2],
                               int nargs, const clgan_cl_arg *args);
 size_t clgan_cl_max_wg(const clgan_device *d);
+/* The device's scratch buffer, at least `bytes` long, grown when needed
+ * (src/ops/cl_linalg.c). Its content is undefined; valid until the next call. */
+struct _cl_mem;
+clgan_status clgan_cl_scratch(clgan_device *d, size_t bytes, struct _cl_mem **out);
 
 #endif

@@ -50,6 +50,10 @@ typedef struct {
     int program_count;
     clgan_cl_kernel_entry *kernels;
     int kernel_count;
+    /* One scratch buffer per device (im2col columns, ...), grown when an op
+     * needs more, released at close; see clgan_cl_scratch. */
+    cl_mem scratch;
+    size_t scratch_bytes;
 } clgan_cl_state;
 
 struct clgan_device {

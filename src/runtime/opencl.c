@@ -173,6 +173,7 @@ static void cl_close(clgan_device *d) {
     free(d->cl.kernels);
     for (int i = 0; i < d->cl.program_count; i++) clReleaseProgram(d->cl.programs[i]);
     free(d->cl.programs);
+    if (d->cl.scratch) clReleaseMemObject(d->cl.scratch);
     if (d->cl.queue) clReleaseCommandQueue(d->cl.queue);
     if (d->cl.context) clReleaseContext(d->cl.context);
 }
