@@ -13,7 +13,7 @@ __kernel void optim_ema_f32(__global float *r, const int ro, __global const floa
     r[ro + i] = (1.0f - a) * r[ro + i] + a * x[xo + i];
 }
 
-/* Adam (Kingma & Ba 2015, Algorithm 1), L2 weight decay in the gradient;
+/* Adam ("Adam: A Method for Stochastic Optimization", 2015, Algorithm 1), L2 weight decay in the gradient;
  * c1 = 1 - b1^t and c2 = 1 - b2^t come from the host */
 __kernel void optim_adam_f32(__global float *p, const int po, __global const float *g, const int go,
                              __global float *m, const int mo, __global float *v, const int vo, const int n,

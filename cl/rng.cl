@@ -1,4 +1,4 @@
-/* rng.cl: Philox-4x32-10 (Salmon, Moraes, Dror, Shaw: "Parallel random
+/* rng.cl: Philox-4x32-10 ("Parallel random
  * numbers: as easy as 1, 2, 3", SC'11) and the uniform and normal streams.
  * Mirrors src/core/philox.c word for word: element i of the stream
  * (seed, offset) is word i % 4 of Philox(key = seed, counter = (i / 4 as

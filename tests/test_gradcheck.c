@@ -208,7 +208,7 @@ static void batchnorm_check(int ndim) {
     free_problem(&p);
 }
 
-/* The WGAN-GP penalty (Gulrajani et al. 2017, eq. 3) of a small critic
+/* The WGAN-GP penalty ("Improved Training of Wasserstein GANs", eq. 3) of a small critic
  * D = linear(leaky(layernorm(conv2d(x)))):
  *   P = mean_n (||grad_x D(x_n)||_2 - 1)^2,
  * differentiated with respect to the critic's weights: a gradient of a

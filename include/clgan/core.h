@@ -70,7 +70,7 @@ void clgan_sha256_update(clgan_sha256 *c, const void *data, size_t n);
 void clgan_sha256_final(clgan_sha256 *c, uint8_t out[32]);
 void clgan_sha256_hex(const uint8_t digest[32], char out[65]);
 
-/* Philox-4x32-10 (Salmon et al., SC'11). Counter-based: the output for a given
+/* Philox-4x32-10 ("Parallel Random Numbers: As Easy as 1, 2, 3", SC'11). Counter-based: the output for a given
  * (key, counter) is the same on the host and in cl/rng.cl, so a seed gives
  * the same stream on every device. */
 void clgan_philox4x32(const uint32_t key[2], const uint32_t ctr[4], uint32_t out[4]);

@@ -12,7 +12,7 @@ extern "C" {
 #endif
 
 typedef enum {
-    CLGAN_INIT_DCGAN,   /* weights N(0, 0.02); norm scale N(1, 0.02) (Radford et al. 2016) */
+    CLGAN_INIT_DCGAN,   /* weights N(0, 0.02); norm scale N(1, 0.02) (the DCGAN paper, 2016) */
     CLGAN_INIT_FAN_IN,  /* weights U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as PyTorch's default */
 } clgan_init_scheme;
 

@@ -11,11 +11,11 @@ extern "C" {
 #endif
 
 typedef enum {
-    CLGAN_LOSS_MINIMAX, /* Goodfellow et al. 2014, eq. 1: G minimises log(1 - D(G(z))) */
+    CLGAN_LOSS_MINIMAX, /* "Generative Adversarial Nets" (2014), eq. 1: G minimises log(1 - D(G(z))) */
     CLGAN_LOSS_NS,      /* the non-saturating variant: G maximises log D(G(z)) */
-    CLGAN_LOSS_WGAN,    /* Arjovsky et al. 2017: critic E[D(fake)] - E[D(real)], weights clipped to [-c, c] */
-    CLGAN_LOSS_WGAN_GP, /* Gulrajani et al. 2017: + lambda E[(||grad D(x_hat)|| - 1)^2] */
-    CLGAN_LOSS_HINGE,   /* Lim & Ye 2017; Miyato et al. 2018: E[relu(1 - D(x))] + E[relu(1 + D(G(z)))] */
+    CLGAN_LOSS_WGAN,    /* "Wasserstein GAN" (2017): critic E[D(fake)] - E[D(real)], weights clipped to [-c, c] */
+    CLGAN_LOSS_WGAN_GP, /* "Improved Training of Wasserstein GANs" (2017): + lambda E[(||grad D(x_hat)|| - 1)^2] */
+    CLGAN_LOSS_HINGE,   /* "Geometric GAN" (2017), SN-GAN (2018): E[relu(1 - D(x))] + E[relu(1 + D(G(z)))] */
 } clgan_loss_kind;
 
 typedef enum { CLGAN_OPT_ADAM, CLGAN_OPT_SGD, CLGAN_OPT_RMSPROP } clgan_opt_kind;

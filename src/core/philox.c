@@ -1,4 +1,4 @@
-/* Philox-4x32-10 (Salmon, Moraes, Dror, Shaw: "Parallel random numbers: as
+/* Philox-4x32-10 ("Parallel random numbers: as
  * easy as 1, 2, 3", SC'11) and the uniform/normal transforms shared with
  * cl/rng.cl. Keep the two files in step: tests compare their streams. */
 #include "clgan/core.h"

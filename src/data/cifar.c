@@ -1,4 +1,4 @@
-/* CIFAR-10, binary version (Krizhevsky 2009, https://www.cs.toronto.edu/~kriz/cifar.html):
+/* CIFAR-10, binary version ("Learning Multiple Layers of Features from Tiny Images", 2009, https://www.cs.toronto.edu/~kriz/cifar.html):
  * records of <1 label byte><1024 R><1024 G><1024 B>, each plane 32x32 row-major,
  * so a record after its label byte is already one CHW sample. */
 #include "data_internal.h"

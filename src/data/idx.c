@@ -1,4 +1,4 @@
-/* The idx format of MNIST (LeCun et al., http://yann.lecun.com/exdb/mnist/):
+/* The idx format of MNIST (http://yann.lecun.com/exdb/mnist/):
  * a big-endian header of magic (0, 0, type, ndims) and ndims u32 sizes, then
  * the elements, nothing after them. Only what MNIST-style data sets use is
  * accepted: u8 images with 3 dims and u8 labels with 1 dim. */

@@ -1,6 +1,5 @@
 /* 2-D Gaussian mixtures for mode-collapse experiments: the ring of 8 and the
- * 5x5 grid used by VEEGAN (Srivastava et al. 2017) and PacGAN (Lin et al.
- * 2018). Metrics count a sample as "high quality" within 3 sigma of a mode. */
+ * 5x5 grid used by the VEEGAN (2017) and PacGAN (2018) papers. Metrics count a sample as "high quality" within 3 sigma of a mode. */
 #include "data_internal.h"
 
 #include <stdlib.h>

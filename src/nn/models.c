@@ -1,6 +1,6 @@
 /* The built-in GAN models.
  *
- * DCGAN (Radford et al. 2016): the generator maps z through a 1x1 -> k x k
+ * DCGAN ("Unsupervised Representation Learning with Deep Convolutional GANs", 2016): the generator maps z through a 1x1 -> k x k
  * transposed convolution and then doubles the resolution with stride-2
  * transposed convolutions (BatchNorm + ReLU between, tanh at the end); the
  * discriminator mirrors it with stride-2 convolutions and LeakyReLU(0.2),
@@ -8,10 +8,10 @@
  * logit. Sizes: 28 = 7 * 2^2, 32 = 4 * 2^3, 64 = 4 * 2^4. The critic
  * variant for the gradient penalty replaces BatchNorm (which makes a
  * sample's output depend on the rest of the batch, against the per-sample
- * penalty) by layer normalisation or nothing (Gulrajani et al. 2017, 4).
+ * penalty) by layer normalisation or nothing ("Improved Training of Wasserstein GANs", 2017, section 4).
  *
  * Conditioning: the generator takes [z, embedding(y)]; the discriminator adds
- * the projection term <embedding(y), h> to its logit (Miyato & Koyama 2018),
+ * the projection term <embedding(y), h> to its logit ("cGANs with Projection Discriminator", 2018),
  * with h its last features. */
 #include "clgan/nn.h"
 

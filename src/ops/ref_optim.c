@@ -16,7 +16,7 @@ void ref_ema(const clgan_op_call *c) {
     for (size_t i = 0; i < n; i++) r[i] = (1.0f - a) * r[i] + a * x[i];
 }
 
-/* Adam (Kingma & Ba 2015, Algorithm 1) with L2 weight decay added to the
+/* Adam ("Adam: A Method for Stochastic Optimization", 2015, Algorithm 1) with L2 weight decay added to the
  * gradient. p, g, m, v (n); fp: lr, b1, b2, eps, c1 = 1 - b1^t,
  * c2 = 1 - b2^t, wd. */
 void ref_adam(const clgan_op_call *c) {

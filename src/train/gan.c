@@ -178,7 +178,7 @@ static clgan_status build_d(clgan_gan *gan, bool penalty, d_graph *out) {
     int loss = d_loss(g, c->loss, dr, df);
     out->penalty = -1;
     if (penalty) {
-        /* x_hat = fake + eps (x - fake), eps ~ U(0, 1) per sample (Gulrajani et al. 2017, Algorithm 1) */
+        /* x_hat = fake + eps (x - fake), eps ~ U(0, 1) per sample ("Improved Training of Wasserstein GANs", Algorithm 1) */
         int eps = clgan_rand(g, 2, (int[]){c->batch, 1}, c->seed, STREAM_EPS);
         int xhat = clgan_add(g, fake, clgan_mul_axis(g, clgan_sub(g, out->x, fake), eps, 0));
         int dh = clgan_discriminator(&D, &c->model, xhat, out->y);

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-/* Srivastava et al. 2017 (VEEGAN) and Lin et al. 2018 (PacGAN): a sample is
+/* The protocol of the VEEGAN (2017) and PacGAN (2018) papers: a sample is
  * high quality within 3 standard deviations of its nearest mode; a mode is
  * covered when it is the nearest mode of at least one high-quality sample;
  * the reverse KL compares the histogram of modes among high-quality samples
