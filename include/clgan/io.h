@@ -39,6 +39,8 @@ clgan_status clgan_atomic_write(const char *path, clgan_fill_fn fill, void *ctx)
  * NUL byte after the last one (not counted in *len) so text can be used as a
  * C string, and is aligned like malloc's. Missing file: CLGAN_ERR_NOT_FOUND. */
 clgan_status clgan_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *len);
+/* Creates a folder and any missing parents (mkdir -p); an existing one is fine. */
+clgan_status clgan_make_dirs(const char *path);
 
 /* ------------------------------------------------------------------------
  * PNG

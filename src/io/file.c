@@ -59,3 +59,23 @@ fail:
     fclose(f);
     return st;
 }
+
+clgan_status clgan_make_dirs(const char *path) {
+    char tmp[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof tmp) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "folder name of %zu bytes", n);
+    memcpy(tmp, path, n + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            return CLGAN_ERR(CLGAN_ERR_IO, "%s: cannot create folder: %s", tmp, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        return CLGAN_ERR(CLGAN_ERR_IO, "%s: cannot create folder: %s", tmp, strerror(errno));
+    struct stat sb;
+    if (stat(tmp, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return CLGAN_ERR(CLGAN_ERR_IO, "%s: exists and is not a folder", tmp);
+    return CLGAN_OK;
+}

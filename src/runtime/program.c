@@ -14,6 +14,7 @@
  * processes starting together never see a half-written entry). */
 #include "runtime/device_impl.h"
 #include "ops/op_table.h"
+#include "clgan/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -148,17 +149,6 @@ static void resolve_cache_dir(const clgan_device_options *opt, char *out, size_t
         out[0] = 0;
 }
 
-static bool mkdir_p(const char *path) {
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return false;
-        *p = '/';
-    }
-    return mkdir(tmp, 0755) == 0 || errno == EEXIST;
-}
 
 static void put_u32(uint8_t *p, uint32_t v) {
     for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
@@ -177,37 +167,25 @@ static uint64_t get_u64(const uint8_t *p) {
     return v;
 }
 
-/* Writes `parts` to `path` through a temporary file in the same folder:
- * fsync, then rename, so a reader sees the old file or the whole new one. */
-static clgan_status write_atomic(const char *path, const void *const *parts, const size_t *sizes, int nparts) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) return CLGAN_ERR(CLGAN_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-    for (int i = 0; i < nparts; i++) {
-        const char *p = parts[i];
-        size_t left = sizes[i];
-        while (left > 0) {
-            ssize_t w = write(fd, p, left);
-            if (w < 0 && errno == EINTR) continue;
-            if (w <= 0) goto fail;
-            p += w;
-            left -= (size_t)w;
-        }
-    }
-    if (fsync(fd) != 0) goto fail;
-    if (close(fd) != 0) {
-        fd = -1;
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) goto fail;
+/* Writes `parts` to `path` atomically (clgan_atomic_write: temporary file,
+ * fsync, rename), so a reader sees the old file or the whole new one. */
+typedef struct {
+    const void *const *parts;
+    const size_t *sizes;
+    int n;
+} parts_ctx;
+
+static clgan_status fill_parts(FILE *f, void *vctx) {
+    const parts_ctx *c = vctx;
+    for (int i = 0; i < c->n; i++)
+        if (fwrite(c->parts[i], 1, c->sizes[i], f) != c->sizes[i])
+            return CLGAN_ERR(CLGAN_ERR_IO, "write failed: %s", strerror(errno));
     return CLGAN_OK;
-fail:;
-    clgan_status st = CLGAN_ERR(CLGAN_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-    if (fd >= 0) close(fd);
-    unlink(tmp);
-    return st;
+}
+
+static clgan_status write_atomic(const char *path, const void *const *parts, const size_t *sizes, int nparts) {
+    parts_ctx c = {parts, sizes, nparts};
+    return clgan_atomic_write(path, fill_parts, &c);
 }
 
 /* Reads and verifies a cache entry; returns the payload or NULL (and why). */
@@ -515,9 +493,9 @@ clgan_status clgan_programs_load(clgan_device *d, const clgan_device_options *op
     char cache_dir[1024] = "";
     if (!opt->no_cache) {
         resolve_cache_dir(opt, cache_dir, sizeof cache_dir);
-        if (cache_dir[0] && !mkdir_p(cache_dir)) {
+        if (cache_dir[0] && clgan_make_dirs(cache_dir) != CLGAN_OK) {
             clgan_log(CLGAN_LOG_WARN, "kernel cache %s cannot be created (%s); building without a cache", cache_dir,
-                      strerror(errno));
+                      clgan_last_error());
             cache_dir[0] = 0;
         }
     }

@@ -24,11 +24,7 @@ static double now_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static clgan_status make_dir(const char *path) {
-    if (mkdir(path, 0755) != 0 && errno != EEXIST)
-        return CLGAN_ERR(CLGAN_ERR_IO, "%s: cannot create folder: %s", path, strerror(errno));
-    return CLGAN_OK;
-}
+static clgan_status make_dir(const char *path) { return clgan_make_dirs(path); }
 
 typedef struct {
     const clgan_run_config *rc;
