@@ -32,3 +32,17 @@ __kernel void expand_f32(__global float *y, const int yo, __global const float *
     int i = GID0;
     if (i < n) y[yo + i] = b[bo + (i / inner) % mid];
 }
+
+/* y[n] = log sum_k exp x[n, k] for n < rows: one work-item per row, the
+ * row's maximum subtracted first (src/ops/ref_reduce.c) */
+__kernel void logsumexp_f32(__global float *y, const int yo, __global const float *x, const int xo, const int rows,
+                            const int k) {
+    int i = GID0;
+    if (i >= rows) return;
+    __global const float *row = x + xo + i * k;
+    float m = row[0];
+    for (int j = 1; j < k; j++) m = fmax(m, row[j]);
+    float acc = 0.0f;
+    for (int j = 0; j < k; j++) acc += exp(row[j] - m);
+    y[yo + i] = m + log(acc);
+}

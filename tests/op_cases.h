@@ -64,6 +64,7 @@ static int b_add_sample(clgan_graph *g, const int *in) { return clgan_add_axis(g
 static int b_sum_ch(clgan_graph *g, const int *in) { return clgan_sum_axes(g, in[0], 1, 1); }
 static int b_sum_all(clgan_graph *g, const int *in) { return clgan_sum(g, in[0]); }
 static int b_sum_rows(clgan_graph *g, const int *in) { return clgan_sum_axes(g, in[0], 0, 1); }
+static int b_logsumexp(clgan_graph *g, const int *in) { return clgan_logsumexp(g, in[0]); }
 static int b_expand(clgan_graph *g, const int *in) { return clgan_expand(g, in[0], 3, (int[]){3, 7, 13}, 1); }
 static int b_mm00(clgan_graph *g, const int *in) { return clgan_matmul(g, in[0], in[1], false, false); }
 static int b_mm10(clgan_graph *g, const int *in) { return clgan_matmul(g, in[0], in[1], true, false); }
@@ -136,6 +137,8 @@ static const op_case op_cases[] = {
     {"sum channels", CLGAN_OP_SUM, 1, {4}, {{3, 7, 13, 5}}, {DOM_ANY}, {1}, false, b_sum_ch},
     {"sum all", CLGAN_OP_SUM, 1, {2}, {{37, 129}}, {DOM_ANY}, {1}, false, b_sum_all},
     {"sum rows", CLGAN_OP_SUM, 1, {2}, {{13, 7}}, {DOM_ANY}, {1}, false, b_sum_rows},
+    {"logsumexp", CLGAN_OP_LOGSUMEXP, 1, {2}, {{13, 7}}, {DOM_ANY}, {1}, true, b_logsumexp},
+    {"logsumexp wide", CLGAN_OP_LOGSUMEXP, 1, {2}, {{3, 1001}}, {DOM_ANY}, {1}, false, b_logsumexp},
     {"expand", CLGAN_OP_EXPAND, 1, {1}, {{7}}, {DOM_ANY}, {1}, false, b_expand},
     {"matmul", CLGAN_OP_MATMUL, 2, {2, 2}, {{7, 13}, {13, 5}}, {DOM_ANY, DOM_ANY}, {1, 1}, true, b_mm00},
     {"matmul A^T", CLGAN_OP_MATMUL, 2, {2, 2}, {{13, 7}, {13, 5}}, {DOM_ANY, DOM_ANY}, {1, 1}, false, b_mm10},

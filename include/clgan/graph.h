@@ -109,6 +109,9 @@ clgan_node clgan_sum(clgan_graph *g, clgan_node x);  /* to shape (1) */
 clgan_node clgan_mean(clgan_graph *g, clgan_node x); /* to shape (1) */
 clgan_node clgan_sum_axes(clgan_graph *g, clgan_node x, int axis, int keep);
 clgan_node clgan_mean_axes(clgan_graph *g, clgan_node x, int axis, int keep);
+/* x (N, K) -> (N): log sum_k exp x[n, k], without overflow (softmax
+ * cross-entropy is logsumexp(x) - x[label]). */
+clgan_node clgan_logsumexp(clgan_graph *g, clgan_node x);
 /* The inverse: b repeated over the axes of `shape` outside [axis, axis+b.ndim). */
 clgan_node clgan_expand(clgan_graph *g, clgan_node b, int ndim, const int *shape, int axis);
 

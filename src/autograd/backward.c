@@ -103,6 +103,14 @@ void clgan_grad_rule(clgan_graph *g, int i, int dy, int dx[CLGAN_OP_MAX_IN]) {
         dx[0] = clgan_sum_to(g, dy, B.ndim, B.shape, n.ip[0], n.ip[1], n.ip[2]);
         return;
     }
+    case CLGAN_OP_LOGSUMEXP: {
+        /* d/dx = softmax(x) dy = exp(x - y) dy, y and dy broadcast over the row */
+        const clgan_gnode X = *N(g, x);
+        int rows = X.shape[0], k = X.shape[1];
+        int sm = clgan_exp(g, clgan_binary_bcast(g, CLGAN_OP_SUB, x, i, 1, rows, k));
+        dx[0] = clgan_binary_bcast(g, CLGAN_OP_MUL, sm, dy, 1, rows, k);
+        return;
+    }
     case CLGAN_OP_MATMUL: {
         /* C = op(A) op(B); the four transpose cases (A, B as stored) */
         int ta = n.ip[0], tb = n.ip[1];

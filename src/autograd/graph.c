@@ -299,6 +299,12 @@ clgan_node clgan_mean_axes(clgan_graph *g, clgan_node x, int axis, int keep) {
 
 clgan_node clgan_mean(clgan_graph *g, clgan_node x) { return clgan_mean_axes(g, x, 0, 0); }
 
+clgan_node clgan_logsumexp(clgan_graph *g, clgan_node x) {
+    if (!clgan_graph_ok(g, 1, &x)) return -1;
+    if (N(g, x)->ndim != 2) return clgan_graph_fail(g, CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "logsumexp takes (N, K)"));
+    return clgan_graph_add(g, CLGAN_OP_LOGSUMEXP, 1, &x, 1, (int[]){N(g, x)->shape[0]});
+}
+
 clgan_node clgan_expand(clgan_graph *g, clgan_node b, int ndim, const int *shape, int axis) {
     if (!clgan_graph_ok(g, 1, &b)) return -1;
     clgan_gnode target = {.ndim = ndim};

@@ -22,3 +22,10 @@ clgan_status cl_expand(clgan_device *d, const clgan_op_call *c) {
                            CLARG(n), CLARG(mid), CLARG(inner)};
     return clgan_cl_launch(d, "expand_f32", (size_t)n, 256, 7, args);
 }
+
+clgan_status cl_logsumexp(clgan_device *d, const clgan_op_call *c) {
+    int yo = (int)c->out.off, xo = (int)c->in[0].off, rows = c->in[0].shape[0], k = c->in[0].shape[1];
+    clgan_cl_arg args[] = {CLARG(c->out.buf->mem), CLARG(yo), CLARG(c->in[0].buf->mem), CLARG(xo), CLARG(rows),
+                           CLARG(k)};
+    return clgan_cl_launch(d, "logsumexp_f32", (size_t)rows, 64, 6, args);
+}

@@ -38,6 +38,7 @@
     /* reductions over (outer ip0, mid ip1, inner ip2) keeping mid, and back */        \
     X(SUM, sum, 1)                                                                       \
     X(EXPAND, expand, 1)                                                                 \
+    X(LOGSUMEXP, logsumexp, 1)   /* x (N, K) -> (N): log sum_k exp x[n, k], stable */    \
     /* linear algebra: ip0 trans_a, ip1 trans_b */                                      \
     X(MATMUL, matmul, 2)                                                                 \
     /* convolution: ip0 stride, ip1 pad; CONV_T2D: ip2, ip3 output padding of H, W */                                               \
