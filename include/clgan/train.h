@@ -5,6 +5,7 @@
 
 #include "clgan/io.h"
 #include "clgan/nn.h"
+#include "clgan/optim.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -18,16 +19,6 @@ typedef enum {
     CLGAN_LOSS_HINGE,   /* "Geometric GAN" (2017), SN-GAN (2018): E[relu(1 - D(x))] + E[relu(1 + D(G(z)))] */
 } clgan_loss_kind;
 
-typedef enum { CLGAN_OPT_ADAM, CLGAN_OPT_SGD, CLGAN_OPT_RMSPROP } clgan_opt_kind;
-
-typedef struct {
-    clgan_opt_kind kind;
-    float lr;
-    float beta1, beta2, eps; /* Adam */
-    float momentum;          /* SGD */
-    float alpha;             /* RMSProp smoothing */
-    float weight_decay;
-} clgan_opt_config;
 
 typedef struct {
     clgan_model_config model;
@@ -44,8 +35,6 @@ typedef struct {
 
 const char *clgan_loss_name(clgan_loss_kind k);
 clgan_status clgan_loss_parse(const char *s, clgan_loss_kind *out);
-const char *clgan_opt_name(clgan_opt_kind k);
-clgan_status clgan_opt_parse(const char *s, clgan_opt_kind *out);
 /* The papers' defaults for a loss: DCGAN Adam(2e-4, 0.5, 0.999); WGAN
  * RMSProp(5e-5), clip 0.01, n_critic 5; WGAN-GP Adam(1e-4, 0.5, 0.9),
  * lambda 10, n_critic 5, layer-normalised critic. */
@@ -87,10 +76,8 @@ clgan_status clgan_gan_generate(clgan_gan *gan, const float *z, const int32_t *l
 /* The networks' parameter blocks (for checkpoints and `clgan check`). */
 typedef enum { CLGAN_BLOCK_G, CLGAN_BLOCK_G_BUFFERS, CLGAN_BLOCK_D, CLGAN_BLOCK_D_BUFFERS, CLGAN_BLOCK_COUNT } clgan_block_id;
 clgan_params *clgan_gan_block(const clgan_gan *gan, clgan_block_id b);
-/* Optimizer state buffers of G (false) or D (true): Adam m, v; SGD momentum; RMSProp square average. */
-int clgan_gan_opt_slots(const clgan_gan *gan, bool disc);
-clgan_buffer *clgan_gan_opt_slot(const clgan_gan *gan, bool disc, int slot);
-const char *clgan_gan_opt_slot_name(const clgan_gan *gan, bool disc, int slot);
+/* The optimizer of G (false) or D (true). */
+clgan_optimizer *clgan_gan_optimizer(const clgan_gan *gan, bool disc);
 /* The D-step graph (for per-node inspection) and its data inputs. */
 clgan_graph *clgan_gan_d_graph(const clgan_gan *gan);
 clgan_graph *clgan_gan_g_graph(const clgan_gan *gan);

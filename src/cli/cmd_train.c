@@ -267,6 +267,6 @@ int cmd_train(int argc, char **argv) {
     if (ps.tty) fputs("\n", stderr);
     clgan_device_close(d);
     if (st != CLGAN_OK) return cli_fail(st);
-    fprintf(stderr, "clgan: done; samples in %s/samples, checkpoints in %s/checkpoints\n", run.out_dir, run.out_dir);
+    if (!ps.quiet) fprintf(stderr, "clgan: done; samples in %s/samples, checkpoints in %s/checkpoints\n", run.out_dir, run.out_dir);
     return CLI_OK;
 }

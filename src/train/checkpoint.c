@@ -43,11 +43,12 @@ clgan_status clgan_checkpoint_save(const char *path, const clgan_gan *gan, const
     for (int b = 0; b < CLGAN_BLOCK_COUNT && st == CLGAN_OK; b++) st = add_block(w, clgan_gan_block(gan, b), host);
     for (int k = 0; k < 2 && st == CLGAN_OK; k++) {
         size_t n = clgan_params_total(clgan_gan_block(gan, k ? CLGAN_BLOCK_D : CLGAN_BLOCK_G));
-        for (int s = 0; s < clgan_gan_opt_slots(gan, k) && st == CLGAN_OK; s++) {
+        const clgan_optimizer *o = clgan_gan_optimizer(gan, k);
+        for (int s = 0; s < clgan_optimizer_slots(o) && st == CLGAN_OK; s++) {
             char name[64];
-            snprintf(name, sizeof name, "optim.%s.%s", k ? "d" : "g", clgan_gan_opt_slot_name(gan, k, s));
+            snprintf(name, sizeof name, "optim.%s.%s", k ? "d" : "g", clgan_optimizer_slot_name(o, s));
             int64_t shape[1] = {(int64_t)(n ? n : 1)};
-            st = clgan_buffer_read(clgan_gan_opt_slot(gan, k, s), 0, host, (size_t)shape[0] * sizeof(float));
+            st = clgan_buffer_read(clgan_optimizer_slot(o, s), 0, host, (size_t)shape[0] * sizeof(float));
             if (st == CLGAN_OK) st = clgan_st_add(w, name, CLGAN_DT_F32, 1, shape, host);
         }
     }
@@ -134,14 +135,15 @@ clgan_status clgan_checkpoint_restore(const char *path, clgan_gan *gan, clgan_ru
     }
     for (int k = 0; k < 2 && st == CLGAN_OK; k++) {
         size_t n = clgan_params_total(clgan_gan_block(gan, k ? CLGAN_BLOCK_D : CLGAN_BLOCK_G));
-        for (int s = 0; s < clgan_gan_opt_slots(gan, k) && st == CLGAN_OK; s++) {
+        const clgan_optimizer *o = clgan_gan_optimizer(gan, k);
+        for (int s = 0; s < clgan_optimizer_slots(o) && st == CLGAN_OK; s++) {
             char name[64];
-            snprintf(name, sizeof name, "optim.%s.%s", k ? "d" : "g", clgan_gan_opt_slot_name(gan, k, s));
+            snprintf(name, sizeof name, "optim.%s.%s", k ? "d" : "g", clgan_optimizer_slot_name(o, s));
             int64_t shape[1] = {(int64_t)(n ? n : 1)};
             const void *data = NULL;
             st = clgan_st_get(f, name, CLGAN_DT_F32, 1, shape, &data);
             if (st == CLGAN_OK)
-                st = clgan_buffer_write(clgan_gan_opt_slot(gan, k, s), 0, data, (size_t)shape[0] * sizeof(float));
+                st = clgan_buffer_write(clgan_optimizer_slot(o, s), 0, data, (size_t)shape[0] * sizeof(float));
         }
     }
     uint64_t g_steps = 0, d_steps = 0, bits = 0;

@@ -2,8 +2,6 @@
  * flat parameter blocks, gradient clipping and divergence detection. */
 #include "clgan/train.h"
 
-#include "ops/ops.h"
-
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,14 +18,12 @@ struct clgan_gan {
     clgan_gan_config cfg;
     clgan_device *dev;
     clgan_params *blk[CLGAN_BLOCK_COUNT];
-    clgan_buffer *opt[2][2]; /* [G, D][slot] */
-    int nslots[2];
+    clgan_optimizer *opt[2]; /* G, D */
     d_graph d[2]; /* [plain, with penalty] */
     clgan_graph *gg;
     int g_y, g_loss, g_fake;
     clgan_graph *sample;
     int s_z, s_y, s_out, sample_n;
-    clgan_buffer *scratch; /* squares of a gradient block, then its sum */
     uint64_t g_steps, d_steps;
     float lr_scale;
     float *labels; /* host staging for labels as floats */
@@ -35,9 +31,7 @@ struct clgan_gan {
 };
 
 static const char *const loss_names[] = {"minimax", "ns", "wgan", "wgan-gp", "hinge"};
-static const char *const opt_names[] = {"adam", "sgd", "rmsprop"};
 const char *clgan_loss_name(clgan_loss_kind k) { return (unsigned)k < 5 ? loss_names[k] : "?"; }
-const char *clgan_opt_name(clgan_opt_kind k) { return (unsigned)k < 3 ? opt_names[k] : "?"; }
 
 clgan_status clgan_loss_parse(const char *s, clgan_loss_kind *out) {
     for (int i = 0; i < 5; i++)
@@ -50,15 +44,6 @@ clgan_status clgan_loss_parse(const char *s, clgan_loss_kind *out) {
         return CLGAN_OK;
     }
     return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "loss '%s': expected minimax, ns, wgan, wgan-gp or hinge", s);
-}
-
-clgan_status clgan_opt_parse(const char *s, clgan_opt_kind *out) {
-    for (int i = 0; i < 3; i++)
-        if (strcmp(s, opt_names[i]) == 0) {
-            *out = (clgan_opt_kind)i;
-            return CLGAN_OK;
-        }
-    return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "optimizer '%s': expected adam, sgd or rmsprop", s);
 }
 
 void clgan_gan_defaults(clgan_gan_config *c, clgan_loss_kind loss) {
@@ -87,13 +72,7 @@ void clgan_gan_defaults(clgan_gan_config *c, clgan_loss_kind loss) {
 
 const clgan_gan_config *clgan_gan_config_of(const clgan_gan *gan) { return &gan->cfg; }
 clgan_params *clgan_gan_block(const clgan_gan *gan, clgan_block_id b) { return gan->blk[b]; }
-int clgan_gan_opt_slots(const clgan_gan *gan, bool disc) { return gan->nslots[disc]; }
-clgan_buffer *clgan_gan_opt_slot(const clgan_gan *gan, bool disc, int slot) { return gan->opt[disc][slot]; }
-const char *clgan_gan_opt_slot_name(const clgan_gan *gan, bool disc, int slot) {
-    const clgan_opt_config *o = disc ? &gan->cfg.opt_d : &gan->cfg.opt_g;
-    if (o->kind == CLGAN_OPT_ADAM) return slot == 0 ? "adam_m" : "adam_v";
-    return o->kind == CLGAN_OPT_SGD ? "sgd_momentum" : "rmsprop_square_avg";
-}
+clgan_optimizer *clgan_gan_optimizer(const clgan_gan *gan, bool disc) { return gan->opt[disc]; }
 clgan_graph *clgan_gan_d_graph(const clgan_gan *gan) { return gan->d[gan->d[1].g ? 1 : 0].g; }
 clgan_graph *clgan_gan_g_graph(const clgan_gan *gan) { return gan->gg; }
 uint64_t clgan_gan_step_count(const clgan_gan *gan) { return gan->g_steps; }
@@ -248,16 +227,8 @@ clgan_status clgan_gan_new(const clgan_gan_config *cfg, clgan_device *d, clgan_g
     if (st == CLGAN_OK) st = build_g(gan);
     for (int b = 0; b < CLGAN_BLOCK_COUNT && st == CLGAN_OK; b++)
         st = clgan_params_alloc(gan->blk[b], d, cfg->seed + (uint64_t)(b >= CLGAN_BLOCK_D));
-    for (int k = 0; k < 2 && st == CLGAN_OK; k++) {
-        const clgan_opt_config *o = k ? &cfg->opt_d : &cfg->opt_g;
-        gan->nslots[k] = o->kind == CLGAN_OPT_ADAM ? 2 : 1;
-        size_t total = clgan_params_total(gan->blk[k ? CLGAN_BLOCK_D : CLGAN_BLOCK_G]);
-        for (int s = 0; s < gan->nslots[k] && st == CLGAN_OK; s++)
-            st = clgan_buffer_alloc(d, (total ? total : 1) * sizeof(float), &gan->opt[k][s]);
-    }
-    size_t most = clgan_params_total(gan->blk[CLGAN_BLOCK_G]);
-    if (clgan_params_total(gan->blk[CLGAN_BLOCK_D]) > most) most = clgan_params_total(gan->blk[CLGAN_BLOCK_D]);
-    if (st == CLGAN_OK) st = clgan_buffer_alloc(d, (most + 64) * sizeof(float), &gan->scratch);
+    for (int k = 0; k < 2 && st == CLGAN_OK; k++)
+        st = clgan_optimizer_new(gan->blk[k ? CLGAN_BLOCK_D : CLGAN_BLOCK_G], k ? &cfg->opt_d : &cfg->opt_g, &gan->opt[k]);
     for (int k = 0; k < 2 && st == CLGAN_OK; k++)
         if (gan->d[k].g) st = clgan_graph_compile(gan->d[k].g, d);
     if (st == CLGAN_OK) st = clgan_graph_compile(gan->gg, d);
@@ -273,88 +244,26 @@ void clgan_gan_free(clgan_gan *gan) {
     if (!gan) return;
     for (int k = 0; k < 2; k++) {
         clgan_graph_free(gan->d[k].g);
-        for (int s = 0; s < 2; s++) clgan_buffer_free(gan->opt[k][s]);
+        clgan_optimizer_free(gan->opt[k]);
     }
     clgan_graph_free(gan->gg);
     clgan_graph_free(gan->sample);
-    clgan_buffer_free(gan->scratch);
     free(gan->labels);
     for (int b = 0; b < CLGAN_BLOCK_COUNT; b++) clgan_params_free(gan->blk[b]);
     free(gan);
 }
 
-static clgan_op_tensor flat(clgan_buffer *b, size_t off, size_t n) {
-    clgan_op_tensor t = {.buf = b, .off = off, .ndim = 1, .shape = {(int)(n ? n : 1)}};
-    return t;
-}
-
-/* ||g||_2 of a block's gradient, on the device; one float comes back. */
-static clgan_status grad_norm(clgan_gan *gan, clgan_params *p, float *out) {
-    size_t n = clgan_params_total(p);
-    clgan_op_call sq = {.op = CLGAN_OP_SQUARE, .nin = 1, .in = {flat(clgan_params_grads(p), 0, n)},
-                        .out = flat(gan->scratch, 0, n)};
-    clgan_op_call sum = {.op = CLGAN_OP_SUM, .nin = 1, .in = {flat(gan->scratch, 0, n)},
-                         .out = flat(gan->scratch, n, 1), .ip = {1, 1, (int)n}};
-    clgan_status st = clgan_op_run(gan->dev, &sq);
-    if (st == CLGAN_OK) st = clgan_op_run(gan->dev, &sum);
-    float s = 0;
-    if (st == CLGAN_OK) st = clgan_buffer_read(gan->scratch, n * sizeof(float), &s, sizeof s);
-    *out = sqrtf(s);
-    return st;
-}
-
-/* Clips, checks and applies one optimizer step to block k (0 = G, 1 = D). */
+/* Checks, clips and applies one optimizer step to network k (0 = G, 1 = D). */
 static clgan_status update(clgan_gan *gan, int k, uint64_t t, float *norm_out) {
-    clgan_params *p = gan->blk[k ? CLGAN_BLOCK_D : CLGAN_BLOCK_G];
-    const clgan_opt_config *o = k ? &gan->cfg.opt_d : &gan->cfg.opt_g;
-    size_t n = clgan_params_total(p);
     float norm = 0;
-    clgan_status st = grad_norm(gan, p, &norm);
+    clgan_status st = clgan_optimizer_grad_norm(gan->opt[k], &norm);
     if (st != CLGAN_OK) return st;
     *norm_out = norm;
     if (!isfinite(norm))
         return CLGAN_ERR(CLGAN_ERR_NUMERIC, "the %s gradient norm is %g", k ? "discriminator" : "generator", norm);
-    clgan_op_tensor grads = flat(clgan_params_grads(p), 0, n), vals = flat(clgan_params_values(p), 0, n);
-    if (gan->cfg.clip_grad > 0 && norm > gan->cfg.clip_grad) {
-        clgan_op_call c = {.op = CLGAN_OP_AFFINE, .nin = 1, .in = {grads}, .out = grads,
-                           .fp = {gan->cfg.clip_grad / norm, 0}};
-        if ((st = clgan_op_run(gan->dev, &c)) != CLGAN_OK) return st;
-    }
-    float lr = o->lr * gan->lr_scale;
-    clgan_op_call c = {.nin = 3, .in = {vals, grads, flat(gan->opt[k][0], 0, n)}};
-    switch (o->kind) {
-    case CLGAN_OPT_ADAM:
-        c.op = CLGAN_OP_ADAM;
-        c.nin = 4;
-        c.in[3] = flat(gan->opt[k][1], 0, n);
-        c.fp[0] = lr;
-        c.fp[1] = o->beta1;
-        c.fp[2] = o->beta2;
-        c.fp[3] = o->eps;
-        c.fp[4] = (float)(1.0 - pow(o->beta1, (double)t));
-        c.fp[5] = (float)(1.0 - pow(o->beta2, (double)t));
-        c.fp[6] = o->weight_decay;
-        break;
-    case CLGAN_OPT_SGD:
-        c.op = CLGAN_OP_SGD;
-        c.fp[0] = lr;
-        c.fp[1] = o->momentum;
-        c.fp[2] = o->weight_decay;
-        break;
-    case CLGAN_OPT_RMSPROP:
-        c.op = CLGAN_OP_RMSPROP;
-        c.fp[0] = lr;
-        c.fp[1] = o->alpha;
-        c.fp[2] = o->eps;
-        c.fp[3] = o->weight_decay;
-        break;
-    }
-    if ((st = clgan_op_run(gan->dev, &c)) != CLGAN_OK) return st;
-    if (k == 1 && gan->cfg.loss == CLGAN_LOSS_WGAN && gan->cfg.weight_clip > 0) {
-        clgan_op_call clip = {.op = CLGAN_OP_CLAMP, .nin = 1, .in = {vals}, .out = vals,
-                              .fp = {-gan->cfg.weight_clip, gan->cfg.weight_clip}};
-        st = clgan_op_run(gan->dev, &clip);
-    }
+    st = clgan_optimizer_step(gan->opt[k], t, gan->lr_scale, gan->cfg.clip_grad, norm);
+    if (st == CLGAN_OK && k == 1 && gan->cfg.loss == CLGAN_LOSS_WGAN && gan->cfg.weight_clip > 0)
+        st = clgan_optimizer_clamp_params(gan->opt[k], gan->cfg.weight_clip);
     return st;
 }
 
