@@ -1,0 +1,716 @@
+/* bench_ops: the time of single ops at DCGAN sizes (64x64 images, batch 64,
+ * nz 100, ngf = ndf = 64), on the reference device and on each OpenCL
+ * device in one run, side by side.
+ *
+ * Each op is called directly (clgan_op_run on a clgan_op_call, as
+ * tests/test_ops.c does), so a time is the op alone: no graph, no host
+ * transfer. A run is clgan_op_run + clgan_device_finish, timed on the host's
+ * monotonic clock; the figure is the median of the timed runs after the
+ * warm-up runs (the first OpenCL call of a GEMM shape compiles CLBlast's
+ * kernels). Every non-in-place result is compared with ref's, so a fast
+ * wrong kernel cannot hide in the table.
+ *
+ * The convolution shapes are every convolution of a DCGAN-64 training step:
+ * with ngf = ndf, the data gradients of D's convolutions are transposed
+ * convolutions of G's shapes and those of G's are convolutions of D's, so
+ * the forward rows stand for them too; the grad_w rows are the weight
+ * gradients.
+ *
+ * Performance targets belong here, never in the unit tests. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#endif
+
+#include "bench_util.h"
+#include "clgan/runtime.h"
+#include "ops/ops.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_CASES 64
+#define MAX_DEVICES 16
+#define HEAVY_FLOP 1e9 /* ref times a case this large once by default */
+
+enum { DOM_SIGNED, DOM_POS }; /* input values: uniform in [-1, 1) or in (0, 1] */
+enum { RATE_FLOP, RATE_BYTE };
+
+typedef struct {
+    char label[32];   /* "conv2d D1" */
+    char shapes[96];  /* "(64,64,32,32) (128,64,4,4) s2p1 -> (64,128,16,16)" */
+    clgan_op_call call; /* shapes and parameters; buffers are set per device */
+    int dom[CLGAN_OP_MAX_IN];
+    int rate;         /* how the rate column reads */
+    double flop;      /* 2 per multiply-add, taps on the padding included */
+    double bytes;     /* each input read once, the output written once */
+} bench_case;
+
+static bench_case cases[MAX_CASES];
+static int ncases;
+
+/* ---- the cases ---- */
+
+static size_t numel4(int ndim, const int *shape) { return clgan_shape_numel(ndim, shape); }
+
+/* appends to the string in buf (cap bytes), truncating */
+static void append(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t cap, const char *fmt, ...) {
+    size_t at = strlen(buf);
+    if (at + 1 >= cap) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + at, cap - at, fmt, ap);
+    va_end(ap);
+}
+
+/* "(64,3,64,64)" */
+static void shape_text(const clgan_op_tensor *t, char *out, size_t cap) {
+    out[0] = '\0';
+    append(out, cap, "(");
+    for (int i = 0; i < t->ndim; i++) append(out, cap, i ? ",%d" : "%d", t->shape[i]);
+    append(out, cap, ")");
+}
+
+static clgan_op_tensor tensor_of(int ndim, const int *shape) {
+    clgan_op_tensor t = {.ndim = ndim};
+    memcpy(t.shape, shape, sizeof(int) * (size_t)ndim);
+    return t;
+}
+
+/* A new case; its shapes text is the inputs' shapes, then `extra`, then the
+ * output's shape. */
+static bench_case *add_case(const char *label, clgan_op op, int nin, const clgan_op_tensor *in, const int *dom,
+                            clgan_op_tensor out, const char *extra) {
+    if (ncases == MAX_CASES) {
+        fprintf(stderr, "bench_ops: more than %d cases; raise MAX_CASES\n", MAX_CASES);
+        exit(2);
+    }
+    bench_case *b = &cases[ncases++];
+    memset(b, 0, sizeof *b);
+    snprintf(b->label, sizeof b->label, "%s", label);
+    b->call.op = op;
+    b->call.nin = nin;
+    for (int k = 0; k < nin; k++) {
+        b->call.in[k] = in[k];
+        b->dom[k] = dom ? dom[k] : DOM_SIGNED;
+        b->bytes += 4.0 * (double)clgan_op_numel(&in[k]);
+    }
+    b->call.out = out;
+    b->rate = RATE_BYTE;
+    char s[48];
+    for (int k = 0; k < nin; k++) {
+        shape_text(&in[k], s, sizeof s);
+        append(b->shapes, sizeof b->shapes, "%s%s", k ? " " : "", s);
+    }
+    if (extra && *extra) append(b->shapes, sizeof b->shapes, " %s", extra);
+    if (!clgan_op_is_inplace(op)) {
+        shape_text(&out, s, sizeof s);
+        append(b->shapes, sizeof b->shapes, "%s-> %s", nin ? " " : "", s);
+        b->bytes += 4.0 * (double)clgan_op_numel(&out);
+    }
+    return b;
+}
+
+static int conv_out(int in, int k, int s, int p) { return (in + 2 * p - k) / s + 1; }
+
+/* x (n,c,h,w), w (k,c,r,r) -> (n,k,p,q) */
+static void add_conv2d(const char *label, int n, int c, int h, int k, int r, int s, int p) {
+    int o = conv_out(h, r, s, p);
+    clgan_op_tensor in[2] = {tensor_of(4, (int[]){n, c, h, h}), tensor_of(4, (int[]){k, c, r, r})};
+    char extra[16];
+    snprintf(extra, sizeof extra, "s%dp%d", s, p);
+    bench_case *b = add_case(label, CLGAN_OP_CONV2D, 2, in, NULL, tensor_of(4, (int[]){n, k, o, o}), extra);
+    b->call.ip[0] = s;
+    b->call.ip[1] = p;
+    b->rate = RATE_FLOP;
+    b->flop = 2.0 * n * k * o * o * (double)c * r * r;
+}
+
+/* x (n,c,h,h), w (c,k,r,r) -> (n,k,ho,ho), ho = (h-1)s - 2p + r */
+static void add_conv_t2d(const char *label, int n, int c, int h, int k, int r, int s, int p) {
+    int o = (h - 1) * s - 2 * p + r;
+    clgan_op_tensor in[2] = {tensor_of(4, (int[]){n, c, h, h}), tensor_of(4, (int[]){c, k, r, r})};
+    char extra[16];
+    snprintf(extra, sizeof extra, "s%dp%d", s, p);
+    bench_case *b = add_case(label, CLGAN_OP_CONV_T2D, 2, in, NULL, tensor_of(4, (int[]){n, k, o, o}), extra);
+    b->call.ip[0] = s;
+    b->call.ip[1] = p;
+    b->rate = RATE_FLOP;
+    b->flop = 2.0 * n * c * h * h * (double)k * r * r;
+}
+
+/* x (n,c,h,h), dy (n,k,o,o) -> dw (k,c,r,r): the weight gradient of the
+ * conv2d x * w -> dy. For a transposed convolution's weight, x is its
+ * output gradient and dy its input. */
+static void add_grad_w(const char *label, int n, int c, int h, int k, int r, int s, int p) {
+    int o = conv_out(h, r, s, p);
+    clgan_op_tensor in[2] = {tensor_of(4, (int[]){n, c, h, h}), tensor_of(4, (int[]){n, k, o, o})};
+    char extra[16];
+    snprintf(extra, sizeof extra, "s%dp%d", s, p);
+    bench_case *b = add_case(label, CLGAN_OP_CONV2D_GRAD_W, 2, in, NULL, tensor_of(4, (int[]){k, c, r, r}), extra);
+    b->call.ip[0] = s;
+    b->call.ip[1] = p;
+    b->rate = RATE_FLOP;
+    b->flop = 2.0 * n * k * o * o * (double)c * r * r;
+}
+
+/* C (m,n) = op(A) op(B) with A stored (m,k) or, transposed, (k,m) */
+static void add_matmul(const char *label, int m, int n, int k, bool ta, bool tb) {
+    clgan_op_tensor in[2] = {tensor_of(2, ta ? (int[]){k, m} : (int[]){m, k}),
+                             tensor_of(2, tb ? (int[]){n, k} : (int[]){k, n})};
+    const char *extra = ta && tb ? "A^T B^T" : ta ? "A^T" : tb ? "B^T" : "";
+    bench_case *b = add_case(label, CLGAN_OP_MATMUL, 2, in, NULL, tensor_of(2, (int[]){m, n}), extra);
+    b->call.ip[0] = ta;
+    b->call.ip[1] = tb;
+    b->rate = RATE_FLOP;
+    b->flop = 2.0 * m * n * (double)k;
+}
+
+static void add_unary(const char *label, clgan_op op, int ndim, const int *shape, float p0) {
+    clgan_op_tensor x = tensor_of(ndim, shape);
+    bench_case *b = add_case(label, op, 1, &x, NULL, x, "");
+    b->call.fp[0] = p0;
+}
+
+/* a (outer, mid, inner) op b (mid); b the same shape as a when mid is all of it */
+static void add_binary(const char *label, clgan_op op, int ndim, const int *shape, int outer, int mid, int inner) {
+    clgan_op_tensor in[2] = {tensor_of(ndim, shape), tensor_of(1, (int[]){mid})};
+    if ((size_t)mid == numel4(ndim, shape)) in[1] = in[0];
+    bench_case *b = add_case(label, op, 2, in, NULL, in[0], "");
+    b->call.ip[0] = outer;
+    b->call.ip[1] = mid;
+    b->call.ip[2] = inner;
+}
+
+/* SUM: x (outer, mid, inner) -> (mid); EXPAND: (mid) -> x's shape */
+static void add_reduce(const char *label, clgan_op op, int ndim, const int *shape, int outer, int mid, int inner) {
+    clgan_op_tensor big = tensor_of(ndim, shape), small = tensor_of(1, (int[]){mid});
+    bench_case *b = op == CLGAN_OP_SUM ? add_case(label, op, 1, &big, NULL, small, "")
+                                       : add_case(label, op, 1, &small, NULL, big, "");
+    b->call.ip[0] = outer;
+    b->call.ip[1] = mid;
+    b->call.ip[2] = inner;
+}
+
+static void add_adam(const char *label, int n) {
+    clgan_op_tensor t = tensor_of(1, (int[]){n});
+    clgan_op_tensor in[4] = {t, t, t, t};
+    bench_case *b = add_case(label, CLGAN_OP_ADAM, 4, in, (int[]){DOM_SIGNED, DOM_SIGNED, DOM_SIGNED, DOM_POS}, t, "");
+    snprintf(b->shapes, sizeof b->shapes, "p, g, m, v (%d), in place", n);
+    /* step 10 of Adam(2e-4, 0.5, 0.999), the DCGAN settings */
+    const float fp[7] = {2e-4f, 0.5f, 0.999f, 1e-8f, 1.0f - 0.0009765625f, 0.00995512f, 0.0f};
+    memcpy(b->call.fp, fp, sizeof fp);
+    /* reads p g m v, writes p m v */
+    b->bytes = 28.0 * n;
+}
+
+static void add_randn(const char *label, int ndim, const int *shape) {
+    bench_case *b = add_case(label, CLGAN_OP_RANDN, 0, NULL, NULL, tensor_of(ndim, shape), "");
+    b->call.seed = 42;
+    b->call.offset = 7u * 65536u;
+}
+
+static void build_cases(void) {
+    enum { N = 64, NZ = 100, NF = 64 };
+    /* D: 64 -> 32 -> 16 -> 8 -> 4 -> 1 logit */
+    add_conv2d("conv2d D0", N, 3, 64, NF, 4, 2, 1);
+    add_conv2d("conv2d D1", N, NF, 32, 2 * NF, 4, 2, 1);
+    add_conv2d("conv2d D2", N, 2 * NF, 16, 4 * NF, 4, 2, 1);
+    add_conv2d("conv2d D3", N, 4 * NF, 8, 8 * NF, 4, 2, 1);
+    add_conv2d("conv2d D4", N, 8 * NF, 4, 1, 4, 1, 0);
+    /* G: z (1x1) -> 4 -> 8 -> 16 -> 32 -> 64 */
+    add_conv_t2d("conv_t2d G0", N, NZ, 1, 8 * NF, 4, 1, 0);
+    add_conv_t2d("conv_t2d G1", N, 8 * NF, 4, 4 * NF, 4, 2, 1);
+    add_conv_t2d("conv_t2d G2", N, 4 * NF, 8, 2 * NF, 4, 2, 1);
+    add_conv_t2d("conv_t2d G3", N, 2 * NF, 16, NF, 4, 2, 1);
+    add_conv_t2d("conv_t2d G4", N, NF, 32, 3, 4, 2, 1);
+    /* weight gradients of D's convolutions: x is the layer's input */
+    add_grad_w("grad_w D0", N, 3, 64, NF, 4, 2, 1);
+    add_grad_w("grad_w D1", N, NF, 32, 2 * NF, 4, 2, 1);
+    add_grad_w("grad_w D2", N, 2 * NF, 16, 4 * NF, 4, 2, 1);
+    add_grad_w("grad_w D3", N, 4 * NF, 8, 8 * NF, 4, 2, 1);
+    add_grad_w("grad_w D4", N, 8 * NF, 4, 1, 4, 1, 0);
+    /* weight gradients of G's transposed convolutions: x is the layer's
+     * output gradient, dy its input, dw (C_in, C_out, 4, 4) */
+    add_grad_w("grad_w G0", N, 8 * NF, 4, NZ, 4, 1, 0);
+    add_grad_w("grad_w G1", N, 4 * NF, 8, 8 * NF, 4, 2, 1);
+    add_grad_w("grad_w G2", N, 2 * NF, 16, 4 * NF, 4, 2, 1);
+    add_grad_w("grad_w G3", N, NF, 32, 2 * NF, 4, 2, 1);
+    add_grad_w("grad_w G4", N, 3, 64, NF, 4, 2, 1);
+    /* linear layers x W^T of the MLP GAN (100 -> 128 -> 128 -> 1024 -> 1024 -> 784),
+     * their gradients, and a square GEMM for the device's peak */
+    add_matmul("matmul z W^T", N, 1024, NZ, false, true);
+    add_matmul("matmul fc W^T", N, 1024, 1024, false, true);
+    add_matmul("matmul out W^T", N, 784, 1024, false, true);
+    add_matmul("matmul dy W", N, 1024, 1024, false, false);
+    add_matmul("matmul dy^T x", 1024, 1024, N, true, false);
+    add_matmul("matmul square", 1024, 1024, 1024, false, false);
+    /* elementwise and BatchNorm pieces on D1's input (64,64,32,32) */
+    const int act[4] = {N, NF, 32, 32};
+    const int hw = 32 * 32;
+    add_binary("add channel bias", CLGAN_OP_ADD, 4, act, N, NF, hw);
+    add_binary("mul", CLGAN_OP_MUL, 4, act, 1, N * NF * hw, 1);
+    add_binary("mul channel", CLGAN_OP_MUL, 4, act, N, NF, hw);
+    add_unary("leaky_relu", CLGAN_OP_LEAKY_RELU, 4, act, 0.2f);
+    add_unary("relu", CLGAN_OP_RELU, 4, act, 0.0f);
+    add_unary("tanh", CLGAN_OP_TANH, 4, act, 0.0f);
+    add_unary("copy", CLGAN_OP_COPY, 4, act, 0.0f);
+    add_reduce("sum channels", CLGAN_OP_SUM, 4, act, N, NF, hw);
+    add_reduce("expand channels", CLGAN_OP_EXPAND, 4, act, N, NF, hw);
+    /* DCGAN-64's generator: 3,576,704 parameters (convolutions + BatchNorm) */
+    add_adam("adam G params", 3576704);
+    add_randn("randn z", 2, (int[]){N, NZ});
+}
+
+/* ---- timing ---- */
+
+
+
+
+typedef struct {
+    bool ok;
+    int runs, warmup;
+    double med, min, max; /* ms */
+    double nmse;          /* against ref; NAN when not compared */
+} result;
+
+/* Runs the case on d: `warmup` untimed runs, then `runs` timed ones (each
+ * ending with clgan_device_finish). *y gets the output (malloc'd) unless the
+ * op works in place. */
+static clgan_status time_case(clgan_device *d, const bench_case *bc, float *const *host_in, int warmup, int runs,
+                              double *ms, float **y) {
+    clgan_op_call call = bc->call;
+    clgan_buffer *bufs[CLGAN_OP_MAX_IN] = {0}, *out = NULL;
+    bool inplace = clgan_op_is_inplace(call.op);
+    clgan_status st = CLGAN_OK;
+    *y = NULL;
+    for (int k = 0; k < call.nin && st == CLGAN_OK; k++) {
+        size_t bytes = clgan_op_numel(&call.in[k]) * sizeof(float);
+        st = clgan_buffer_alloc(d, bytes, &bufs[k]);
+        if (st == CLGAN_OK) st = clgan_buffer_write(bufs[k], 0, host_in[k], bytes);
+        call.in[k].buf = bufs[k];
+    }
+    if (st == CLGAN_OK && !inplace) {
+        st = clgan_buffer_alloc(d, clgan_op_numel(&call.out) * sizeof(float), &out);
+        call.out.buf = out;
+    }
+    for (int i = 0; i < warmup && st == CLGAN_OK; i++) {
+        st = clgan_op_run(d, &call);
+        if (st == CLGAN_OK) st = clgan_device_finish(d);
+    }
+    for (int i = 0; i < runs && st == CLGAN_OK; i++) {
+        double t0 = now_ms();
+        st = clgan_op_run(d, &call);
+        if (st == CLGAN_OK) st = clgan_device_finish(d);
+        ms[i] = now_ms() - t0;
+    }
+    if (st == CLGAN_OK && !inplace) {
+        size_t n = clgan_op_numel(&call.out);
+        *y = malloc(n * sizeof **y);
+        if (!*y) st = CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory for %zu floats", n);
+        else st = clgan_buffer_read(out, 0, *y, n * sizeof **y);
+        if (st != CLGAN_OK) {
+            free(*y);
+            *y = NULL;
+        }
+    }
+    for (int k = 0; k < call.nin; k++) clgan_buffer_free(bufs[k]);
+    clgan_buffer_free(out);
+    return st;
+}
+
+/* sum (a - b)^2 / sum a^2 */
+static double nmse(const float *a, const float *b, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)a[i] - (double)b[i];
+        num += d * d;
+        den += (double)a[i] * a[i];
+    }
+    return den > 0 ? num / den : num;
+}
+
+static double tolerance(clgan_op op) {
+    switch (op) {
+    case CLGAN_OP_MATMUL:
+    case CLGAN_OP_CONV2D:
+    case CLGAN_OP_CONV_T2D:
+    case CLGAN_OP_CONV2D_GRAD_W: return 5e-4;
+    default: return 1e-6; /* tanh, randn: the device's own tanh, log, cos */
+    }
+}
+
+/* ---- options ---- */
+
+typedef struct {
+    const char *devices[MAX_DEVICES];
+    int ndevices;
+    int repeat, ref_repeat, warmup; /* ref_repeat < 0: automatic */
+    const char *filter;
+    bool csv, list;
+} options;
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: bench_ops [--device D]... [--repeat K] [--ref-repeat K] [--warmup W] [--filter S] [--csv] [--list]\n"
+            "Times single ops at DCGAN-64 sizes (batch 64) on ref and on OpenCL devices, side by side.\n"
+            "  --device D      an OpenCL device to time: P:D, gpu, cpu, a name substring (clgan devices);\n"
+            "                  repeat it or separate with commas; 'ref' alone times only ref.\n"
+            "                  Default: every OpenCL device.\n"
+            "  --repeat K      timed runs per case on OpenCL devices (median reported; default 5)\n"
+            "  --ref-repeat K  timed runs on ref; 0 skips ref. Default: --repeat, but 1 for cases of 1 GFLOP\n"
+            "                  or more (seconds each on ref). A single run on ref has no warm-up.\n"
+            "  --warmup W      untimed runs before timing (default 1)\n"
+            "  --filter S      only cases whose label, op or shapes contain S (case-insensitive)\n"
+            "  --csv           one CSV row per case and device on stdout (notes go to stderr)\n"
+            "  --list          list the cases and exit\n");
+}
+
+
+static int parse_options(int argc, char **argv, options *o) {
+    *o = (options){.repeat = 5, .ref_repeat = -1, .warmup = 1};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        bool ok = true;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        } else if (strcmp(a, "--csv") == 0) {
+            o->csv = true;
+            continue;
+        } else if (strcmp(a, "--list") == 0) {
+            o->list = true;
+            continue;
+        } else if (strcmp(a, "--device") == 0) {
+            ok = v && o->ndevices < MAX_DEVICES;
+            if (ok) o->devices[o->ndevices++] = v;
+        } else if (strcmp(a, "--repeat") == 0) {
+            ok = parse_int(v, 1, &o->repeat);
+        } else if (strcmp(a, "--ref-repeat") == 0) {
+            ok = parse_int(v, 0, &o->ref_repeat);
+        } else if (strcmp(a, "--warmup") == 0) {
+            ok = parse_int(v, 0, &o->warmup);
+        } else if (strcmp(a, "--filter") == 0) {
+            ok = v != NULL;
+            o->filter = v;
+        } else {
+            fprintf(stderr, "bench_ops: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+        if (!ok) {
+            fprintf(stderr, "bench_ops: %s needs %s\n", a,
+                    strcmp(a, "--device") == 0 || strcmp(a, "--filter") == 0 ? "a value" : "a number");
+            return 2;
+        }
+        i++;
+    }
+    return 0;
+}
+
+static bool contains_ci(const char *hay, const char *needle) {
+    size_t n = strlen(needle);
+    for (; *hay; hay++) {
+        size_t k = 0;
+        while (k < n && hay[k] && tolower((unsigned char)hay[k]) == tolower((unsigned char)needle[k])) k++;
+        if (k == n) return true;
+    }
+    return n == 0;
+}
+
+static bool selected(const bench_case *b, const char *filter) {
+    return !filter || contains_ci(b->label, filter) || contains_ci(clgan_ops[b->call.op].name, filter) ||
+           contains_ci(b->shapes, filter);
+}
+
+/* ---- output ---- */
+
+
+static void csv_row(const bench_case *b, const clgan_device_info *info, const result *r, const result *ref) {
+    csv_field(b->label);
+    putchar(',');
+    csv_field(clgan_ops[b->call.op].name);
+    putchar(',');
+    csv_field(b->shapes);
+    putchar(',');
+    csv_field(info->id);
+    putchar(',');
+    csv_field(info->name);
+    if (!r->ok) {
+        printf(",%d,%d,,,,%.6g,%.6g,,,,\n", r->runs, r->warmup, b->flop * 1e-9, b->bytes * 1e-9);
+        return;
+    }
+    double s = r->med * 1e-3;
+    printf(",%d,%d,%.6g,%.6g,%.6g,%.6g,%.6g,", r->runs, r->warmup, r->med, r->min, r->max, b->flop * 1e-9,
+           b->bytes * 1e-9);
+    if (b->flop > 0) printf("%.6g", b->flop * 1e-9 / s);
+    printf(",%.6g,", b->bytes * 1e-9 / s);
+    if (ref && ref->ok && info->backend != CLGAN_BACKEND_REF) printf("%.6g", ref->med / r->med);
+    putchar(',');
+    if (!isnan(r->nmse)) printf("%.3g", r->nmse);
+    putchar('\n');
+}
+
+static void rate_text(const bench_case *b, const result *r, char *out, size_t cap) {
+    if (!r->ok) snprintf(out, cap, "-");
+    else if (b->rate == RATE_FLOP) snprintf(out, cap, "%.1f GF/s", b->flop * 1e-6 / r->med);
+    else snprintf(out, cap, "%.2f GB/s", b->bytes * 1e-6 / r->med);
+}
+
+static void ms_text(const result *r, char *out, size_t cap) {
+    if (!r->ok) snprintf(out, cap, "error");
+    else if (r->med >= 100) snprintf(out, cap, "%.0f", r->med);
+    else if (r->med >= 1) snprintf(out, cap, "%.2f", r->med);
+    else snprintf(out, cap, "%.3f", r->med);
+}
+
+static int label_w = 5, shapes_w = 6;
+
+static void table_header(clgan_device *const *devs, int ndev) {
+    printf("%-*s  %-*s  %7s", label_w, "case", shapes_w, "shapes", "GFLOP");
+    for (int j = 0; j < ndev; j++) {
+        const char *id = clgan_device_get_info(devs[j])->id;
+        char h[48];
+        snprintf(h, sizeof h, "%s ms", id);
+        printf("  %10s", h);
+        snprintf(h, sizeof h, "%s rate", id);
+        printf("  %11s", h);
+        if (clgan_device_get_info(devs[j])->backend != CLGAN_BACKEND_REF) printf("  %7s", "speedup");
+    }
+    printf("\n");
+}
+
+static void table_row(const bench_case *b, clgan_device *const *devs, int ndev, const result *res, const result *ref) {
+    char gf[16];
+    if (b->flop > 0) snprintf(gf, sizeof gf, "%.3f", b->flop * 1e-9);
+    else snprintf(gf, sizeof gf, "-");
+    printf("%-*s  %-*s  %7s", label_w, b->label, shapes_w, b->shapes, gf);
+    for (int j = 0; j < ndev; j++) {
+        char ms[32], rate[32], sp[32] = "-";
+        ms_text(&res[j], ms, sizeof ms);
+        rate_text(b, &res[j], rate, sizeof rate);
+        printf("  %10s  %11s", ms, rate);
+        if (clgan_device_get_info(devs[j])->backend == CLGAN_BACKEND_REF) continue;
+        if (ref && ref->ok && res[j].ok) {
+            double x = ref->med / res[j].med;
+            snprintf(sp, sizeof sp, x < 1 ? "%.2fx" : "%.1fx", x);
+        }
+        printf("  %7s", sp);
+    }
+    printf("\n");
+    fflush(stdout);
+}
+
+/* ---- main ---- */
+
+/* Resolves the --device choices into list indices (OpenCL devices only);
+ * returns -1 on a bad choice. *ref_only when the only choice was ref. */
+static int choose_devices(const clgan_device_list *l, const options *o, int *idx, bool *ref_only) {
+    int n = 0;
+    *ref_only = false;
+    if (o->ndevices == 0) {
+        for (int i = 0; i < l->count && n < MAX_DEVICES; i++)
+            if (l->items[i].backend == CLGAN_BACKEND_OPENCL) idx[n++] = i;
+        return n;
+    }
+    bool saw_ref = false;
+    for (int k = 0; k < o->ndevices; k++) {
+        char spec[256];
+        snprintf(spec, sizeof spec, "%s", o->devices[k]);
+        for (char *save = NULL, *t = strtok_r(spec, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            int i;
+            if (clgan_device_choose(l, t, &i) != CLGAN_OK) {
+                fprintf(stderr, "bench_ops: %s\n", clgan_last_error());
+                return -1;
+            }
+            if (l->items[i].backend == CLGAN_BACKEND_REF) {
+                saw_ref = true;
+                continue;
+            }
+            bool dup = false;
+            for (int j = 0; j < n; j++) dup |= idx[j] == i;
+            if (!dup && n < MAX_DEVICES) idx[n++] = i;
+        }
+    }
+    *ref_only = saw_ref && n == 0;
+    return n;
+}
+
+static float *make_input(const clgan_op_tensor *t, int dom, uint64_t seed) {
+    size_t n = clgan_op_numel(t);
+    float *x = malloc(n * sizeof *x);
+    if (!x) return NULL;
+    clgan_rng_uniform(seed, 0, x, n);
+    if (dom == DOM_SIGNED)
+        for (size_t i = 0; i < n; i++) x[i] = 2.0f * x[i] - 1.0f;
+    return x;
+}
+
+int main(int argc, char **argv) {
+    options o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc) return rc;
+    clgan_log_set_level(CLGAN_LOG_WARN);
+    build_cases();
+    for (int k = 0; k < ncases; k++) {
+        if (!selected(&cases[k], o.filter)) continue;
+        int lw = (int)strlen(cases[k].label), sw = (int)strlen(cases[k].shapes);
+        if (lw > label_w) label_w = lw;
+        if (sw > shapes_w) shapes_w = sw;
+    }
+    if (o.list) {
+        for (int k = 0; k < ncases; k++)
+            if (selected(&cases[k], o.filter))
+                printf("%-*s  %-*s  %s\n", label_w, cases[k].label, shapes_w, cases[k].shapes,
+                       clgan_ops[cases[k].call.op].name);
+        return 0;
+    }
+
+    clgan_device_list l;
+    if (clgan_devices_enumerate(&l) != CLGAN_OK) {
+        fprintf(stderr, "bench_ops: %s\n", clgan_last_error());
+        return 1;
+    }
+    int idx[MAX_DEVICES];
+    bool ref_only;
+    int ncl = choose_devices(&l, &o, idx, &ref_only);
+    if (ncl < 0) {
+        clgan_device_list_free(&l);
+        return 2;
+    }
+    if (ncl == 0 && o.ref_repeat == 0) {
+        fprintf(stderr, "bench_ops: --ref-repeat 0 and no OpenCL device: nothing to time\n");
+        clgan_device_list_free(&l);
+        return 2;
+    }
+    FILE *notes = o.csv ? stderr : stdout;
+    if (ncl == 0 && !ref_only)
+        fprintf(notes, "no OpenCL device%s%s%s: timing ref only\n", l.opencl_note[0] ? " (" : "", l.opencl_note,
+                l.opencl_note[0] ? ")" : "");
+
+    /* devs[0] is ref unless ref is skipped */
+    clgan_device *devs[MAX_DEVICES + 1];
+    int ndev = 0, status = 0;
+    bool with_ref = o.ref_repeat != 0;
+    if (with_ref) {
+        if (clgan_device_open(&l.items[l.count - 1], NULL, &devs[ndev]) != CLGAN_OK) {
+            fprintf(stderr, "bench_ops: open ref: %s\n", clgan_last_error());
+            clgan_device_list_free(&l);
+            return 1;
+        }
+        ndev++;
+    }
+    for (int k = 0; k < ncl; k++) {
+        if (clgan_device_open(&l.items[idx[k]], NULL, &devs[ndev]) != CLGAN_OK) {
+            fprintf(stderr, "bench_ops: open %s (%s): %s\n", l.items[idx[k]].id, l.items[idx[k]].name,
+                    clgan_last_error());
+            status = 1;
+            continue;
+        }
+        ndev++;
+    }
+    if (ndev == 0) {
+        clgan_device_list_free(&l);
+        return 1;
+    }
+
+    fprintf(notes, "clgan %s bench_ops: median of %d runs after %d warm-up", clgan_version(), o.repeat, o.warmup);
+    if (!with_ref) fprintf(notes, "; ref skipped\n");
+    else if (o.ref_repeat < 0)
+        fprintf(notes, "; ref: %d runs, 1 run without warm-up for cases of >= %.0f GFLOP\n", o.repeat, HEAVY_FLOP * 1e-9);
+    else fprintf(notes, "; ref: %d run%s%s\n", o.ref_repeat, o.ref_repeat == 1 ? "" : "s",
+                 o.ref_repeat == 1 ? " without warm-up" : "");
+    for (int j = 0; j < ndev; j++) {
+        const clgan_device_info *in = clgan_device_get_info(devs[j]);
+        if (in->backend == CLGAN_BACKEND_REF) fprintf(notes, "  %-6s %s\n", in->id, in->name);
+        else
+            fprintf(notes, "  %-6s %s %s (%s; %s; %u compute units)\n", in->id, in->type, in->name, in->platform_name,
+                    in->device_version, in->compute_units);
+    }
+    if (o.csv)
+        printf("case,op,shapes,device,device_name,runs,warmup,median_ms,min_ms,max_ms,gflop,gbyte,gflop_per_s,"
+               "gbyte_per_s,speedup_vs_ref,nmse_vs_ref\n");
+    else {
+        printf("rate: GFLOP/s for matmul and convolutions (2 per multiply-add, padding taps included), else GB/s of\n"
+               "each input read and the output written once; speedup = ref time / device time\n\n");
+        table_header(devs, ndev);
+    }
+
+    int maxruns = o.repeat > o.ref_repeat ? o.repeat : o.ref_repeat;
+    double *ms = malloc((size_t)maxruns * sizeof *ms);
+    int mismatches = 0, errors = 0;
+    for (int k = 0; k < ncases && ms; k++) {
+        const bench_case *b = &cases[k];
+        if (!selected(b, o.filter)) continue;
+        float *in[CLGAN_OP_MAX_IN] = {0};
+        bool ok = true;
+        for (int j = 0; j < b->call.nin; j++)
+            ok &= (in[j] = make_input(&b->call.in[j], b->dom[j], 1000u + (uint64_t)k * 8u + (uint64_t)j)) != NULL;
+        if (!ok) {
+            for (int j = 0; j < b->call.nin; j++) free(in[j]);
+            errors++;
+            fprintf(stderr, "bench_ops: %s: out of host memory for its inputs\n", b->label);
+            continue;
+        }
+        result res[MAX_DEVICES + 1];
+        float *ref_y = NULL;
+        for (int j = 0; j < ndev; j++) {
+            bool is_ref = clgan_device_get_info(devs[j])->backend == CLGAN_BACKEND_REF;
+            int runs = o.repeat, warm = o.warmup;
+            if (is_ref) {
+                runs = o.ref_repeat >= 0 ? o.ref_repeat : b->flop >= HEAVY_FLOP ? 1 : o.repeat;
+                if (runs == 1) warm = 0; /* ref compiles nothing; one cold run of seconds is the figure */
+            }
+            result *r = &res[j];
+            *r = (result){.runs = runs, .warmup = warm, .nmse = NAN};
+            float *y = NULL;
+            clgan_status st = time_case(devs[j], b, in, warm, runs, ms, &y);
+            if (st != CLGAN_OK) {
+                fprintf(stderr, "bench_ops: %s on %s: %s\n", b->label, clgan_device_get_info(devs[j])->id,
+                        clgan_last_error());
+                errors++;
+            } else {
+                r->ok = true;
+                r->med = median(ms, runs);
+                r->min = ms[0];
+                r->max = ms[runs - 1];
+            }
+            if (is_ref) {
+                ref_y = y;
+            } else if (y && ref_y) {
+                r->nmse = nmse(ref_y, y, clgan_op_numel(&b->call.out));
+                if (!(r->nmse <= tolerance(b->call.op))) {
+                    fprintf(stderr, "bench_ops: %s on %s differs from ref: nmse %.3g (tolerance %.0e)\n", b->label,
+                            clgan_device_get_info(devs[j])->id, r->nmse, tolerance(b->call.op));
+                    mismatches++;
+                }
+            }
+            if (!is_ref) free(y);
+        }
+        const result *ref = with_ref ? &res[0] : NULL;
+        if (o.csv)
+            for (int j = 0; j < ndev; j++) csv_row(b, clgan_device_get_info(devs[j]), &res[j], ref);
+        else table_row(b, devs, ndev, res, ref);
+        free(ref_y);
+        for (int j = 0; j < b->call.nin; j++) free(in[j]);
+    }
+    if (!ms) {
+        fprintf(stderr, "bench_ops: out of host memory\n");
+        errors++;
+    }
+    free(ms);
+    if (mismatches || errors) {
+        fprintf(stderr, "bench_ops: %d result%s from ref, %d error%s\n", mismatches,
+                mismatches == 1 ? " differs" : "s differ", errors, errors == 1 ? "" : "s");
+        status = 1;
+    }
+    for (int j = 0; j < ndev; j++) clgan_device_close(devs[j]);
+    clgan_device_list_free(&l);
+    return status;
+}

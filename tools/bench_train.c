@@ -1,0 +1,379 @@
+/* bench_train: whole GAN training steps per second on each device.
+ *
+ * A step is what `clgan train` does per generator step with the default
+ * (non-saturating) loss: n_critic discriminator updates on a real batch, then
+ * one generator update, each through clgan_gan_d_step / clgan_gan_g_step
+ * (graph run, loss read back, optimizer) and timed to clgan_device_finish.
+ * The models are the built-in ones with `clgan train`'s defaults: DCGAN and
+ * the MLP GAN on 28x28 Fashion-MNIST-shaped images (batch 64), the toy model
+ * on the ring8 mixture (batch 256). The figures are medians over the timed
+ * steps after the warm-up steps; images/s = batch / median step time.
+ *
+ * Real Fashion-MNIST is used where clgan_dataset_open finds it (--data DIR
+ * or the default locations), else uniform random images in [-1, 1]: the
+ * step's work does not depend on the pixel values. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, strtok_r */
+#endif
+
+#include "bench_util.h"
+#include "clgan/data.h"
+#include "clgan/train.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_DEVICES 16
+#define DATA_BATCHES 16 /* random data: batches to cycle through */
+
+typedef struct {
+    const char *devices[MAX_DEVICES];
+    int ndevices;
+    bool model[3]; /* by clgan_model_kind */
+    int steps, ref_steps, warmup, ref_warmup, batch;
+    const char *data;
+    bool csv;
+} options;
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: bench_train [--device D]... [--model M]... [--steps N] [--ref-steps N] [--warmup W]\n"
+            "                   [--ref-warmup W] [--batch B] [--data DIR] [--csv]\n"
+            "Times whole GAN training steps (D update + G update) on ref and on OpenCL devices.\n"
+            "  --device D       ref, P:D, gpu, cpu or a name substring (clgan devices); repeat it or\n"
+            "                   separate with commas. Default: ref and every OpenCL device.\n"
+            "  --model M        dcgan, mlp, toy or all (repeatable; default all)\n"
+            "  --steps N        timed steps on OpenCL devices (median reported; default 10)\n"
+            "  --ref-steps N    timed steps on ref (default 3: a DCGAN step takes seconds there)\n"
+            "  --warmup W       untimed steps first on OpenCL devices (default 2)\n"
+            "  --ref-warmup W   untimed steps first on ref (default 1)\n"
+            "  --batch B        batch size (default: the model's, 64 or 256 for toy)\n"
+            "  --data DIR       a Fashion-MNIST folder (idx files) for dcgan and mlp; default: the usual\n"
+            "                   locations, else random images\n"
+            "  --csv            one CSV row per model and device on stdout (notes go to stderr)\n");
+}
+
+
+static bool parse_models(const char *s, bool *model) {
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        clgan_model_kind k;
+        if (strcmp(t, "all") == 0) {
+            model[0] = model[1] = model[2] = true;
+        } else if (clgan_model_parse(t, &k) == CLGAN_OK) {
+            model[k] = true;
+        } else {
+            fprintf(stderr, "bench_train: --model %s: expected dcgan, mlp, toy or all\n", t);
+            return false;
+        }
+    }
+    return true;
+}
+
+static int parse_options(int argc, char **argv, options *o) {
+    *o = (options){.steps = 10, .ref_steps = 3, .warmup = 2, .ref_warmup = 1};
+    bool any_model = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        bool ok = true;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        } else if (strcmp(a, "--csv") == 0) {
+            o->csv = true;
+            continue;
+        } else if (strcmp(a, "--device") == 0) {
+            ok = v && o->ndevices < MAX_DEVICES;
+            if (ok) o->devices[o->ndevices++] = v;
+        } else if (strcmp(a, "--model") == 0) {
+            if (!v) ok = false;
+            else if (!parse_models(v, o->model)) return 2;
+            any_model = true;
+        } else if (strcmp(a, "--steps") == 0) {
+            ok = parse_int(v, 1, &o->steps);
+        } else if (strcmp(a, "--ref-steps") == 0) {
+            ok = parse_int(v, 0, &o->ref_steps);
+        } else if (strcmp(a, "--warmup") == 0) {
+            ok = parse_int(v, 0, &o->warmup);
+        } else if (strcmp(a, "--ref-warmup") == 0) {
+            ok = parse_int(v, 0, &o->ref_warmup);
+        } else if (strcmp(a, "--batch") == 0) {
+            ok = parse_int(v, 1, &o->batch);
+        } else if (strcmp(a, "--data") == 0) {
+            ok = v != NULL;
+            o->data = v;
+        } else {
+            fprintf(stderr, "bench_train: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+        if (!ok) {
+            fprintf(stderr, "bench_train: %s needs a valid value\n", a);
+            return 2;
+        }
+        i++;
+    }
+    if (!any_model) o->model[0] = o->model[1] = o->model[2] = true;
+    return 0;
+}
+
+/* Resolves --device into list indices; the default is ref (last in the
+ * list, first here: the others' speedups are against it), then every
+ * OpenCL device. */
+static int choose_devices(const clgan_device_list *l, const options *o, int *idx) {
+    int n = 0;
+    if (o->ndevices == 0) {
+        idx[n++] = l->count - 1;
+        for (int i = 0; i < l->count - 1 && n < MAX_DEVICES; i++) idx[n++] = i;
+        return n;
+    }
+    for (int k = 0; k < o->ndevices; k++) {
+        char spec[256];
+        snprintf(spec, sizeof spec, "%s", o->devices[k]);
+        for (char *save = NULL, *t = strtok_r(spec, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            int i;
+            if (clgan_device_choose(l, t, &i) != CLGAN_OK) {
+                fprintf(stderr, "bench_train: %s\n", clgan_last_error());
+                return -1;
+            }
+            bool dup = false;
+            for (int j = 0; j < n; j++) dup |= idx[j] == i;
+            if (!dup && n < MAX_DEVICES) idx[n++] = i;
+        }
+    }
+    return n;
+}
+
+
+
+
+
+/* The real batches a model trains on: a data set, or random images. */
+typedef struct {
+    clgan_dataset ds;
+    char source[160];
+} bench_data;
+
+static clgan_status load_data(clgan_model_kind kind, const clgan_gan_config *cfg, const char *dir, bench_data *out) {
+    memset(out, 0, sizeof *out);
+    if (kind == CLGAN_MODEL_TOY) {
+        snprintf(out->source, sizeof out->source, "ring8 (synthetic)");
+        return clgan_dataset_open("ring8", NULL, true, 0, 0, cfg->seed, &out->ds);
+    }
+    const clgan_model_config *m = &cfg->model;
+    clgan_status st = clgan_dataset_open("fashion-mnist", dir, true, m->image_size, m->channels, cfg->seed, &out->ds);
+    if (st == CLGAN_OK) {
+        snprintf(out->source, sizeof out->source, "Fashion-MNIST (%d images)", out->ds.n);
+        return CLGAN_OK;
+    }
+    if (dir) return st; /* asked for: its message says what is wrong */
+    clgan_clear_error();
+    clgan_dataset *d = &out->ds;
+    snprintf(d->name, sizeof d->name, "random");
+    d->c = m->channels;
+    d->h = d->w = m->image_size;
+    d->n = DATA_BATCHES * cfg->batch;
+    size_t n = (size_t)d->n * clgan_dataset_sample_floats(d);
+    if (!(d->x = malloc(n * sizeof *d->x))) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory for %zu floats", n);
+    clgan_rng_uniform(cfg->seed, 0, d->x, n);
+    for (size_t i = 0; i < n; i++) d->x[i] = 2.0f * d->x[i] - 1.0f;
+    snprintf(out->source, sizeof out->source, "random images in [-1, 1] (Fashion-MNIST-shaped; no data set found)");
+    return CLGAN_OK;
+}
+
+typedef struct {
+    double d_ms, g_ms, step_ms; /* medians */
+    int steps, warmup;
+} train_result;
+
+/* Builds the GAN on d and times warmup + steps training steps. */
+static clgan_status time_training(const clgan_gan_config *cfg, clgan_device *d, const bench_data *data, int warmup,
+                                  int steps, train_result *r, size_t *g_params, size_t *d_params) {
+    clgan_gan *gan = NULL;
+    clgan_status st = clgan_gan_new(cfg, d, &gan);
+    if (st != CLGAN_OK) return st;
+    *g_params = clgan_params_total(clgan_gan_block(gan, CLGAN_BLOCK_G));
+    *d_params = clgan_params_total(clgan_gan_block(gan, CLGAN_BLOCK_D));
+    double *t = malloc(3 * (size_t)(steps ? steps : 1) * sizeof *t);
+    if (!t) {
+        clgan_gan_free(gan);
+        return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+    }
+    double *td = t, *tg = t + steps, *ts = t + 2 * steps;
+    size_t sample = clgan_dataset_sample_floats(&data->ds);
+    int batches = data->ds.n / cfg->batch, next = 0;
+    for (int i = 0; i < warmup + steps && st == CLGAN_OK; i++) {
+        clgan_step_stats s;
+        double t0 = now_ms();
+        for (int c = 0; c < cfg->n_critic && st == CLGAN_OK; c++) {
+            const float *x = data->ds.x + (size_t)next * (size_t)cfg->batch * sample;
+            next = (next + 1) % batches;
+            st = clgan_gan_d_step(gan, x, NULL, &s);
+        }
+        if (st == CLGAN_OK) st = clgan_device_finish(d);
+        double t1 = now_ms();
+        if (st == CLGAN_OK) st = clgan_gan_g_step(gan, NULL, &s);
+        if (st == CLGAN_OK) st = clgan_device_finish(d);
+        double t2 = now_ms();
+        if (i >= warmup) {
+            td[i - warmup] = t1 - t0;
+            tg[i - warmup] = t2 - t1;
+            ts[i - warmup] = t2 - t0;
+        }
+    }
+    if (st == CLGAN_OK) {
+        *r = (train_result){.d_ms = median(td, steps), .g_ms = median(tg, steps), .step_ms = median(ts, steps),
+                            .steps = steps, .warmup = warmup};
+    }
+    free(t);
+    clgan_gan_free(gan);
+    return st;
+}
+
+static void model_text(const clgan_model_config *m, char *out, size_t cap) {
+    switch (m->kind) {
+    case CLGAN_MODEL_DCGAN:
+        snprintf(out, cap, "dcgan %dx%dx%d, ngf=ndf=%d", m->channels, m->image_size, m->image_size, m->width);
+        break;
+    case CLGAN_MODEL_MLP: {
+        size_t at = (size_t)snprintf(out, cap, "mlp %d", m->z_dim);
+        for (int i = 0; i < m->n_widths && at < cap; i++) at += (size_t)snprintf(out + at, cap - at, "-%d", m->widths[i]);
+        if (at < cap) snprintf(out + at, cap - at, "-%d", m->channels * m->image_size * m->image_size);
+        break;
+    }
+    default: snprintf(out, cap, "toy 2-D, width %d", m->width);
+    }
+}
+
+int main(int argc, char **argv) {
+    options o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc) return rc;
+    clgan_log_set_level(CLGAN_LOG_WARN);
+    clgan_device_list l;
+    if (clgan_devices_enumerate(&l) != CLGAN_OK) {
+        fprintf(stderr, "bench_train: %s\n", clgan_last_error());
+        return 1;
+    }
+    int idx[MAX_DEVICES];
+    int ndev = choose_devices(&l, &o, idx);
+    if (ndev < 0) {
+        clgan_device_list_free(&l);
+        return 2;
+    }
+    FILE *notes = o.csv ? stderr : stdout;
+    bool any_cl = false;
+    for (int i = 0; i < l.count; i++) any_cl |= l.items[i].backend == CLGAN_BACKEND_OPENCL;
+    if (!any_cl)
+        fprintf(notes, "no OpenCL device%s%s%s: timing ref only\n", l.opencl_note[0] ? " (" : "", l.opencl_note,
+                l.opencl_note[0] ? ")" : "");
+
+    clgan_device *devs[MAX_DEVICES];
+    int nopen = 0, status = 0;
+    for (int k = 0; k < ndev; k++) {
+        if (clgan_device_open(&l.items[idx[k]], NULL, &devs[nopen]) != CLGAN_OK) {
+            fprintf(stderr, "bench_train: open %s (%s): %s\n", l.items[idx[k]].id, l.items[idx[k]].name,
+                    clgan_last_error());
+            status = 1;
+            continue;
+        }
+        nopen++;
+    }
+    fprintf(notes, "clgan %s bench_train: loss ns, Adam; median of %d steps after %d warm-up (ref: %d after %d)\n",
+            clgan_version(), o.steps, o.warmup, o.ref_steps, o.ref_warmup);
+    for (int j = 0; j < nopen; j++) {
+        const clgan_device_info *in = clgan_device_get_info(devs[j]);
+        if (in->backend == CLGAN_BACKEND_REF) fprintf(notes, "  %-6s %s\n", in->id, in->name);
+        else
+            fprintf(notes, "  %-6s %s %s (%s; %s; %u compute units)\n", in->id, in->type, in->name, in->platform_name,
+                    in->device_version, in->compute_units);
+    }
+    if (o.csv)
+        printf("model,device,device_name,batch,n_critic,g_params,d_params,steps,warmup,d_step_ms,g_step_ms,step_ms,"
+               "images_per_s,speedup_vs_ref\n");
+
+    /* the image models share one data set (load_data picks by kind) */
+    const clgan_model_kind order[3] = {CLGAN_MODEL_DCGAN, CLGAN_MODEL_MLP, CLGAN_MODEL_TOY};
+    clgan_gan_config cfg[3];
+    char desc[3][96];
+    bench_data images = {0}, points = {0};
+    bool have_images = false, have_points = false;
+    for (int mi = 0; mi < 3; mi++) {
+        clgan_model_kind kind = order[mi];
+        if (!o.model[kind]) continue;
+        clgan_run_config rc_defaults;
+        clgan_run_defaults(&rc_defaults, kind, CLGAN_LOSS_NS);
+        cfg[kind] = rc_defaults.gan;
+        if (o.batch) cfg[kind].batch = o.batch;
+        model_text(&cfg[kind].model, desc[kind], sizeof desc[kind]);
+        bool toy = kind == CLGAN_MODEL_TOY;
+        bool *have = toy ? &have_points : &have_images;
+        bench_data *data = toy ? &points : &images;
+        if (*have) continue;
+        if (load_data(kind, &cfg[kind], o.data, data) != CLGAN_OK) {
+            fprintf(stderr, "bench_train: %s data: %s\n", toy ? "toy" : "image", clgan_last_error());
+            status = 1;
+            o.model[kind] = false;
+            if (!toy) o.model[CLGAN_MODEL_DCGAN] = o.model[CLGAN_MODEL_MLP] = false;
+            continue;
+        }
+        *have = true;
+        fprintf(notes, "%s data: %s\n", toy ? "toy" : "image", data->source);
+    }
+    if (!o.csv)
+        printf("\n%-30s  %-6s  %5s  %9s  %9s  %10s  %10s  %10s  %9s  %7s\n", "model", "device", "batch", "G params",
+               "D params", "D step ms", "G step ms", "step ms", "images/s", "speedup");
+    for (int mi = 0; mi < 3; mi++) {
+        clgan_model_kind kind = order[mi];
+        if (!o.model[kind]) continue;
+        const bench_data *data = kind == CLGAN_MODEL_TOY ? &points : &images;
+        if (data->ds.n < cfg[kind].batch) {
+            fprintf(stderr, "bench_train: %s: %d samples, fewer than one batch of %d\n", desc[kind], data->ds.n,
+                    cfg[kind].batch);
+            status = 1;
+            continue;
+        }
+        double ref_ms = 0; /* ref's median step, when timed */
+        for (int j = 0; j < nopen; j++) {
+            const clgan_device_info *in = clgan_device_get_info(devs[j]);
+            bool is_ref = in->backend == CLGAN_BACKEND_REF;
+            int steps = is_ref ? o.ref_steps : o.steps, warm = is_ref ? o.ref_warmup : o.warmup;
+            if (steps == 0) continue;
+            train_result r = {0};
+            size_t gp = 0, dp = 0;
+            if (time_training(&cfg[kind], devs[j], data, warm, steps, &r, &gp, &dp) != CLGAN_OK) {
+                fprintf(stderr, "bench_train: %s on %s: %s\n", desc[kind], in->id, clgan_last_error());
+                status = 1;
+                continue;
+            }
+            if (is_ref) ref_ms = r.step_ms;
+            double ips = cfg[kind].batch / (r.step_ms * 1e-3);
+            char speedup[16] = "-";
+            if (!is_ref && ref_ms > 0) snprintf(speedup, sizeof speedup, "%.1fx", ref_ms / r.step_ms);
+            if (o.csv) {
+                csv_field(desc[kind]);
+                putchar(',');
+                csv_field(in->id);
+                putchar(',');
+                csv_field(in->name);
+                printf(",%d,%d,%zu,%zu,%d,%d,%.6g,%.6g,%.6g,%.6g,", cfg[kind].batch, cfg[kind].n_critic, gp, dp, r.steps,
+                       r.warmup, r.d_ms, r.g_ms, r.step_ms, ips);
+                if (!is_ref && ref_ms > 0) printf("%.6g", ref_ms / r.step_ms);
+                putchar('\n');
+            } else {
+                printf("%-30s  %-6s  %5d  %9zu  %9zu  %10.1f  %10.1f  %10.1f  %9.1f  %7s\n", desc[kind], in->id,
+                       cfg[kind].batch, gp, dp, r.d_ms, r.g_ms, r.step_ms, ips, speedup);
+            }
+            fflush(stdout);
+        }
+    }
+    clgan_dataset_free(&images.ds);
+    clgan_dataset_free(&points.ds);
+    for (int j = 0; j < nopen; j++) clgan_device_close(devs[j]);
+    clgan_device_list_free(&l);
+    return status;
+}
