@@ -270,9 +270,6 @@ static void build_cases(void) {
 
 /* ---- timing ---- */
 
-
-
-
 typedef struct {
     bool ok;
     int runs, warmup;
@@ -372,7 +369,6 @@ static void usage(FILE *f) {
             "  --list          list the cases and exit\n");
 }
 
-
 static int parse_options(int argc, char **argv, options *o) {
     *o = (options){.repeat = 5, .ref_repeat = -1, .warmup = 1};
     for (int i = 1; i < argc; i++) {
@@ -430,7 +426,6 @@ static bool selected(const bench_case *b, const char *filter) {
 }
 
 /* ---- output ---- */
-
 
 static void csv_row(const bench_case *b, const clgan_device_info *info, const result *r, const result *ref) {
     csv_field(b->label);

@@ -56,7 +56,6 @@ static void usage(FILE *f) {
             "  --csv            one CSV row per model and device on stdout (notes go to stderr)\n");
 }
 
-
 static bool parse_models(const char *s, bool *model) {
     char buf[128];
     snprintf(buf, sizeof buf, "%s", s);
@@ -147,10 +146,6 @@ static int choose_devices(const clgan_device_list *l, const options *o, int *idx
     }
     return n;
 }
-
-
-
-
 
 /* The real batches a model trains on: a data set, or random images. */
 typedef struct {
