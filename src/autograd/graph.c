@@ -55,6 +55,9 @@ int clgan_graph_add(clgan_graph *g, clgan_op op, int nin, const int *in, int ndi
     if (numel > (size_t)1 << 30)
         return clgan_graph_fail(g, CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s: result of %zu elements is too large",
                                              clgan_ops[op].name, numel));
+    /* callers pass another node's shape (N(g, x)->shape), which the realloc below may free */
+    int dims[CLGAN_MAX_DIMS];
+    memcpy(dims, shape, sizeof(int) * (size_t)ndim);
     if (g->n == g->cap) {
         int cap = g->cap ? g->cap * 2 : 256;
         clgan_gnode *grown = realloc(g->nodes, (size_t)cap * sizeof *grown);
@@ -69,7 +72,7 @@ int clgan_graph_add(clgan_graph *g, clgan_op op, int nin, const int *in, int ndi
     n->nin = nin;
     for (int i = 0; i < nin; i++) n->in[i] = in[i];
     n->ndim = ndim;
-    memcpy(n->shape, shape, sizeof(int) * (size_t)ndim);
+    memcpy(n->shape, dims, sizeof(int) * (size_t)ndim);
     n->pindex = -1;
     return g->n++;
 }

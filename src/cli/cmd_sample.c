@@ -20,6 +20,10 @@ static int parse_labels(const char *s, int n, int classes, int32_t *out) {
         given[k++] = (int32_t)v;
         s = *end == ',' ? end + 1 : end;
     }
+    if (k == 0) { /* "" would divide by zero below */
+        fprintf(stderr, "clgan sample: --labels: expected class numbers in [0, %d) separated by commas\n", classes);
+        return CLI_USAGE;
+    }
     for (int i = 0; i < n; i++) out[i] = given[i % k];
     return CLI_OK;
 }

@@ -3,6 +3,7 @@
  * state, and in __metadata__ the run's configuration and position. */
 #include "clgan/train.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,8 @@ static clgan_status config_of(const char *path, clgan_st_file *f, clgan_run_conf
     clgan_json *j = NULL;
     clgan_status st = clgan_json_parse(text, strlen(text), &j);
     if (st == CLGAN_OK) st = clgan_run_config_from_json(j, rc);
+    /* a configuration that reads but describes no buildable model is as bad */
+    if (st == CLGAN_OK && clgan_model_check(&rc->gan.model) != CLGAN_OK) st = CLGAN_ERR_FORMAT;
     clgan_json_free(j);
     if (st != CLGAN_OK) clgan_error_context(st, "%s: __metadata__ config: ", path);
     return st;
@@ -111,7 +114,9 @@ clgan_status clgan_checkpoint_config(const char *path, clgan_run_config *rc) {
 static clgan_status get_u64(const char *path, clgan_st_file *f, const char *key, uint64_t *out) {
     const char *v = clgan_st_meta(f, key);
     char *end = NULL;
-    if (!v || !*v || (*out = strtoull(v, &end, 10), *end))
+    /* digits only: strtoull would take "-3" as 2^64 - 3 and saturate on overflow */
+    errno = 0;
+    if (!v || *v < '0' || *v > '9' || (*out = strtoull(v, &end, 10), *end) || errno == ERANGE)
         return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: __metadata__ %s is %s, expected an unsigned integer", path, key,
                          v ? v : "missing");
     return CLGAN_OK;

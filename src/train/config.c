@@ -186,7 +186,9 @@ static void get_opt(reader *r, const char *key, clgan_opt_config *o) {
     reader sub = {v, key[4] == 'g' ? "opt_g." : "opt_d.", CLGAN_OK};
     char kind[16] = "";
     get_str(&sub, "kind", kind, sizeof kind);
-    if (sub.st == CLGAN_OK) sub.st = clgan_opt_parse(kind, &o->kind);
+    /* a bad name in a file is a format error, not a bad argument */
+    if (sub.st == CLGAN_OK && clgan_opt_parse(kind, &o->kind) != CLGAN_OK)
+        sub.st = clgan_error_context(CLGAN_ERR_FORMAT, "configuration: %skind: ", sub.where);
     o->lr = (float)get_num(&sub, "lr");
     o->beta1 = (float)get_num(&sub, "beta1");
     o->beta2 = (float)get_num(&sub, "beta2");
@@ -208,7 +210,8 @@ clgan_status clgan_run_config_from_json(const clgan_json *j, clgan_run_config *r
         reader mr = {mj, "model.", CLGAN_OK};
         char s[32] = "";
         get_str(&mr, "kind", s, sizeof s);
-        if (mr.st == CLGAN_OK) mr.st = clgan_model_parse(s, &m->kind);
+        if (mr.st == CLGAN_OK && clgan_model_parse(s, &m->kind) != CLGAN_OK)
+            mr.st = clgan_error_context(CLGAN_ERR_FORMAT, "configuration: model.kind: ");
         m->z_dim = (int)get_int(&mr, "z_dim", 1, 1 << 20);
         m->channels = (int)get_int(&mr, "channels", 0, 4);
         m->image_size = (int)get_int(&mr, "image_size", 0, 4096);
@@ -236,7 +239,8 @@ clgan_status clgan_run_config_from_json(const clgan_json *j, clgan_run_config *r
     }
     char s[32] = "";
     get_str(&r, "loss", s, sizeof s);
-    if (r.st == CLGAN_OK) r.st = clgan_loss_parse(s, &g->loss);
+    if (r.st == CLGAN_OK && clgan_loss_parse(s, &g->loss) != CLGAN_OK)
+        r.st = clgan_error_context(CLGAN_ERR_FORMAT, "configuration: loss: ");
     g->batch = (int)get_int(&r, "batch_size", 1, 1 << 20);
     const clgan_json *seed = field(&r, "seed", CLGAN_JSON_NUMBER);
     if (seed) g->seed = (uint64_t)seed->integer;
