@@ -292,7 +292,7 @@ def part_check(tmp):
                                 what='check --device %s %s' % (dev, ' '.join(args)))
         rows = rows_of(out)
         kinds = set(r[2] for r in rows)
-        check(len(rows) > 10 and {'activation', 'gradient', 'parameter', 'loss'} <= kinds and
+        check(len(rows) > 10 and {'activation', 'gradient', 'update', 'loss'} <= kinds and
               all(r[0] == 'ok' for r in rows), 'every row of %s is ok, and every kind is compared' % (args or 'dcgan'),
               out)
 
@@ -327,17 +327,18 @@ def part_check(tmp):
               'tanh: the gradient of the last generator layer fails', repr(failed))
         print('     tanh FAIL rows: ' + ', '.join('%s %s %s' % r[1:] for r in failed))
     # Adam's update twice too large: the D step's forward pass and gradients
-    # are right and only the updated parameters fail
+    # are right and only the updates fail (compared as after - before, so a
+    # wrong update shows even where it is small next to the weights)
     rows = broken('adam', 'optim.cl', 'p[po + i] = pi - lr * (mi / c1) / (sqrt(vi / c2) + eps);',
                   'p[po + i] = pi - 2.0f * lr * (mi / c1) / (sqrt(vi / c2) + eps);')
     if rows:
         d_rows = [r for r in rows if r[1] == 'D step']
         before = [r for r in d_rows if r[2] in ('activation', 'gradient', 'loss')]
-        params = [r for r in d_rows if r[2] == 'parameter']
+        params = [r for r in d_rows if r[2] == 'update']
         check(before and all(r[0] == 'ok' for r in before), 'adam: D-step activations, loss and gradients are ok',
               repr([r for r in before if r[0] != 'ok']))
-        check(('FAIL', 'D step', 'parameter', 'd.conv0.weight') in params and
-              ('FAIL', 'G step', 'parameter', 'g.convt0.weight') in rows,
+        check(('FAIL', 'D step', 'update', 'd.conv0.weight') in params and
+              ('FAIL', 'G step', 'update', 'g.convt0.weight') in rows,
               'adam: the updated parameters fail', repr(params))
         print('     adam FAIL rows in the D step: ' + ', '.join(r[3] for r in params if r[0] == 'FAIL'))
 

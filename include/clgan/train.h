@@ -157,7 +157,7 @@ clgan_status clgan_mode_coverage(const char *kind, const float *points, int n, c
 /* ---- clgan check: one training step on two devices, compared ---- */
 typedef struct {
     const char *phase;  /* "D step" or "G step" */
-    const char *kind;   /* "activation", "gradient", "parameter" (after the update), "loss" */
+    const char *kind;   /* "activation", "gradient", "update" (the step's change to a parameter), "loss" */
     const char *name;   /* the layer, parameter or loss */
     size_t n;           /* elements */
     double max_abs;     /* max |a - b| */
@@ -169,7 +169,7 @@ typedef void (*clgan_check_fn)(const clgan_check_row *row, void *user);
 
 /* Builds the GAN of cfg on both devices from the same seed, runs one D step
  * and one G step on the same batch, and reports every named layer's output,
- * every parameter's gradient and every parameter after the update; a row
+ * every parameter's gradient and every parameter's update; a row
  * fails when its NMSE exceeds tol_nmse or either side is not finite where the
  * other is. *failures counts the failed rows. */
 clgan_status clgan_check_devices(clgan_device *a, clgan_device *b, const clgan_gan_config *cfg, double tol_nmse,

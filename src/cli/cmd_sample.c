@@ -10,7 +10,11 @@ static int parse_labels(const char *s, int n, int classes, int32_t *out) {
     /* "3" (all of class 3) or "0,1,2,..." repeated to n */
     int k = 0;
     int32_t given[4096];
-    while (s && *s && k < 4096) {
+    while (s && *s) {
+        if (k == 4096) {
+            fprintf(stderr, "clgan sample: --labels: at most 4096 labels (they repeat to --count)\n");
+            return CLI_USAGE;
+        }
         char *end;
         long v = strtol(s, &end, 10);
         if (end == s || v < 0 || v >= classes) {

@@ -85,7 +85,7 @@ static int parse_widths(const char *s, clgan_model_config *m) {
         dst = (float)x;                                                      \
     }
 
-static const char *const run_defining[] = {"model", "loss", "dataset", "data", "batch-size", "seed", "image-size",
+static const char *const run_defining[] = {"out", "model", "loss", "dataset", "data", "batch-size", "seed", "image-size",
                                            "channels", "z-dim", "width", "widths", "conditional", "d-norm",
                                            "optimizer", "lr", "lr-g", "lr-d", "beta1", "beta2", "momentum",
                                            "n-critic", "gp-lambda", "gp-phase-steps", "weight-clip", "clip-grad"};

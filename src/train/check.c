@@ -79,20 +79,38 @@ static void emit(clgan_check_row r, const char *phase, const char *kind, const c
     if (fn) fn(&r, user);
 }
 
-/* every entry of a parameter block, a and b side by side */
-static clgan_status compare_block(clgan_params *pa, clgan_params *pb, bool grads, const char *phase, double tol,
-                                  clgan_check_fn fn, void *user, int *failures) {
+/* a block's values (or gradients), read to the host */
+static float *read_block(clgan_params *p, bool grads, clgan_status *st) {
+    size_t total = clgan_params_total(p);
+    float *h = malloc((total ? total : 1) * sizeof *h);
+    if (!h) {
+        *st = CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+        return NULL;
+    }
+    *st = clgan_buffer_read(grads ? clgan_params_grads(p) : clgan_params_values(p), 0, h, total * sizeof *h);
+    return h;
+}
+
+/* Every entry of a block, a and b side by side: the gradients, or the
+ * update the step made (after - before), which shows a wrong update even
+ * where it is small next to the weights. */
+static clgan_status compare_block(clgan_params *pa, clgan_params *pb, bool grads, const float *before_a,
+                                  const float *before_b, const char *phase, double tol, clgan_check_fn fn, void *user,
+                                  int *failures) {
+    clgan_status st = CLGAN_OK;
+    float *a = read_block(pa, grads, &st), *b = st == CLGAN_OK ? read_block(pb, grads, &st) : NULL;
     size_t total = clgan_params_total(pa);
-    float *a = malloc((total ? total : 1) * sizeof *a), *b = malloc((total ? total : 1) * sizeof *b);
-    clgan_status st = a && b ? CLGAN_OK : CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
-    if (st == CLGAN_OK) st = clgan_buffer_read(grads ? clgan_params_grads(pa) : clgan_params_values(pa), 0, a, total * sizeof *a);
-    if (st == CLGAN_OK) st = clgan_buffer_read(grads ? clgan_params_grads(pb) : clgan_params_values(pb), 0, b, total * sizeof *b);
+    if (st == CLGAN_OK && !grads)
+        for (size_t k = 0; k < total; k++) {
+            a[k] -= before_a[k];
+            b[k] -= before_b[k];
+        }
     for (int i = 0; i < clgan_params_count(pa) && st == CLGAN_OK; i++) {
-        if (grads && !clgan_params_trainable(pa, i)) continue;
+        if (!clgan_params_trainable(pa, i)) continue;
         int nd, shape[4];
         clgan_params_shape(pa, i, &nd, shape);
         size_t off = clgan_params_offset(pa, i);
-        emit(compare(a + off, b + off, clgan_shape_numel(nd, shape), tol), phase, grads ? "gradient" : "parameter",
+        emit(compare(a + off, b + off, clgan_shape_numel(nd, shape), tol), phase, grads ? "gradient" : "update",
              clgan_params_name(pa, i), fn, user, failures);
     }
     free(a);
@@ -129,7 +147,10 @@ clgan_status clgan_check_devices(clgan_device *da, clgan_device *db, const clgan
     const int32_t *labels = m->classes > 0 ? y : NULL;
     clgan_step_stats sa = {0}, sb = {0};
     float la[2], lb[2];
-    /* the D step */
+    /* the D step, with the parameters before it kept to compare the updates */
+    float *before_a = NULL, *before_b = NULL;
+    if (st == CLGAN_OK) before_a = read_block(clgan_gan_block(ga, CLGAN_BLOCK_D), false, &st);
+    if (st == CLGAN_OK) before_b = read_block(clgan_gan_block(gb, CLGAN_BLOCK_D), false, &st);
     if (st == CLGAN_OK) {
         clgan_graph_set_hook(clgan_gan_d_graph(ga), hook, &ca);
         clgan_graph_set_hook(clgan_gan_d_graph(gb), hook, &cb);
@@ -143,14 +164,19 @@ clgan_status clgan_check_devices(clgan_device *da, clgan_device *db, const clgan
         la[0] = sa.loss_d;
         lb[0] = sb.loss_d;
         emit(compare(la, lb, 1, tol), "D step", "loss", "loss_d", fn, user, failures);
-        st = compare_block(clgan_gan_block(ga, CLGAN_BLOCK_D), clgan_gan_block(gb, CLGAN_BLOCK_D), true, "D step", tol,
-                           fn, user, failures);
+        st = compare_block(clgan_gan_block(ga, CLGAN_BLOCK_D), clgan_gan_block(gb, CLGAN_BLOCK_D), true, NULL, NULL,
+                           "D step", tol, fn, user, failures);
     }
     if (st == CLGAN_OK)
-        st = compare_block(clgan_gan_block(ga, CLGAN_BLOCK_D), clgan_gan_block(gb, CLGAN_BLOCK_D), false, "D step", tol,
-                           fn, user, failures);
+        st = compare_block(clgan_gan_block(ga, CLGAN_BLOCK_D), clgan_gan_block(gb, CLGAN_BLOCK_D), false, before_a,
+                           before_b, "D step", tol, fn, user, failures);
     capture_free(&ca);
     capture_free(&cb);
+    free(before_a);
+    free(before_b);
+    before_a = before_b = NULL;
+    if (st == CLGAN_OK) before_a = read_block(clgan_gan_block(ga, CLGAN_BLOCK_G), false, &st);
+    if (st == CLGAN_OK) before_b = read_block(clgan_gan_block(gb, CLGAN_BLOCK_G), false, &st);
     /* the G step */
     if (st == CLGAN_OK) {
         clgan_graph_set_hook(clgan_gan_g_graph(ga), hook, &ca);
@@ -165,12 +191,14 @@ clgan_status clgan_check_devices(clgan_device *da, clgan_device *db, const clgan
         la[1] = sa.loss_g;
         lb[1] = sb.loss_g;
         emit(compare(la + 1, lb + 1, 1, tol), "G step", "loss", "loss_g", fn, user, failures);
-        st = compare_block(clgan_gan_block(ga, CLGAN_BLOCK_G), clgan_gan_block(gb, CLGAN_BLOCK_G), true, "G step", tol,
-                           fn, user, failures);
+        st = compare_block(clgan_gan_block(ga, CLGAN_BLOCK_G), clgan_gan_block(gb, CLGAN_BLOCK_G), true, NULL, NULL,
+                           "G step", tol, fn, user, failures);
     }
     if (st == CLGAN_OK)
-        st = compare_block(clgan_gan_block(ga, CLGAN_BLOCK_G), clgan_gan_block(gb, CLGAN_BLOCK_G), false, "G step", tol,
-                           fn, user, failures);
+        st = compare_block(clgan_gan_block(ga, CLGAN_BLOCK_G), clgan_gan_block(gb, CLGAN_BLOCK_G), false, before_a,
+                           before_b, "G step", tol, fn, user, failures);
+    free(before_a);
+    free(before_b);
     capture_free(&ca);
     capture_free(&cb);
     clgan_gan_free(ga);

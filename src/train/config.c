@@ -2,6 +2,7 @@
  * checkpoint's __metadata__ hold it). */
 #include "clgan/train.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -242,8 +243,8 @@ clgan_status clgan_run_config_from_json(const clgan_json *j, clgan_run_config *r
     if (r.st == CLGAN_OK && clgan_loss_parse(s, &g->loss) != CLGAN_OK)
         r.st = clgan_error_context(CLGAN_ERR_FORMAT, "configuration: loss: ");
     g->batch = (int)get_int(&r, "batch_size", 1, 1 << 20);
-    const clgan_json *seed = field(&r, "seed", CLGAN_JSON_NUMBER);
-    if (seed) g->seed = (uint64_t)seed->integer;
+    /* seeds are integers in [0, 2^63): exactly representable in the JSON reader */
+    g->seed = (uint64_t)get_int(&r, "seed", 0, INT64_MAX);
     g->gp_lambda = (float)get_num(&r, "gp_lambda");
     g->gp_phase_steps = (int)get_int(&r, "gp_phase_steps", 0, 1L << 30);
     g->n_critic = (int)get_int(&r, "n_critic", 1, 1000);
@@ -260,7 +261,14 @@ clgan_status clgan_run_config_from_json(const clgan_json *j, clgan_run_config *r
     rc->checkpoint_every = (int)get_int(&r, "checkpoint_every", 0, 1 << 30);
     rc->keep_checkpoints = (int)get_int(&r, "keep_checkpoints", 1, 1 << 20);
     get_str(&r, "on_nan", s, sizeof s);
-    if (r.st == CLGAN_OK) rc->on_nan = strcmp(s, "rollback") == 0 ? CLGAN_ON_NAN_ROLLBACK : CLGAN_ON_NAN_STOP;
+    if (r.st == CLGAN_OK) {
+        if (strcmp(s, "rollback") == 0)
+            rc->on_nan = CLGAN_ON_NAN_ROLLBACK;
+        else if (strcmp(s, "stop") == 0)
+            rc->on_nan = CLGAN_ON_NAN_STOP;
+        else
+            r.st = CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: on_nan is '%s', expected stop or rollback", s);
+    }
     get_str(&r, "out_dir", rc->out_dir, sizeof rc->out_dir);
     return r.st;
 }

@@ -24,7 +24,6 @@ static double now_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static clgan_status make_dir(const char *path) { return clgan_make_dirs(path); }
 
 typedef struct {
     const clgan_run_config *rc;
@@ -249,13 +248,14 @@ clgan_status clgan_train_run(const clgan_run_config *rc, clgan_device *d, bool r
                              void *user) {
     run r = {.rc = rc, .dev = d};
     char path[1400], tmp[1400];
-    clgan_status st = make_dir(rc->out_dir);
-    path_in(&r, tmp, sizeof tmp, "samples", 0);
-    if (st == CLGAN_OK) st = make_dir(tmp);
-    path_in(&r, tmp, sizeof tmp, "checkpoints", 0);
-    if (st == CLGAN_OK) st = make_dir(tmp);
-    if (st == CLGAN_OK) st = open_data(&r);
+    /* data and model first, so a run that cannot start leaves no folder behind */
+    clgan_status st = open_data(&r);
     if (st == CLGAN_OK) st = clgan_gan_new(&rc->gan, d, &r.gan);
+    if (st == CLGAN_OK) st = clgan_make_dirs(rc->out_dir);
+    path_in(&r, tmp, sizeof tmp, "samples", 0);
+    if (st == CLGAN_OK) st = clgan_make_dirs(tmp);
+    path_in(&r, tmp, sizeof tmp, "checkpoints", 0);
+    if (st == CLGAN_OK) st = clgan_make_dirs(tmp);
     if (st == CLGAN_OK) st = setup_samples(&r);
     if (st == CLGAN_OK && resume) {
         st = clgan_run_latest(rc->out_dir, r.last_ckpt, sizeof r.last_ckpt);
