@@ -62,6 +62,19 @@ clgan_node clgan_generator(clgan_nn *c, const clgan_model_config *m, clgan_node 
 /* x, labels or -1 -> logits (N, 1) */
 clgan_node clgan_discriminator(clgan_nn *c, const clgan_model_config *m, clgan_node x, clgan_node labels);
 
+/* ---- the evaluation classifier (src/nn/classifier.c) ----
+ * A small CNN: conv-BatchNorm-ReLU blocks, a 128-d feature layer (the
+ * features of the Fréchet distance) and a linear layer to the class logits
+ * (the probabilities of the inception score). */
+#define CLGAN_CLASSIFIER_FEATURES 128
+typedef struct {
+    int channels, image_size, classes;
+} clgan_classifier_config;
+clgan_status clgan_classifier_check(const clgan_classifier_config *m);
+/* x (N, C, S, S) -> logits (N, classes); *features (may be NULL) gets the
+ * (N, CLGAN_CLASSIFIER_FEATURES) node. */
+clgan_node clgan_classifier(clgan_nn *c, const clgan_classifier_config *m, clgan_node x, clgan_node *features);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,6 +16,10 @@ static const command commands[] = {
     {"train", cmd_train, "train a GAN (no arguments: DCGAN on Fashion-MNIST, at most 10 minutes)"},
     {"sample", cmd_sample, "generate images from a checkpoint"},
     {"check", cmd_check, "compare one training step on a device against the ref device, layer by layer"},
+    {"train-classifier", cmd_train_classifier, "train the classifier behind eval's image metrics (FID, inception score)"},
+    {"interpolate", cmd_interpolate, "a grid of spherical interpolations between latent points"},
+    {"inpaint", cmd_inpaint, "fill unknown pixels of images with a trained generator (and Poisson blending)"},
+    {"eval", cmd_eval, "measure a checkpoint: mode coverage (2-D data), or FID, inception score, class histogram"},
 };
 
 static void usage(FILE *f) {
@@ -23,8 +27,8 @@ static void usage(FILE *f) {
                "usage: clgan COMMAND [options]   (clgan COMMAND --help for its options)\n\ncommands:\n",
             clgan_version());
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "  %-10s %s\n", "version", "print the version");
+        fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "  %-16s %s\n", "version", "print the version");
 }
 
 int main(int argc, char **argv) {

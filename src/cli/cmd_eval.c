@@ -1,0 +1,220 @@
+/* clgan eval: sample-quality metrics of a checkpoint's generator. 2-D
+ * models: mode coverage of the synthetic mixture. Image models: the
+ * Fréchet distance between classifier features of generated and real test
+ * images, the classifier-based inception score and the histogram of
+ * predicted classes. */
+#include "cli/cli.h"
+
+#include "clgan/data.h"
+#include "clgan/train.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void hint_train(const clgan_run_config *run, const char *path, char *out, size_t cap) {
+    char data[1200] = "";
+    if (run->data_path[0]) snprintf(data, sizeof data, " --data %s", run->data_path);
+    snprintf(out, cap, "clgan train-classifier --dataset %s%s --image-size %d --channels %d --out %s", run->dataset, data,
+             run->gan.model.image_size, run->gan.model.channels, path);
+}
+
+/* The classifier for the checkpoint's images: found, readable, and made for
+ * the same data set, image size and channels. */
+static clgan_status find_classifier(const cli_command *c, const clgan_run_config *run, char *path, size_t cap,
+                                    clgan_clf_info *info) {
+    const clgan_model_config *m = &run->gan.model;
+    bool named = cli_given(c, "classifier");
+    clgan_status st = CLGAN_OK;
+    if (named)
+        snprintf(path, cap, "%s", cli_get(c, "classifier"));
+    else
+        st = clgan_clf_default_path(run->dataset, m->channels, m->image_size, path, cap);
+    if (st != CLGAN_OK) return st;
+    char how[2600];
+    hint_train(run, path, how, sizeof how);
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return CLGAN_ERR(CLGAN_ERR_NOT_FOUND,
+                         "no classifier at %s%s; the image metrics need one trained on %s at %dx%d with %d channel(s): "
+                         "make it with `%s`%s",
+                         path, named ? "" : " (the default location)", run->dataset, m->image_size, m->image_size,
+                         m->channels, how, named ? "" : ", or name one with --classifier FILE");
+    st = clgan_clf_read_info(path, info);
+    if (st != CLGAN_OK) return clgan_error_context(st, "the classifier is unusable: ");
+    if (strcmp(info->dataset, run->dataset) != 0 || info->image_size != m->image_size || info->channels != m->channels)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG,
+                         "classifier %s was trained on %s at %dx%d with %d channel(s), but the generator makes %s "
+                         "images at %dx%d with %d channel(s); make a matching one with `%s`",
+                         path, info->dataset, info->image_size, info->image_size, info->channels, run->dataset,
+                         m->image_size, m->image_size, m->channels, how);
+    return CLGAN_OK;
+}
+
+static int eval_points(const cli_command *c, const clgan_run_config *run, clgan_gan *gan, long n, uint64_t seed) {
+    const clgan_model_config *m = &run->gan.model;
+    float *z = malloc((size_t)n * (size_t)m->z_dim * sizeof *z), *pts = malloc((size_t)n * 2 * sizeof *pts);
+    int32_t *labels = malloc((size_t)n * sizeof *labels);
+    clgan_status st = z && pts && labels ? CLGAN_OK : CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+    clgan_mode_stats ms;
+    if (st == CLGAN_OK) {
+        clgan_rng_normal(seed, 0, z, (size_t)n * (size_t)m->z_dim);
+        for (long i = 0; i < n; i++) labels[i] = m->classes > 0 ? (int32_t)(i % m->classes) : 0;
+        st = clgan_gan_generate(gan, z, m->classes > 0 ? labels : NULL, (int)n, pts);
+    }
+    if (st == CLGAN_OK) st = clgan_mode_coverage(run->dataset, pts, (int)n, &ms);
+    free(z);
+    free(pts);
+    free(labels);
+    if (st != CLGAN_OK) return cli_fail(st);
+    if (cli_flag(c, "json")) {
+        clgan_jbuf b;
+        clgan_jbuf_init(&b);
+        clgan_jbuf_begin_object(&b);
+        clgan_jbuf_key(&b, "modes_covered");
+        clgan_jbuf_int(&b, ms.modes_covered);
+        clgan_jbuf_key(&b, "modes_total");
+        clgan_jbuf_int(&b, ms.modes_total);
+        clgan_jbuf_key(&b, "high_quality_fraction");
+        clgan_jbuf_num(&b, ms.high_quality_fraction);
+        clgan_jbuf_key(&b, "reverse_kl");
+        clgan_jbuf_num(&b, ms.reverse_kl); /* null when no sample is near a mode */
+        clgan_jbuf_end_object(&b);
+        st = clgan_jbuf_finish(&b);
+        if (st == CLGAN_OK) printf("%s\n", clgan_jbuf_cstr(&b));
+        clgan_jbuf_free(&b);
+        return st == CLGAN_OK ? CLI_OK : cli_fail(st);
+    }
+    printf("%s, %ld samples (step %llu):\n", run->dataset, n, (unsigned long long)clgan_gan_step_count(gan));
+    printf("modes covered: %d / %d\n", ms.modes_covered, ms.modes_total);
+    printf("high-quality samples (within 3 sigma of a mode): %.2f%%\n", 100.0 * ms.high_quality_fraction);
+    if (ms.modes_covered > 0)
+        printf("reverse KL (mode histogram || uniform): %.4f\n", ms.reverse_kl);
+    else
+        printf("reverse KL: undefined (no sample near a mode)\n");
+    return CLI_OK;
+}
+
+static int eval_images(const cli_command *c, const clgan_run_config *run, clgan_gan *gan, clgan_device *d,
+                       const char *clf_path, long n, long real_limit, uint64_t seed) {
+    const clgan_model_config *m = &run->gan.model;
+    const char *data = cli_given(c, "data") ? cli_get(c, "data") : NULL;
+    if (!data && run->data_path[0]) data = run->data_path;
+    clgan_dataset real = {0};
+    clgan_clf *clf = NULL;
+    clgan_clf_info info;
+    clgan_image_eval ev = {0};
+    clgan_status st = clgan_dataset_open(run->dataset, data, false, m->image_size, m->channels, seed, &real);
+    if (st != CLGAN_OK) clgan_error_context(st, "the real test images: ");
+    if (st == CLGAN_OK) st = clgan_clf_load(clf_path, d, 250, &clf, &info);
+    if (st == CLGAN_OK && real.y && real.num_classes > info.classes)
+        st = CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "classifier %s knows %d classes, the %s test images have %d", clf_path,
+                       info.classes, run->dataset, real.num_classes);
+    int n_real = real_limit > 0 && real_limit < real.n ? (int)real_limit : real.n;
+    if (st == CLGAN_OK) st = clgan_eval_images(gan, clf, real.x, real.y, n_real, (int)n, seed, &ev);
+    clgan_clf_free(clf);
+    clgan_dataset_free(&real);
+    if (st != CLGAN_OK) return cli_fail(st);
+    if (cli_flag(c, "json")) {
+        clgan_jbuf b;
+        clgan_jbuf_init(&b);
+        clgan_jbuf_begin_object(&b);
+        clgan_jbuf_key(&b, "fid");
+        clgan_jbuf_num(&b, ev.fid);
+        clgan_jbuf_key(&b, "inception_score");
+        clgan_jbuf_num(&b, ev.inception_score);
+        clgan_jbuf_key(&b, "class_histogram");
+        clgan_jbuf_begin_array(&b);
+        for (int k = 0; k < ev.classes; k++) clgan_jbuf_int(&b, ev.class_histogram[k]);
+        clgan_jbuf_end_array(&b);
+        clgan_jbuf_end_object(&b);
+        st = clgan_jbuf_finish(&b);
+        if (st == CLGAN_OK) printf("%s\n", clgan_jbuf_cstr(&b));
+        clgan_jbuf_free(&b);
+    } else {
+        printf("%s, step %llu: %d generated vs %d real test images, features of classifier %s\n", run->dataset,
+               (unsigned long long)clgan_gan_step_count(gan), ev.n_generated, ev.n_real, clf_path);
+        printf("FID (classifier features): %.4f\n", ev.fid);
+        if (ev.n_generated < 10000)
+            printf("  (with fewer than 10000 samples the FID is biased upwards: compare values at the same --samples)\n");
+        printf("inception score (classifier): %.4f  (real test images: %.4f; at most %d)\n", ev.inception_score,
+               ev.real_inception_score, ev.classes);
+        if (ev.real_accuracy >= 0)
+            printf("classifier accuracy on the real test images: %.2f%%\n", 100.0 * ev.real_accuracy);
+        printf("predicted classes of the generated images:");
+        for (int k = 0; k < ev.classes; k++) printf("%s%d: %ld", k % 10 ? "  " : "\n  ", k, ev.class_histogram[k]);
+        printf("\n");
+    }
+    clgan_image_eval_free(&ev);
+    return st == CLGAN_OK ? CLI_OK : cli_fail(st);
+}
+
+int cmd_eval(int argc, char **argv) {
+    cli_opt opts[] = {
+        {"checkpoint", "FILE", NULL, NULL, "a checkpoint (or a run folder: its latest)", NULL, false},
+        {"json", NULL, NULL, NULL, "print one JSON object: modes_covered, modes_total, high_quality_fraction, "
+                                   "reverse_kl (2-D data); fid, inception_score, class_histogram (images)", NULL, false},
+        {"classifier", "FILE", NULL, "$XDG_DATA_HOME/clgan/classifiers/DATASET-CxSxS.safetensors",
+         "the classifier for image metrics (made by clgan train-classifier)", NULL, false},
+        {"samples", "N", NULL, "10000 images, 2500 points", "samples to generate", NULL, false},
+        {"data", "PATH", NULL, "the checkpoint's", "where the real data set is (its test split is used)", NULL, false},
+        {"real", "N", NULL, "all", "use only the first N real test images", NULL, false},
+        {"seed", "S", NULL, "1", "noise seed", NULL, false},
+        CLI_DEVICE_OPTS};
+    cli_command c = {"eval",
+                     "Measure a generator. For 2-D data (ring8, grid25): modes covered, the fraction of high-quality "
+                     "samples and the reverse KL of the mode histogram. For images: the Fréchet distance between "
+                     "classifier features of generated and real test images, the classifier-based inception score "
+                     "and the histogram of predicted classes, with a classifier trained by clgan train-classifier "
+                     "on the same data set.",
+                     "--checkpoint FILE [--json] [--classifier FILE] [--samples N] [--device X] [--seed S]", opts,
+                     (int)(sizeof opts / sizeof opts[0])};
+    bool help;
+    int rc = cli_parse(&c, argc, argv, &help);
+    if (rc != CLI_OK || help) return rc;
+    cli_apply_verbosity(&c);
+    const char *ck = cli_get(&c, "checkpoint");
+    if (!ck) {
+        fprintf(stderr, "clgan eval: --checkpoint FILE is required\n");
+        return CLI_USAGE;
+    }
+    long seed, n = 0, real_limit = 0;
+    if (cli_get_long(&c, "seed", 0, 1L << 62, &seed) != CLI_OK ||
+        (cli_given(&c, "samples") && cli_get_long(&c, "samples", 2, 1 << 24, &n) != CLI_OK) ||
+        (cli_given(&c, "real") && cli_get_long(&c, "real", 2, 1L << 30, &real_limit) != CLI_OK))
+        return CLI_USAGE;
+    char path[1400];
+    if (clgan_run_latest(ck, path, sizeof path) != CLGAN_OK) snprintf(path, sizeof path, "%s", ck);
+    clgan_clear_error();
+    clgan_run_config run;
+    clgan_status st = clgan_checkpoint_config(path, &run);
+    if (st != CLGAN_OK) return cli_fail(st);
+    bool toy = run.gan.model.kind == CLGAN_MODEL_TOY;
+    if (!n) n = toy ? 2500 : 10000;
+    char clf_path[1400] = "";
+    clgan_clf_info info;
+    if (toy && cli_given(&c, "classifier")) {
+        fprintf(stderr, "clgan eval: --classifier: %s is 2-D data, measured by mode coverage without a classifier\n",
+                run.dataset);
+        return CLI_USAGE;
+    }
+    /* the classifier is checked before the device is opened: a missing or
+     * wrong one fails fast */
+    if (!toy && (st = find_classifier(&c, &run, clf_path, sizeof clf_path, &info)) != CLGAN_OK) return cli_fail(st);
+    clgan_device *d = NULL;
+    rc = cli_open_device(&c, &d);
+    if (rc != CLI_OK || !d) return rc;
+    clgan_gan *gan = NULL;
+    clgan_run_position pos;
+    st = clgan_gan_new(&run.gan, d, &gan);
+    if (st == CLGAN_OK) st = clgan_checkpoint_restore(path, gan, &pos);
+    if (st != CLGAN_OK) {
+        clgan_gan_free(gan);
+        clgan_device_close(d);
+        return cli_fail(st);
+    }
+    rc = toy ? eval_points(&c, &run, gan, n, (uint64_t)seed) : eval_images(&c, &run, gan, d, clf_path, n, real_limit, (uint64_t)seed);
+    clgan_gan_free(gan);
+    clgan_device_close(d);
+    return rc;
+}

@@ -1,0 +1,394 @@
+/* clgan inpaint: fill the unknown pixels of images with a trained generator
+ * ("Semantic Image Inpainting with Deep Generative Models", 2017) and blend
+ * them in by solving a Poisson equation. The algorithm is in
+ * src/train/inpaint.c; this file reads and writes the files. */
+#include "cli/cli.h"
+
+#include "clgan/train.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define POISSON_TOL 1e-6
+
+typedef struct {
+    char **items;
+    int count;
+} path_list;
+
+static void paths_free(path_list *l) {
+    for (int i = 0; i < l->count; i++) free(l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->count = 0;
+}
+
+static bool paths_add(path_list *l, const char *s, size_t len) {
+    char **grown = realloc(l->items, (size_t)(l->count + 1) * sizeof *grown);
+    if (!grown) return false;
+    l->items = grown;
+    if (!(l->items[l->count] = malloc(len + 1))) return false;
+    memcpy(l->items[l->count], s, len);
+    l->items[l->count++][len] = '\0';
+    return true;
+}
+
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static bool is_dir(const char *p) {
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* A folder (its *.png files, any case, sorted by name, names beginning with
+ * '.' skipped) or a comma-separated list of files. */
+static clgan_status expand_paths(const char *spec, const char *what, path_list *out) {
+    memset(out, 0, sizeof *out);
+    if (is_dir(spec)) {
+        DIR *dir = opendir(spec);
+        if (!dir) return CLGAN_ERR(CLGAN_ERR_IO, "%s %s: cannot open the folder", what, spec);
+        struct dirent *e;
+        clgan_status st = CLGAN_OK;
+        while (st == CLGAN_OK && (e = readdir(dir))) {
+            size_t len = strlen(e->d_name);
+            if (e->d_name[0] == '.' || len < 5 || strcasecmp(e->d_name + len - 4, ".png") != 0) continue;
+            char p[4096];
+            int k = snprintf(p, sizeof p, "%s/%s", spec, e->d_name);
+            if (k < 0 || (size_t)k >= sizeof p)
+                st = CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s %s: a name is too long", what, spec);
+            else if (!paths_add(out, p, (size_t)k))
+                st = CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+        }
+        closedir(dir);
+        if (st == CLGAN_OK && out->count == 0)
+            st = CLGAN_ERR(CLGAN_ERR_NOT_FOUND, "%s %s: the folder holds no .png file", what, spec);
+        if (st != CLGAN_OK) {
+            paths_free(out);
+            return st;
+        }
+        qsort(out->items, (size_t)out->count, sizeof *out->items, by_name);
+        return CLGAN_OK;
+    }
+    for (const char *s = spec;;) {
+        const char *comma = strchr(s, ',');
+        size_t len = comma ? (size_t)(comma - s) : strlen(s);
+        if (len == 0) {
+            paths_free(out);
+            return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s '%s': an empty file name in the list", what, spec);
+        }
+        if (!paths_add(out, s, len)) {
+            paths_free(out);
+            return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+        }
+        if (!comma) break;
+        s = comma + 1;
+    }
+    return CLGAN_OK;
+}
+
+/* Reads n PNGs into (n, c, side, side) floats in [-1, 1]. The images must be
+ * side x side already: inpainting keeps the known pixels exactly as given,
+ * which resampling would not, and the hole is stated in the image's pixels. */
+static clgan_status read_images(const path_list *l, const char *what, int c, int side, float *x) {
+    size_t hw = (size_t)side * side;
+    for (int i = 0; i < l->count; i++) {
+        uint8_t *px = NULL;
+        int w = 0, h = 0;
+        clgan_status st = clgan_png_read(l->items[i], c, &px, &w, &h);
+        if (st != CLGAN_OK) return clgan_error_context(st, "%s: ", what);
+        if (w != side || h != side) {
+            free(px);
+            return CLGAN_ERR(
+                CLGAN_ERR_FORMAT,
+                "%s %s: %d x %d pixels, expected %d x %d (the model's image size; resize or crop it first)", what,
+                l->items[i], w, h, side, side);
+        }
+        for (size_t p = 0; p < hw; p++)
+            for (int ch = 0; ch < c; ch++) x[((size_t)i * c + ch) * hw + p] = px[p * c + ch] / 127.5f - 1.0f;
+        free(px);
+    }
+    return CLGAN_OK;
+}
+
+static clgan_status make_masks(const char *spec, int n, int side, uint64_t seed, uint8_t *missing) {
+    size_t hw = (size_t)side * side;
+    clgan_mask_kind kind;
+    if (clgan_mask_parse(spec, &kind) == CLGAN_OK) {
+        clgan_status st = CLGAN_OK;
+        /* a random mask differs from image to image */
+        for (int i = 0; i < n && st == CLGAN_OK; i++)
+            st = clgan_mask_make(kind, side, side, seed + (uint64_t)i, missing + (size_t)i * hw);
+        return st;
+    }
+    clgan_clear_error();
+    struct stat sb;
+    if (stat(spec, &sb) != 0)
+        return CLGAN_ERR(CLGAN_ERR_NOT_FOUND,
+                         "--mask %s: expected center, left, random or a PNG file, and there is no such file", spec);
+    clgan_status st = clgan_mask_read_png(spec, side, side, missing);
+    if (st != CLGAN_OK) return st;
+    size_t unknown = 0;
+    for (size_t p = 0; p < hw; p++) unknown += missing[p];
+    if (unknown == 0 || unknown == hw)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "mask %s: %s, expected some pixels of each kind (nonzero = unknown)",
+                         spec,
+                         unknown ? "every pixel is nonzero (unknown), nothing to inpaint from"
+                                 : "every pixel is zero (known), nothing to inpaint");
+    for (int i = 1; i < n; i++) memcpy(missing + (size_t)i * hw, missing, hw);
+    return CLGAN_OK;
+}
+
+static int parse_image_labels(const char *s, int n, int classes, int32_t *out) {
+    int k = 0;
+    int32_t given[1024];
+    while (*s && k < 1024) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < 0 || v >= classes || (*end && *end != ',')) {
+            fprintf(stderr, "clgan inpaint: --labels: expected class numbers in [0, %d) separated by commas\n",
+                    classes);
+            return CLI_USAGE;
+        }
+        given[k++] = (int32_t)v;
+        s = *end == ',' ? end + 1 : end;
+    }
+    if (k == 0) {
+        fprintf(stderr, "clgan inpaint: --labels: expected at least one class number\n");
+        return CLI_USAGE;
+    }
+    for (int i = 0; i < n; i++) out[i] = given[i % k];
+    return CLI_OK;
+}
+
+static const char *base_name(const char *p) {
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+int cmd_inpaint(int argc, char **argv) {
+    cli_opt opts[] = {
+        {"checkpoint", "FILE", NULL, NULL, "a checkpoint (or a run folder: its latest)", NULL, false},
+        {"image", "IN", NULL, NULL,
+         "the image(s): a PNG, a comma-separated list, or a folder of PNGs (one batch); "
+         "the model's size, converted to its channels",
+         NULL, false},
+        {"mask", "M", NULL, "center",
+         "the unknown pixels: center (a centred square, a quarter of the area), left "
+         "(the left half), random (80% of the pixels, seeded), or a PNG of the image's size "
+         "(nonzero = unknown)",
+         NULL, false},
+        {"out", "FILE", NULL, "inpainted.png", "the result (several images: a grid, in input order)", NULL, false},
+        {"out-dir", "DIR", NULL, NULL, "also write each result as DIR/<input name>", NULL, false},
+        {"original", "IN", NULL, NULL,
+         "the complete image(s), as --image: report PSNR on the hole, and the mean-fill "
+         "baseline's",
+         NULL, false},
+        {"iters", "N", NULL, "1000", "Adam steps on z", NULL, false},
+        {"restarts", "N", NULL, "8", "random starts per image (the lowest loss wins)", NULL, false},
+        {"lambda", "L", NULL, "0.003", "weight of the prior (adversarial) loss", NULL, false},
+        {"lr", "X", NULL, "0.03", "Adam step size on z", NULL, false},
+        {"blend", "B", NULL, "poisson",
+         "poisson (solve for the generated image's gradients, the known pixels as the "
+         "boundary) or none (paste the generated pixels)",
+         NULL, false},
+        {"seed", "S", NULL, "1", "seeds the starts and the random mask", NULL, false},
+        {"labels", "LIST", NULL, "start r tries class r mod classes; --restarts >= classes tries each",
+         "class per image for a conditional model (one number for all, or a list repeated)", NULL, false},
+        CLI_DEVICE_OPTS};
+    cli_command c = {"inpaint",
+                     "Semantic inpainting: search the generator's latent space for the image that best matches the "
+                     "known pixels (context loss weighted by the nearby unknown pixels, plus lambda times the "
+                     "discriminator's prior loss; z kept in the shell where the prior N(0, I) has its mass), then "
+                     "blend it into the hole.",
+                     "--checkpoint FILE --image in.png --mask center|left|random|MASK.png --out out.png "
+                     "[--original in.png] [--iters N] [--lambda L] [--lr X] [--blend poisson|none]",
+                     opts, (int)(sizeof opts / sizeof opts[0])};
+    bool help;
+    int rc = cli_parse(&c, argc, argv, &help);
+    if (rc != CLI_OK || help) return rc;
+    cli_apply_verbosity(&c);
+    const char *ck = cli_get(&c, "checkpoint"), *image = cli_get(&c, "image"), *out = cli_get(&c, "out");
+    if (!ck || !image) {
+        fprintf(stderr, "clgan inpaint: --checkpoint FILE and --image IN are required\n");
+        return CLI_USAGE;
+    }
+    clgan_inpaint_config ic;
+    clgan_inpaint_defaults(&ic);
+    long iters, restarts, seed;
+    double lambda, lr;
+    if (cli_get_long(&c, "iters", 0, 1000000, &iters) != CLI_OK ||
+        cli_get_long(&c, "restarts", 1, 4096, &restarts) != CLI_OK ||
+        cli_get_long(&c, "seed", 0, 1L << 62, &seed) != CLI_OK || cli_get_double(&c, "lambda", &lambda) != CLI_OK ||
+        cli_get_double(&c, "lr", &lr) != CLI_OK)
+        return CLI_USAGE;
+    if (lambda < 0 || !(lr > 0)) {
+        fprintf(stderr, "clgan inpaint: expected --lambda >= 0 and --lr > 0\n");
+        return CLI_USAGE;
+    }
+    ic.iters = (int)iters;
+    ic.restarts = (int)restarts;
+    ic.seed = (uint64_t)seed;
+    ic.lambda = (float)lambda;
+    ic.lr = (float)lr;
+    clgan_blend_kind blend;
+    if (clgan_blend_parse(cli_get(&c, "blend"), &blend) != CLGAN_OK) {
+        fprintf(stderr, "clgan inpaint: --blend %s: expected poisson or none\n", cli_get(&c, "blend"));
+        return CLI_USAGE;
+    }
+
+    char path[1400];
+    if (clgan_run_latest(ck, path, sizeof path) != CLGAN_OK) snprintf(path, sizeof path, "%s", ck);
+    clgan_clear_error();
+    clgan_run_config run;
+    clgan_status st = clgan_checkpoint_config(path, &run);
+    if (st != CLGAN_OK) return cli_fail(st);
+    const clgan_model_config *m = &run.gan.model;
+    if (m->kind == CLGAN_MODEL_TOY) {
+        fprintf(stderr, "clgan inpaint: %s holds the 2-D toy model; inpainting needs an image model\n", path);
+        return CLI_USAGE;
+    }
+    int ch = m->channels, side = m->image_size;
+    size_t hw = (size_t)side * side, per = (size_t)ch * hw;
+
+    path_list inputs = {0}, originals = {0};
+    st = expand_paths(image, "--image", &inputs);
+    if (st == CLGAN_OK && cli_given(&c, "original"))
+        st = expand_paths(cli_get(&c, "original"), "--original", &originals);
+    if (st == CLGAN_OK && originals.count && originals.count != inputs.count)
+        st = CLGAN_ERR(CLGAN_ERR_INVALID_ARG,
+                       "--original names %d images and --image %d; expected one original per image", originals.count,
+                       inputs.count);
+    if (st != CLGAN_OK) {
+        paths_free(&inputs);
+        paths_free(&originals);
+        return cli_fail(st);
+    }
+    int n = inputs.count;
+    float *x = malloc((size_t)n * per * sizeof *x),
+          *orig = originals.count ? malloc((size_t)n * per * sizeof *orig) : NULL;
+    float *gen = malloc((size_t)n * per * sizeof *gen), *res = malloc((size_t)n * per * sizeof *res);
+    float *alt = malloc((size_t)n * per * sizeof *alt);
+    uint8_t *missing = malloc((size_t)n * hw);
+    int32_t *labels = calloc((size_t)n, sizeof *labels);
+    clgan_inpaint_result *results = calloc((size_t)n, sizeof *results);
+    clgan_device *d = NULL;
+    clgan_gan *gan = NULL;
+    if (!x || (originals.count && !orig) || !gen || !res || !alt || !missing || !labels || !results)
+        st = CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory for %d images", n);
+    if (st == CLGAN_OK) st = read_images(&inputs, "--image", ch, side, x);
+    if (st == CLGAN_OK && orig) st = read_images(&originals, "--original", ch, side, orig);
+    if (st == CLGAN_OK) st = make_masks(cli_get(&c, "mask"), n, side, (uint64_t)seed, missing);
+    rc = CLI_OK;
+    if (st == CLGAN_OK && cli_given(&c, "labels")) {
+        if (m->classes <= 0) {
+            fprintf(stderr, "clgan inpaint: --labels: this model is not conditional\n");
+            rc = CLI_USAGE;
+        } else {
+            rc = parse_image_labels(cli_get(&c, "labels"), n, m->classes, labels);
+        }
+    }
+    if (st == CLGAN_OK && rc == CLI_OK) rc = cli_open_device(&c, &d);
+    if (st == CLGAN_OK && rc == CLI_OK && d) {
+        clgan_run_position pos;
+        st = clgan_gan_new(&run.gan, d, &gan);
+        if (st == CLGAN_OK) st = clgan_checkpoint_restore(path, gan, &pos);
+        double t0 = now_s();
+        if (st == CLGAN_OK)
+            st = clgan_inpaint_search(gan, &ic, x, missing, m->classes > 0 && cli_given(&c, "labels") ? labels : NULL,
+                                      n, gen, NULL, results);
+        double t1 = now_s();
+        if (st == CLGAN_OK)
+            clgan_log(CLGAN_LOG_INFO, "searched %d images x %d starts x %d iterations in %.1f s", n, ic.restarts,
+                      ic.iters, t1 - t0);
+        clgan_poisson_stats ps = {0, 0.0};
+        for (int i = 0; i < n && st == CLGAN_OK; i++) {
+            size_t o = (size_t)i * per;
+            clgan_inpaint_paste(x + o, gen + o, missing + (size_t)i * hw, ch, side, side, alt + o);
+            if (blend == CLGAN_BLEND_POISSON) {
+                clgan_poisson_stats one;
+                st = clgan_poisson_blend(x + o, gen + o, missing + (size_t)i * hw, ch, side, side, POISSON_TOL, 0,
+                                         res + o, &one);
+                if (st != CLGAN_OK) clgan_error_context(st, "%s: ", inputs.items[i]);
+                if (one.iters > ps.iters) ps.iters = one.iters;
+                if (one.residual > ps.residual) ps.residual = one.residual;
+            } else {
+                memcpy(res + o, alt + o, per * sizeof *res);
+            }
+        }
+        if (st == CLGAN_OK && blend == CLGAN_BLEND_POISSON)
+            clgan_log(CLGAN_LOG_INFO,
+                      "poisson blending: at most %d conjugate-gradient iterations, relative residual <= %.2g "
+                      "(tolerance %g) in %.3f s",
+                      ps.iters, ps.residual, POISSON_TOL, now_s() - t1);
+        for (int i = 0; i < n && st == CLGAN_OK; i++)
+            clgan_log(CLGAN_LOG_INFO, "%s: loss %.4g (context %.4g, prior %.4g), start %d, class %d", inputs.items[i],
+                      results[i].loss, results[i].context, results[i].prior, results[i].restart,
+                      m->classes > 0 ? (int)results[i].label : -1);
+        if (st == CLGAN_OK)
+            st = n == 1 ? clgan_png_write_grid(out, res, 1, ch, side, side, 1, 0)
+                        : clgan_png_write_grid(out, res, n, ch, side, side, n < 8 ? n : 8, 2);
+        const char *dir = cli_get(&c, "out-dir");
+        if (st == CLGAN_OK && dir) {
+            st = clgan_make_dirs(dir);
+            for (int i = 0; i < n && st == CLGAN_OK; i++) {
+                char p[4096];
+                snprintf(p, sizeof p, "%s/%s", dir, base_name(inputs.items[i]));
+                st = clgan_png_write_grid(p, res + (size_t)i * per, 1, ch, side, side, 1, 0);
+            }
+        }
+        if (st == CLGAN_OK) {
+            printf("wrote %s (%d image%s, mask %s, blend %s)\n", out, n, n == 1 ? "" : "s", cli_get(&c, "mask"),
+                   cli_get(&c, "blend"));
+            if (dir) printf("wrote %d images to %s\n", n, dir);
+        }
+        if (st == CLGAN_OK && orig) {
+            float *mean = gen; /* G(z) is no longer needed */
+            for (int i = 0; i < n; i++)
+                clgan_mean_fill(x + (size_t)i * per, missing + (size_t)i * hw, ch, side, side, mean + (size_t)i * per);
+            for (int i = 0; i <= n; i++) {
+                /* each image, then all of them pooled */
+                int first = i < n ? i : 0, count = i < n ? 1 : n;
+                if (i == n && n == 1) break;
+                size_t o = (size_t)first * per;
+                const uint8_t *mk = missing + (size_t)first * hw;
+                double p_res = clgan_psnr_hole(res + o, orig + o, mk, count, ch, side, side);
+                double p_alt = clgan_psnr_hole(alt + o, orig + o, mk, count, ch, side, side);
+                double p_mean = clgan_psnr_hole(mean + o, orig + o, mk, count, ch, side, side);
+                if (i < n)
+                    printf("%s: ", base_name(inputs.items[i]));
+                else
+                    printf("all %d images: ", n);
+                if (blend == CLGAN_BLEND_POISSON)
+                    printf("PSNR on the hole: inpainted (poisson) %.2f dB, pasted %.2f dB, mean fill %.2f dB\n", p_res,
+                           p_alt, p_mean);
+                else
+                    printf("PSNR on the hole: inpainted (pasted) %.2f dB, mean fill %.2f dB\n", p_res, p_mean);
+            }
+        }
+    }
+    clgan_gan_free(gan);
+    clgan_device_close(d);
+    free(x);
+    free(orig);
+    free(gen);
+    free(res);
+    free(alt);
+    free(missing);
+    free(labels);
+    free(results);
+    paths_free(&inputs);
+    paths_free(&originals);
+    if (rc != CLI_OK) return rc;
+    return st == CLGAN_OK ? CLI_OK : cli_fail(st);
+}

@@ -1,0 +1,86 @@
+/* clgan eval for an image generator: generated and real images through the
+ * evaluation classifier, then the Fréchet distance of their features, the
+ * inception score and the histogram of predicted classes. */
+#include "clgan/train.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define GEN_BATCH 250
+
+void clgan_image_eval_free(clgan_image_eval *e) {
+    if (!e) return;
+    free(e->class_histogram);
+    e->class_histogram = NULL;
+}
+
+static int argmax(const float *v, int k) {
+    int best = 0;
+    for (int j = 1; j < k; j++)
+        if (v[j] > v[best]) best = j;
+    return best;
+}
+
+clgan_status clgan_eval_images(clgan_gan *gan, clgan_clf *clf, const float *real, const int32_t *real_labels,
+                               int n_real, int n_gen, uint64_t seed, clgan_image_eval *out) {
+    memset(out, 0, sizeof *out);
+    const clgan_model_config *m = &clgan_gan_config_of(gan)->model;
+    const clgan_classifier_config *cm = clgan_clf_model(clf);
+    if (m->kind == CLGAN_MODEL_TOY)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "the toy model makes 2-D points, not images: use mode coverage");
+    if (cm->channels != m->channels || cm->image_size != m->image_size)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG,
+                         "the classifier takes %dx%d images with %d channel(s), the generator makes %dx%d with %d",
+                         cm->image_size, cm->image_size, cm->channels, m->image_size, m->image_size, m->channels);
+    if (m->classes > 0 && m->classes != cm->classes)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "the generator is conditional on %d classes, the classifier has %d",
+                         m->classes, cm->classes);
+    if (n_real < 2 || n_gen < 2)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%d real and %d generated images: need at least 2 of each", n_real,
+                         n_gen);
+    int k = cm->classes, f = CLGAN_CLASSIFIER_FEATURES, zd = m->z_dim;
+    size_t per = (size_t)m->channels * (size_t)m->image_size * (size_t)m->image_size;
+    float *gf = malloc((size_t)n_gen * (size_t)f * sizeof *gf), *gl = malloc((size_t)n_gen * (size_t)k * sizeof *gl);
+    float *rf = malloc((size_t)n_real * (size_t)f * sizeof *rf), *rl = malloc((size_t)n_real * (size_t)k * sizeof *rl);
+    float *z = malloc((size_t)GEN_BATCH * (size_t)zd * sizeof *z), *img = malloc((size_t)GEN_BATCH * per * sizeof *img);
+    int32_t *labels = malloc(GEN_BATCH * sizeof *labels);
+    out->class_histogram = calloc((size_t)k, sizeof *out->class_histogram);
+    clgan_status st = gf && gl && rf && rl && z && img && labels && out->class_histogram
+                          ? CLGAN_OK
+                          : CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory for %d + %d images' features", n_gen, n_real);
+    /* generated: a fixed batch size keeps one sampling graph; batch b's noise
+     * is Philox stream (seed, b) */
+    for (int at = 0, b = 0; at < n_gen && st == CLGAN_OK; at += GEN_BATCH, b++) {
+        int take = n_gen - at < GEN_BATCH ? n_gen - at : GEN_BATCH;
+        clgan_rng_normal(seed, (uint64_t)b, z, (size_t)GEN_BATCH * (size_t)zd);
+        for (int i = 0; i < GEN_BATCH; i++) labels[i] = m->classes > 0 ? (int32_t)((at + i) % m->classes) : 0;
+        st = clgan_gan_generate(gan, z, m->classes > 0 ? labels : NULL, GEN_BATCH, img);
+        if (st == CLGAN_OK)
+            st = clgan_clf_predict(clf, img, take, gf + (size_t)at * (size_t)f, gl + (size_t)at * (size_t)k);
+    }
+    if (st == CLGAN_OK) st = clgan_clf_predict(clf, real, n_real, rf, rl);
+    if (st == CLGAN_OK) st = clgan_fid_features(gf, n_gen, rf, n_real, f, &out->fid);
+    if (st == CLGAN_OK) {
+        long right = 0;
+        for (int i = 0; i < n_gen; i++) out->class_histogram[argmax(gl + (size_t)i * (size_t)k, k)]++;
+        for (int i = 0; real_labels && i < n_real; i++) right += argmax(rl + (size_t)i * (size_t)k, k) == real_labels[i];
+        out->real_accuracy = real_labels ? (double)right / n_real : -1;
+        /* logits -> probabilities in place */
+        clgan_softmax_rows(gl, n_gen, k, gl);
+        clgan_softmax_rows(rl, n_real, k, rl);
+        st = clgan_inception_score(gl, n_gen, k, &out->inception_score);
+    }
+    if (st == CLGAN_OK) st = clgan_inception_score(rl, n_real, k, &out->real_inception_score);
+    out->n_generated = n_gen;
+    out->n_real = n_real;
+    out->classes = k;
+    free(gf);
+    free(gl);
+    free(rf);
+    free(rl);
+    free(z);
+    free(img);
+    free(labels);
+    if (st != CLGAN_OK) clgan_image_eval_free(out);
+    return st;
+}

@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""clgan train-classifier and clgan eval, end to end through the binary.
+
+  toy         eval of tiny ring8 and grid25 toy checkpoints: the four JSON keys, the text form, refusals
+  classifier  train-classifier on 2000 MNIST test images (1500 trained on, 500 measured) reaches > 80%;
+              its file's metadata; the four-file MNIST layout and the default output location
+              (77 without $CLGAN_SHARED_DATA/mnist or without an OpenCL device)
+  image       eval --json of a tiny Fashion-MNIST DCGAN with a quickly trained classifier: fid,
+              inception_score, class_histogram; the default classifier location
+              (77 without Fashion-MNIST or without an OpenCL device)
+  errors      a missing classifier, one for another data set, size or channel count, corrupt and
+              foreign files: each a clear error naming the file and what to do (77 without Fashion-MNIST)
+
+Every check prints ok/FAIL; the script exits 1 when any failed."""
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+BIN = os.environ['CLGAN_BIN']
+SHARED = os.environ.get('CLGAN_SHARED_DATA', '')
+MNIST = os.path.join(SHARED, 'mnist')
+FASHION = '/usr/share/datasets/fashion-mnist'
+SKIP = 77
+failures = []
+
+
+def run(*args, env=None, timeout=240):
+    e = dict(os.environ)
+    e.pop('CLGAN_DEVICE', None)
+    e.update(env or {})
+    p = subprocess.run([BIN, *args], capture_output=True, text=True, env=e, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def check(cond, what, detail=''):
+    if cond:
+        print('ok   ' + what)
+    else:
+        print('FAIL ' + what + ('\n' + detail if detail else ''))
+        failures.append(what)
+    return cond
+
+
+def expect(args, rc, out_re=None, err_re=None, env=None, what=None):
+    code, out, err = run(*args, env=env)
+    ok = code == rc
+    if out_re and not re.search(out_re, out, re.S):
+        ok = False
+    if err_re and not re.search(err_re, err, re.S):
+        ok = False
+    check(ok, what or ' '.join(args), 'rc=%d\nstdout:\n%s\nstderr:\n%s' % (code, out, err))
+    return out, err
+
+
+def must(args, what, env=None):
+    code, out, err = run(*args, env=env)
+    if code != 0:
+        print('FAIL %s\nrc=%d\nstdout:\n%s\nstderr:\n%s' % (what, code, out, err))
+        sys.exit(1)
+    return out, err
+
+
+def has_opencl():
+    code, out, _ = run('devices')
+    return code == 0 and re.search(r'^[* ] \d+:\d+ ', out, re.M) is not None
+
+
+def fashion_present():
+    return all(os.path.exists(os.path.join(FASHION, f)) for f in
+               ('train-images-idx3-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'))
+
+
+def mnist_present():
+    return all(os.path.exists(os.path.join(MNIST, 't10k-%s.gz' % f)) for f in ('images-idx3-ubyte', 'labels-idx1-ubyte'))
+
+
+def st_meta(path):
+    with open(path, 'rb') as f:
+        n = struct.unpack('<Q', f.read(8))[0]
+        return json.loads(f.read(n)).get('__metadata__', {})
+
+
+def write_meta_only(path, meta):
+    """A valid safetensors file holding only __metadata__ (no tensors)."""
+    header = json.dumps({'__metadata__': meta}).encode()
+    header += b' ' * (-len(header) % 8)
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<Q', len(header)) + header)
+
+
+def classifier_meta(**over):
+    meta = {'format': 'clgan-classifier', 'format_version': '1', 'clgan_version': '0.1.0', 'dataset': 'fashion-mnist',
+            'image_size': '28', 'channels': '1', 'classes': '10', 'features': '128', 'test_accuracy': '0.9',
+            'test_set': 'hand-made', 'train_images': '1', 'epochs': '1'}
+    meta.update(over)
+    return meta
+
+
+def tiny_gan(tmp, name, *extra):
+    out = os.path.join(tmp, name)
+    must(['train', '--model', 'dcgan', '--dataset', 'fashion-mnist', '--width', '8', '--batch-size', '16',
+          '--steps', '2', '--sample-every', '0', '--checkpoint-every', '0', '--out', out, '--quiet', *extra],
+         'train a tiny DCGAN on Fashion-MNIST')
+    return out
+
+
+def part_toy(tmp):
+    for ds, modes in (('ring8', 8), ('grid25', 25)):
+        run_dir = os.path.join(tmp, ds)
+        must(['train', '--model', 'toy', '--dataset', ds, '--steps', '40', '--sample-every', '0',
+              '--checkpoint-every', '0', '--out', run_dir, '--quiet'], 'train a tiny toy GAN on ' + ds)
+        out, _ = expect(['eval', '--checkpoint', run_dir, '--json'], 0, what='eval --json on a %s toy checkpoint' % ds)
+        try:
+            j = json.loads(out)
+        except ValueError:
+            j = None
+        if not check(isinstance(j, dict), '%s: eval --json prints one JSON object' % ds, out):
+            continue
+        check(set(j) == {'modes_covered', 'modes_total', 'high_quality_fraction', 'reverse_kl'},
+              '%s: the four keys, no others' % ds, str(j))
+        check(j.get('modes_total') == modes, '%s: modes_total is %d' % (ds, modes), str(j))
+        cov, hq, kl = j.get('modes_covered'), j.get('high_quality_fraction'), j.get('reverse_kl')
+        check(isinstance(cov, int) and 0 <= cov <= modes, '%s: modes_covered an integer in [0, %d]' % (ds, modes), str(j))
+        check(isinstance(hq, (int, float)) and 0 <= hq <= 1, '%s: high_quality_fraction in [0, 1]' % ds, str(j))
+        check((kl is None) == (cov == 0) and (kl is None or kl >= -1e-12),
+              '%s: reverse_kl a non-negative number (null only when no mode is covered)' % ds, str(j))
+        # the same seed gives the same numbers; the checkpoint file itself works too
+        again, _ = expect(['eval', '--checkpoint', os.path.join(run_dir, 'latest'), '--json'], 0,
+                          what='%s: eval of the checkpoint file' % ds)
+        check(again == out, '%s: the same seed gives the same result' % ds, out + again)
+        expect(['eval', '--checkpoint', run_dir], 0, out_re=r'modes covered: \d+ / %d.*high-quality.*reverse KL' % modes,
+               what='%s: eval in text form' % ds)
+    run_dir = os.path.join(tmp, 'ring8')
+    out, _ = expect(['eval', '--checkpoint', run_dir, '--json', '--samples', '300', '--seed', '9'], 0,
+                    what='eval --samples 300 --seed 9')
+    expect(['eval', '--checkpoint', run_dir, '--classifier', 'x.safetensors'], 2, err_re=r'2-D data',
+           what='--classifier with a toy model is refused')
+    expect(['eval', '--checkpoint', run_dir, '--samples', '1'], 2, err_re=r'--samples 1', what='--samples 1 is refused')
+    expect(['eval'], 2, err_re=r'--checkpoint FILE is required', what='eval without --checkpoint')
+    expect(['eval', '--checkpoint', os.path.join(tmp, 'none')], 1, err_re=r'none', what='eval of a missing checkpoint')
+
+
+def accuracy_of(out):
+    m = re.search(r'test accuracy ([\d.]+)%', out)
+    return float(m.group(1)) if m else -1.0
+
+
+def part_classifier(tmp):
+    if not mnist_present():
+        print('no MNIST test set under %s: skipping' % MNIST)
+        return SKIP
+    if not has_opencl():
+        print('no OpenCL device: skipping (training on ref takes minutes)')
+        return SKIP
+    path = os.path.join(tmp, 'mnist.safetensors')
+    out, err = expect(['train-classifier', '--dataset', 'mnist', '--data', MNIST, '--train-on-test', '1500',
+                       '--limit', '2000', '--epochs', '2', '--out', path], 0, out_re=r'test accuracy',
+                      what='train-classifier on 1500 MNIST test images')
+    print(out + err)
+    acc = accuracy_of(out)
+    check(acc > 80, 'held-out accuracy %.2f%% > 80%%' % acc, out)
+    check('500 of its 10000' in out, 'the report says what the accuracy was measured on', out)
+    if check(os.path.exists(path), 'the classifier file exists'):
+        meta = st_meta(path)
+        want = {'format': 'clgan-classifier', 'format_version': '1', 'dataset': 'mnist', 'image_size': '28',
+                'channels': '1', 'classes': '10', 'features': '128', 'train_images': '1500', 'epochs': '2'}
+        check(all(meta.get(k) == v for k, v in want.items()), 'its metadata', str(meta))
+        check(abs(float(meta.get('test_accuracy', -1)) * 100 - acc) < 0.01, 'its test_accuracy is the printed one',
+              str(meta))
+        check('500 of its 10000' in meta.get('test_set', ''), 'its test_set', str(meta))
+    # the four standard files (here the test files stand in for the train files too), written to the
+    # default location
+    four = os.path.join(tmp, 'mnist4')
+    os.mkdir(four)
+    for kind in ('images-idx3-ubyte', 'labels-idx1-ubyte'):
+        for split in ('train', 't10k'):
+            os.symlink(os.path.join(MNIST, 't10k-%s.gz' % kind), os.path.join(four, '%s-%s.gz' % (split, kind)))
+    xdg = os.path.join(tmp, 'xdg')
+    out, _ = expect(['train-classifier', '--dataset', 'mnist', '--data', four, '--limit', '640', '--epochs', '1'], 0,
+                    out_re=r'mnist test split \(640 images\)', env={'XDG_DATA_HOME': xdg},
+                    what='train-classifier with the four standard MNIST files, default --out')
+    default = os.path.join(xdg, 'clgan', 'classifiers', 'mnist-1x28x28.safetensors')
+    check(os.path.exists(default) and default in out, 'written to the default location ' + default, out)
+    expect(['train-classifier', '--dataset', 'mnist', '--data', MNIST, '--train-on-test', '300', '--limit', '300'], 1,
+           err_re=r'leaves none', what='--train-on-test N >= the images used is refused')
+    expect(['train-classifier', '--dataset', 'mnist', '--data', tmp], 1, err_re=r'no train-images-idx3-ubyte',
+           what='train-classifier without the train files names them')
+    return 0
+
+
+def part_image(tmp):
+    if not fashion_present():
+        print('no Fashion-MNIST in %s: skipping' % FASHION)
+        return SKIP
+    if not has_opencl():
+        print('no OpenCL device: skipping')
+        return SKIP
+    clf = os.path.join(tmp, 'fashion.safetensors')
+    must(['train-classifier', '--dataset', 'fashion-mnist', '--limit', '1000', '--epochs', '1', '--out', clf, '--quiet'],
+         'train a quick Fashion-MNIST classifier')
+    gan = tiny_gan(tmp, 'gan')
+    out, _ = expect(['eval', '--checkpoint', gan, '--classifier', clf, '--json', '--samples', '600', '--real', '1000'],
+                    0, what='eval --json of an image checkpoint')
+    try:
+        j = json.loads(out)
+    except ValueError:
+        j = None
+    if check(isinstance(j, dict), 'eval --json prints one JSON object', out):
+        check(set(j) == {'fid', 'inception_score', 'class_histogram'}, 'the three keys, no others', str(j))
+        fid, is_, hist = j.get('fid'), j.get('inception_score'), j.get('class_histogram')
+        check(isinstance(fid, (int, float)) and fid >= 0, 'fid a non-negative number', str(j))
+        check(isinstance(is_, (int, float)) and 1 - 1e-9 <= is_ <= 10 + 1e-9, 'inception_score in [1, 10]', str(j))
+        check(isinstance(hist, list) and len(hist) == 10 and all(isinstance(h, int) and h >= 0 for h in hist) and
+              sum(hist) == 600, 'class_histogram: 10 counts summing to the 600 samples', str(j))
+    expect(['eval', '--checkpoint', gan, '--classifier', clf, '--samples', '300', '--real', '500'], 0,
+           out_re=r'FID \(classifier features\): [\d.]+.*inception score \(classifier\): [\d.]+.*predicted classes',
+           what='eval in text form')
+    # the default location
+    xdg = os.path.join(tmp, 'xdg')
+    os.makedirs(os.path.join(xdg, 'clgan', 'classifiers'))
+    default = os.path.join(xdg, 'clgan', 'classifiers', 'fashion-mnist-1x28x28.safetensors')
+    shutil.copy(clf, default)
+    expect(['eval', '--checkpoint', gan, '--samples', '300', '--real', '500'], 0, out_re=re.escape(default),
+           env={'XDG_DATA_HOME': xdg}, what='eval finds the classifier at its default location')
+    return 0
+
+
+def part_errors(tmp):
+    if not fashion_present():
+        print('no Fashion-MNIST in %s: skipping' % FASHION)
+        return SKIP
+    gan = tiny_gan(tmp, 'gan')
+    empty = {'XDG_DATA_HOME': os.path.join(tmp, 'empty')}
+    default = os.path.join(tmp, 'empty', 'clgan', 'classifiers', 'fashion-mnist-1x28x28.safetensors')
+    expect(['eval', '--checkpoint', gan], 1,
+           err_re=re.escape('no classifier at ' + default) + r' \(the default location\).*'
+                  r'clgan train-classifier --dataset fashion-mnist .*--image-size 28 --channels 1.*--classifier FILE',
+           env=empty, what='a missing default classifier: where, and how to make one')
+    missing = os.path.join(tmp, 'nope.safetensors')
+    expect(['eval', '--checkpoint', gan, '--classifier', missing], 1,
+           err_re=re.escape('no classifier at ' + missing) + r'.*clgan train-classifier --dataset fashion-mnist',
+           what='a missing named classifier')
+    cases = [
+        ('mnist.safetensors', classifier_meta(dataset='mnist'), r'trained on mnist at 28x28.*generator makes fashion-mnist'),
+        ('size32.safetensors', classifier_meta(image_size='32'), r'at 32x32 with 1 channel.*at 28x28 with 1 channel'),
+        ('rgb.safetensors', classifier_meta(channels='3'), r'28x28 with 3 channel.*28x28 with 1 channel'),
+        ('badsize.safetensors', classifier_meta(image_size='abc'), r'image_size is abc, expected an integer'),
+        ('badacc.safetensors', classifier_meta(test_accuracy='1.5'), r'test_accuracy is 1.5'),
+        ('foreign.safetensors', classifier_meta(format='clgan-checkpoint'),
+         r'format is clgan-checkpoint version 1, expected clgan-classifier'),
+        ('newer.safetensors', classifier_meta(format_version='2'), r'version 2, expected clgan-classifier version 1'),
+        ('empty.safetensors', classifier_meta(), r'no tensor named "c\.conv1\.weight"'),
+    ]
+    for name, meta, pattern in cases:
+        path = os.path.join(tmp, name)
+        write_meta_only(path, meta)
+        expect(['eval', '--checkpoint', gan, '--classifier', path], 1, err_re=re.escape(path) + r'.*' + pattern,
+               what='classifier %s refused: %s' % (name, pattern))
+    garbage = os.path.join(tmp, 'garbage.safetensors')
+    with open(garbage, 'wb') as f:
+        f.write(b'\xff' * 64)
+    expect(['eval', '--checkpoint', gan, '--classifier', garbage], 1,
+           err_re=r'classifier is unusable: .*' + re.escape(garbage), what='a corrupt classifier file')
+    truncated = os.path.join(tmp, 'truncated.safetensors')
+    write_meta_only(truncated, classifier_meta())
+    with open(truncated, 'r+b') as f:
+        f.truncate(os.path.getsize(truncated) - 5)
+    expect(['eval', '--checkpoint', gan, '--classifier', truncated], 1,
+           err_re=r'classifier is unusable: .*' + re.escape(truncated), what='a truncated classifier file')
+    ckpt = os.path.realpath(os.path.join(gan, 'latest'))
+    expect(['eval', '--checkpoint', gan, '--classifier', ckpt], 1,
+           err_re=r'format is clgan-checkpoint version 1, expected clgan-classifier',
+           what='a GAN checkpoint given as the classifier')
+    expect(['train-classifier'], 2, err_re=r'--dataset D is required', what='train-classifier without --dataset')
+    expect(['train-classifier', '--dataset', 'ring8'], 2, err_re=r'2-D data', what='train-classifier on 2-D data')
+    expect(['train-classifier', '--dataset', 'fashion-mnist', '--channels', '2'], 2, err_re=r'--channels 2',
+           what='train-classifier --channels 2')
+    return 0
+
+
+def main():
+    parts = {'toy': part_toy, 'classifier': part_classifier, 'image': part_image, 'errors': part_errors}
+    if len(sys.argv) != 2 or sys.argv[1] not in parts:
+        print('usage: test_eval_cli.py %s' % '|'.join(parts))
+        return 2
+    tmp = tempfile.mkdtemp(prefix='clgan-eval-')
+    os.environ['CLGAN_CACHE_DIR'] = os.environ.get('CLGAN_CACHE_DIR') or os.path.join(tmp, 'cache')
+    # never read or write the user's classifiers
+    os.environ['XDG_DATA_HOME'] = os.path.join(tmp, 'xdg-default')
+    try:
+        rc = parts[sys.argv[1]](tmp) or 0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if failures:
+        print('%d check(s) failed' % len(failures))
+        return 1
+    return rc
+
+
+if __name__ == '__main__':
+    sys.exit(main())
