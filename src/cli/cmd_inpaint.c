@@ -331,10 +331,12 @@ int cmd_inpaint(int argc, char **argv) {
                       "poisson blending: at most %d conjugate-gradient iterations, relative residual <= %.2g "
                       "(tolerance %g) in %.3f s",
                       ps.iters, ps.residual, POISSON_TOL, now_s() - t1);
-        for (int i = 0; i < n && st == CLGAN_OK; i++)
-            clgan_log(CLGAN_LOG_INFO, "%s: loss %.4g (context %.4g, prior %.4g), start %d, class %d", inputs.items[i],
-                      results[i].loss, results[i].context, results[i].prior, results[i].restart,
-                      m->classes > 0 ? (int)results[i].label : -1);
+        for (int i = 0; i < n && st == CLGAN_OK; i++) {
+            char cls[32] = "";
+            if (m->classes > 0) snprintf(cls, sizeof cls, ", class %d", (int)results[i].label);
+            clgan_log(CLGAN_LOG_INFO, "%s: loss %.4g (context %.4g, prior %.4g), start %d%s", inputs.items[i],
+                      results[i].loss, results[i].context, results[i].prior, results[i].restart, cls);
+        }
         if (st == CLGAN_OK)
             st = n == 1 ? clgan_png_write_grid(out, res, 1, ch, side, side, 1, 0)
                         : clgan_png_write_grid(out, res, n, ch, side, side, n < 8 ? n : 8, 2);
