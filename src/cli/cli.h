@@ -62,6 +62,8 @@ int cmd_inpaint(int argc, char **argv);
 int cli_get_long(const cli_command *c, const char *name, long lo, long hi, long *out);
 int cli_get_double(const cli_command *c, const char *name, double *out);
 void cli_print_help(const cli_command *c, FILE *f);
+/* --labels: "3" or "0,1,2", repeated to fill n labels in [0, classes). */
+int cli_parse_labels(const cli_command *c, const char *s, int n, int classes, int32_t *out);
 
 /* Prints "clgan: error: <last error>" and returns CLI_FAIL. */
 int cli_fail(clgan_status st);

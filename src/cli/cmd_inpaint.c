@@ -143,28 +143,6 @@ static clgan_status make_masks(const char *spec, int n, int side, uint64_t seed,
     return CLGAN_OK;
 }
 
-static int parse_image_labels(const char *s, int n, int classes, int32_t *out) {
-    int k = 0;
-    int32_t given[1024];
-    while (*s && k < 1024) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || v < 0 || v >= classes || (*end && *end != ',')) {
-            fprintf(stderr, "clgan inpaint: --labels: expected class numbers in [0, %d) separated by commas\n",
-                    classes);
-            return CLI_USAGE;
-        }
-        given[k++] = (int32_t)v;
-        s = *end == ',' ? end + 1 : end;
-    }
-    if (k == 0) {
-        fprintf(stderr, "clgan inpaint: --labels: expected at least one class number\n");
-        return CLI_USAGE;
-    }
-    for (int i = 0; i < n; i++) out[i] = given[i % k];
-    return CLI_OK;
-}
-
 static const char *base_name(const char *p) {
     const char *s = strrchr(p, '/');
     return s ? s + 1 : p;
@@ -295,7 +273,7 @@ int cmd_inpaint(int argc, char **argv) {
             fprintf(stderr, "clgan inpaint: --labels: this model is not conditional\n");
             rc = CLI_USAGE;
         } else {
-            rc = parse_image_labels(cli_get(&c, "labels"), n, m->classes, labels);
+            rc = cli_parse_labels(&c, cli_get(&c, "labels"), n, m->classes, labels);
         }
     }
     if (st == CLGAN_OK && rc == CLI_OK) rc = cli_open_device(&c, &d);

@@ -7,29 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* "3" (every row class 3) or "0,1,2" repeated over the rows */
-static int parse_row_labels(const char *s, int rows, int classes, int32_t *out) {
-    int k = 0;
-    int32_t given[1024];
-    while (*s && k < 1024) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || v < 0 || v >= classes || (*end && *end != ',')) {
-            fprintf(stderr, "clgan interpolate: --labels: expected class numbers in [0, %d) separated by commas\n",
-                    classes);
-            return CLI_USAGE;
-        }
-        given[k++] = (int32_t)v;
-        s = *end == ',' ? end + 1 : end;
-    }
-    if (k == 0) {
-        fprintf(stderr, "clgan interpolate: --labels: expected at least one class number\n");
-        return CLI_USAGE;
-    }
-    for (int i = 0; i < rows; i++) out[i] = given[i % k];
-    return CLI_OK;
-}
-
 int cmd_interpolate(int argc, char **argv) {
     cli_opt opts[] = {
         {"checkpoint", "FILE", NULL, NULL, "a checkpoint (or a run folder: its latest)", NULL, false},
@@ -83,7 +60,7 @@ int cmd_interpolate(int argc, char **argv) {
     }
     if (m->classes > 0) {
         if (cli_given(&c, "labels")) {
-            if (parse_row_labels(cli_get(&c, "labels"), (int)pairs, m->classes, row) != CLI_OK) {
+            if (cli_parse_labels(&c, cli_get(&c, "labels"), (int)pairs, m->classes, row) != CLI_OK) {
                 free(row);
                 free(labels);
                 return CLI_USAGE;

@@ -6,32 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int parse_labels(const char *s, int n, int classes, int32_t *out) {
-    /* "3" (all of class 3) or "0,1,2,..." repeated to n */
-    int k = 0;
-    int32_t given[4096];
-    while (s && *s) {
-        if (k == 4096) {
-            fprintf(stderr, "clgan sample: --labels: at most 4096 labels (they repeat to --count)\n");
-            return CLI_USAGE;
-        }
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || v < 0 || v >= classes) {
-            fprintf(stderr, "clgan sample: --labels: expected class numbers in [0, %d) separated by commas\n", classes);
-            return CLI_USAGE;
-        }
-        given[k++] = (int32_t)v;
-        s = *end == ',' ? end + 1 : end;
-    }
-    if (k == 0) { /* "" would divide by zero below */
-        fprintf(stderr, "clgan sample: --labels: expected class numbers in [0, %d) separated by commas\n", classes);
-        return CLI_USAGE;
-    }
-    for (int i = 0; i < n; i++) out[i] = given[i % k];
-    return CLI_OK;
-}
-
 int cmd_sample(int argc, char **argv) {
     cli_opt opts[] = {{"checkpoint", "FILE", NULL, NULL, "a checkpoint (or a run folder: its latest)", NULL, false},
                       {"count", "N", NULL, "64", "images to generate", NULL, false},
@@ -68,7 +42,7 @@ int cmd_sample(int argc, char **argv) {
     int32_t *labels = calloc((size_t)count, sizeof *labels);
     if (m->classes > 0) {
         if (cli_given(&c, "labels")) {
-            if (parse_labels(cli_get(&c, "labels"), (int)count, m->classes, labels) != CLI_OK) {
+            if (cli_parse_labels(&c, cli_get(&c, "labels"), (int)count, m->classes, labels) != CLI_OK) {
                 free(labels);
                 return CLI_USAGE;
             }

@@ -132,3 +132,30 @@ void cli_apply_verbosity(const cli_command *c) {
     else if (cli_flag(c, "verbose"))
         clgan_log_set_level(CLGAN_LOG_DEBUG);
 }
+
+int cli_parse_labels(const cli_command *c, const char *s, int n, int classes, int32_t *out) {
+    enum { MAX_LABELS = 4096 };
+    int32_t *given = malloc(MAX_LABELS * sizeof *given);
+    int k = 0;
+    if (!given) return CLI_FAIL;
+    while (s && *s) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (k == MAX_LABELS || end == s || v < 0 || v >= classes || (*end && *end != ',')) {
+            fprintf(stderr, "clgan %s: --labels: expected at most %d class numbers in [0, %d) separated by commas\n",
+                    c->name, MAX_LABELS, classes);
+            free(given);
+            return CLI_USAGE;
+        }
+        given[k++] = (int32_t)v;
+        s = *end == ',' ? end + 1 : end;
+    }
+    if (k == 0) {
+        fprintf(stderr, "clgan %s: --labels: expected at least one class number in [0, %d)\n", c->name, classes);
+        free(given);
+        return CLI_USAGE;
+    }
+    for (int i = 0; i < n; i++) out[i] = given[i % k];
+    free(given);
+    return CLI_OK;
+}
