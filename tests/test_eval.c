@@ -21,32 +21,11 @@
  * (modes), a tensor not written or read (classifier). */
 #include "clgan/data.h"
 #include "clgan/train.h"
+#include "test_check.h"
 #include "test_util.h"
 
 #include <math.h>
 #include <unistd.h>
-
-static int failures;
-
-#define CHECK(cond, ...)                                              \
-    do {                                                              \
-        if (!(cond)) {                                                \
-            failures++;                                               \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);      \
-            fprintf(stderr, __VA_ARGS__);                             \
-            fputc('\n', stderr);                                      \
-        }                                                             \
-    } while (0)
-
-#define MUST(call)                                                                                    \
-    do {                                                                                              \
-        clgan_status must_st_ = (call);                                                               \
-        if (must_st_ != CLGAN_OK) {                                                                   \
-            fprintf(stderr, "FAIL %s:%d: %s: %s: %s\n", __FILE__, __LINE__, #call,                    \
-                    clgan_status_name(must_st_), clgan_last_error());                                 \
-            exit(1);                                                                                  \
-        }                                                                                             \
-    } while (0)
 
 static bool close_rel(double a, double b, double rel) { return fabs(a - b) <= rel * fmax(fabs(b), 1e-300); }
 

@@ -16,6 +16,7 @@
  * if there was any. */
 #include "clgan/data.h"
 #include "clgan/train.h"
+#include "test_check.h"
 #include "test_util.h"
 
 #include <math.h>
@@ -26,29 +27,7 @@
 
 #define PI 3.14159265358979323846
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                                               \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            failures++;                                                                                                \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                                       \
-            fprintf(stderr, __VA_ARGS__);                                                                              \
-            fputc('\n', stderr);                                                                                       \
-        }                                                                                                              \
-    } while (0)
-
-#define MUST(call)                                                                                                     \
-    do {                                                                                                               \
-        clgan_status must_st_ = (call);                                                                                \
-        if (must_st_ != CLGAN_OK) {                                                                                    \
-            fprintf(stderr, "FAIL %s:%d: %s: %s: %s\n", __FILE__, __LINE__, #call, clgan_status_name(must_st_),        \
-                    clgan_last_error());                                                                               \
-            exit(1);                                                                                                   \
-        }                                                                                                              \
-    } while (0)
-
-enum { PATH_CAP = 1400, OUT_CAP = 1 << 16 };
+enum { PATH_CAP = 1400 };
 
 static double now_s(void) {
     struct timespec t;
@@ -554,49 +533,6 @@ static void part_mnist(void) {
 }
 
 /* ---- the command line ---- */
-
-static int cli(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int cli(char *out, const char *fmt, ...) {
-    const char *bin = getenv("CLGAN_BIN");
-    if (!bin || !*bin) {
-        fprintf(stderr, "CLGAN_BIN is not set (run through meson test)\n");
-        exit(1);
-    }
-    char args[4096], cmd[6000];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bin, args);
-    FILE *p = popen(cmd, "r");
-    if (!p) {
-        perror("popen");
-        exit(1);
-    }
-    size_t n = 0, k;
-    while ((k = fread(out + n, 1, OUT_CAP - 1 - n, p)) > 0) n += k;
-    out[n] = 0;
-    int w = pclose(p);
-    return WIFEXITED(w) ? WEXITSTATUS(w) : -1;
-}
-
-/* "clgan ARGS" must exit with rc and print every one of the NULL-terminated needles */
-static void expect_cli(int rc, const char *const *needles, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void expect_cli(int rc, const char *const *needles, const char *fmt, ...) {
-    char args[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    static char out[OUT_CAP];
-    int got = cli(out, "%s", args);
-    bool ok = got == rc;
-    for (int i = 0; needles && needles[i]; i++)
-        if (!strstr(out, needles[i])) ok = false;
-    CHECK(ok, "clgan %s: expected exit %d and output containing the expected text; got exit %d:\n%s", args, rc, got,
-          out);
-    if (ok) printf("ok   clgan %.200s -> %d\n", args, rc);
-}
 
 /* A tiny MLP GAN (8x8 gray) saved on ref: enough to drive the commands. */
 static void tiny_checkpoint(const char *path, int classes) {

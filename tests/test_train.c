@@ -14,6 +14,7 @@
  * group says what breaks it. */
 #include "clgan/data.h"
 #include "clgan/train.h"
+#include "test_check.h"
 #include "test_util.h"
 
 #include <errno.h>
@@ -23,30 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures;
-
-#define CHECK(cond, ...)                                              \
-    do {                                                              \
-        if (!(cond)) {                                                \
-            failures++;                                               \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);      \
-            fprintf(stderr, __VA_ARGS__);                             \
-            fputc('\n', stderr);                                      \
-        }                                                             \
-    } while (0)
-
-/* a library call that must succeed; otherwise the group cannot go on */
-#define MUST(call)                                                                                    \
-    do {                                                                                              \
-        clgan_status must_st_ = (call);                                                               \
-        if (must_st_ != CLGAN_OK) {                                                                   \
-            fprintf(stderr, "FAIL %s:%d: %s: %s: %s\n", __FILE__, __LINE__, #call,                    \
-                    clgan_status_name(must_st_), clgan_last_error());                                 \
-            exit(1);                                                                                  \
-        }                                                                                             \
-    } while (0)
-
-enum { PATH_CAP = 1400, OUT_CAP = 1 << 16 };
+enum { PATH_CAP = 1400 };
 
 static void path_join(char *out, const char *dir, const char *name) {
     int k = snprintf(out, PATH_CAP, "%s/%s", dir, name);
@@ -96,61 +74,6 @@ static clgan_device *open_device(bool opencl) {
 }
 
 /* ---- the clgan binary ---- */
-
-/* Runs "$CLGAN_BIN <args>" through sh (args is shell text; paths are quoted
- * by the caller) with stdout and stderr into out (may be NULL); returns the
- * exit status: a crash shows as 128 + the signal, or -1. */
-static int cli(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int cli(char *out, const char *fmt, ...) {
-    const char *bin = getenv("CLGAN_BIN");
-    if (!bin || !*bin) {
-        fprintf(stderr, "CLGAN_BIN is not set (run through meson test)\n");
-        exit(1);
-    }
-    char args[4096], cmd[6000];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bin, args);
-    FILE *p = popen(cmd, "r");
-    if (!p) {
-        perror("popen");
-        exit(1);
-    }
-    /* read to the end even past OUT_CAP, so the child never blocks on a full pipe */
-    size_t n = 0;
-    char sink[4096];
-    for (;;) {
-        bool keep = out && n < OUT_CAP - 1;
-        size_t k = fread(keep ? out + n : sink, 1, keep ? OUT_CAP - 1 - n : sizeof sink, p);
-        if (k == 0) break;
-        if (keep) n += k;
-    }
-    if (out) out[n] = 0;
-    int w = pclose(p);
-    return WIFEXITED(w) ? WEXITSTATUS(w) : -1;
-}
-
-/* "clgan ARGS" must exit with `rc` and print text containing each of the
- * NULL-terminated needles */
-static void expect_cli(int rc, const char *const *needles, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void expect_cli(int rc, const char *const *needles, const char *fmt, ...) {
-    char args[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    static char out[OUT_CAP];
-    int got = cli(out, "%s", args);
-    /* sanitizers exit with status 1 too: their reports must not pass for an error message */
-    bool ok = got == rc && !strstr(out, "Sanitizer") && !strstr(out, "runtime error:");
-    for (int i = 0; needles && needles[i]; i++)
-        if (!strstr(out, needles[i])) ok = false;
-    CHECK(ok, "clgan %s: expected exit %d and output containing the expected text; got exit %d:\n%s", args, rc, got,
-          out);
-    if (ok) printf("ok   clgan %.160s -> %d\n", args, rc);
-}
 
 /* ---- data ---- */
 
