@@ -142,6 +142,12 @@ clgan_status clgan_train_run(const clgan_run_config *rc, clgan_device *d, bool r
                              void *user);
 /* The newest checkpoint of a run folder (DIR/latest). */
 clgan_status clgan_run_latest(const char *dir, char *path, size_t cap);
+/* A checkpoint file, or a run folder standing for its latest checkpoint:
+ * the file's path and the configuration it holds. */
+clgan_status clgan_checkpoint_open_config(const char *file_or_run, char *path, size_t cap, clgan_run_config *rc);
+/* The GAN a checkpoint's configuration describes, built on d and restored
+ * from the checkpoint. */
+clgan_status clgan_gan_from_checkpoint(const char *path, const clgan_run_config *rc, clgan_device *d, clgan_gan **out);
 
 /* ---- metrics ---- */
 typedef struct {

@@ -184,10 +184,8 @@ int cmd_eval(int argc, char **argv) {
         (cli_given(&c, "real") && cli_get_long(&c, "real", 2, 1L << 30, &real_limit) != CLI_OK))
         return CLI_USAGE;
     char path[1400];
-    if (clgan_run_latest(ck, path, sizeof path) != CLGAN_OK) snprintf(path, sizeof path, "%s", ck);
-    clgan_clear_error();
     clgan_run_config run;
-    clgan_status st = clgan_checkpoint_config(path, &run);
+    clgan_status st = clgan_checkpoint_open_config(ck, path, sizeof path, &run);
     if (st != CLGAN_OK) return cli_fail(st);
     bool toy = run.gan.model.kind == CLGAN_MODEL_TOY;
     if (!n) n = toy ? 2500 : 10000;
@@ -205,9 +203,7 @@ int cmd_eval(int argc, char **argv) {
     rc = cli_open_device(&c, &d);
     if (rc != CLI_OK || !d) return rc;
     clgan_gan *gan = NULL;
-    clgan_run_position pos;
-    st = clgan_gan_new(&run.gan, d, &gan);
-    if (st == CLGAN_OK) st = clgan_checkpoint_restore(path, gan, &pos);
+    st = clgan_gan_from_checkpoint(path, &run, d, &gan);
     if (st != CLGAN_OK) {
         clgan_gan_free(gan);
         clgan_device_close(d);

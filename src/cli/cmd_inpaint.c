@@ -226,10 +226,8 @@ int cmd_inpaint(int argc, char **argv) {
     }
 
     char path[1400];
-    if (clgan_run_latest(ck, path, sizeof path) != CLGAN_OK) snprintf(path, sizeof path, "%s", ck);
-    clgan_clear_error();
     clgan_run_config run;
-    clgan_status st = clgan_checkpoint_config(path, &run);
+    clgan_status st = clgan_checkpoint_open_config(ck, path, sizeof path, &run);
     if (st != CLGAN_OK) return cli_fail(st);
     const clgan_model_config *m = &run.gan.model;
     if (m->kind == CLGAN_MODEL_TOY) {
@@ -278,9 +276,7 @@ int cmd_inpaint(int argc, char **argv) {
     }
     if (st == CLGAN_OK && rc == CLI_OK) rc = cli_open_device(&c, &d);
     if (st == CLGAN_OK && rc == CLI_OK && d) {
-        clgan_run_position pos;
-        st = clgan_gan_new(&run.gan, d, &gan);
-        if (st == CLGAN_OK) st = clgan_checkpoint_restore(path, gan, &pos);
+        st = clgan_gan_from_checkpoint(path, &run, d, &gan);
         double t0 = now_s();
         if (st == CLGAN_OK)
             st = clgan_inpaint_search(gan, &ic, x, missing, m->classes > 0 && cli_given(&c, "labels") ? labels : NULL,

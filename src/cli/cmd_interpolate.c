@@ -41,10 +41,8 @@ int cmd_interpolate(int argc, char **argv) {
         return CLI_USAGE;
     }
     char path[1400];
-    if (clgan_run_latest(ck, path, sizeof path) != CLGAN_OK) snprintf(path, sizeof path, "%s", ck);
-    clgan_clear_error();
     clgan_run_config run;
-    clgan_status st = clgan_checkpoint_config(path, &run);
+    clgan_status st = clgan_checkpoint_open_config(ck, path, sizeof path, &run);
     if (st != CLGAN_OK) return cli_fail(st);
     const clgan_model_config *m = &run.gan.model;
     if (m->kind == CLGAN_MODEL_TOY) {
@@ -85,11 +83,9 @@ int cmd_interpolate(int argc, char **argv) {
     size_t per = (size_t)m->channels * (size_t)m->image_size * (size_t)m->image_size;
     float *z = malloc((size_t)n * (size_t)m->z_dim * sizeof *z), *img = malloc((size_t)n * per * sizeof *img);
     clgan_gan *gan = NULL;
-    clgan_run_position pos;
     st = z && img ? CLGAN_OK : CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
     if (st == CLGAN_OK) st = clgan_interpolate_latents((int)pairs, (int)steps, m->z_dim, (uint64_t)seed, z);
-    if (st == CLGAN_OK) st = clgan_gan_new(&run.gan, d, &gan);
-    if (st == CLGAN_OK) st = clgan_checkpoint_restore(path, gan, &pos);
+    if (st == CLGAN_OK) st = clgan_gan_from_checkpoint(path, &run, d, &gan);
     if (st == CLGAN_OK) st = clgan_gan_generate(gan, z, m->classes > 0 ? labels : NULL, n, img);
     if (st == CLGAN_OK)
         st = clgan_png_write_grid(out, img, n, m->channels, m->image_size, m->image_size, (int)steps, 2);

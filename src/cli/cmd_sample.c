@@ -33,10 +33,8 @@ int cmd_sample(int argc, char **argv) {
         cli_get_long(&c, "cols", 1, 4096, &cols) != CLI_OK)
         return CLI_USAGE;
     char path[1400];
-    snprintf(path, sizeof path, "%s", ck);
-    if (clgan_run_latest(ck, path, sizeof path) != CLGAN_OK) snprintf(path, sizeof path, "%s", ck);
     clgan_run_config run;
-    clgan_status st = clgan_checkpoint_config(path, &run);
+    clgan_status st = clgan_checkpoint_open_config(ck, path, sizeof path, &run);
     if (st != CLGAN_OK) return cli_fail(st);
     const clgan_model_config *m = &run.gan.model;
     int32_t *labels = calloc((size_t)count, sizeof *labels);
@@ -61,12 +59,10 @@ int cmd_sample(int argc, char **argv) {
         return rc;
     }
     clgan_gan *gan = NULL;
-    clgan_run_position pos;
     size_t per = m->kind == CLGAN_MODEL_TOY ? 2 : (size_t)m->channels * (size_t)m->image_size * (size_t)m->image_size;
     float *z = malloc((size_t)count * (size_t)m->z_dim * sizeof *z), *img = malloc((size_t)count * per * sizeof *img);
     st = z && img ? CLGAN_OK : CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
-    if (st == CLGAN_OK) st = clgan_gan_new(&run.gan, d, &gan);
-    if (st == CLGAN_OK) st = clgan_checkpoint_restore(path, gan, &pos);
+    if (st == CLGAN_OK) st = clgan_gan_from_checkpoint(path, &run, d, &gan);
     if (st == CLGAN_OK) {
         clgan_rng_normal((uint64_t)seed, 0, z, (size_t)count * (size_t)m->z_dim);
         st = clgan_gan_generate(gan, z, m->classes > 0 ? labels : NULL, (int)count, img);

@@ -169,3 +169,22 @@ clgan_status clgan_checkpoint_restore(const char *path, clgan_gan *gan, clgan_ru
     clgan_st_close(f);
     return st;
 }
+
+clgan_status clgan_checkpoint_open_config(const char *file_or_run, char *path, size_t cap, clgan_run_config *rc) {
+    if (clgan_run_latest(file_or_run, path, cap) != CLGAN_OK) snprintf(path, cap, "%s", file_or_run);
+    clgan_clear_error();
+    return clgan_checkpoint_config(path, rc);
+}
+
+clgan_status clgan_gan_from_checkpoint(const char *path, const clgan_run_config *rc, clgan_device *d, clgan_gan **out) {
+    clgan_gan *gan = NULL;
+    clgan_run_position pos;
+    clgan_status st = clgan_gan_new(&rc->gan, d, &gan);
+    if (st == CLGAN_OK) st = clgan_checkpoint_restore(path, gan, &pos);
+    if (st != CLGAN_OK) {
+        clgan_gan_free(gan);
+        gan = NULL;
+    }
+    *out = gan;
+    return st;
+}
