@@ -4,6 +4,7 @@
     test_train_cli.py inputs      bad options, data sets and run folders: exit status and a clear message
     test_train_cli.py divergence  NaN/Inf stops with the step and the last good checkpoint; --on-nan rollback
                                   rolls back, halves the learning rates and leaves a usable run folder
+    test_train_cli.py schedule    --lr-schedule linear/step: the rate each step used, in log.jsonl; resume keeps it
     test_train_cli.py check       clgan check passes on the OpenCL device and fails, naming the layers,
                                   on deliberately broken kernels (77 without an OpenCL device)
 
@@ -101,6 +102,12 @@ def part_inputs(tmp):
         (['--lr', 'fast'], r'--lr fast: expected a finite number'),
         (['--lr', 'nan'], r'--lr nan: expected a finite number'),
         (['--bogus'], r"unknown option '--bogus'"),
+        (['--lr-schedule', 'cosine'], r'--lr-schedule: unknown learning-rate schedule "cosine": expected constant, '
+                                      r'linear or step'),
+        (['--lr-decay-start', '5'], r'--lr-decay-start and --lr-decay-factor need --lr-schedule linear or step'),
+        (['--lr-schedule', 'step', '--lr-decay-factor', '1.5'], r'--lr-decay-factor 1.5: expected a number in \[0, 1\]'),
+        (['--lr-schedule', 'linear', '--steps', '10', '--lr-decay-start', '11'],
+         r'--lr-decay-start 11 is past the last step \(--steps 10\)'),
     ]
     for args, msg in usage:
         expect(['train', *args, '--device', 'ref', '--out', out], 2, err_re=msg)
@@ -267,6 +274,65 @@ def part_divergence(tmp):
 
 
 # ---------------------------------------------------------------------------
+# schedule: the learning rates each step used (log.jsonl) follow --lr-schedule,
+# on top of the configured rates, and a resumed run keeps the schedule. Fails
+# when a rate is off the formula at any step.
+# ---------------------------------------------------------------------------
+def part_schedule(tmp):
+    lr = 1e-3
+    common = TOY + ['--lr', str(lr), '--log-every', '1', '--checkpoint-every', '0']
+    def rates(d):
+        rows = log_rows(d)
+        check(all(r['lr_g'] == r['lr_d'] for r in rows), 'lr_g and lr_d follow one schedule', repr(rows))
+        return [r['step'] for r in rows], [r['lr_g'] / lr for r in rows]
+    def near(got, want):
+        return len(got) == len(want) and all(abs(a - b) <= 1e-6 for a, b in zip(got, want))
+
+    d = os.path.join(tmp, 'constant')
+    expect(['train', *common, '--steps', '6', '--out', d], 0)
+    steps, f = rates(d)
+    check(steps == list(range(1, 7)) and near(f, [1.0] * 6), 'constant: every step at --lr', repr(f))
+
+    # linear from 1 after --lr-decay-start updates down to --lr-decay-factor at --steps:
+    # update t (1-based) uses 1 - (t - 1 - start) / (steps - start) * (1 - factor)
+    for start, factor in ((0, 0.0), (4, 0.0), (3, 0.5)):
+        d = os.path.join(tmp, 'linear-%d-%g' % (start, factor))
+        expect(['train', *common, '--steps', '10', '--lr-schedule', 'linear', '--lr-decay-start', str(start),
+                '--lr-decay-factor', str(factor), '--out', d], 0)
+        steps, f = rates(d)
+        want = [1.0 if t - 1 <= start else 1 - (t - 1 - start) / (10 - start) * (1 - factor) for t in range(1, 11)]
+        check(near(f, want), 'linear from step %d to x%g at step 10: %s' % (start, factor, ['%.4f' % x for x in f]),
+              'want %r' % want)
+        check(f[-1] > factor, 'linear: the last update still learns (x%.4f)' % f[-1])
+
+    # step: x factor from update start + 1 on; the defaults are steps/2 and 0.1
+    d = os.path.join(tmp, 'step-default')
+    expect(['train', *common, '--steps', '8', '--lr-schedule', 'step', '--out', d], 0)
+    steps, f = rates(d)
+    check(near(f, [1.0] * 4 + [0.1] * 4), 'step: x0.1 from step 5 of 8 by default', repr(f))
+    cfg = json.load(open(os.path.join(d, 'config.json')))
+    check(cfg.get('lr_schedule') == {'kind': 'step', 'start': 4, 'end': 0, 'factor': 0.1},
+          'config.json records the schedule as it was fixed at the start', repr(cfg.get('lr_schedule')))
+
+    # resume: the schedule comes from the checkpoint, including a decay still ahead
+    d = os.path.join(tmp, 'step-resume')
+    expect(['train', *common, '--steps', '4', '--lr-schedule', 'step', '--lr-decay-start', '3',
+            '--lr-decay-factor', '0.25', '--out', d], 0)
+    expect(['train', '--resume', d, '--steps', '8', '--device', 'ref', '--quiet'], 0)
+    steps, f = rates(d)
+    check(steps == list(range(1, 9)) and near(f, [1.0] * 3 + [0.25] * 5), 'a resumed run keeps its schedule', repr(f))
+    expect(['train', '--resume', d, '--steps', '9', '--lr-schedule', 'linear', '--device', 'ref'], 2,
+           err_re=r'--lr-schedule cannot change on --resume')
+
+    # the edges: a step decay at step 0 to factor 0
+    d = os.path.join(tmp, 'frozen')
+    expect(['train', *common, '--steps', '6', '--lr-schedule', 'step', '--lr-decay-start', '0', '--lr-decay-factor',
+            '0', '--out', d], 0, what='factor 0 from the first step (a frozen run) is allowed')
+    steps, f = rates(d)
+    check(near(f, [0.0] * 6), 'step from 0 with factor 0 makes no update', repr(f))
+
+
+# ---------------------------------------------------------------------------
 # check: fails when `clgan check` reports a difference on a correct device,
 # passes a broken kernel, or does not point at the layers the break affects.
 # ---------------------------------------------------------------------------
@@ -345,9 +411,9 @@ def part_check(tmp):
 
 def main():
     part = sys.argv[1] if len(sys.argv) > 1 else ''
-    parts = {'inputs': part_inputs, 'divergence': part_divergence, 'check': part_check}
+    parts = {'inputs': part_inputs, 'divergence': part_divergence, 'schedule': part_schedule, 'check': part_check}
     if part not in parts:
-        print('usage: test_train_cli.py inputs|divergence|check', file=sys.stderr)
+        print('usage: test_train_cli.py inputs|divergence|schedule|check', file=sys.stderr)
         return 2
     tmp = tempfile.mkdtemp(prefix='clgan-train-cli-')
     try:

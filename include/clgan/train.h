@@ -19,6 +19,26 @@ typedef enum {
     CLGAN_LOSS_HINGE,   /* "Geometric GAN" (2017), SN-GAN (2018): E[relu(1 - D(x))] + E[relu(1 + D(G(z)))] */
 } clgan_loss_kind;
 
+/* A learning-rate schedule over generator steps, on top of the optimizers'
+ * rates (both networks follow the generator's step count, so n_critic D
+ * steps share one rate). */
+typedef enum {
+    CLGAN_LR_CONSTANT, /* the configured rates throughout */
+    CLGAN_LR_LINEAR,   /* from x1 at step `start` linearly to x`factor` at step `end`, then held */
+    CLGAN_LR_STEP,     /* x1 before step `start`, x`factor` from it on */
+} clgan_lr_schedule_kind;
+
+typedef struct {
+    clgan_lr_schedule_kind kind;
+    long start, end; /* generator steps; end >= start (LINEAR only) */
+    float factor;    /* in [0, 1] */
+} clgan_lr_schedule;
+
+const char *clgan_lr_schedule_name(clgan_lr_schedule_kind k);
+clgan_status clgan_lr_schedule_parse(const char *s, clgan_lr_schedule_kind *out);
+/* The schedule's factor on the learning rates for the update made after
+ * g_step completed generator steps. */
+float clgan_lr_schedule_factor(const clgan_lr_schedule *s, uint64_t g_step);
 
 typedef struct {
     clgan_model_config model;
@@ -31,6 +51,7 @@ typedef struct {
     float weight_clip;   /* WGAN */
     float clip_grad;     /* > 0: clip each network's global gradient norm to this */
     clgan_opt_config opt_g, opt_d;
+    clgan_lr_schedule lr_schedule;
 } clgan_gan_config;
 
 const char *clgan_loss_name(clgan_loss_kind k);
@@ -45,6 +66,7 @@ typedef struct {
     float d_real, d_fake; /* mean D output on real / generated data (a probability for minimax and NS, else the raw score) */
     float penalty;        /* the gradient-penalty term (0 when off) */
     float grad_norm_d, grad_norm_g; /* before clipping */
+    float lr_d, lr_g;               /* the learning rates these updates used */
 } clgan_step_stats;
 
 typedef struct clgan_gan clgan_gan;
@@ -64,9 +86,11 @@ clgan_status clgan_gan_g_step(clgan_gan *gan, const int32_t *labels, clgan_step_
 uint64_t clgan_gan_step_count(const clgan_gan *gan);
 uint64_t clgan_gan_d_step_count(const clgan_gan *gan);
 void clgan_gan_set_counts(clgan_gan *gan, uint64_t g_steps, uint64_t d_steps);
-/* A factor on both learning rates (--on-nan rollback halves it). */
+/* A factor on both learning rates (--on-nan rollback halves it), on top of
+ * the schedule. */
 void clgan_gan_set_lr_scale(clgan_gan *gan, float scale);
 float clgan_gan_lr_scale(const clgan_gan *gan);
+/* The rate the next update of G (or D) uses: configured x schedule x scale. */
 float clgan_gan_lr(const clgan_gan *gan, bool generator);
 
 /* Generates n samples from z (n, z_dim) with the generator in evaluation

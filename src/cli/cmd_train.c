@@ -88,7 +88,8 @@ static int parse_widths(const char *s, clgan_model_config *m) {
 static const char *const run_defining[] = {"out", "model", "loss", "dataset", "data", "batch-size", "seed", "image-size",
                                            "channels", "z-dim", "width", "widths", "conditional", "d-norm",
                                            "optimizer", "lr", "lr-g", "lr-d", "beta1", "beta2", "momentum",
-                                           "n-critic", "gp-lambda", "gp-phase-steps", "weight-clip", "clip-grad"};
+                                           "n-critic", "gp-lambda", "gp-phase-steps", "weight-clip", "clip-grad",
+                                           "lr-schedule", "lr-decay-start", "lr-decay-factor"};
 
 int cmd_train(int argc, char **argv) {
     cli_opt opts[] = {
@@ -115,6 +116,9 @@ int cmd_train(int argc, char **argv) {
         {"beta1", "X", NULL, "0.5", "Adam beta1", NULL, false},
         {"beta2", "X", NULL, "0.999 (0.9 for wgan-gp)", "Adam beta2", NULL, false},
         {"momentum", "X", NULL, "0.9", "SGD momentum", NULL, false},
+        {"lr-schedule", "S", NULL, "constant", "constant; linear (from --lr-decay-start down to x factor at the last step); step (x factor from --lr-decay-start on)", NULL, false},
+        {"lr-decay-start", "N", NULL, "0 (linear), steps/2 (step)", "generator step where the decay begins", NULL, false},
+        {"lr-decay-factor", "F", NULL, "0 (linear), 0.1 (step)", "the final factor on both learning rates", NULL, false},
         {"n-critic", "N", NULL, "1 (5 for wgan, wgan-gp)", "discriminator steps per generator step", NULL, false},
         {"gp-lambda", "X", NULL, "10 for wgan-gp", "gradient-penalty weight", NULL, false},
         {"gp-phase-steps", "N", NULL, "0", "use the gradient penalty for the first N steps only, then the loss without it", NULL, false},
@@ -220,6 +224,23 @@ int cmd_train(int argc, char **argv) {
         NUM_OPT("gp-lambda", g->gp_lambda)
         INT_OPT("gp-phase-steps", 0, 1 << 30, g->gp_phase_steps)
         if (g->gp_phase_steps > 0 && g->gp_lambda <= 0) g->gp_lambda = 10.0f;
+        if (cli_given(&c, "lr-schedule") &&
+            (st = clgan_lr_schedule_parse(cli_get(&c, "lr-schedule"), &g->lr_schedule.kind)) != CLGAN_OK) {
+            fprintf(stderr, "clgan train: --lr-schedule: %s\n", clgan_last_error());
+            return CLI_USAGE;
+        }
+        g->lr_schedule.start = -1; /* its default depends on --steps */
+        if (cli_given(&c, "lr-decay-start")) {
+            if (cli_get_long(&c, "lr-decay-start", 0, 1L << 40, &v) != CLI_OK) return CLI_USAGE;
+            g->lr_schedule.start = v;
+        }
+        g->lr_schedule.factor = g->lr_schedule.kind == CLGAN_LR_STEP ? 0.1f : 0.0f;
+        NUM_OPT("lr-decay-factor", g->lr_schedule.factor)
+        if (!(g->lr_schedule.factor >= 0 && g->lr_schedule.factor <= 1)) {
+            fprintf(stderr, "clgan train: --lr-decay-factor %g: expected a number in [0, 1]\n",
+                    (double)g->lr_schedule.factor);
+            return CLI_USAGE;
+        }
         NUM_OPT("weight-clip", g->weight_clip)
         NUM_OPT("clip-grad", g->clip_grad)
         if (cli_given(&c, "out"))
@@ -234,6 +255,24 @@ int cmd_train(int argc, char **argv) {
     if (cli_given(&c, "steps")) {
         if (cli_get_long(&c, "steps", 1, 1L << 40, &v) != CLI_OK) return CLI_USAGE;
         run.steps = v;
+    }
+    clgan_lr_schedule *ls = &run.gan.lr_schedule;
+    if (!resume) { /* the schedule is fixed against --steps when the run starts */
+        if (ls->start < 0) ls->start = ls->kind == CLGAN_LR_STEP ? run.steps / 2 : 0;
+        ls->end = ls->kind == CLGAN_LR_LINEAR ? run.steps : 0;
+        if (ls->kind != CLGAN_LR_CONSTANT && ls->start > run.steps) {
+            fprintf(stderr, "clgan train: --lr-decay-start %ld is past the last step (--steps %ld)\n", ls->start,
+                    run.steps);
+            return CLI_USAGE;
+        }
+        if (ls->kind == CLGAN_LR_CONSTANT) {
+            if (cli_given(&c, "lr-decay-start") || cli_given(&c, "lr-decay-factor")) {
+                fprintf(stderr, "clgan train: --lr-decay-start and --lr-decay-factor need --lr-schedule linear or step\n");
+                return CLI_USAGE;
+            }
+            ls->start = 0;
+            ls->factor = 0;
+        }
     }
     if (cli_given(&c, "time-limit")) {
         if (cli_get_double(&c, "time-limit", &x) != CLI_OK || x < 0) return CLI_USAGE;

@@ -113,6 +113,17 @@ void clgan_run_config_to_json(const clgan_run_config *rc, clgan_jbuf *b) {
     clgan_jbuf_f32(b, g->clip_grad);
     opt_json(b, "opt_g", &g->opt_g);
     opt_json(b, "opt_d", &g->opt_d);
+    clgan_jbuf_key(b, "lr_schedule");
+    clgan_jbuf_begin_object(b);
+    clgan_jbuf_key(b, "kind");
+    clgan_jbuf_str(b, clgan_lr_schedule_name(g->lr_schedule.kind));
+    clgan_jbuf_key(b, "start");
+    clgan_jbuf_int(b, g->lr_schedule.start);
+    clgan_jbuf_key(b, "end");
+    clgan_jbuf_int(b, g->lr_schedule.end);
+    clgan_jbuf_key(b, "factor");
+    clgan_jbuf_f32(b, g->lr_schedule.factor);
+    clgan_jbuf_end_object(b);
     clgan_jbuf_key(b, "dataset");
     clgan_jbuf_str(b, rc->dataset);
     clgan_jbuf_key(b, "data_path");
@@ -252,6 +263,21 @@ clgan_status clgan_run_config_from_json(const clgan_json *j, clgan_run_config *r
     g->clip_grad = (float)get_num(&r, "clip_grad");
     get_opt(&r, "opt_g", &g->opt_g);
     get_opt(&r, "opt_d", &g->opt_d);
+    /* optional: configurations written before schedules existed have none */
+    if (r.st == CLGAN_OK && clgan_json_get(r.obj, "lr_schedule")) {
+        const clgan_json *v = field(&r, "lr_schedule", CLGAN_JSON_OBJECT);
+        reader sr = {v, "lr_schedule.", r.st};
+        get_str(&sr, "kind", s, sizeof s);
+        if (sr.st == CLGAN_OK && clgan_lr_schedule_parse(s, &g->lr_schedule.kind) != CLGAN_OK)
+            sr.st = clgan_error_context(CLGAN_ERR_FORMAT, "configuration: lr_schedule.kind: ");
+        g->lr_schedule.start = get_int(&sr, "start", 0, 1L << 40);
+        g->lr_schedule.end = get_int(&sr, "end", 0, 1L << 40);
+        g->lr_schedule.factor = (float)get_num(&sr, "factor");
+        if (sr.st == CLGAN_OK && !(g->lr_schedule.factor >= 0 && g->lr_schedule.factor <= 1))
+            sr.st = CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: lr_schedule.factor = %g, expected a number in [0, 1]",
+                              (double)g->lr_schedule.factor);
+        r.st = sr.st;
+    }
     get_str(&r, "dataset", rc->dataset, sizeof rc->dataset);
     get_str(&r, "data_path", rc->data_path, sizeof rc->data_path);
     rc->steps = get_int(&r, "steps", 0, 1L << 40);

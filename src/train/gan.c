@@ -83,8 +83,44 @@ void clgan_gan_set_counts(clgan_gan *gan, uint64_t g_steps, uint64_t d_steps) {
 }
 void clgan_gan_set_lr_scale(clgan_gan *gan, float scale) { gan->lr_scale = scale; }
 float clgan_gan_lr_scale(const clgan_gan *gan) { return gan->lr_scale; }
+static const char *const schedule_names[] = {"constant", "linear", "step"};
+
+const char *clgan_lr_schedule_name(clgan_lr_schedule_kind k) {
+    return (unsigned)k < 3 ? schedule_names[k] : "?";
+}
+
+clgan_status clgan_lr_schedule_parse(const char *s, clgan_lr_schedule_kind *out) {
+    for (int k = 0; k < 3; k++)
+        if (s && strcmp(s, schedule_names[k]) == 0) {
+            *out = (clgan_lr_schedule_kind)k;
+            return CLGAN_OK;
+        }
+    return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "unknown learning-rate schedule \"%s\": expected constant, linear or step",
+                     s ? s : "");
+}
+
+float clgan_lr_schedule_factor(const clgan_lr_schedule *s, uint64_t g_step) {
+    uint64_t start = s->start > 0 ? (uint64_t)s->start : 0;
+    switch (s->kind) {
+    case CLGAN_LR_CONSTANT: return 1.0f;
+    case CLGAN_LR_STEP: return g_step < start ? 1.0f : s->factor;
+    case CLGAN_LR_LINEAR: {
+        uint64_t end = s->end > s->start ? (uint64_t)s->end : start;
+        if (g_step <= start) return 1.0f;
+        if (g_step >= end) return s->factor;
+        double t = (double)(g_step - start) / (double)(end - start);
+        return (float)(1.0 - t * (1.0 - s->factor));
+    }
+    }
+    return 1.0f;
+}
+
+static float lr_factor(const clgan_gan *gan) {
+    return gan->lr_scale * clgan_lr_schedule_factor(&gan->cfg.lr_schedule, gan->g_steps);
+}
+
 float clgan_gan_lr(const clgan_gan *gan, bool generator) {
-    return (generator ? gan->cfg.opt_g.lr : gan->cfg.opt_d.lr) * gan->lr_scale;
+    return (generator ? gan->cfg.opt_g.lr : gan->cfg.opt_d.lr) * lr_factor(gan);
 }
 
 static bool probability_loss(clgan_loss_kind k) { return k == CLGAN_LOSS_MINIMAX || k == CLGAN_LOSS_NS; }
@@ -208,6 +244,13 @@ clgan_status clgan_gan_new(const clgan_gan_config *cfg, clgan_device *d, clgan_g
     if (st != CLGAN_OK) return st;
     if (cfg->batch < 1 || cfg->n_critic < 1)
         return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "batch size %d and n_critic %d must be >= 1", cfg->batch, cfg->n_critic);
+    const clgan_lr_schedule *ls = &cfg->lr_schedule;
+    if ((unsigned)ls->kind > CLGAN_LR_STEP || !(ls->factor >= 0 && ls->factor <= 1) || ls->start < 0 ||
+        (ls->kind == CLGAN_LR_LINEAR && ls->end < ls->start))
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG,
+                         "learning-rate schedule %s from step %ld to %ld with factor %g: expected 0 <= start <= end "
+                         "and a factor in [0, 1]",
+                         clgan_lr_schedule_name(ls->kind), ls->start, ls->end, (double)ls->factor);
     clgan_gan *gan = calloc(1, sizeof *gan);
     if (!gan) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
     gan->cfg = *cfg;
@@ -261,7 +304,7 @@ static clgan_status update(clgan_gan *gan, int k, uint64_t t, float *norm_out) {
     *norm_out = norm;
     if (!isfinite(norm))
         return CLGAN_ERR(CLGAN_ERR_NUMERIC, "the %s gradient norm is %g", k ? "discriminator" : "generator", norm);
-    st = clgan_optimizer_step(gan->opt[k], t, gan->lr_scale, gan->cfg.clip_grad, norm);
+    st = clgan_optimizer_step(gan->opt[k], t, lr_factor(gan), gan->cfg.clip_grad, norm);
     if (st == CLGAN_OK && k == 1 && gan->cfg.loss == CLGAN_LOSS_WGAN && gan->cfg.weight_clip > 0)
         st = clgan_optimizer_clamp_params(gan->opt[k], gan->cfg.weight_clip);
     return st;
@@ -304,6 +347,7 @@ clgan_status clgan_gan_d_step(clgan_gan *gan, const float *x, const int32_t *lab
     if (!isfinite(s->loss_d))
         return CLGAN_ERR(CLGAN_ERR_NUMERIC, "the discriminator loss is %g (D(x) %g, D(G(z)) %g)", s->loss_d, s->d_real,
                          s->d_fake);
+    s->lr_d = clgan_gan_lr(gan, false);
     st = update(gan, 1, gan->d_steps + 1, &s->grad_norm_d);
     if (st == CLGAN_OK) gan->d_steps++;
     return st;
@@ -315,6 +359,7 @@ clgan_status clgan_gan_g_step(clgan_gan *gan, const int32_t *labels, clgan_step_
     if (st == CLGAN_OK) st = read_scalar(gan->gg, gan->g_loss, &s->loss_g);
     if (st != CLGAN_OK) return st;
     if (!isfinite(s->loss_g)) return CLGAN_ERR(CLGAN_ERR_NUMERIC, "the generator loss is %g", s->loss_g);
+    s->lr_g = clgan_gan_lr(gan, true);
     st = update(gan, 0, gan->g_steps + 1, &s->grad_norm_g);
     if (st == CLGAN_OK) gan->g_steps++;
     return st;
