@@ -666,10 +666,11 @@ static int test_resume(void) {
     resume_case(tmp, "toy-ring8-sgd-clip", 5,
                 "--model toy --loss ns --optimizer sgd --lr 0.01 --clip-grad 0.5 --batch-size 32 --width 32 --seed 9",
                 "optim.d.sgd_momentum");
-    /* a step decay of the learning rates in the first half: the schedule comes back from the checkpoint */
+    /* a step decay of the learning rates in the first half: the schedule comes back from the checkpoint;
+     * three hidden layers (--widths) */
     resume_case(tmp, "toy-ring8-lr-step", 4,
                 "--model toy --loss hinge --lr-schedule step --lr-decay-start 3 --lr-decay-factor 0.25 --batch-size 32 "
-                "--width 32 --seed 10",
+                "--widths 32,16,24 --seed 10",
                 NULL);
     if (!failures) test_rmdir(tmp);
     printf("%s: %d failed check(s)\n", failures ? "FAIL" : "ok", failures);

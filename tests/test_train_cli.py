@@ -4,7 +4,8 @@
     test_train_cli.py inputs      bad options, data sets and run folders: exit status and a clear message
     test_train_cli.py divergence  NaN/Inf stops with the step and the last good checkpoint; --on-nan rollback
                                   rolls back, halves the learning rates and leaves a usable run folder
-    test_train_cli.py schedule    --lr-schedule linear/step: the rate each step used, in log.jsonl; resume keeps it
+    test_train_cli.py schedule    --lr-schedule linear/step: the rate each step used, in log.jsonl; resume keeps it;
+                                  the toy model's --widths
     test_train_cli.py check       clgan check passes on the OpenCL device and fails, naming the layers,
                                   on deliberately broken kernels (77 without an OpenCL device)
 
@@ -276,7 +277,7 @@ def part_divergence(tmp):
 # ---------------------------------------------------------------------------
 # schedule: the learning rates each step used (log.jsonl) follow --lr-schedule,
 # on top of the configured rates, and a resumed run keeps the schedule. Fails
-# when a rate is off the formula at any step.
+# when a rate is off the formula at any step. Also the toy model's --widths.
 # ---------------------------------------------------------------------------
 def part_schedule(tmp):
     lr = 1e-3
@@ -323,6 +324,16 @@ def part_schedule(tmp):
     check(steps == list(range(1, 9)) and near(f, [1.0] * 3 + [0.25] * 5), 'a resumed run keeps its schedule', repr(f))
     expect(['train', '--resume', d, '--steps', '9', '--lr-schedule', 'linear', '--device', 'ref'], 2,
            err_re=r'--lr-schedule cannot change on --resume')
+
+    # the toy model takes --widths as the MLP does (D reversed); its checkpoint has those shapes
+    d = os.path.join(tmp, 'toy-widths')
+    expect(['train', *common, '--widths', '16,8,4', '--steps', '2', '--out', d], 0)
+    with open(os.path.join(d, 'checkpoints', 'step_00000002.safetensors'), 'rb') as f:
+        header = json.loads(f.read(struct.unpack('<Q', f.read(8))[0]))
+    shapes = {k: v['shape'] for k, v in header.items() if k.endswith('.weight')}
+    check(shapes == {'g.fc1.weight': [16, 2], 'g.fc2.weight': [8, 16], 'g.fc3.weight': [4, 8], 'g.out.weight': [2, 4],
+                     'd.fc1.weight': [4, 2], 'd.fc2.weight': [8, 4], 'd.fc3.weight': [16, 8],
+                     'd.out.weight': [1, 16]}, 'toy --widths 16,8,4: G 2-16-8-4-2, D 2-4-8-16-1', repr(shapes))
 
     # the edges: a step decay at step 0 to factor 0
     d = os.path.join(tmp, 'frozen')

@@ -4,7 +4,10 @@
 # (the VEEGAN/PacGAN protocol: 2,500 samples, high quality within 3 sigma of a
 # mode). Prints one line per run and the mean per (dataset, loss).
 #
-#   tools/mode_collapse.sh [BUILD_DIR] [STEPS] [SEEDS] [DEVICE]
+#   tools/mode_collapse.sh [BUILD_DIR] [STEPS] [SEEDS] [DEVICE] [TRAIN OPTIONS...]
+#
+# TRAIN OPTIONS go to every `clgan train` (e.g. --lr 1e-3 --widths 128,128,128
+# --lr-schedule linear); without them each loss runs with its paper defaults.
 #
 # STEPS counts generator steps for the losses with one D step per G step and
 # is divided by n_critic (5) for wgan and wgan-gp, so every run makes the same
@@ -16,8 +19,11 @@ build=${1:-build}
 steps=${2:-3000}
 seeds=${3:-"1 2 3"}
 device=${4:-cpu}
+shift $(($# < 4 ? $# : 4))
+extra=("$@")
 clgan="$build/src/cli/clgan"
 out=$(mktemp -d /tmp/clgan-modes-XXXXXX)
+echo "train options: ${extra[*]:-(the paper defaults per loss)}"
 printf '%-7s %-8s %4s %6s %7s %9s %8s\n' data loss seed steps modes hq_frac rev_kl
 for data in ring8 grid25; do
   for loss in minimax ns wgan wgan-gp hinge; do
@@ -26,7 +32,7 @@ for data in ring8 grid25; do
     for seed in $seeds; do
       dir="$out/$data-$loss-$seed"
       "$clgan" train --model toy --dataset "$data" --loss "$loss" --seed "$seed" --steps "$s" \
-        --sample-every 0 --checkpoint-every 0 --log-every 1000000 --out "$dir" --device "$device" --quiet
+        --sample-every 0 --checkpoint-every 0 --log-every 1000000 --out "$dir" --device "$device" --quiet "${extra[@]}"
       json=$("$clgan" eval --checkpoint "$dir" --json --device "$device" --quiet)
       python3 - "$data" "$loss" "$seed" "$s" "$json" <<'PY'
 import json, sys

@@ -49,7 +49,7 @@ typedef struct {
     int z_dim;
     int channels, image_size; /* images; the toy model makes 2-D points */
     int width;                /* DCGAN: ngf = ndf; toy: hidden units */
-    int widths[CLGAN_MAX_WIDTHS], n_widths; /* MLP generator hidden widths (D uses them reversed) */
+    int widths[CLGAN_MAX_WIDTHS], n_widths; /* MLP (and toy, when given) generator hidden widths; D uses them reversed */
     int classes;              /* > 0: conditional on a class label */
     clgan_norm_kind d_norm;   /* the discriminator's normalisation (BatchNorm, or layernorm/none for WGAN-GP) */
 } clgan_model_config;

@@ -106,7 +106,7 @@ int cmd_train(int argc, char **argv) {
         {"channels", "C", NULL, "the dataset's", "1 (gray) or 3 (RGB)", NULL, false},
         {"z-dim", "N", NULL, "100 (2 for toy)", "latent dimension", NULL, false},
         {"width", "N", NULL, "64 (128 for toy)", "DCGAN feature maps (ngf = ndf), toy hidden units", NULL, false},
-        {"widths", "LIST", NULL, "128,128,1024,1024", "MLP generator hidden widths (D uses them reversed)", NULL, false},
+        {"widths", "LIST", NULL, "128,128,1024,1024", "MLP (and toy) generator hidden widths, D takes them reversed; the toy default is two of --width", NULL, false},
         {"conditional", NULL, NULL, NULL, "condition G and D on the class label", NULL, false},
         {"d-norm", "N", NULL, "batch (layer for wgan-gp)", "discriminator normalisation: batch, layer, none", NULL, false},
         {"optimizer", "O", NULL, "adam (rmsprop for wgan)", "adam, sgd, rmsprop (both networks)", NULL, false},

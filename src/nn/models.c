@@ -54,6 +54,15 @@ clgan_status clgan_model_check(const clgan_model_config *m) {
     return CLGAN_OK;
 }
 
+/* The hidden layers of the MLP and toy generators (D takes them reversed):
+ * --widths, or for the toy model without it two layers of --width. */
+static int mlp_layers(const clgan_model_config *m) {
+    return m->kind == CLGAN_MODEL_TOY && m->n_widths == 0 ? 2 : m->n_widths;
+}
+static int mlp_width(const clgan_model_config *m, int i) {
+    return m->kind == CLGAN_MODEL_TOY && m->n_widths == 0 ? m->width : m->widths[i];
+}
+
 static int act_g(clgan_nn *c, int x) { return clgan_relu(c->g, x); }
 static int act_d(clgan_nn *c, int x) { return clgan_leaky_relu(c->g, x, 0.2f); }
 
@@ -89,8 +98,10 @@ clgan_node clgan_generator(clgan_nn *c, const clgan_model_config *m, clgan_node 
     int x = cond_input(c, m, z, labels);
     char name[32];
     if (m->kind == CLGAN_MODEL_TOY) {
-        x = act_g(c, clgan_nn_linear(c, "fc1", x, m->width, true));
-        x = act_g(c, clgan_nn_linear(c, "fc2", x, m->width, true));
+        for (int i = 0; i < mlp_layers(m); i++) {
+            snprintf(name, sizeof name, "fc%d", i + 1);
+            x = act_g(c, clgan_nn_linear(c, name, x, mlp_width(m, i), true));
+        }
         return clgan_nn_linear(c, "out", x, 2, true);
     }
     if (m->kind == CLGAN_MODEL_MLP) {
@@ -128,11 +139,10 @@ clgan_node clgan_discriminator(clgan_nn *c, const clgan_model_config *m, clgan_n
     int h;
     if (m->kind == CLGAN_MODEL_TOY || m->kind == CLGAN_MODEL_MLP) {
         h = x;
-        int layers = m->kind == CLGAN_MODEL_TOY ? 2 : m->n_widths;
+        int layers = mlp_layers(m);
         for (int i = 0; i < layers; i++) {
-            int w = m->kind == CLGAN_MODEL_TOY ? m->width : m->widths[m->n_widths - 1 - i];
             snprintf(name, sizeof name, "fc%d", i + 1);
-            h = act_d(c, clgan_nn_linear(c, name, h, w, true));
+            h = act_d(c, clgan_nn_linear(c, name, h, mlp_width(m, layers - 1 - i), true));
         }
         return project(c, m, clgan_nn_linear(c, "out", h, 1, true), h, labels);
     }
