@@ -603,7 +603,7 @@ static void part_cli(void) {
     int w, h;
 
     /* working runs */
-    expect_cli(0, (const char *[]){"wrote", "PSNR on the hole", "mean fill", NULL},
+    expect_cli(0, (const char *[]){"wrote", "PSNR on the hole", "mean fill", "smooth fill", NULL},
                "inpaint --checkpoint '%s' --image '%s' --original '%s' --mask center --out '%s' %s", ck, img, img, out,
                quick);
     png_size(out, &w, &h);
