@@ -143,6 +143,10 @@ def part_toy(tmp):
     expect(['eval', '--checkpoint', run_dir, '--samples', '1'], 2, err_re=r'--samples 1', what='--samples 1 is refused')
     expect(['eval'], 2, err_re=r'--checkpoint FILE is required', what='eval without --checkpoint')
     expect(['eval', '--checkpoint', os.path.join(tmp, 'none')], 1, err_re=r'none', what='eval of a missing checkpoint')
+    empty = os.path.join(tmp, 'started-run')
+    os.makedirs(os.path.join(empty, 'checkpoints'))
+    expect(['eval', '--checkpoint', empty], 1, err_re=re.escape(empty) + r'/latest: no latest checkpoint.*run folder',
+           what='eval of a run folder without a checkpoint yet says so')
 
 
 def accuracy_of(out):

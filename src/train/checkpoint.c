@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define FORMAT_NAME "clgan-checkpoint"
 #define FORMAT_VERSION "1"
@@ -171,7 +172,11 @@ clgan_status clgan_checkpoint_restore(const char *path, clgan_gan *gan, clgan_ru
 }
 
 clgan_status clgan_checkpoint_open_config(const char *file_or_run, char *path, size_t cap, clgan_run_config *rc) {
-    if (clgan_run_latest(file_or_run, path, cap) != CLGAN_OK) snprintf(path, cap, "%s", file_or_run);
+    clgan_status st = clgan_run_latest(file_or_run, path, cap);
+    struct stat sb;
+    /* a folder must be a run folder with a checkpoint: its error says so */
+    if (st != CLGAN_OK && stat(file_or_run, &sb) == 0 && S_ISDIR(sb.st_mode)) return st;
+    if (st != CLGAN_OK) snprintf(path, cap, "%s", file_or_run);
     clgan_clear_error();
     return clgan_checkpoint_config(path, rc);
 }

@@ -105,7 +105,7 @@ clgan_status clgan_run_latest(const char *dir, char *path, size_t cap) {
     snprintf(link, sizeof link, "%s/latest", dir);
     ssize_t n = readlink(link, target, sizeof target - 1);
     if (n < 0)
-        return CLGAN_ERR(CLGAN_ERR_NOT_FOUND, "%s: no latest checkpoint (%s); is %s a clgan run folder?", link,
+        return CLGAN_ERR(CLGAN_ERR_NOT_FOUND, "%s: no latest checkpoint (%s); is %s a clgan run folder that has written one?", link,
                          strerror(errno), dir);
     target[n] = 0;
     snprintf(path, cap, "%s/%s", dir, target);
