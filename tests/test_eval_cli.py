@@ -265,6 +265,17 @@ def part_errors(tmp):
         write_meta_only(path, meta)
         expect(['eval', '--checkpoint', gan, '--classifier', path], 1, err_re=re.escape(path) + r'.*' + pattern,
                what='classifier %s refused: %s' % (name, pattern))
+    # idx is a generic loader: a named classifier trained through it is taken (with a warning) and gets as far as
+    # its tensors; its shape must still match
+    path = os.path.join(tmp, 'idx.safetensors')
+    write_meta_only(path, classifier_meta(dataset='idx'))
+    expect(['eval', '--checkpoint', gan, '--classifier', path], 1,
+           err_re=r'warning: classifier .*trained on idx data and the generator on fashion-mnist data.*'
+                  r'no tensor named "c\.conv1\.weight"',
+           what='a named classifier trained on idx data is taken for fashion-mnist images')
+    write_meta_only(path, classifier_meta(dataset='idx', image_size='32'))
+    expect(['eval', '--checkpoint', gan, '--classifier', path], 1, err_re=r'trained on idx at 32x32',
+           what='an idx classifier of another size is refused')
     garbage = os.path.join(tmp, 'garbage.safetensors')
     with open(garbage, 'wb') as f:
         f.write(b'\xff' * 64)

@@ -42,12 +42,20 @@ static clgan_status find_classifier(const cli_command *c, const clgan_run_config
                          m->channels, how, named ? "" : ", or name one with --classifier FILE");
     st = clgan_clf_read_info(path, info);
     if (st != CLGAN_OK) return clgan_error_context(st, "the classifier is unusable: ");
-    if (strcmp(info->dataset, run->dataset) != 0 || info->image_size != m->image_size || info->channels != m->channels)
+    /* idx and folder are generic loaders: their files may hold any named data set, so a classifier the user
+     * names is taken across that difference (with a warning); the image shape must always match */
+    bool generic = strcmp(info->dataset, "idx") == 0 || strcmp(info->dataset, "folder") == 0 ||
+                   strcmp(run->dataset, "idx") == 0 || strcmp(run->dataset, "folder") == 0;
+    bool same_data = strcmp(info->dataset, run->dataset) == 0 || (named && generic);
+    if (!same_data || info->image_size != m->image_size || info->channels != m->channels)
         return CLGAN_ERR(CLGAN_ERR_INVALID_ARG,
                          "classifier %s was trained on %s at %dx%d with %d channel(s), but the generator makes %s "
                          "images at %dx%d with %d channel(s); make a matching one with `%s`",
                          path, info->dataset, info->image_size, info->image_size, info->channels, run->dataset,
                          m->image_size, m->image_size, m->channels, how);
+    if (strcmp(info->dataset, run->dataset) != 0)
+        clgan_log(CLGAN_LOG_WARN, "classifier %s was trained on %s data and the generator on %s data: taking them to "
+                  "be the same kind of images", path, info->dataset, run->dataset);
     return CLGAN_OK;
 }
 
