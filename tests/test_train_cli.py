@@ -174,7 +174,7 @@ def part_inputs(tmp):
     os.mkdir(notrun)
     expect(['train', '--resume', notrun, '--device', 'ref'], 1,
            err_re=re.escape(notrun) + r'/latest: no latest checkpoint.*is ' + re.escape(notrun) +
-           r' a clgan run folder\?', what='--resume on a folder that is not a run')
+           r' a clgan run folder that has written one\?', what='--resume on a folder that is not a run')
     expect(['train', '--resume', os.path.join(tmp, 'nowhere'), '--device', 'ref'], 1,
            err_re=r'nowhere/latest: no latest checkpoint', what='--resume on a folder that does not exist')
     dangling = os.path.join(tmp, 'dangling')
@@ -334,6 +334,14 @@ def part_schedule(tmp):
     check(shapes == {'g.fc1.weight': [16, 2], 'g.fc2.weight': [8, 16], 'g.fc3.weight': [4, 8], 'g.out.weight': [2, 4],
                      'd.fc1.weight': [4, 2], 'd.fc2.weight': [8, 4], 'd.fc3.weight': [16, 8],
                      'd.out.weight': [1, 16]}, 'toy --widths 16,8,4: G 2-16-8-4-2, D 2-4-8-16-1', repr(shapes))
+
+    # the toy model's gradient-penalty weight is the WGAN-GP paper's toy value, 0.1, unless given
+    for extra, want in (([], 0.1), (['--gp-lambda', '5'], 5.0)):
+        d = os.path.join(tmp, 'toy-gp-%s' % (extra[-1] if extra else 'default'))
+        expect(['train', *TOY, '--loss', 'wgan-gp', '--steps', '1', *extra, '--out', d, '--quiet'], 0)
+        lam = json.load(open(os.path.join(d, 'config.json'))).get('gp_lambda')
+        check(lam is not None and abs(lam - want) < 1e-6, 'toy wgan-gp %s: gp_lambda %s' % (' '.join(extra) or
+              'by default', lam), 'want %g' % want)
 
     # the edges: a step decay at step 0 to factor 0
     d = os.path.join(tmp, 'frozen')

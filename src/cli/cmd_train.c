@@ -120,7 +120,7 @@ int cmd_train(int argc, char **argv) {
         {"lr-decay-start", "N", NULL, "0 (linear), steps/2 (step)", "generator step where the decay begins", NULL, false},
         {"lr-decay-factor", "F", NULL, "0 (linear), 0.1 (step)", "the final factor on both learning rates", NULL, false},
         {"n-critic", "N", NULL, "1 (5 for wgan, wgan-gp)", "discriminator steps per generator step", NULL, false},
-        {"gp-lambda", "X", NULL, "10 for wgan-gp", "gradient-penalty weight", NULL, false},
+        {"gp-lambda", "X", NULL, "10 for wgan-gp (0.1 for toy)", "gradient-penalty weight", NULL, false},
         {"gp-phase-steps", "N", NULL, "0", "use the gradient penalty for the first N steps only, then the loss without it", NULL, false},
         {"weight-clip", "C", NULL, "0.01 for wgan", "WGAN weight clipping to [-C, C]", NULL, false},
         {"clip-grad", "X", NULL, "0 (off)", "clip each network's global gradient norm to X", NULL, false},
@@ -223,7 +223,7 @@ int cmd_train(int argc, char **argv) {
         INT_OPT("n-critic", 1, 1000, g->n_critic)
         NUM_OPT("gp-lambda", g->gp_lambda)
         INT_OPT("gp-phase-steps", 0, 1 << 30, g->gp_phase_steps)
-        if (g->gp_phase_steps > 0 && g->gp_lambda <= 0) g->gp_lambda = 10.0f;
+        if (g->gp_phase_steps > 0 && g->gp_lambda <= 0) g->gp_lambda = model == CLGAN_MODEL_TOY ? 0.1f : 10.0f;
         if (cli_given(&c, "lr-schedule") &&
             (st = clgan_lr_schedule_parse(cli_get(&c, "lr-schedule"), &g->lr_schedule.kind)) != CLGAN_OK) {
             fprintf(stderr, "clgan train: --lr-schedule: %s\n", clgan_last_error());
