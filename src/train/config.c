@@ -44,8 +44,8 @@ void clgan_run_defaults(clgan_run_config *rc, clgan_model_kind model, clgan_loss
         m->d_norm = CLGAN_NORM_NONE;
         g->batch = 256;
         /* on 2-D mixtures of radius 1-4 and sigma 0.01-0.05, lambda 10 keeps the 1-Lipschitz critic from
-         * separating near-mode samples (ring8: 1-5 of 8 modes, < 1% within 3 sigma); the WGAN-GP paper's toy
-         * experiments used 0.1, which gives 8 of 8 and about half (docs/results.md) */
+         * separating near-mode samples (ring8: 1-5 of 8 modes, < 1% within 3 sigma); the WGAN-GP paper's public
+         * toy code uses 0.1, which gives 8 of 8 and about half (docs/results.md) */
         if (loss == CLGAN_LOSS_WGAN_GP) g->gp_lambda = 0.1f;
     }
     snprintf(rc->dataset, sizeof rc->dataset, "%s", model == CLGAN_MODEL_TOY ? "ring8" : "fashion-mnist");
