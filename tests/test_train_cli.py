@@ -335,6 +335,27 @@ def part_schedule(tmp):
                      'd.fc1.weight': [4, 2], 'd.fc2.weight': [8, 4], 'd.fc3.weight': [16, 8],
                      'd.out.weight': [1, 16]}, 'toy --widths 16,8,4: G 2-16-8-4-2, D 2-4-8-16-1', repr(shapes))
 
+    # a checkpoint written before schedules existed (no lr_schedule in its configuration) loads as constant
+    src = os.path.join(tmp, 'step-resume', 'checkpoints', 'step_00000008.safetensors')
+    with open(src, 'rb') as f:
+        n = struct.unpack('<Q', f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    config = json.loads(header['__metadata__']['config'])
+    del config['lr_schedule']
+    header['__metadata__']['config'] = json.dumps(config)
+    text = json.dumps(header).encode()
+    text += b' ' * (-len(text) % 8)
+    old_run = os.path.join(tmp, 'before-schedules')
+    os.makedirs(os.path.join(old_run, 'checkpoints'))
+    with open(os.path.join(old_run, 'checkpoints', 'step_00000008.safetensors'), 'wb') as f:
+        f.write(struct.pack('<Q', len(text)) + text + data)
+    os.symlink('checkpoints/step_00000008.safetensors', os.path.join(old_run, 'latest'))
+    expect(['train', '--resume', old_run, '--steps', '10', '--log-every', '1', '--device', 'ref', '--quiet'], 0,
+           what='a checkpoint without lr_schedule resumes')
+    steps, f = rates(old_run)
+    check(steps == [9, 10] and near(f, [1.0, 1.0]), 'and trains at the constant rate', repr(f))
+
     # the toy model's gradient-penalty weight is the WGAN-GP paper's toy value, 0.1, unless given
     for extra, want in (([], 0.1), (['--gp-lambda', '5'], 5.0)):
         d = os.path.join(tmp, 'toy-gp-%s' % (extra[-1] if extra else 'default'))
