@@ -655,6 +655,22 @@ static void part_cli(void) {
                "interpolate --checkpoint '%s' --labels 1 --out '%s' --device ref", ck, out);
     expect_cli(2, (const char *[]){"--steps", NULL}, "interpolate --checkpoint '%s' --steps 1 --out '%s' --device ref",
                ck, out);
+    /* the shared --checkpoint handling: required, and a 2-D toy model is refused where images are needed */
+    expect_cli(2, (const char *[]){"clgan inpaint: --checkpoint FILE is required", NULL},
+               "inpaint --image '%s' --out '%s' %s", img, out, quick);
+    expect_cli(2, (const char *[]){"clgan interpolate: --checkpoint FILE is required", NULL},
+               "interpolate --out '%s' --device ref", out);
+    expect_cli(2, (const char *[]){"clgan sample: --checkpoint FILE is required", NULL}, "sample --out '%s' --device ref",
+               out);
+    char toy[PATH_CAP];
+    snprintf(toy, sizeof toy, "%s/toy-run", dir);
+    expect_cli(0, (const char *[]){NULL},
+               "train --model toy --steps 1 --width 8 --batch-size 8 --sample-every 0 --out '%s' --device ref --quiet",
+               toy);
+    expect_cli(2, (const char *[]){"holds the 2-D toy model; inpainting needs an image model", NULL},
+               "inpaint --checkpoint '%s' --image '%s' --out '%s' %s", toy, img, out, quick);
+    expect_cli(2, (const char *[]){"holds the 2-D toy model; interpolation needs an image model", NULL},
+               "interpolate --checkpoint '%s' --out '%s' --device ref", toy, out);
     test_rmdir(dir);
 }
 

@@ -4,6 +4,7 @@
 #define CLGAN_CLI_H
 
 #include "clgan/runtime.h"
+#include "clgan/train.h"
 
 #include <stdio.h>
 
@@ -64,6 +65,12 @@ int cli_get_double(const cli_command *c, const char *name, double *out);
 void cli_print_help(const cli_command *c, FILE *f);
 /* --labels: "3" or "0,1,2", repeated to fill n labels in [0, classes). */
 int cli_parse_labels(const cli_command *c, const char *s, int n, int classes, int32_t *out);
+
+/* --checkpoint FILE (or a run folder: its latest), required: the checkpoint's
+ * path into path and its configuration into *run. image_use: NULL, or what
+ * the command does with images ("inpainting") when it refuses the 2-D toy
+ * model. Returns CLI_OK, or CLI_USAGE / CLI_FAIL after printing why. */
+int cli_checkpoint_config(const cli_command *c, const char *image_use, char *path, size_t cap, clgan_run_config *run);
 
 /* Prints "clgan: error: <last error>" and returns CLI_FAIL. */
 int cli_fail(clgan_status st);

@@ -181,11 +181,6 @@ int cmd_eval(int argc, char **argv) {
     int rc = cli_parse(&c, argc, argv, &help);
     if (rc != CLI_OK || help) return rc;
     cli_apply_verbosity(&c);
-    const char *ck = cli_get(&c, "checkpoint");
-    if (!ck) {
-        fprintf(stderr, "clgan eval: --checkpoint FILE is required\n");
-        return CLI_USAGE;
-    }
     long seed, n = 0, real_limit = 0;
     if (cli_get_long(&c, "seed", 0, 1L << 62, &seed) != CLI_OK ||
         (cli_given(&c, "samples") && cli_get_long(&c, "samples", 2, 1 << 24, &n) != CLI_OK) ||
@@ -193,8 +188,8 @@ int cmd_eval(int argc, char **argv) {
         return CLI_USAGE;
     char path[1400];
     clgan_run_config run;
-    clgan_status st = clgan_checkpoint_open_config(ck, path, sizeof path, &run);
-    if (st != CLGAN_OK) return cli_fail(st);
+    if ((rc = cli_checkpoint_config(&c, NULL, path, sizeof path, &run)) != CLI_OK) return rc;
+    clgan_status st = CLGAN_OK;
     bool toy = run.gan.model.kind == CLGAN_MODEL_TOY;
     if (!n) n = toy ? 2500 : 10000;
     char clf_path[1400] = "";

@@ -196,9 +196,9 @@ int cmd_inpaint(int argc, char **argv) {
     int rc = cli_parse(&c, argc, argv, &help);
     if (rc != CLI_OK || help) return rc;
     cli_apply_verbosity(&c);
-    const char *ck = cli_get(&c, "checkpoint"), *image = cli_get(&c, "image"), *out = cli_get(&c, "out");
-    if (!ck || !image) {
-        fprintf(stderr, "clgan inpaint: --checkpoint FILE and --image IN are required\n");
+    const char *image = cli_get(&c, "image"), *out = cli_get(&c, "out");
+    if (!image) {
+        fprintf(stderr, "clgan inpaint: --image IN is required\n");
         return CLI_USAGE;
     }
     clgan_inpaint_config ic;
@@ -227,13 +227,9 @@ int cmd_inpaint(int argc, char **argv) {
 
     char path[1400];
     clgan_run_config run;
-    clgan_status st = clgan_checkpoint_open_config(ck, path, sizeof path, &run);
-    if (st != CLGAN_OK) return cli_fail(st);
+    if ((rc = cli_checkpoint_config(&c, "inpainting", path, sizeof path, &run)) != CLI_OK) return rc;
+    clgan_status st = CLGAN_OK;
     const clgan_model_config *m = &run.gan.model;
-    if (m->kind == CLGAN_MODEL_TOY) {
-        fprintf(stderr, "clgan inpaint: %s holds the 2-D toy model; inpainting needs an image model\n", path);
-        return CLI_USAGE;
-    }
     int ch = m->channels, side = m->image_size;
     size_t hw = (size_t)side * side, per = (size_t)ch * hw;
 

@@ -27,11 +27,7 @@ int cmd_interpolate(int argc, char **argv) {
     int rc = cli_parse(&c, argc, argv, &help);
     if (rc != CLI_OK || help) return rc;
     cli_apply_verbosity(&c);
-    const char *ck = cli_get(&c, "checkpoint"), *out = cli_get(&c, "out");
-    if (!ck) {
-        fprintf(stderr, "clgan interpolate: --checkpoint FILE is required\n");
-        return CLI_USAGE;
-    }
+    const char *out = cli_get(&c, "out");
     long pairs, steps, seed;
     if (cli_get_long(&c, "pairs", 1, 4096, &pairs) != CLI_OK || cli_get_long(&c, "steps", 2, 4096, &steps) != CLI_OK ||
         cli_get_long(&c, "seed", 0, 1L << 62, &seed) != CLI_OK)
@@ -42,13 +38,8 @@ int cmd_interpolate(int argc, char **argv) {
     }
     char path[1400];
     clgan_run_config run;
-    clgan_status st = clgan_checkpoint_open_config(ck, path, sizeof path, &run);
-    if (st != CLGAN_OK) return cli_fail(st);
+    if ((rc = cli_checkpoint_config(&c, "interpolation", path, sizeof path, &run)) != CLI_OK) return rc;
     const clgan_model_config *m = &run.gan.model;
-    if (m->kind == CLGAN_MODEL_TOY) {
-        fprintf(stderr, "clgan interpolate: %s holds the 2-D toy model; interpolate draws image grids\n", path);
-        return CLI_USAGE;
-    }
     int n = (int)(pairs * steps);
     int32_t *row = calloc((size_t)pairs, sizeof *row), *labels = calloc((size_t)n, sizeof *labels);
     if (!row || !labels) {
@@ -83,7 +74,7 @@ int cmd_interpolate(int argc, char **argv) {
     size_t per = (size_t)m->channels * (size_t)m->image_size * (size_t)m->image_size;
     float *z = malloc((size_t)n * (size_t)m->z_dim * sizeof *z), *img = malloc((size_t)n * per * sizeof *img);
     clgan_gan *gan = NULL;
-    st = z && img ? CLGAN_OK : CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+    clgan_status st = z && img ? CLGAN_OK : CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
     if (st == CLGAN_OK) st = clgan_interpolate_latents((int)pairs, (int)steps, m->z_dim, (uint64_t)seed, z);
     if (st == CLGAN_OK) st = clgan_gan_from_checkpoint(path, &run, d, &gan);
     if (st == CLGAN_OK) st = clgan_gan_generate(gan, z, m->classes > 0 ? labels : NULL, n, img);

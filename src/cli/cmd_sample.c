@@ -23,19 +23,14 @@ int cmd_sample(int argc, char **argv) {
     int rc = cli_parse(&c, argc, argv, &help);
     if (rc != CLI_OK || help) return rc;
     cli_apply_verbosity(&c);
-    const char *ck = cli_get(&c, "checkpoint");
-    if (!ck) {
-        fprintf(stderr, "clgan sample: --checkpoint FILE is required\n");
-        return CLI_USAGE;
-    }
     long count, seed, cols;
     if (cli_get_long(&c, "count", 1, 1 << 20, &count) != CLI_OK || cli_get_long(&c, "seed", 0, 1L << 62, &seed) != CLI_OK ||
         cli_get_long(&c, "cols", 1, 4096, &cols) != CLI_OK)
         return CLI_USAGE;
     char path[1400];
     clgan_run_config run;
-    clgan_status st = clgan_checkpoint_open_config(ck, path, sizeof path, &run);
-    if (st != CLGAN_OK) return cli_fail(st);
+    if ((rc = cli_checkpoint_config(&c, NULL, path, sizeof path, &run)) != CLI_OK) return rc;
+    clgan_status st = CLGAN_OK;
     const clgan_model_config *m = &run.gan.model;
     int32_t *labels = calloc((size_t)count, sizeof *labels);
     if (m->classes > 0) {

@@ -159,3 +159,18 @@ int cli_parse_labels(const cli_command *c, const char *s, int n, int classes, in
     free(given);
     return CLI_OK;
 }
+
+int cli_checkpoint_config(const cli_command *c, const char *image_use, char *path, size_t cap, clgan_run_config *run) {
+    const char *ck = cli_get(c, "checkpoint");
+    if (!ck) {
+        fprintf(stderr, "clgan %s: --checkpoint FILE is required\n", c->name);
+        return CLI_USAGE;
+    }
+    clgan_status st = clgan_checkpoint_open_config(ck, path, cap, run);
+    if (st != CLGAN_OK) return cli_fail(st);
+    if (image_use && run->gan.model.kind == CLGAN_MODEL_TOY) {
+        fprintf(stderr, "clgan %s: %s holds the 2-D toy model; %s needs an image model\n", c->name, path, image_use);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
