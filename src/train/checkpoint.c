@@ -2,6 +2,7 @@
  * running statistics, each tensor under its own name), both optimizers'
  * state, and in __metadata__ the run's configuration and position. */
 #include "clgan/train.h"
+#include "train/params_io.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -13,19 +14,6 @@
 #define FORMAT_NAME "clgan-checkpoint"
 #define FORMAT_VERSION "1"
 
-static clgan_status add_block(clgan_st_writer *w, clgan_params *p, float *host) {
-    clgan_status st = CLGAN_OK;
-    for (int i = 0; i < clgan_params_count(p) && st == CLGAN_OK; i++) {
-        int nd, shape[4];
-        clgan_params_shape(p, i, &nd, shape);
-        int64_t s64[4];
-        for (int k = 0; k < nd; k++) s64[k] = shape[k];
-        st = clgan_params_read(p, i, host);
-        if (st == CLGAN_OK) st = clgan_st_add(w, clgan_params_name(p, i), CLGAN_DT_F32, nd, s64, host);
-    }
-    return st;
-}
-
 static void put_u64(clgan_st_writer *w, const char *key, uint64_t v, clgan_status *st) {
     char buf[32];
     snprintf(buf, sizeof buf, "%" PRIu64, v);
@@ -34,15 +22,18 @@ static void put_u64(clgan_st_writer *w, const char *key, uint64_t v, clgan_statu
 
 clgan_status clgan_checkpoint_save(const char *path, const clgan_gan *gan, const clgan_run_config *rc,
                                    const clgan_run_position *pos) {
+    /* the optimizer slots are as large as their network's block */
     size_t most = 0;
-    for (int b = 0; b < CLGAN_BLOCK_COUNT; b++)
-        if (clgan_params_total(clgan_gan_block(gan, b)) > most) most = clgan_params_total(clgan_gan_block(gan, b));
+    for (int k = 0; k < 2; k++) {
+        size_t n = clgan_params_total(clgan_gan_block(gan, k ? CLGAN_BLOCK_D : CLGAN_BLOCK_G));
+        if (n > most) most = n;
+    }
     float *host = malloc((most ? most : 1) * sizeof *host);
     clgan_st_writer *w = clgan_st_writer_new();
     clgan_jbuf cfg;
     clgan_jbuf_init(&cfg);
     clgan_status st = host && w ? CLGAN_OK : CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory writing %s", path);
-    for (int b = 0; b < CLGAN_BLOCK_COUNT && st == CLGAN_OK; b++) st = add_block(w, clgan_gan_block(gan, b), host);
+    for (int b = 0; b < CLGAN_BLOCK_COUNT && st == CLGAN_OK; b++) st = clgan_params_st_add(w, clgan_gan_block(gan, b));
     for (int k = 0; k < 2 && st == CLGAN_OK; k++) {
         size_t n = clgan_params_total(clgan_gan_block(gan, k ? CLGAN_BLOCK_D : CLGAN_BLOCK_G));
         const clgan_optimizer *o = clgan_gan_optimizer(gan, k);
@@ -127,18 +118,7 @@ clgan_status clgan_checkpoint_restore(const char *path, clgan_gan *gan, clgan_ru
     clgan_st_file *f = NULL;
     clgan_status st = open_checked(path, &f);
     if (st != CLGAN_OK) return st;
-    for (int b = 0; b < CLGAN_BLOCK_COUNT && st == CLGAN_OK; b++) {
-        clgan_params *p = clgan_gan_block(gan, b);
-        for (int i = 0; i < clgan_params_count(p) && st == CLGAN_OK; i++) {
-            int nd, shape[4];
-            clgan_params_shape(p, i, &nd, shape);
-            int64_t s64[4];
-            for (int k = 0; k < nd; k++) s64[k] = shape[k];
-            const void *data = NULL;
-            st = clgan_st_get(f, clgan_params_name(p, i), CLGAN_DT_F32, nd, s64, &data);
-            if (st == CLGAN_OK) st = clgan_params_write(p, i, data);
-        }
-    }
+    for (int b = 0; b < CLGAN_BLOCK_COUNT && st == CLGAN_OK; b++) st = clgan_params_st_load(f, clgan_gan_block(gan, b));
     for (int k = 0; k < 2 && st == CLGAN_OK; k++) {
         size_t n = clgan_params_total(clgan_gan_block(gan, k ? CLGAN_BLOCK_D : CLGAN_BLOCK_G));
         const clgan_optimizer *o = clgan_gan_optimizer(gan, k);

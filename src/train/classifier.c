@@ -2,6 +2,7 @@
  * evaluation-mode prediction, and its safetensors file. The network itself
  * is clgan_classifier (src/nn/classifier.c). */
 #include "clgan/train.h"
+#include "train/params_io.h"
 
 #include <errno.h>
 #include <math.h>
@@ -219,24 +220,6 @@ clgan_status clgan_clf_accuracy(clgan_clf *c, const float *x, const int32_t *y, 
 
 /* ---- the file ---- */
 
-static clgan_status add_block(clgan_st_writer *w, clgan_params *p) {
-    clgan_status st = CLGAN_OK;
-    for (int i = 0; i < clgan_params_count(p) && st == CLGAN_OK; i++) {
-        int nd, shape[4];
-        clgan_params_shape(p, i, &nd, shape);
-        int64_t s64[4];
-        size_t numel = 1;
-        for (int k = 0; k < nd; k++) {
-            s64[k] = shape[k];
-            numel *= (size_t)shape[k];
-        }
-        float *host = malloc(numel * sizeof *host);
-        st = host ? clgan_params_read(p, i, host) : CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
-        if (st == CLGAN_OK) st = clgan_st_add(w, clgan_params_name(p, i), CLGAN_DT_F32, nd, s64, host);
-        free(host);
-    }
-    return st;
-}
 
 static void meta_int(clgan_st_writer *w, const char *key, long v, clgan_status *st) {
     char buf[32];
@@ -248,8 +231,8 @@ clgan_status clgan_clf_save(const clgan_clf *c, const clgan_clf_info *info, cons
     const clgan_classifier_config *m = &c->cfg.model;
     clgan_st_writer *w = clgan_st_writer_new();
     clgan_status st = w ? CLGAN_OK : CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory writing %s", path);
-    if (st == CLGAN_OK) st = add_block(w, c->params);
-    if (st == CLGAN_OK) st = add_block(w, c->buffers);
+    if (st == CLGAN_OK) st = clgan_params_st_add(w, c->params);
+    if (st == CLGAN_OK) st = clgan_params_st_add(w, c->buffers);
     char acc[40];
     /* %.17g reads back to the same double */
     snprintf(acc, sizeof acc, "%.17g", info->test_accuracy);
@@ -330,20 +313,6 @@ clgan_status clgan_clf_read_info(const char *path, clgan_clf_info *info) {
     return st;
 }
 
-static clgan_status load_block(const clgan_st_file *f, clgan_params *p) {
-    clgan_status st = CLGAN_OK;
-    for (int i = 0; i < clgan_params_count(p) && st == CLGAN_OK; i++) {
-        int nd, shape[4];
-        clgan_params_shape(p, i, &nd, shape);
-        int64_t s64[4];
-        for (int k = 0; k < nd; k++) s64[k] = shape[k];
-        const void *data = NULL;
-        st = clgan_st_get(f, clgan_params_name(p, i), CLGAN_DT_F32, nd, s64, &data);
-        if (st == CLGAN_OK) st = clgan_params_write(p, i, data);
-    }
-    return st;
-}
-
 clgan_status clgan_clf_load(const char *path, clgan_device *d, int eval_batch, clgan_clf **out, clgan_clf_info *info) {
     clgan_st_file *f = NULL;
     clgan_clf_info local;
@@ -357,8 +326,8 @@ clgan_status clgan_clf_load(const char *path, clgan_device *d, int eval_batch, c
                                 .eval_batch = eval_batch};
         st = clgan_clf_new(&cfg, d, &c);
     }
-    if (st == CLGAN_OK) st = load_block(f, c->params);
-    if (st == CLGAN_OK) st = load_block(f, c->buffers);
+    if (st == CLGAN_OK) st = clgan_params_st_load(f, c->params);
+    if (st == CLGAN_OK) st = clgan_params_st_load(f, c->buffers);
     /* a file holding more than this network is another network */
     if (st == CLGAN_OK && clgan_st_count(f) != clgan_params_count(c->params) + clgan_params_count(c->buffers))
         st = CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: %d tensors, expected the classifier's %d", path, clgan_st_count(f),
