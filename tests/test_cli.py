@@ -7,43 +7,12 @@ checks that need none have passed."""
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 
-BIN = os.environ['CLGAN_BIN']
+from cli_check import check, expect, failures, run
+
 SRC = os.environ['CLGAN_SOURCE_ROOT']
-failures = []
-
-
-def run(*args, env=None):
-    e = dict(os.environ)
-    e.pop('CLGAN_DEVICE', None)
-    e.update(env or {})
-    p = subprocess.run([BIN, *args], capture_output=True, text=True, env=e, timeout=240)
-    return p.returncode, p.stdout, p.stderr
-
-
-def check(cond, what, detail=''):
-    if cond:
-        print('ok   ' + what)
-    else:
-        print('FAIL ' + what + ('\n' + detail if detail else ''))
-        failures.append(what)
-
-
-def expect(args, rc, out_re=None, err_re=None, env=None, what=None):
-    code, out, err = run(*args, env=env)
-    what = what or ' '.join(args)
-    detail = 'rc=%d\nstdout:\n%s\nstderr:\n%s' % (code, out, err)
-    ok = code == rc
-    if out_re and not re.search(out_re, out, re.S):
-        ok = False
-    if err_re and not re.search(err_re, err, re.S):
-        ok = False
-    check(ok, what, detail)
-    return out, err
-
 
 tmp = tempfile.mkdtemp(prefix='clgan-cli-')
 cache = os.path.join(tmp, 'cache')
@@ -54,7 +23,7 @@ expect(['--help'], 0, out_re=r'devices')
 expect(['nonsense'], 2, err_re=r"unknown command 'nonsense'")
 expect(['devices', '--bogus'], 2, err_re=r"unknown option '--bogus'")
 expect(['devices', '--device'], 2, err_re=r'needs a value')
-out, _ = expect(['devices'], 0, out_re=r'ref\s+REF')
+_, out, _ = expect(['devices'], 0, out_re=r'ref\s+REF')
 has_cl = re.search(r'^[* ] \d+:\d+ ', out, re.M) is not None
 
 # No OpenCL platform at all: a clear note, and ref still works.
@@ -96,9 +65,9 @@ missing_type = next(t for t in ['gpu', 'accelerator', 'cpu', 'custom'] if t.uppe
 expect(['devices', '--device', missing_type], 1, err_re=r'no %s device found' % missing_type.upper())
 
 # The cache: a first start builds every program, a second builds none.
-_, _ = expect(['kernels', '--device', dev_id], 0, out_re=r'(\d+) programs, \1 built, 0 from cache',
+expect(['kernels', '--device', dev_id], 0, out_re=r'(\d+) programs, \1 built, 0 from cache',
               what='first start builds every program')
-o, _ = expect(['kernels', '--device', dev_id], 0, out_re=r'(\d+) programs, 0 built, \1 from cache',
+_, o, _ = expect(['kernels', '--device', dev_id], 0, out_re=r'(\d+) programs, 0 built, \1 from cache',
               what='second start builds none')
 entries = sorted(os.listdir(cache))
 with open(os.path.join(cache, entries[0]), 'r+b') as f:

@@ -17,52 +17,15 @@ import os
 import re
 import shutil
 import struct
-import subprocess
 import sys
 import tempfile
 
-BIN = os.environ['CLGAN_BIN']
+from cli_check import check, expect, failures, must, run
+
 SHARED = os.environ.get('CLGAN_SHARED_DATA', '')
 MNIST = os.path.join(SHARED, 'mnist')
 FASHION = '/usr/share/datasets/fashion-mnist'
 SKIP = 77
-failures = []
-
-
-def run(*args, env=None, timeout=240):
-    e = dict(os.environ)
-    e.pop('CLGAN_DEVICE', None)
-    e.update(env or {})
-    p = subprocess.run([BIN, *args], capture_output=True, text=True, env=e, timeout=timeout)
-    return p.returncode, p.stdout, p.stderr
-
-
-def check(cond, what, detail=''):
-    if cond:
-        print('ok   ' + what)
-    else:
-        print('FAIL ' + what + ('\n' + detail if detail else ''))
-        failures.append(what)
-    return cond
-
-
-def expect(args, rc, out_re=None, err_re=None, env=None, what=None):
-    code, out, err = run(*args, env=env)
-    ok = code == rc
-    if out_re and not re.search(out_re, out, re.S):
-        ok = False
-    if err_re and not re.search(err_re, err, re.S):
-        ok = False
-    check(ok, what or ' '.join(args), 'rc=%d\nstdout:\n%s\nstderr:\n%s' % (code, out, err))
-    return out, err
-
-
-def must(args, what, env=None):
-    code, out, err = run(*args, env=env)
-    if code != 0:
-        print('FAIL %s\nrc=%d\nstdout:\n%s\nstderr:\n%s' % (what, code, out, err))
-        sys.exit(1)
-    return out, err
 
 
 def has_opencl():
@@ -114,7 +77,7 @@ def part_toy(tmp):
         run_dir = os.path.join(tmp, ds)
         must(['train', '--model', 'toy', '--dataset', ds, '--steps', '40', '--sample-every', '0',
               '--checkpoint-every', '0', '--out', run_dir, '--quiet'], 'train a tiny toy GAN on ' + ds)
-        out, _ = expect(['eval', '--checkpoint', run_dir, '--json'], 0, what='eval --json on a %s toy checkpoint' % ds)
+        _, out, _ = expect(['eval', '--checkpoint', run_dir, '--json'], 0, what='eval --json on a %s toy checkpoint' % ds)
         try:
             j = json.loads(out)
         except ValueError:
@@ -130,13 +93,13 @@ def part_toy(tmp):
         check((kl is None) == (cov == 0) and (kl is None or kl >= -1e-12),
               '%s: reverse_kl a non-negative number (null only when no mode is covered)' % ds, str(j))
         # the same seed gives the same numbers; the checkpoint file itself works too
-        again, _ = expect(['eval', '--checkpoint', os.path.join(run_dir, 'latest'), '--json'], 0,
+        _, again, _ = expect(['eval', '--checkpoint', os.path.join(run_dir, 'latest'), '--json'], 0,
                           what='%s: eval of the checkpoint file' % ds)
         check(again == out, '%s: the same seed gives the same result' % ds, out + again)
         expect(['eval', '--checkpoint', run_dir], 0, out_re=r'modes covered: \d+ / %d.*high-quality.*reverse KL' % modes,
                what='%s: eval in text form' % ds)
     run_dir = os.path.join(tmp, 'ring8')
-    out, _ = expect(['eval', '--checkpoint', run_dir, '--json', '--samples', '300', '--seed', '9'], 0,
+    _, out, _ = expect(['eval', '--checkpoint', run_dir, '--json', '--samples', '300', '--seed', '9'], 0,
                     what='eval --samples 300 --seed 9')
     expect(['eval', '--checkpoint', run_dir, '--classifier', 'x.safetensors'], 2, err_re=r'2-D data',
            what='--classifier with a toy model is refused')
@@ -162,7 +125,7 @@ def part_classifier(tmp):
         print('no OpenCL device: skipping (training on ref takes minutes)')
         return SKIP
     path = os.path.join(tmp, 'mnist.safetensors')
-    out, err = expect(['train-classifier', '--dataset', 'mnist', '--data', MNIST, '--train-on-test', '1500',
+    _, out, err = expect(['train-classifier', '--dataset', 'mnist', '--data', MNIST, '--train-on-test', '1500',
                        '--limit', '2000', '--epochs', '2', '--out', path], 0, out_re=r'test accuracy',
                       what='train-classifier on 1500 MNIST test images')
     print(out + err)
@@ -185,7 +148,7 @@ def part_classifier(tmp):
         for split in ('train', 't10k'):
             os.symlink(os.path.join(MNIST, 't10k-%s.gz' % kind), os.path.join(four, '%s-%s.gz' % (split, kind)))
     xdg = os.path.join(tmp, 'xdg')
-    out, _ = expect(['train-classifier', '--dataset', 'mnist', '--data', four, '--limit', '640', '--epochs', '1'], 0,
+    _, out, _ = expect(['train-classifier', '--dataset', 'mnist', '--data', four, '--limit', '640', '--epochs', '1'], 0,
                     out_re=r'mnist test split \(640 images\)', env={'XDG_DATA_HOME': xdg},
                     what='train-classifier with the four standard MNIST files, default --out')
     default = os.path.join(xdg, 'clgan', 'classifiers', 'mnist-1x28x28.safetensors')
@@ -208,7 +171,7 @@ def part_image(tmp):
     must(['train-classifier', '--dataset', 'fashion-mnist', '--limit', '1000', '--epochs', '1', '--out', clf, '--quiet'],
          'train a quick Fashion-MNIST classifier')
     gan = tiny_gan(tmp, 'gan')
-    out, _ = expect(['eval', '--checkpoint', gan, '--classifier', clf, '--json', '--samples', '600', '--real', '1000'],
+    _, out, _ = expect(['eval', '--checkpoint', gan, '--classifier', clf, '--json', '--samples', '600', '--real', '1000'],
                     0, what='eval --json of an image checkpoint')
     try:
         j = json.loads(out)

@@ -18,48 +18,12 @@ import os
 import re
 import shutil
 import struct
-import subprocess
 import sys
 import tempfile
 
-BIN = os.environ['CLGAN_BIN']
+from cli_check import check, expect, failures, run
+
 SRC = os.environ['CLGAN_SOURCE_ROOT']
-failures = []
-
-
-def run(*args, env=None, timeout=240):
-    e = dict(os.environ)
-    for k in ('CLGAN_DEVICE', 'CLGAN_KERNEL_DIR'):
-        e.pop(k, None)
-    e.update(env or {})
-    p = subprocess.run([BIN, *args], capture_output=True, text=True, env=e, timeout=timeout)
-    return p.returncode, p.stdout, p.stderr
-
-
-def check(cond, what, detail=''):
-    if cond:
-        print('ok   ' + what)
-    else:
-        print('FAIL ' + what + ('\n' + detail if detail else ''))
-        failures.append(what)
-    return cond
-
-
-def expect(args, rc, err_re=None, out_re=None, env=None, what=None, err_not=None):
-    """clgan ARGS must exit with rc; stderr must match err_re (and not err_not), stdout out_re."""
-    code, out, err = run(*args, env=env)
-    what = what or ' '.join(args)
-    detail = 'rc=%d\nstdout:\n%s\nstderr:\n%s' % (code, out, err)
-    # sanitizers exit with status 1 too: their reports must not pass for an error message
-    ok = code == rc and not re.search(r'Sanitizer|runtime error:', err)
-    if err_re and not re.search(err_re, err, re.S):
-        ok = False
-    if err_not and re.search(err_not, err, re.S):
-        ok = False
-    if out_re and not re.search(out_re, out, re.S):
-        ok = False
-    check(ok, what, detail)
-    return code, out, err
 
 
 def idx_images(path, n=20, rows=28, cols=28):
