@@ -321,12 +321,13 @@ def part_schedule(tmp):
     check(steps == [9, 10] and near(f, [1.0, 1.0]), 'and trains at the constant rate', repr(f))
 
     # the toy model's gradient-penalty weight is the WGAN-GP paper's toy value, 0.1, unless given
-    for extra, want in (([], 0.1), (['--gp-lambda', '5'], 5.0)):
-        d = os.path.join(tmp, 'toy-gp-%s' % (extra[-1] if extra else 'default'))
-        expect(['train', *TOY, '--loss', 'wgan-gp', '--steps', '1', *extra, '--out', d, '--quiet'], 0)
+    # (and a penalty phase on another loss takes the same weight)
+    for extra, want in ((['--loss', 'wgan-gp'], 0.1), (['--loss', 'wgan-gp', '--gp-lambda', '5'], 5.0),
+                        (['--loss', 'ns', '--gp-phase-steps', '1'], 0.1)):
+        d = os.path.join(tmp, 'toy-gp-%s' % '-'.join(a.strip('-') for a in extra))
+        expect(['train', *TOY, '--steps', '1', *extra, '--out', d, '--quiet'], 0)
         lam = json.load(open(os.path.join(d, 'config.json'))).get('gp_lambda')
-        check(lam is not None and abs(lam - want) < 1e-6, 'toy wgan-gp %s: gp_lambda %s' % (' '.join(extra) or
-              'by default', lam), 'want %g' % want)
+        check(lam is not None and abs(lam - want) < 1e-6, 'toy %s: gp_lambda %s' % (' '.join(extra), lam), 'want %g' % want)
 
     # the edges: a step decay at step 0 to factor 0
     d = os.path.join(tmp, 'frozen')

@@ -223,7 +223,11 @@ int cmd_train(int argc, char **argv) {
         INT_OPT("n-critic", 1, 1000, g->n_critic)
         NUM_OPT("gp-lambda", g->gp_lambda)
         INT_OPT("gp-phase-steps", 0, 1 << 30, g->gp_phase_steps)
-        if (g->gp_phase_steps > 0 && g->gp_lambda <= 0) g->gp_lambda = model == CLGAN_MODEL_TOY ? 0.1f : 10.0f;
+        if (g->gp_phase_steps > 0 && g->gp_lambda <= 0) { /* a penalty phase on another loss: wgan-gp's weight */
+            clgan_run_config gp;
+            clgan_run_defaults(&gp, model, CLGAN_LOSS_WGAN_GP);
+            g->gp_lambda = gp.gan.gp_lambda;
+        }
         if (cli_given(&c, "lr-schedule") &&
             (st = clgan_lr_schedule_parse(cli_get(&c, "lr-schedule"), &g->lr_schedule.kind)) != CLGAN_OK) {
             fprintf(stderr, "clgan train: --lr-schedule: %s\n", clgan_last_error());
