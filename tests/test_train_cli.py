@@ -334,7 +334,7 @@ def part_schedule(tmp):
     expect(['train', *common, '--steps', '6', '--lr-schedule', 'step', '--lr-decay-start', '0', '--lr-decay-factor',
             '0', '--out', d], 0, what='factor 0 from the first step (a frozen run) is allowed')
     steps, f = rates(d)
-    check(near(f, [0.0] * 6), 'step from 0 with factor 0 makes no update', repr(f))
+    check(near(f, [0.0] * 6), 'step from 0 with factor 0: every step logs rate 0', repr(f))
 
 
 # ---------------------------------------------------------------------------

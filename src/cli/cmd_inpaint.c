@@ -329,7 +329,8 @@ int cmd_inpaint(int argc, char **argv) {
             /* two baselines that use no generator: the mean of the known pixels, and the smooth (harmonic)
              * fill, Poisson blending of a flat guide, which continues the hole's boundary inwards */
             float *mean = gen; /* G(z) is no longer needed */
-            smooth = calloc((size_t)n * per * 2, sizeof *smooth);
+            /* n results, then one image of zeros: the flat guide */
+            smooth = calloc((size_t)(n + 1) * per, sizeof *smooth);
             if (!smooth) st = CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
             for (int i = 0; i < n && st == CLGAN_OK; i++) {
                 clgan_mean_fill(x + (size_t)i * per, missing + (size_t)i * hw, ch, side, side, mean + (size_t)i * per);
