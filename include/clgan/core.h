@@ -44,6 +44,17 @@ clgan_status clgan_set_error(clgan_status s, const char *file, int line, const c
 /* Prepends context ("loading checkpoint x: ") to the current message. */
 clgan_status clgan_error_context(clgan_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Untrusted text (a name read from a file) for a message: printable ASCII and
+ * well-formed printable UTF-8 are kept, every other byte becomes \xNN, and
+ * the result is cut with "..." to fit cap. At most n bytes of s are read
+ * (stopping at a NUL). Returns buf. Every recorded error and log message is
+ * passed through the same filter (keeping newlines), so nothing from a file
+ * reaches a terminal raw. */
+const char *clgan_escape(const char *s, size_t n, char *buf, size_t cap);
+/* The same into one of 8 per-thread buffers of 160 bytes, for format
+ * arguments: CLGAN_ERR(..., "tensor \"%s\"", clgan_esc(name)). */
+const char *clgan_esc(const char *s);
+
 const char *clgan_last_error(void);        /* "" when none */
 const char *clgan_last_error_where(void);  /* "src/io/png.c:42" */
 void clgan_clear_error(void);

@@ -34,6 +34,17 @@ extern "C" {
 typedef clgan_status (*clgan_fill_fn)(FILE *f, void *ctx);
 clgan_status clgan_atomic_write(const char *path, clgan_fill_fn fill, void *ctx);
 
+/* Opens an existing file for reading without ever blocking: O_NONBLOCK (a
+ * FIFO would otherwise wait for a writer), then fstat on the descriptor, and
+ * anything but a regular file is refused naming what it is ("is a FIFO,
+ * expected a regular file", CLGAN_ERR_IO); then blocking reads as usual.
+ * Missing file: CLGAN_ERR_NOT_FOUND. *size (may be NULL) gets its size. */
+clgan_status clgan_open_regular(const char *path, FILE **out, uint64_t *size);
+/* true for a regular file (or a symbolic link to one); never opens it */
+bool clgan_is_regular_file(const char *path);
+/* "a FIFO", "a folder", ... for a stat mode */
+const char *clgan_file_kind(unsigned int mode);
+
 /* Reads a whole regular file into a new buffer (caller frees with free()).
  * Refuses files larger than max_bytes (CLGAN_ERR_FORMAT). The buffer has a
  * NUL byte after the last one (not counted in *len) so text can be used as a

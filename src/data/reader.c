@@ -1,6 +1,7 @@
 /* Reading data files front to back, raw or gzip, with exact accounting of
  * the (decompressed) offset so format errors can say where they are. */
 #include "data_internal.h"
+#include "clgan/io.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -21,21 +22,9 @@ clgan_status data_file_open(data_file *f, const char *path) {
     f->path = path;
     f->size = -1;
 
-    f->fp = fopen(path, "rb");
-    if (!f->fp) {
-        st = CLGAN_ERR(errno == ENOENT ? CLGAN_ERR_NOT_FOUND : CLGAN_ERR_IO, "%s: cannot open: %s", path,
-                       strerror(errno));
-        goto fail;
-    }
-    struct stat sb;
-    if (fstat(fileno(f->fp), &sb) != 0) {
-        st = CLGAN_ERR(CLGAN_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        st = CLGAN_ERR(CLGAN_ERR_IO, "%s: not a regular file", path);
-        goto fail;
-    }
+    uint64_t file_size = 0;
+    st = clgan_open_regular(path, &f->fp, &file_size);
+    if (st != CLGAN_OK) goto fail;
 
     uint8_t magic[2];
     size_t m = fread(magic, 1, 2, f->fp);
@@ -65,7 +54,7 @@ clgan_status data_file_open(data_file *f, const char *path) {
             st = CLGAN_ERR(CLGAN_ERR_IO, "%s: cannot seek: %s", path, strerror(errno));
             goto fail;
         }
-        f->size = (long long)sb.st_size;
+        f->size = (long long)file_size;
     }
     return CLGAN_OK;
 

@@ -3,9 +3,62 @@
 #include "clgan/io.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+const char *clgan_file_kind(unsigned int mode) {
+    if (S_ISREG(mode)) return "a regular file";
+    if (S_ISDIR(mode)) return "a folder";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    return "not a regular file";
+}
+
+clgan_status clgan_open_regular(const char *path, FILE **out, uint64_t *size) {
+    if (!path || !out) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "open: NULL argument");
+    *out = NULL;
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return CLGAN_ERR(errno == ENOENT ? CLGAN_ERR_NOT_FOUND : CLGAN_ERR_IO, "%s: cannot open: %s", path,
+                         strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return CLGAN_ERR(CLGAN_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return CLGAN_ERR(CLGAN_ERR_IO, "%s: is %s, expected a regular file", path, clgan_file_kind(sb.st_mode));
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        int e = errno;
+        close(fd);
+        return CLGAN_ERR(CLGAN_ERR_IO, "%s: cannot set blocking mode: %s", path, strerror(e));
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return CLGAN_ERR(CLGAN_ERR_NOMEM, "%s: cannot open a stream on it", path);
+    }
+    *out = f;
+    if (size) *size = (uint64_t)sb.st_size;
+    return CLGAN_OK;
+}
+
+bool clgan_is_regular_file(const char *path) {
+    struct stat sb;
+    return lstat(path, &sb) == 0 ? (S_ISREG(sb.st_mode) || (S_ISLNK(sb.st_mode) && stat(path, &sb) == 0 &&
+                                                          S_ISREG(sb.st_mode)))
+                                 : false;
+}
 
 clgan_status clgan_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *len) {
     if (!path || !data || !len) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "read file: NULL argument");
@@ -15,26 +68,16 @@ clgan_status clgan_read_file(const char *path, size_t max_bytes, uint8_t **data,
 
     clgan_status st = CLGAN_OK;
     uint8_t *buf = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        return CLGAN_ERR(errno == ENOENT ? CLGAN_ERR_NOT_FOUND : CLGAN_ERR_IO, "%s: cannot open: %s", path,
-                         strerror(errno));
-    }
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0) {
-        st = CLGAN_ERR(CLGAN_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+    FILE *f = NULL;
+    uint64_t file_size = 0;
+    st = clgan_open_regular(path, &f, &file_size);
+    if (st != CLGAN_OK) return st;
+    if (file_size > max_bytes) {
+        st = CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: file is %llu bytes, more than the %zu accepted", path,
+                       (unsigned long long)file_size, max_bytes);
         goto fail;
     }
-    if (!S_ISREG(sb.st_mode)) {
-        st = CLGAN_ERR(CLGAN_ERR_IO, "%s: not a regular file", path);
-        goto fail;
-    }
-    if (sb.st_size < 0 || (uintmax_t)sb.st_size > max_bytes) {
-        st = CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: file is %jd bytes, more than the %zu accepted", path,
-                       (intmax_t)sb.st_size, max_bytes);
-        goto fail;
-    }
-    size_t size = (size_t)sb.st_size;
+    size_t size = (size_t)file_size;
     buf = malloc(size + 1);
     if (!buf) {
         st = CLGAN_ERR(CLGAN_ERR_NOMEM, "%s: cannot allocate %zu bytes to read it", path, size + 1);

@@ -220,12 +220,10 @@ fail:
 
 clgan_status clgan_png_read(const char *path, int want_channels, uint8_t **pixels, int *width, int *height) {
     if (!path) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "PNG read: NULL path");
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (pixels) *pixels = NULL;
-        return CLGAN_ERR(errno == ENOENT ? CLGAN_ERR_NOT_FOUND : CLGAN_ERR_IO, "%s: cannot open: %s", path,
-                         strerror(errno));
-    }
+    FILE *f = NULL;
+    if (pixels) *pixels = NULL;
+    clgan_status open_st = clgan_open_regular(path, &f, NULL);
+    if (open_st != CLGAN_OK) return open_st;
     png_source src = {.err = {.name = path}, .f = f};
     clgan_status st = read_png(&src, want_channels, pixels, width, height);
     fclose(f);

@@ -427,20 +427,9 @@ clgan_status clgan_st_read(const char *path, clgan_st_file **out) {
     clgan_status st = CLGAN_OK;
     char *header = NULL;
     uint8_t *data = NULL;
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return CLGAN_ERR(errno == ENOENT ? CLGAN_ERR_NOT_FOUND : CLGAN_ERR_IO, "%s: cannot open: %s", path,
-                         strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(fp), &sb) != 0) {
-        st = CLGAN_ERR(CLGAN_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        st = CLGAN_ERR(CLGAN_ERR_IO, "%s: not a regular file", path);
-        goto fail;
-    }
-    uint64_t size = (uint64_t)sb.st_size;
+    FILE *fp = NULL;
+    uint64_t size = 0;
+    if ((st = clgan_open_regular(path, &fp, &size)) != CLGAN_OK) return st;
     if (size < 8) {
         st = CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: file is %" PRIu64 " bytes (expected at least the 8-byte header length)",
                        path, size);

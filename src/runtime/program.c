@@ -13,6 +13,7 @@
  * binary; otherwise it is rebuilt and rewritten (temp file + rename, so two
  * processes starting together never see a half-written entry). */
 #include "runtime/device_impl.h"
+#include "runtime/kcache.h"
 #include "ops/op_table.h"
 #include "clgan/io.h"
 
@@ -24,9 +25,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CACHE_MAGIC "CLGANKC"
-#define CACHE_FORMAT 1u
-#define CACHE_HEADER (8 + 4 + 4 + 32 + 8 + 32)
+#define CACHE_MAGIC CLGAN_KCACHE_MAGIC
+#define CACHE_FORMAT CLGAN_KCACHE_FORMAT
+#define CACHE_HEADER CLGAN_KCACHE_HEADER
 static const char BUILD_OPTIONS[] = "-cl-std=CL1.2";
 
 typedef struct {
@@ -35,29 +36,12 @@ typedef struct {
 } program_source;
 
 static clgan_status read_text_file(const char *path, char **out) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return CLGAN_ERR(CLGAN_ERR_NOT_FOUND, "%s: cannot open kernel source: %s", path, strerror(errno));
-    clgan_status st = CLGAN_OK;
-    char *buf = NULL;
-    if (fseek(f, 0, SEEK_END) != 0) goto io;
-    long len = ftell(f);
-    if (len < 0 || fseek(f, 0, SEEK_SET) != 0) goto io;
-    buf = malloc((size_t)len + 1);
-    if (!buf) {
-        st = CLGAN_ERR(CLGAN_ERR_NOMEM, "%s: out of host memory", path);
-        goto done;
-    }
-    if (fread(buf, 1, (size_t)len, f) != (size_t)len) goto io;
-    buf[len] = 0;
-    *out = buf;
-    buf = NULL;
-    goto done;
-io:
-    st = CLGAN_ERR(CLGAN_ERR_IO, "%s: read failed: %s", path, strerror(errno));
-done:
-    free(buf);
-    fclose(f);
-    return st;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    clgan_status st = clgan_read_file(path, (size_t)16 << 20, &buf, &len);
+    if (st != CLGAN_OK) return clgan_error_context(st, "kernel source: ");
+    *out = (char *)buf;
+    return CLGAN_OK;
 }
 
 /* The text of source i, from the embedded table or kernel_dir. */
@@ -156,17 +140,6 @@ static void put_u32(uint8_t *p, uint32_t v) {
 static void put_u64(uint8_t *p, uint64_t v) {
     for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
-static uint32_t get_u32(const uint8_t *p) {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-static uint64_t get_u64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 /* Writes `parts` to `path` atomically (clgan_atomic_write: temporary file,
  * fsync, rename), so a reader sees the old file or the whole new one. */
 typedef struct {
@@ -190,53 +163,24 @@ static clgan_status write_atomic(const char *path, const void *const *parts, con
 
 /* Reads and verifies a cache entry; returns the payload or NULL (and why). */
 static uint8_t *cache_read(const char *path, const uint8_t key[32], size_t *n, char *why, size_t why_cap) {
-    uint8_t *buf = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    if (access(path, F_OK) != 0 && errno == ENOENT) {
         snprintf(why, why_cap, "absent");
         return NULL;
     }
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || sb.st_size < CACHE_HEADER) {
-        snprintf(why, why_cap, "truncated (%lld bytes, header is %d)", (long long)sb.st_size, CACHE_HEADER);
-        goto bad;
+    uint8_t *buf = NULL;
+    size_t len = 0, off = 0;
+    /* never blocks on a FIFO, refuses what is not a regular file, bounds the size */
+    if (clgan_read_file(path, CLGAN_KCACHE_MAX_BYTES, &buf, &len) != CLGAN_OK) {
+        snprintf(why, why_cap, "unreadable (%s)", clgan_last_error());
+        clgan_clear_error();
+        return NULL;
     }
-    buf = malloc((size_t)sb.st_size);
-    if (!buf || fread(buf, 1, (size_t)sb.st_size, f) != (size_t)sb.st_size) {
-        snprintf(why, why_cap, "unreadable");
-        goto bad;
+    if (!clgan_kcache_parse(buf, len, key, &off, n, why, why_cap)) {
+        free(buf);
+        return NULL;
     }
-    if (memcmp(buf, CACHE_MAGIC, 8) != 0 || get_u32(buf + 8) != CACHE_FORMAT) {
-        snprintf(why, why_cap, "bad magic or format version");
-        goto bad;
-    }
-    if (memcmp(buf + 16, key, 32) != 0) {
-        snprintf(why, why_cap, "stale (key differs)");
-        goto bad;
-    }
-    uint64_t len = get_u64(buf + 48);
-    if (len != (uint64_t)sb.st_size - CACHE_HEADER) {
-        snprintf(why, why_cap, "truncated (payload %llu bytes, header says %llu)",
-                 (unsigned long long)((uint64_t)sb.st_size - CACHE_HEADER), (unsigned long long)len);
-        goto bad;
-    }
-    uint8_t digest[32];
-    clgan_sha256 h;
-    clgan_sha256_init(&h);
-    clgan_sha256_update(&h, buf + CACHE_HEADER, (size_t)len);
-    clgan_sha256_final(&h, digest);
-    if (memcmp(digest, buf + 56, 32) != 0) {
-        snprintf(why, why_cap, "corrupt (checksum mismatch)");
-        goto bad;
-    }
-    fclose(f);
-    memmove(buf, buf + CACHE_HEADER, (size_t)len);
-    *n = (size_t)len;
+    memmove(buf, buf + off, *n);
     return buf;
-bad:
-    free(buf);
-    fclose(f);
-    return NULL;
 }
 
 static clgan_status cache_write(const char *path, const uint8_t key[32], const uint8_t *bin, size_t n) {
@@ -444,22 +388,16 @@ cl_kernel clgan_cl_find_kernel(const clgan_device *d, const char *name) {
 }
 
 static clgan_status load_binary_file(clgan_device *d, const clgan_device_options *opt) {
-    FILE *f = fopen(opt->kernel_binary, "rb");
-    if (!f) return CLGAN_ERR(CLGAN_ERR_NOT_FOUND, "%s: cannot open kernel binary: %s", opt->kernel_binary, strerror(errno));
-    struct stat sb;
     uint8_t *bin = NULL;
-    clgan_status st = CLGAN_OK;
-    if (fstat(fileno(f), &sb) != 0 || sb.st_size <= 0) {
+    size_t bin_len = 0;
+    clgan_status st = clgan_read_file(opt->kernel_binary, CLGAN_KCACHE_MAX_BYTES, &bin, &bin_len);
+    if (st != CLGAN_OK) return clgan_error_context(st, "kernel binary: ");
+    if (bin_len == 0) {
         st = CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: empty kernel binary", opt->kernel_binary);
         goto done;
     }
-    bin = malloc((size_t)sb.st_size);
-    if (!bin || fread(bin, 1, (size_t)sb.st_size, f) != (size_t)sb.st_size) {
-        st = CLGAN_ERR(CLGAN_ERR_IO, "%s: cannot read kernel binary", opt->kernel_binary);
-        goto done;
-    }
     char why[256];
-    cl_program prog = program_from_binary(d, bin, (size_t)sb.st_size, why, sizeof why);
+    cl_program prog = program_from_binary(d, bin, bin_len, why, sizeof why);
     if (!prog) {
         st = CLGAN_ERR(CLGAN_ERR_BUILD,
                        "%s: not a usable program binary for %s (%s, driver %s): %s; build one for this "
@@ -477,7 +415,6 @@ static clgan_status load_binary_file(clgan_device *d, const clgan_device_options
                        opt->kernel_binary, m.n_missing, m.missing);
 done:
     free(bin);
-    fclose(f);
     return st;
 }
 
