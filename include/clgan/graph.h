@@ -27,6 +27,9 @@ typedef struct clgan_params clgan_params;
  * an existing name returns it, so two graphs can share a model), then the
  * block is allocated once. Non-trainable entries (BatchNorm running
  * statistics) live in the same block with no gradient. */
+/* the largest entry, and the largest block, in floats (4 GiB and 8 GiB) */
+#define CLGAN_PARAMS_MAX_ENTRY ((size_t)1 << 30)
+#define CLGAN_PARAMS_MAX_BLOCK ((size_t)1 << 31)
 clgan_params *clgan_params_new(const char *name);
 void clgan_params_free(clgan_params *p);
 /* initial values: zeros, ones, normal(0, std), uniform(-std, std), normal(1, std) */
@@ -155,6 +158,9 @@ clgan_status clgan_backward_params(clgan_graph *g, clgan_node loss, clgan_params
 /* Marks a node whose value is read after a run (its buffer is not reused). */
 void clgan_graph_keep(clgan_graph *g, clgan_node n);
 
+/* The arena a compile would allocate, in bytes, planned without a device
+ * (so a configuration's memory is known before anything is allocated). */
+clgan_status clgan_graph_plan_bytes(clgan_graph *g, uint64_t *bytes);
 /* Plans every buffer once and allocates them on d. */
 clgan_status clgan_graph_compile(clgan_graph *g, clgan_device *d);
 uint64_t clgan_graph_arena_bytes(const clgan_graph *g);

@@ -54,9 +54,19 @@ typedef struct {
     clgan_norm_kind d_norm;   /* the discriminator's normalisation (BatchNorm, or layernorm/none for WGAN-GP) */
 } clgan_model_config;
 
+/* Limits no real model reaches (they bound what a hostile configuration can
+ * ask for before anything is allocated): features per layer (z, hidden
+ * widths, DCGAN channels), classes, image side. */
+#define CLGAN_MAX_FEATURES 65536
+#define CLGAN_MAX_CLASSES 100000
+#define CLGAN_MAX_IMAGE_SIZE 1024
+
 /* Validates a configuration (sizes the architecture supports); the message
  * names what is wrong. */
 clgan_status clgan_model_check(const clgan_model_config *m);
+/* The widest per-sample activation of the model, in floats (a batch's
+ * largest tensor is about batch times this). */
+size_t clgan_model_sample_floats(const clgan_model_config *m);
 /* z (N, z_dim), labels (N) or -1 -> images (N, C, S, S) in [-1, 1] (tanh), or (N, 2) for the toy model */
 clgan_node clgan_generator(clgan_nn *c, const clgan_model_config *m, clgan_node z, clgan_node labels);
 /* x, labels or -1 -> logits (N, 1) */

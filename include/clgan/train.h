@@ -71,9 +71,39 @@ typedef struct {
 
 typedef struct clgan_gan clgan_gan;
 
+/* Limits on a configuration that no real model reaches: they stop a hostile
+ * one before anything is sized from it. CLGAN_MAX_TENSOR_FLOATS is the
+ * graph's limit on one tensor. */
+#define CLGAN_MAX_BATCH 65536
+#define CLGAN_MAX_TENSOR_FLOATS ((size_t)1 << 30)
+
+/* The whole configuration: the model (clgan_model_check), batch, n_critic,
+ * the largest tensor a batch makes, every number finite and in its range
+ * (penalty weight, clipping, both optimizers, the schedule). The message
+ * names the field. */
+clgan_status clgan_gan_config_check(const clgan_gan_config *cfg);
+
+/* Device memory a GAN holds, in bytes, as estimated before allocating. */
+typedef struct {
+    uint64_t params;    /* parameters and buffers, with their gradients */
+    uint64_t optimizer; /* optimizer state and scratch */
+    uint64_t graphs;    /* the step graphs' arenas */
+    uint64_t total;
+} clgan_gan_memory;
+
 /* Builds the models, the optimizer state and the step graphs on d; the
- * parameters come from Philox(seed), the same on every device. */
+ * parameters come from Philox(seed), the same on every device. The
+ * configuration is checked as a whole first (clgan_gan_config_check), then
+ * the networks are declared and the graphs planned, and the memory that
+ * needs is compared with the device's (CLGAN_ERR_DEVICE_OOM giving both)
+ * before anything is allocated. */
 clgan_status clgan_gan_new(const clgan_gan_config *cfg, clgan_device *d, clgan_gan **out);
+/* Called with the declared but unallocated GAN (its blocks name and shape
+ * every parameter): a checkpoint's tensors are checked against them there. */
+typedef clgan_status (*clgan_gan_precheck_fn)(const clgan_gan *gan, void *user);
+clgan_status clgan_gan_new_checked(const clgan_gan_config *cfg, clgan_device *d, clgan_gan_precheck_fn precheck,
+                                   void *user, clgan_gan **out);
+const clgan_gan_memory *clgan_gan_memory_of(const clgan_gan *gan);
 void clgan_gan_free(clgan_gan *gan);
 const clgan_gan_config *clgan_gan_config_of(const clgan_gan *gan);
 
@@ -123,7 +153,11 @@ typedef struct {
 /* The defaults a user expects for a model/loss pair (see clgan train --help). */
 void clgan_run_defaults(clgan_run_config *rc, clgan_model_kind model, clgan_loss_kind loss);
 void clgan_run_config_to_json(const clgan_run_config *rc, clgan_jbuf *b);
-/* Every field is read back; a missing or mistyped field is an error naming it. */
+/* The whole run configuration (clgan_gan_config_check, steps, time limit,
+ * intervals); the message names the field. */
+clgan_status clgan_run_config_check(const clgan_run_config *rc);
+/* Every field is read back; a missing or mistyped field is an error naming
+ * it, and the result must pass clgan_run_config_check. */
 clgan_status clgan_run_config_from_json(const clgan_json *j, clgan_run_config *rc);
 const char *clgan_model_name(clgan_model_kind k);
 clgan_status clgan_model_parse(const char *s, clgan_model_kind *out);
@@ -172,6 +206,11 @@ clgan_status clgan_checkpoint_open_config(const char *file_or_run, char *path, s
 /* The GAN a checkpoint's configuration describes, built on d and restored
  * from the checkpoint. */
 clgan_status clgan_gan_from_checkpoint(const char *path, const clgan_run_config *rc, clgan_device *d, clgan_gan **out);
+/* The same for a configuration cfg, also giving the run position: every
+ * tensor's name, dtype and shape is checked against the declared networks
+ * before any device memory is allocated for them. */
+clgan_status clgan_checkpoint_load(const char *path, const clgan_gan_config *cfg, clgan_device *d, clgan_gan **out,
+                                   clgan_run_position *pos);
 
 /* ---- metrics ---- */
 typedef struct {

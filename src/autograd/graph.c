@@ -77,15 +77,27 @@ int clgan_graph_add(clgan_graph *g, clgan_op op, int nin, const int *in, int ndi
     return g->n++;
 }
 
+static bool valid_node(const clgan_graph *g, clgan_node n) { return n >= 0 && n < g->n; }
+
+/* A failed builder's -1 (or any id outside the graph) reads as rank 0 with
+ * zero dimensions, so model code that asks for a shape before checking the
+ * graph's status gets sizes the next builder refuses, never an index past
+ * the node array. */
 void clgan_node_shape(const clgan_graph *g, clgan_node n, int *ndim, int *shape) {
+    if (!valid_node(g, n)) {
+        *ndim = 0;
+        memset(shape, 0, sizeof(int) * CLGAN_MAX_DIMS);
+        return;
+    }
     *ndim = g->nodes[n].ndim;
     memcpy(shape, g->nodes[n].shape, sizeof(int) * (size_t)g->nodes[n].ndim);
 }
 
 static size_t numel_of(const clgan_gnode *n) { return clgan_shape_numel(n->ndim, n->shape); }
-size_t clgan_node_numel(const clgan_graph *g, clgan_node n) { return numel_of(&g->nodes[n]); }
+size_t clgan_node_numel(const clgan_graph *g, clgan_node n) { return valid_node(g, n) ? numel_of(&g->nodes[n]) : 0; }
 
 const char *clgan_node_op_name(const clgan_graph *g, clgan_node n) {
+    if (!valid_node(g, n)) return "(invalid node)";
     const clgan_gnode *x = &g->nodes[n];
     switch (x->kind) {
     case NODE_INPUT: return "input";
@@ -98,7 +110,7 @@ const char *clgan_node_op_name(const clgan_graph *g, clgan_node n) {
 void clgan_node_set_name(clgan_graph *g, clgan_node n, const char *name) {
     if (n >= 0 && n < g->n) snprintf(g->nodes[n].name, sizeof g->nodes[n].name, "%s", name);
 }
-const char *clgan_node_name(const clgan_graph *g, clgan_node n) { return g->nodes[n].name; }
+const char *clgan_node_name(const clgan_graph *g, clgan_node n) { return valid_node(g, n) ? g->nodes[n].name : ""; }
 void clgan_graph_keep(clgan_graph *g, clgan_node n) {
     if (n >= 0 && n < g->n) g->nodes[n].keep = true;
 }

@@ -48,6 +48,24 @@ int clgan_params_declare(clgan_params *p, const char *name, int ndim, const int 
         CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "parameter %s: rank %d", name, ndim);
         return -1;
     }
+    /* limits no real model reaches, checked before anything is sized from them */
+    size_t numel = 1;
+    for (int k = 0; k < ndim; k++) {
+        if (shape[k] < 1) {
+            CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "parameter %s: dimension %d is %d", name, k, shape[k]);
+            return -1;
+        }
+        if ((size_t)shape[k] > CLGAN_PARAMS_MAX_ENTRY / numel) {
+            CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "parameter %s: more than %zu elements", name, CLGAN_PARAMS_MAX_ENTRY);
+            return -1;
+        }
+        numel *= (size_t)shape[k];
+    }
+    if (p->total + numel + PARAM_ALIGN > CLGAN_PARAMS_MAX_BLOCK) {
+        CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "parameter %s: block %s would hold more than %zu floats", name, p->name,
+                  CLGAN_PARAMS_MAX_BLOCK);
+        return -1;
+    }
     if (p->count == p->cap) {
         int cap = p->cap ? p->cap * 2 : 16;
         clgan_param_entry *g = realloc(p->e, (size_t)cap * sizeof *g);

@@ -83,10 +83,10 @@ static bool in_arena(const clgan_gnode *n) {
     return n->kind == NODE_INPUT || (n->kind == NODE_OP && !n->grad_of_param && !clgan_op_is_inplace(n->op));
 }
 
-clgan_status clgan_graph_compile(clgan_graph *g, clgan_device *d) {
-    if (g->status != CLGAN_OK)
-        return clgan_set_error(g->status, __FILE__, __LINE__, "building the graph: %s", g->error);
-    if (g->dev) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "graph already compiled");
+/* Marks the nodes that must run and gives each arena value its offset
+ * (*off, n entries, malloc'd); *total is the arena's size in floats. Needs
+ * no device, so a configuration's memory can be known before allocating. */
+static clgan_status plan_offsets(clgan_graph *g, size_t **off_out, size_t *total_out) {
     int n = g->n;
     /* which nodes must run: those kept (outputs, inputs, side effects,
      * parameter gradients) and everything they read */
@@ -95,9 +95,6 @@ clgan_status clgan_graph_compile(clgan_graph *g, clgan_device *d) {
         x->needed = x->needed || x->keep || x->grad_of_param || (x->kind == NODE_OP && clgan_op_is_inplace(x->op));
         if (!x->needed) continue;
         for (int k = 0; k < x->nin; k++) g->nodes[x->in[k]].needed = true;
-        if (x->kind == NODE_PARAM && (!x->params->values || x->params->dev != d))
-            return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "parameter block %s is not allocated on device %s",
-                             x->params->name, clgan_device_get_info(d)->id);
     }
     /* last reader of each storage node */
     for (int i = 0; i < n; i++) g->nodes[i].last_use = g->nodes[i].keep ? INT_MAX : i;
@@ -135,8 +132,38 @@ clgan_status clgan_graph_compile(clgan_graph *g, clgan_device *d) {
                 }
         }
     }
-    size_t total = fl.peak ? fl.peak : 1;
+    *total_out = fl.peak ? fl.peak : 1;
     free(fl.v);
+    *off_out = off;
+    return CLGAN_OK;
+}
+
+clgan_status clgan_graph_plan_bytes(clgan_graph *g, uint64_t *bytes) {
+    if (g->status != CLGAN_OK)
+        return clgan_set_error(g->status, __FILE__, __LINE__, "building the graph: %s", g->error);
+    size_t *off = NULL, total = 0;
+    clgan_status st = plan_offsets(g, &off, &total);
+    free(off);
+    if (st == CLGAN_OK) *bytes = (uint64_t)total * sizeof(float);
+    return st;
+}
+
+clgan_status clgan_graph_compile(clgan_graph *g, clgan_device *d) {
+    if (g->status != CLGAN_OK)
+        return clgan_set_error(g->status, __FILE__, __LINE__, "building the graph: %s", g->error);
+    if (g->dev) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "graph already compiled");
+    int n = g->n;
+    size_t *off = NULL, total = 0;
+    clgan_status pst = plan_offsets(g, &off, &total);
+    if (pst != CLGAN_OK) return pst;
+    for (int i = 0; i < n; i++) {
+        const clgan_gnode *x = &g->nodes[i];
+        if (x->needed && x->kind == NODE_PARAM && (!x->params->values || x->params->dev != d)) {
+            free(off);
+            return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "parameter block %s is not allocated on device %s",
+                             x->params->name, clgan_device_get_info(d)->id);
+        }
+    }
     clgan_status st = clgan_buffer_alloc(d, total * sizeof(float), &g->arena);
     if (st != CLGAN_OK) {
         free(off);

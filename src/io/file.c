@@ -53,6 +53,34 @@ clgan_status clgan_open_regular(const char *path, FILE **out, uint64_t *size) {
     return CLGAN_OK;
 }
 
+clgan_status clgan_open_log(const char *path, bool append, FILE **out) {
+    *out = NULL;
+    int fd = open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | (append ? O_APPEND : 0), 0666);
+    if (fd < 0) return CLGAN_ERR(CLGAN_ERR_IO, "%s: cannot open for writing: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        int e = errno;
+        close(fd);
+        if (!S_ISREG(sb.st_mode))
+            return CLGAN_ERR(CLGAN_ERR_IO, "%s: is %s, expected a regular file", path, clgan_file_kind(sb.st_mode));
+        return CLGAN_ERR(CLGAN_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    /* truncate only once it is known to be a regular file */
+    int flags = fcntl(fd, F_GETFL);
+    if ((!append && ftruncate(fd, 0) != 0) || flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        int e = errno;
+        close(fd);
+        return CLGAN_ERR(CLGAN_ERR_IO, "%s: cannot prepare for writing: %s", path, strerror(e));
+    }
+    FILE *f = fdopen(fd, append ? "ab" : "wb");
+    if (!f) {
+        close(fd);
+        return CLGAN_ERR(CLGAN_ERR_NOMEM, "%s: cannot open a stream on it", path);
+    }
+    *out = f;
+    return CLGAN_OK;
+}
+
 bool clgan_is_regular_file(const char *path) {
     struct stat sb;
     return lstat(path, &sb) == 0 ? (S_ISREG(sb.st_mode) || (S_ISLNK(sb.st_mode) && stat(path, &sb) == 0 &&

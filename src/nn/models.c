@@ -19,7 +19,7 @@
 
 /* the starting resolution and the number of doublings for an image size */
 static bool dcgan_plan(int size, int *start, int *ups) {
-    for (*start = 4, *ups = 0; *ups < 8; (*ups)++) {
+    for (*start = 4, *ups = 0; *ups <= 8; (*ups)++) {
         if (4 << *ups == size) return true;
     }
     if (size == 28) {
@@ -30,28 +30,68 @@ static bool dcgan_plan(int size, int *start, int *ups) {
     return false;
 }
 
+static clgan_status check_range(const char *what, int v, int lo, int hi) {
+    if (v >= lo && v <= hi) return CLGAN_OK;
+    return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s %d, expected %d to %d", what, v, lo, hi);
+}
+
 clgan_status clgan_model_check(const clgan_model_config *m) {
-    if (m->z_dim < 1) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "z dimension %d, expected >= 1", m->z_dim);
-    if (m->classes < 0 || m->classes > 100000)
-        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%d classes, expected 0 (unconditional) to 100000", m->classes);
-    if (m->kind == CLGAN_MODEL_TOY) return m->width >= 1 ? CLGAN_OK : CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "width %d", m->width);
+    clgan_status st = CLGAN_OK;
+    if ((unsigned)m->kind > CLGAN_MODEL_TOY)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "model kind %d is not a model", (int)m->kind);
+    if ((unsigned)m->d_norm > CLGAN_NORM_NONE)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "discriminator normalisation %d is not one", (int)m->d_norm);
+    if ((st = check_range("z dimension", m->z_dim, 1, CLGAN_MAX_FEATURES)) != CLGAN_OK) return st;
+    if ((st = check_range("number of classes (0: unconditional)", m->classes, 0, CLGAN_MAX_CLASSES)) != CLGAN_OK)
+        return st;
+    if (m->n_widths < 0 || m->n_widths > CLGAN_MAX_WIDTHS)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%d hidden widths, expected at most %d", m->n_widths, CLGAN_MAX_WIDTHS);
+    for (int i = 0; i < m->n_widths; i++) {
+        char what[32];
+        snprintf(what, sizeof what, "hidden width %d", i + 1);
+        if ((st = check_range(what, m->widths[i], 1, CLGAN_MAX_FEATURES)) != CLGAN_OK) return st;
+    }
+    if (m->kind == CLGAN_MODEL_TOY)
+        return m->n_widths > 0 ? CLGAN_OK : check_range("toy model width", m->width, 1, CLGAN_MAX_FEATURES);
     if (m->channels != 1 && m->channels != 3)
         return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%d image channels, expected 1 or 3", m->channels);
     if (m->kind == CLGAN_MODEL_MLP) {
         if (m->n_widths < 1) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "the MLP needs at least one hidden width");
-        for (int i = 0; i < m->n_widths; i++)
-            if (m->widths[i] < 1) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "hidden width %d is %d", i, m->widths[i]);
-        return m->image_size >= 1 ? CLGAN_OK : CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "image size %d", m->image_size);
+        return check_range("MLP image size", m->image_size, 1, CLGAN_MAX_IMAGE_SIZE);
     }
     int start, ups;
     if (!dcgan_plan(m->image_size, &start, &ups) || ups < 2)
         return CLGAN_ERR(CLGAN_ERR_INVALID_ARG,
-                         "DCGAN image size %d: expected 28, or a power of two from 16 to 1024 (32 and 64 are the "
+                         "DCGAN image size %d: expected 28, or a power of two from 16 to %d (32 and 64 are the "
                          "usual ones)",
-                         m->image_size);
-    if (m->width < 1 || (m->width << (ups - 1)) > 65536)
-        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "DCGAN width %d does not fit image size %d", m->width, m->image_size);
+                         m->image_size, CLGAN_MAX_IMAGE_SIZE);
+    /* the widest layer has width * 2^(ups-1) channels */
+    if (m->width < 1 || m->width > (CLGAN_MAX_FEATURES >> (ups - 1)))
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG,
+                         "DCGAN width %d does not fit image size %d: expected 1 to %d (its widest layer has width x "
+                         "%d channels, at most %d)",
+                         m->width, m->image_size, CLGAN_MAX_FEATURES >> (ups - 1), 1 << (ups - 1), CLGAN_MAX_FEATURES);
     return CLGAN_OK;
+}
+
+/* The widest activation of one sample in either network, in floats, for
+ * the batch-size check (a model's tensors are batch x this at most, up to
+ * a small factor for the convolutions' column buffers). */
+size_t clgan_model_sample_floats(const clgan_model_config *m) {
+    size_t widest = (size_t)m->z_dim + (m->classes > 0 ? (size_t)(m->z_dim < 16 ? 16 : m->z_dim) : 0);
+    for (int i = 0; i < m->n_widths; i++)
+        if ((size_t)m->widths[i] > widest) widest = (size_t)m->widths[i];
+    if (m->kind == CLGAN_MODEL_TOY) return widest > (size_t)m->width ? widest : (size_t)m->width;
+    size_t image = (size_t)m->channels * (size_t)m->image_size * (size_t)m->image_size;
+    if (image > widest) widest = image;
+    if (m->kind == CLGAN_MODEL_DCGAN) {
+        /* D's first layer: width channels at half the resolution, each a 4x4 x C column in im2col form */
+        size_t half = (size_t)(m->image_size / 2) * (size_t)(m->image_size / 2);
+        size_t first = (size_t)m->width * half, cols = (size_t)m->channels * 16 * half;
+        if (first > widest) widest = first;
+        if (cols > widest) widest = cols;
+    }
+    return widest;
 }
 
 /* The hidden layers of the MLP and toy generators (D takes them reversed):

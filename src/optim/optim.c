@@ -42,7 +42,7 @@ clgan_status clgan_optimizer_new(clgan_params *p, const clgan_opt_config *cfg, c
     o->cfg = *cfg;
     o->p = p;
     o->dev = clgan_buffer_device(values);
-    o->nslots = cfg->kind == CLGAN_OPT_ADAM ? 2 : 1;
+    o->nslots = clgan_opt_slot_count(cfg->kind);
     size_t n = block_floats(p);
     clgan_status st = CLGAN_OK;
     for (int s = 0; s < o->nslots && st == CLGAN_OK; s++) st = clgan_buffer_alloc(o->dev, n * sizeof(float), &o->slot[s]);
@@ -65,9 +65,35 @@ void clgan_optimizer_free(clgan_optimizer *o) {
 const clgan_opt_config *clgan_optimizer_config(const clgan_optimizer *o) { return &o->cfg; }
 int clgan_optimizer_slots(const clgan_optimizer *o) { return o->nslots; }
 clgan_buffer *clgan_optimizer_slot(const clgan_optimizer *o, int i) { return o->slot[i]; }
-const char *clgan_optimizer_slot_name(const clgan_optimizer *o, int i) {
-    if (o->cfg.kind == CLGAN_OPT_ADAM) return i == 0 ? "adam_m" : "adam_v";
-    return o->cfg.kind == CLGAN_OPT_SGD ? "sgd_momentum" : "rmsprop_square_avg";
+int clgan_opt_slot_count(clgan_opt_kind k) { return k == CLGAN_OPT_ADAM ? 2 : 1; }
+const char *clgan_opt_slot_name(clgan_opt_kind k, int i) {
+    if (k == CLGAN_OPT_ADAM) return i == 0 ? "adam_m" : "adam_v";
+    return k == CLGAN_OPT_SGD ? "sgd_momentum" : "rmsprop_square_avg";
+}
+const char *clgan_optimizer_slot_name(const clgan_optimizer *o, int i) { return clgan_opt_slot_name(o->cfg.kind, i); }
+
+clgan_status clgan_opt_config_check(const clgan_opt_config *c, const char *which) {
+    if ((unsigned)c->kind > CLGAN_OPT_RMSPROP)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s.kind %d is not an optimizer", which, (int)c->kind);
+    const struct {
+        const char *name;
+        float v, lo, hi;
+        bool lo_open, hi_open;
+    } f[] = {
+        {"lr", c->lr, 0, 10, true, false},          {"beta1", c->beta1, 0, 1, false, true},
+        {"beta2", c->beta2, 0, 1, false, true},     {"eps", c->eps, 0, 1, true, false},
+        {"momentum", c->momentum, 0, 1, false, true}, {"alpha", c->alpha, 0, 1, false, true},
+        {"weight_decay", c->weight_decay, 0, 1, false, false},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        float v = f[i].v;
+        bool ok = isfinite(v) && (f[i].lo_open ? v > f[i].lo : v >= f[i].lo) && (f[i].hi_open ? v < f[i].hi : v <= f[i].hi);
+        if (!ok)
+            return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s.%s = %g, expected a finite number in %c%g, %g%c", which,
+                             f[i].name, (double)v, f[i].lo_open ? '(' : '[', (double)f[i].lo, (double)f[i].hi,
+                             f[i].hi_open ? ')' : ']');
+    }
+    return CLGAN_OK;
 }
 
 static clgan_op_tensor flat(clgan_buffer *b, size_t off, size_t n) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 static void ref_info(clgan_device_info *d) {
@@ -22,6 +23,9 @@ static void ref_info(clgan_device_info *d) {
     d->max_work_group = 1;
     d->fp64 = true;
     d->max_alloc = (uint64_t)SIZE_MAX;
+    /* the host's memory is ref's: configurations are checked against it before allocating */
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    d->global_mem = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
 }
 
 clgan_status clgan_devices_enumerate(clgan_device_list *out) {

@@ -2,6 +2,8 @@
  * checkpoint's __metadata__ hold it). */
 #include "clgan/train.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -181,9 +183,16 @@ static long get_int(reader *r, const char *key, long lo, long hi) {
     return (long)v->integer;
 }
 
+/* a number stored as a float: finite in float too (1e39 is a finite double but +inf as a float) */
 static double get_num(reader *r, const char *key) {
     const clgan_json *v = field(r, key, CLGAN_JSON_NUMBER);
-    return v ? v->number : 0;
+    if (!v) return 0;
+    if (!isfinite(v->number) || fabs(v->number) > FLT_MAX) {
+        r->st = CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: %s%s = %g, expected a finite number within float range",
+                          r->where, key, v->number);
+        return 0;
+    }
+    return v->number;
 }
 
 static void get_str(reader *r, const char *key, char *out, size_t cap) {
@@ -285,7 +294,11 @@ clgan_status clgan_run_config_from_json(const clgan_json *j, clgan_run_config *r
     get_str(&r, "dataset", rc->dataset, sizeof rc->dataset);
     get_str(&r, "data_path", rc->data_path, sizeof rc->data_path);
     rc->steps = get_int(&r, "steps", 0, 1L << 40);
-    rc->time_limit = get_num(&r, "time_limit");
+    {
+        /* a double, not a float */
+        const clgan_json *v = field(&r, "time_limit", CLGAN_JSON_NUMBER);
+        rc->time_limit = v ? v->number : 0;
+    }
     rc->log_every = (int)get_int(&r, "log_every", 1, 1 << 30);
     rc->sample_every = (int)get_int(&r, "sample_every", 0, 1 << 30);
     rc->checkpoint_every = (int)get_int(&r, "checkpoint_every", 0, 1 << 30);
@@ -300,5 +313,28 @@ clgan_status clgan_run_config_from_json(const clgan_json *j, clgan_run_config *r
             r.st = CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: on_nan is '%s', expected stop or rollback", s);
     }
     get_str(&r, "out_dir", rc->out_dir, sizeof rc->out_dir);
+    /* read is not enough: the values must describe a run that can be built */
+    if (r.st == CLGAN_OK && clgan_run_config_check(rc) != CLGAN_OK)
+        r.st = clgan_error_context(CLGAN_ERR_FORMAT, "configuration: ");
     return r.st;
+}
+
+clgan_status clgan_run_config_check(const clgan_run_config *rc) {
+    clgan_status st = clgan_gan_config_check(&rc->gan);
+    if (st != CLGAN_OK) return st;
+    if (rc->steps < 0 || rc->steps > (1L << 40))
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "steps %ld, expected 0 to 2^40", rc->steps);
+    if (!isfinite(rc->time_limit) || rc->time_limit < 0 || rc->time_limit > 1e9)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "time_limit %g, expected a finite number of seconds in [0, 1e9]",
+                         rc->time_limit);
+    if (rc->log_every < 1 || rc->sample_every < 0 || rc->checkpoint_every < 0 || rc->keep_checkpoints < 1)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG,
+                         "log_every %d, sample_every %d, checkpoint_every %d, keep_checkpoints %d: expected >= 1, >= 0, "
+                         ">= 0, >= 1",
+                         rc->log_every, rc->sample_every, rc->checkpoint_every, rc->keep_checkpoints);
+    if ((unsigned)rc->on_nan > CLGAN_ON_NAN_ROLLBACK) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "on_nan %d", (int)rc->on_nan);
+    if (!memchr(rc->dataset, 0, sizeof rc->dataset) || !memchr(rc->data_path, 0, sizeof rc->data_path) ||
+        !memchr(rc->out_dir, 0, sizeof rc->out_dir))
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "a dataset, data path or output folder name is not terminated");
+    return CLGAN_OK;
 }

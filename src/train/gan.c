@@ -28,7 +28,10 @@ struct clgan_gan {
     float lr_scale;
     float *labels; /* host staging for labels as floats */
     int labels_cap;
+    clgan_gan_memory mem;
 };
+
+const clgan_gan_memory *clgan_gan_memory_of(const clgan_gan *gan) { return &gan->mem; }
 
 static const char *const loss_names[] = {"minimax", "ns", "wgan", "wgan-gp", "hinge"};
 const char *clgan_loss_name(clgan_loss_kind k) { return (unsigned)k < 5 ? loss_names[k] : "?"; }
@@ -239,11 +242,35 @@ static bool uses_penalty_phase(const clgan_gan_config *c, bool *always) {
     return c->loss == CLGAN_LOSS_WGAN_GP || c->gp_phase_steps > 0;
 }
 
-clgan_status clgan_gan_new(const clgan_gan_config *cfg, clgan_device *d, clgan_gan **out) {
+static clgan_status check_real(const char *name, float v, float lo, float hi) {
+    if (isfinite(v) && v >= lo && v <= hi) return CLGAN_OK;
+    return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s = %g, expected a finite number in [%g, %g]", name, (double)v, (double)lo,
+                     (double)hi);
+}
+
+clgan_status clgan_gan_config_check(const clgan_gan_config *cfg) {
     clgan_status st = clgan_model_check(&cfg->model);
     if (st != CLGAN_OK) return st;
-    if (cfg->batch < 1 || cfg->n_critic < 1)
-        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "batch size %d and n_critic %d must be >= 1", cfg->batch, cfg->n_critic);
+    if ((unsigned)cfg->loss > CLGAN_LOSS_HINGE) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "loss %d is not a loss", (int)cfg->loss);
+    if (cfg->batch < 1 || cfg->batch > CLGAN_MAX_BATCH)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "batch size %d, expected 1 to %d", cfg->batch, CLGAN_MAX_BATCH);
+    if (cfg->n_critic < 1 || cfg->n_critic > 1000)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "n_critic %d, expected 1 to 1000", cfg->n_critic);
+    if (cfg->gp_phase_steps < 0)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "gp_phase_steps %d, expected >= 0", cfg->gp_phase_steps);
+    /* the batch's widest tensor must stay inside one tensor's limit (graph building refuses it too, but later
+     * and naming an op, not the setting to change) */
+    size_t per = clgan_model_sample_floats(&cfg->model);
+    if (per > CLGAN_MAX_TENSOR_FLOATS / (size_t)cfg->batch)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG,
+                         "a batch of %d samples of up to %zu values each (the model's widest layer) is %.3g floats "
+                         "in one tensor, more than the %zu supported: lower the batch size or the model's sizes",
+                         cfg->batch, per, (double)per * cfg->batch, CLGAN_MAX_TENSOR_FLOATS);
+    if ((st = check_real("gp_lambda", cfg->gp_lambda, 0, 1e6f)) != CLGAN_OK) return st;
+    if ((st = check_real("weight_clip", cfg->weight_clip, 0, 1e6f)) != CLGAN_OK) return st;
+    if ((st = check_real("clip_grad", cfg->clip_grad, 0, 1e30f)) != CLGAN_OK) return st;
+    if ((st = clgan_opt_config_check(&cfg->opt_g, "opt_g")) != CLGAN_OK) return st;
+    if ((st = clgan_opt_config_check(&cfg->opt_d, "opt_d")) != CLGAN_OK) return st;
     const clgan_lr_schedule *ls = &cfg->lr_schedule;
     if ((unsigned)ls->kind > CLGAN_LR_STEP || !(ls->factor >= 0 && ls->factor <= 1) || ls->start < 0 ||
         (ls->kind == CLGAN_LR_LINEAR && ls->end < ls->start))
@@ -251,6 +278,57 @@ clgan_status clgan_gan_new(const clgan_gan_config *cfg, clgan_device *d, clgan_g
                          "learning-rate schedule %s from step %ld to %ld with factor %g: expected 0 <= start <= end "
                          "and a factor in [0, 1]",
                          clgan_lr_schedule_name(ls->kind), ls->start, ls->end, (double)ls->factor);
+    return CLGAN_OK;
+}
+
+static double mib(uint64_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
+
+/* What the GAN will allocate on d (blocks with their gradients, optimizer
+ * state, the step graphs' arenas), against what d has: known from the
+ * declared parameters and the planned graphs, before any allocation. */
+static clgan_status check_memory(clgan_gan *gan, clgan_device *d, clgan_gan_memory *mem) {
+    memset(mem, 0, sizeof *mem);
+    for (int b = 0; b < CLGAN_BLOCK_COUNT; b++)
+        mem->params += 2 * (uint64_t)(clgan_params_total(gan->blk[b]) ? clgan_params_total(gan->blk[b]) : 1) * 4;
+    for (int k = 0; k < 2; k++) {
+        uint64_t n = clgan_params_total(gan->blk[k ? CLGAN_BLOCK_D : CLGAN_BLOCK_G]) + 1;
+        mem->optimizer += (uint64_t)clgan_opt_slot_count(k ? gan->cfg.opt_d.kind : gan->cfg.opt_g.kind) * n * 4 + (n + 64) * 4;
+    }
+    uint64_t largest_arena = 0;
+    clgan_graph *graphs[3] = {gan->d[0].g, gan->d[1].g, gan->gg};
+    for (int k = 0; k < 3; k++) {
+        if (!graphs[k]) continue;
+        uint64_t bytes = 0;
+        clgan_status st = clgan_graph_plan_bytes(graphs[k], &bytes);
+        if (st != CLGAN_OK) return st;
+        mem->graphs += bytes;
+        if (bytes > largest_arena) largest_arena = bytes;
+    }
+    mem->total = mem->params + mem->optimizer + mem->graphs;
+    const clgan_device_info *info = clgan_device_get_info(d);
+    if (info->global_mem && mem->total > info->global_mem)
+        return CLGAN_ERR(CLGAN_ERR_DEVICE_OOM,
+                         "this configuration needs about %.1f MiB on %s (parameters and gradients %.1f, optimizer "
+                         "state %.1f, step graphs %.1f), which has %.1f MiB: lower the batch size or the model's sizes",
+                         mib(mem->total), info->id, mib(mem->params), mib(mem->optimizer), mib(mem->graphs),
+                         mib(info->global_mem));
+    if (info->max_alloc && largest_arena > info->max_alloc)
+        return CLGAN_ERR(CLGAN_ERR_DEVICE_OOM,
+                         "this configuration's largest step graph needs one buffer of %.1f MiB on %s, whose largest "
+                         "buffer is %.1f MiB: lower the batch size or the model's sizes",
+                         mib(largest_arena), info->id, mib(info->max_alloc));
+    return CLGAN_OK;
+}
+
+clgan_status clgan_gan_new(const clgan_gan_config *cfg, clgan_device *d, clgan_gan **out) {
+    return clgan_gan_new_checked(cfg, d, NULL, NULL, out);
+}
+
+clgan_status clgan_gan_new_checked(const clgan_gan_config *cfg, clgan_device *d, clgan_gan_precheck_fn precheck,
+                                   void *user, clgan_gan **out) {
+    *out = NULL;
+    clgan_status st = clgan_gan_config_check(cfg);
+    if (st != CLGAN_OK) return st;
     clgan_gan *gan = calloc(1, sizeof *gan);
     if (!gan) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
     gan->cfg = *cfg;
@@ -268,6 +346,9 @@ clgan_status clgan_gan_new(const clgan_gan_config *cfg, clgan_device *d, clgan_g
     if (!always) st = build_d(gan, false, &gan->d[0]);
     if (st == CLGAN_OK && with_pen) st = build_d(gan, true, &gan->d[1]);
     if (st == CLGAN_OK) st = build_g(gan);
+    /* nothing is allocated on d until the configuration is known to fit and the caller's check passed */
+    if (st == CLGAN_OK) st = check_memory(gan, d, &gan->mem);
+    if (st == CLGAN_OK && precheck) st = precheck(gan, user);
     for (int b = 0; b < CLGAN_BLOCK_COUNT && st == CLGAN_OK; b++)
         st = clgan_params_alloc(gan->blk[b], d, cfg->seed + (uint64_t)(b >= CLGAN_BLOCK_D));
     for (int k = 0; k < 2 && st == CLGAN_OK; k++)

@@ -248,20 +248,22 @@ clgan_status clgan_train_run(const clgan_run_config *rc, clgan_device *d, bool r
                              void *user) {
     run r = {.rc = rc, .dev = d};
     char path[1400], tmp[1400];
-    /* data and model first, so a run that cannot start leaves no folder behind */
-    clgan_status st = open_data(&r);
-    if (st == CLGAN_OK) st = clgan_gan_new(&rc->gan, d, &r.gan);
+    /* the configuration as a whole, then data and model, so a run that cannot start leaves no folder behind */
+    clgan_status st = clgan_run_config_check(rc);
+    if (st == CLGAN_OK) st = open_data(&r);
+    if (st == CLGAN_OK && resume) {
+        st = clgan_run_latest(rc->out_dir, r.last_ckpt, sizeof r.last_ckpt);
+        if (st == CLGAN_OK) st = clgan_checkpoint_load(r.last_ckpt, &rc->gan, d, &r.gan, &r.pos);
+        if (st == CLGAN_OK) st = clgan_loader_seek(&r.loader, r.pos.epoch, r.pos.pos);
+    } else if (st == CLGAN_OK) {
+        st = clgan_gan_new(&rc->gan, d, &r.gan);
+    }
     if (st == CLGAN_OK) st = clgan_make_dirs(rc->out_dir);
     path_in(&r, tmp, sizeof tmp, "samples", 0);
     if (st == CLGAN_OK) st = clgan_make_dirs(tmp);
     path_in(&r, tmp, sizeof tmp, "checkpoints", 0);
     if (st == CLGAN_OK) st = clgan_make_dirs(tmp);
     if (st == CLGAN_OK) st = setup_samples(&r);
-    if (st == CLGAN_OK && resume) {
-        st = clgan_run_latest(rc->out_dir, r.last_ckpt, sizeof r.last_ckpt);
-        if (st == CLGAN_OK) st = clgan_checkpoint_restore(r.last_ckpt, r.gan, &r.pos);
-        if (st == CLGAN_OK) st = clgan_loader_seek(&r.loader, r.pos.epoch, r.pos.pos);
-    }
     if (st == CLGAN_OK) {
         clgan_jbuf cfg;
         clgan_jbuf_init(&cfg);
@@ -272,8 +274,7 @@ clgan_status clgan_train_run(const clgan_run_config *rc, clgan_device *d, bool r
     }
     if (st == CLGAN_OK) {
         path_in(&r, tmp, sizeof tmp, "log.jsonl", 0);
-        r.log = fopen(tmp, resume ? "a" : "w");
-        if (!r.log) st = CLGAN_ERR(CLGAN_ERR_IO, "%s: cannot open: %s", tmp, strerror(errno));
+        st = clgan_open_log(tmp, resume, &r.log);
     }
     if (st != CLGAN_OK) {
         free_run(&r);
