@@ -63,6 +63,10 @@ clgan_status clgan_make_dirs(const char *path);
 /* Largest image read or written, per side, and largest decoded image. */
 #define CLGAN_PNG_MAX_SIDE 16384
 #define CLGAN_PNG_MAX_DECODED ((size_t)256 << 20)
+/* Largest single allocation libpng makes for a chunk it keeps (a palette,
+ * a compressed image-data buffer); text, profile and unknown chunks are
+ * skipped unread. */
+#define CLGAN_PNG_MAX_CHUNK ((size_t)8 << 20)
 
 /* pixels: (height, width, channels) uint8, row-major, channels interleaved;
  * channels 1 (gray) or 3 (RGB). Written atomically (clgan_atomic_write). */

@@ -28,7 +28,7 @@ clgan_status clgan_opt_parse(const char *s, clgan_opt_kind *out);
  * and their names in a checkpoint ("adam_m", ...). */
 int clgan_opt_slot_count(clgan_opt_kind k);
 const char *clgan_opt_slot_name(clgan_opt_kind k, int i);
-/* Every number finite and in its range (lr in (0, 10], betas, momentum and
+/* Every number finite and in its range (lr finite and >= 0, betas, momentum and
  * alpha in [0, 1), eps in (0, 1], weight decay in [0, 1]); `which` ("opt_g")
  * prefixes the field in the message. */
 clgan_status clgan_opt_config_check(const clgan_opt_config *c, const char *which);

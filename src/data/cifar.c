@@ -148,7 +148,7 @@ clgan_status clgan_dataset_load_cifar10(const char *path, bool train, clgan_data
         st = CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: %zu records, more than %d", path, total, INT_MAX);
         goto fail;
     }
-    st = data_dataset_alloc(out, "cifar10", (int)total, 3, CIFAR_SIDE, CIFAR_SIDE, true);
+    st = data_dataset_alloc(out, "cifar10", path, (int)total, 3, CIFAR_SIDE, CIFAR_SIDE, true);
     if (st != CLGAN_OK) goto fail;
     out->num_classes = CIFAR_CLASSES;
     size_t s = 0;

@@ -86,6 +86,8 @@ static clgan_status list_dir(const char *dir, name_list *pngs, name_list *subdir
         if (stat(path, &sb) != 0) continue; /* a dangling link is not data */
         if (S_ISREG(sb.st_mode) && is_png_name(e->d_name))
             st = names_push(pngs, dir, e->d_name);
+        else if (!S_ISDIR(sb.st_mode) && is_png_name(e->d_name))
+            clgan_log(CLGAN_LOG_WARN, "%s: skipped: is %s, not a regular file", path, clgan_file_kind(sb.st_mode));
         else if (S_ISDIR(sb.st_mode) && subdirs)
             st = names_push(subdirs, dir, e->d_name);
         if (st != CLGAN_OK) goto fail;
@@ -205,7 +207,7 @@ clgan_status clgan_dataset_load_folder(const char *dir, int channels, int size, 
         st = CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s: %zu images, more than %d", dir, pngs.n, INT_MAX);
         goto fail;
     }
-    st = data_dataset_alloc(out, "folder", (int)pngs.n, channels, size, size, classes > 0);
+    st = data_dataset_alloc(out, "folder", dir, (int)pngs.n, channels, size, size, classes > 0);
     if (st != CLGAN_OK) goto fail;
     out->num_classes = classes;
     if (classes > 0) memcpy(out->y, labels, pngs.n * sizeof *labels);

@@ -183,7 +183,7 @@ clgan_status clgan_dataset_load_idx(const char *images_path, const char *labels_
     data_file_close(&f);
     opened = false;
 
-    st = data_dataset_alloc(out, "idx", (int)n, 1, (int)rows, (int)cols, labels_path != NULL);
+    st = data_dataset_alloc(out, "idx", images_path, (int)n, 1, (int)rows, (int)cols, labels_path != NULL);
     if (st != CLGAN_OK) goto fail;
     data_u8_to_unit(pixels, payload, out->x);
     free(pixels);

@@ -47,6 +47,9 @@ clgan_status data_file_open(data_file *f, const char *path) {
         }
         fd = -1; /* owned by f->gz now */
         gzbuffer(f->gz, 1 << 17);
+        f->max_off = file_size > (UINT64_MAX - DATA_GZIP_SLACK) / DATA_GZIP_MAX_RATIO
+                         ? UINT64_MAX
+                         : file_size * DATA_GZIP_MAX_RATIO + DATA_GZIP_SLACK;
         fclose(f->fp);
         f->fp = NULL;
     } else {
@@ -92,6 +95,15 @@ clgan_status data_file_read(data_file *f, void *buf, size_t n, size_t *got) {
     }
     while (total < n) {
         size_t want = n - total < GZ_CHUNK ? n - total : GZ_CHUNK;
+        if (f->off > f->max_off) {
+            *got = total;
+            return CLGAN_ERR(CLGAN_ERR_FORMAT,
+                             "%s: the gzip stream decompresses to more than %llu bytes, %dx the file's size: real "
+                             "image data compresses far less, so it is refused (decompress the file yourself to use "
+                             "it as it is)",
+                             f->path, (unsigned long long)f->max_off, DATA_GZIP_MAX_RATIO);
+        }
+        if ((uint64_t)want > f->max_off - f->off) want = (size_t)(f->max_off - f->off) + 1; /* one past: detect more */
         int r = gzread(f->gz, p + total, (unsigned)want);
         if (r < 0) {
             *got = total;
@@ -189,25 +201,34 @@ void data_u8_to_unit(const uint8_t *src, size_t n, float *dst) {
     for (size_t i = 0; i < n; i++) dst[i] = lut[src[i]];
 }
 
-clgan_status data_dataset_alloc(clgan_dataset *ds, const char *name, int n, int c, int h, int w, bool labelled) {
+clgan_status data_dataset_alloc(clgan_dataset *ds, const char *name, const char *source, int n, int c, int h, int w,
+                                bool labelled) {
     clgan_status st = CLGAN_OK;
     size_t per = 0, total = 0, bytes = 0;
+    if (!source) source = name;
     if (n <= 0 || c <= 0 || h <= 0 || w <= 0)
-        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s: shape %d x %d x %d x %d has an empty dimension", name, n, c, h,
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s: shape %d x %d x %d x %d has an empty dimension", source, n, c, h,
                          w);
     if (!data_mul_size((size_t)c, (size_t)h, &per) || !data_mul_size(per, (size_t)w, &per) ||
         !data_mul_size(per, (size_t)n, &total) || !data_mul_size(total, sizeof(float), &bytes))
-        return CLGAN_ERR(CLGAN_ERR_NOMEM, "%s: %d x %d x %d x %d floats do not fit in memory", name, n, c, h, w);
+        return CLGAN_ERR(CLGAN_ERR_NOMEM, "%s: %d x %d x %d x %d floats do not fit in memory", source, n, c, h, w);
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    uint64_t phys = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
+    if (phys && (uint64_t)bytes > phys)
+        return CLGAN_ERR(CLGAN_ERR_NOMEM,
+                         "%s: %d samples of %d x %d x %d need %.1f MiB as floats, more than this machine's %.1f MiB of "
+                         "memory",
+                         source, n, c, h, w, (double)bytes / 1048576.0, (double)phys / 1048576.0);
     snprintf(ds->name, sizeof ds->name, "%s", name);
     ds->x = malloc(bytes);
     if (!ds->x) {
-        st = CLGAN_ERR(CLGAN_ERR_NOMEM, "%s: cannot allocate %zu bytes for %d samples", name, bytes, n);
+        st = CLGAN_ERR(CLGAN_ERR_NOMEM, "%s: cannot allocate %zu bytes for %d samples", source, bytes, n);
         goto fail;
     }
     if (labelled) {
         ds->y = malloc((size_t)n * sizeof(int32_t));
         if (!ds->y) {
-            st = CLGAN_ERR(CLGAN_ERR_NOMEM, "%s: cannot allocate %d labels", name, n);
+            st = CLGAN_ERR(CLGAN_ERR_NOMEM, "%s: cannot allocate %d labels", source, n);
             goto fail;
         }
     }

@@ -56,7 +56,7 @@ clgan_status clgan_dataset_synthetic(const char *kind, int n, uint64_t seed, clg
     if (st != CLGAN_OK) return st;
     if (n <= 0) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s: %d samples, expected at least 1", kind, n);
 
-    st = data_dataset_alloc(out, kind, n, 2, 1, 1, true);
+    st = data_dataset_alloc(out, kind, NULL, n, 2, 1, 1, true);
     if (st != CLGAN_OK) goto fail;
     out->num_classes = count;
     /* noise first, straight into x: element 2i+d is coordinate d of sample i */

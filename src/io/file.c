@@ -35,7 +35,7 @@ clgan_status clgan_open_regular(const char *path, FILE **out, uint64_t *size) {
     }
     if (!S_ISREG(sb.st_mode)) {
         close(fd);
-        return CLGAN_ERR(CLGAN_ERR_IO, "%s: is %s, expected a regular file", path, clgan_file_kind(sb.st_mode));
+        return CLGAN_ERR(CLGAN_ERR_IO, "%s: is %s, not a regular file", path, clgan_file_kind(sb.st_mode));
     }
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
@@ -62,7 +62,7 @@ clgan_status clgan_open_log(const char *path, bool append, FILE **out) {
         int e = errno;
         close(fd);
         if (!S_ISREG(sb.st_mode))
-            return CLGAN_ERR(CLGAN_ERR_IO, "%s: is %s, expected a regular file", path, clgan_file_kind(sb.st_mode));
+            return CLGAN_ERR(CLGAN_ERR_IO, "%s: is %s, not a regular file", path, clgan_file_kind(sb.st_mode));
         return CLGAN_ERR(CLGAN_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
     }
     /* truncate only once it is known to be a regular file */

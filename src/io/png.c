@@ -95,6 +95,18 @@ static clgan_status decode(png_decoder *d, int want_channels) {
     }
     png_set_read_fn(d->png, &d->src, on_png_read);
     png_set_sig_bytes(d->png, 8);
+    /* Limits for untrusted files: libpng otherwise allocates what a chunk's length field (or a zTXt/iCCP stream)
+     * claims, up to gigabytes for a file of a hundred bytes. No ancillary chunk clgan could use carries text or
+     * profiles, so those are skipped unread (their bytes only pass the CRC check); what is still allocated is
+     * bounded, and the warnings libpng calls benign are errors. */
+    static const png_byte skipped[] = {'t', 'E', 'X', 't', 0, 'z', 'T', 'X', 't', 0, 'i', 'T', 'X', 't', 0,
+                                       'i', 'C', 'C', 'P', 0, 's', 'P', 'L', 'T', 0, 'e', 'X', 'I', 'f', 0};
+    png_set_keep_unknown_chunks(d->png, PNG_HANDLE_CHUNK_NEVER, NULL, 0);
+    png_set_keep_unknown_chunks(d->png, PNG_HANDLE_CHUNK_NEVER, skipped, (int)(sizeof skipped / 5));
+    png_set_user_limits(d->png, CLGAN_PNG_MAX_SIDE, CLGAN_PNG_MAX_SIDE);
+    png_set_chunk_cache_max(d->png, 32);
+    png_set_chunk_malloc_max(d->png, CLGAN_PNG_MAX_CHUNK);
+    png_set_benign_errors(d->png, 0);
     png_read_info(d->png, d->info);
 
     d->width = png_get_image_width(d->png, d->info);

@@ -80,7 +80,7 @@ clgan_status clgan_opt_config_check(const clgan_opt_config *c, const char *which
         float v, lo, hi;
         bool lo_open, hi_open;
     } f[] = {
-        {"lr", c->lr, 0, 10, true, false},          {"beta1", c->beta1, 0, 1, false, true},
+        {"lr", c->lr, 0, INFINITY, false, true},          {"beta1", c->beta1, 0, 1, false, true},
         {"beta2", c->beta2, 0, 1, false, true},     {"eps", c->eps, 0, 1, true, false},
         {"momentum", c->momentum, 0, 1, false, true}, {"alpha", c->alpha, 0, 1, false, true},
         {"weight_decay", c->weight_decay, 0, 1, false, false},
@@ -88,6 +88,9 @@ clgan_status clgan_opt_config_check(const clgan_opt_config *c, const char *which
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         float v = f[i].v;
         bool ok = isfinite(v) && (f[i].lo_open ? v > f[i].lo : v >= f[i].lo) && (f[i].hi_open ? v < f[i].hi : v <= f[i].hi);
+        if (!ok && isinf(f[i].hi))
+            return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s.%s = %g, expected a finite number >= %g", which, f[i].name,
+                             (double)v, (double)f[i].lo);
         if (!ok)
             return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s.%s = %g, expected a finite number in %c%g, %g%c", which,
                              f[i].name, (double)v, f[i].lo_open ? '(' : '[', (double)f[i].lo, (double)f[i].hi,
