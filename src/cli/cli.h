@@ -62,6 +62,8 @@ int cmd_inpaint(int argc, char **argv);
 /* Parses an integer / float option, printing a usage error on failure. */
 int cli_get_long(const cli_command *c, const char *name, long lo, long hi, long *out);
 int cli_get_double(const cli_command *c, const char *name, double *out);
+/* as cli_get_double, also refusing what a float cannot hold */
+int cli_get_float(const cli_command *c, const char *name, float *out);
 void cli_print_help(const cli_command *c, FILE *f);
 /* --labels: "3" or "0,1,2", repeated to fill n labels in [0, classes). */
 int cli_parse_labels(const cli_command *c, const char *s, int n, int classes, int32_t *out);

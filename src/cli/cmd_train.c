@@ -81,8 +81,7 @@ static int parse_widths(const char *s, clgan_model_config *m) {
     }
 #define NUM_OPT(name, dst)                                                   \
     if (cli_given(&c, name)) {                                               \
-        if (cli_get_double(&c, name, &x) != CLI_OK) return CLI_USAGE;        \
-        dst = (float)x;                                                      \
+        if (cli_get_float(&c, name, &dst) != CLI_OK) return CLI_USAGE;       \
     }
 
 static const char *const run_defining[] = {"out", "model", "loss", "dataset", "data", "batch-size", "seed", "image-size",
@@ -181,7 +180,6 @@ int cmd_train(int argc, char **argv) {
         }
         if (cli_get(&c, "data")) snprintf(run.data_path, sizeof run.data_path, "%s", cli_get(&c, "data"));
         long v;
-        double x;
         INT_OPT("batch-size", 1, 1 << 16, g->batch)
         if (cli_given(&c, "seed")) {
             if (cli_get_long(&c, "seed", 0, 0x7fffffffffffffffL, &v) != CLI_OK) return CLI_USAGE;

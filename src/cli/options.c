@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,19 @@ int cli_get_double(const cli_command *c, const char *name, double *out) {
         return CLI_USAGE;
     }
     *out = x;
+    return CLI_OK;
+}
+
+int cli_get_float(const cli_command *c, const char *name, float *out) {
+    double x = 0;
+    if (cli_get_double(c, name, &x) != CLI_OK) return CLI_USAGE;
+    /* 1e39 is a finite double but +inf as a float */
+    if (fabs(x) > FLT_MAX) {
+        fprintf(stderr, "clgan %s: --%s %s: expected a finite number within float range (|x| <= %g)\n", c->name, name,
+                cli_get(c, name), (double)FLT_MAX);
+        return CLI_USAGE;
+    }
+    *out = (float)x;
     return CLI_OK;
 }
 

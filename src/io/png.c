@@ -103,7 +103,6 @@ static clgan_status decode(png_decoder *d, int want_channels) {
                                        'i', 'C', 'C', 'P', 0, 's', 'P', 'L', 'T', 0, 'e', 'X', 'I', 'f', 0};
     png_set_keep_unknown_chunks(d->png, PNG_HANDLE_CHUNK_NEVER, NULL, 0);
     png_set_keep_unknown_chunks(d->png, PNG_HANDLE_CHUNK_NEVER, skipped, (int)(sizeof skipped / 5));
-    png_set_user_limits(d->png, CLGAN_PNG_MAX_SIDE, CLGAN_PNG_MAX_SIDE);
     png_set_chunk_cache_max(d->png, 32);
     png_set_chunk_malloc_max(d->png, CLGAN_PNG_MAX_CHUNK);
     png_set_benign_errors(d->png, 0);

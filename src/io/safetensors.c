@@ -54,7 +54,7 @@ static bool dtype_lookup(const char *s, size_t len, clgan_dtype *out) {
 clgan_status clgan_dtype_parse(const char *name, clgan_dtype *out) {
     if (!name || !out) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "dtype parse: NULL argument");
     if (!dtype_lookup(name, strlen(name), out))
-        return CLGAN_ERR(CLGAN_ERR_NOT_FOUND, "unknown dtype \"%s\" (expected one of " DTYPE_LIST ")", name);
+        return CLGAN_ERR(CLGAN_ERR_NOT_FOUND, "unknown dtype \"%s\" (expected one of " DTYPE_LIST ")", clgan_esc(name));
     return CLGAN_OK;
 }
 
@@ -172,11 +172,11 @@ static clgan_status check_metadata(const char *path, const clgan_json *m) {
             return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: __metadata__ key at header byte %zu contains a NUL byte", path,
                              v->key_offset);
         if (v->kind != CLGAN_JSON_STRING)
-            return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: __metadata__ \"%s\" is %s (expected a string)", path, v->key,
+            return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: __metadata__ \"%s\" is %s (expected a string)", path, clgan_esc(v->key),
                              json_found(v, found, sizeof found));
         if (has_nul(v->string, v->length))
             return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: __metadata__ \"%s\" contains a NUL byte (expected a C string)",
-                             path, v->key);
+                             path, clgan_esc(v->key));
     }
     return CLGAN_OK;
 }
@@ -190,58 +190,58 @@ static clgan_status check_tensor(const char *path, const clgan_json *m, size_t d
                          m->key_offset);
     if (m->kind != CLGAN_JSON_OBJECT)
         return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: tensor \"%s\" is %s (expected an object with dtype, shape and "
-                         "data_offsets)", path, name, clgan_json_kind_name(m->kind));
+                         "data_offsets)", path, clgan_esc(name), clgan_json_kind_name(m->kind));
     for (size_t i = 0; i < m->count; i++) {
         const clgan_json *fld = &m->items[i];
         if (!key_is(fld, "dtype") && !key_is(fld, "shape") && !key_is(fld, "data_offsets"))
             return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: tensor \"%s\": unexpected field \"%.40s\" (expected only dtype, "
-                             "shape and data_offsets)", path, name, fld->key);
+                             "shape and data_offsets)", path, clgan_esc(name), clgan_esc(fld->key));
     }
     const clgan_json *dt = clgan_json_get(m, "dtype"), *shape = clgan_json_get(m, "shape"),
                      *offs = clgan_json_get(m, "data_offsets");
     if (!dt || !shape || !offs)
-        return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: tensor \"%s\": missing field \"%s\"", path, name,
+        return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: tensor \"%s\": missing field \"%s\"", path, clgan_esc(name),
                          !dt ? "dtype" : !shape ? "shape" : "data_offsets");
 
     if (dt->kind != CLGAN_JSON_STRING || !dtype_lookup(dt->string, dt->length, &e->dtype))
         return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: tensor \"%s\": dtype is %s (expected one of " DTYPE_LIST ")", path,
-                         name, json_found(dt, found, sizeof found));
+                         clgan_esc(name), json_found(dt, found, sizeof found));
 
     if (shape->kind != CLGAN_JSON_ARRAY)
         return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: tensor \"%s\": shape is %s (expected an array of integers)", path,
-                         name, json_found(shape, found, sizeof found));
+                         clgan_esc(name), json_found(shape, found, sizeof found));
     if (shape->count > CLGAN_ST_MAX_NDIM)
         return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: tensor \"%s\": shape has %zu dimensions (expected at most %d)", path,
-                         name, shape->count, CLGAN_ST_MAX_NDIM);
+                         clgan_esc(name), shape->count, CLGAN_ST_MAX_NDIM);
     e->ndim = (int)shape->count;
     for (int i = 0; i < e->ndim; i++) {
         uint64_t d;
         if (!json_uint(&shape->items[i], &d))
             return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: tensor \"%s\": shape[%d] is %s (expected a non-negative integer)",
-                             path, name, i, json_found(&shape->items[i], found, sizeof found));
+                             path, clgan_esc(name), i, json_found(&shape->items[i], found, sizeof found));
         e->shape[i] = (int64_t)d;
     }
 
     if (offs->kind != CLGAN_JSON_ARRAY || offs->count != 2 || !json_uint(&offs->items[0], &e->begin) ||
         !json_uint(&offs->items[1], &e->end))
         return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: tensor \"%s\": data_offsets at header byte %zu is not a pair of "
-                         "non-negative integers [begin, end]", path, name, offs->offset);
+                         "non-negative integers [begin, end]", path, clgan_esc(name), offs->offset);
     if (e->end < e->begin)
         return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: tensor \"%s\": data_offsets [%" PRIu64 ", %" PRIu64 "] end before "
-                         "they begin", path, name, e->begin, e->end);
+                         "they begin", path, clgan_esc(name), e->begin, e->end);
     if (e->end > data_len)
         return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: tensor \"%s\": data_offsets [%" PRIu64 ", %" PRIu64 "] run past the "
-                         "end of the data buffer (%zu bytes)", path, name, e->begin, e->end, data_len);
+                         "end of the data buffer (%zu bytes)", path, clgan_esc(name), e->begin, e->end, data_len);
 
     uint64_t need;
     char shp[128];
     format_shape(shp, sizeof shp, e->ndim, e->shape);
     if (!shape_bytes(e->ndim, e->shape, dtype_info[e->dtype].size, &need))
         return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: tensor \"%s\": shape %s of %s overflows the size of memory", path,
-                         name, shp, dtype_info[e->dtype].name);
+                         clgan_esc(name), shp, dtype_info[e->dtype].name);
     if (need != e->end - e->begin)
         return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: tensor \"%s\": shape %s of %s needs %" PRIu64 " bytes but "
-                         "data_offsets [%" PRIu64 ", %" PRIu64 "] hold %" PRIu64, path, name, shp,
+                         "data_offsets [%" PRIu64 ", %" PRIu64 "] hold %" PRIu64, path, clgan_esc(name), shp,
                          dtype_info[e->dtype].name, need, e->begin, e->end, e->end - e->begin);
     e->member = m;
     return CLGAN_OK;
@@ -253,16 +253,16 @@ static clgan_status check_tiling(const char *path, const st_entry *e, int n, siz
     for (int i = 0; i < n; i++) {
         if (e[i].begin < cursor)
             return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: tensors \"%s\" [%" PRIu64 ", %" PRIu64 "] and \"%s\" [%" PRIu64
-                             ", %" PRIu64 "] overlap in the data buffer", path, e[i - 1].member->key, e[i - 1].begin,
-                             e[i - 1].end, e[i].member->key, e[i].begin, e[i].end);
+                             ", %" PRIu64 "] overlap in the data buffer", path, clgan_esc(e[i - 1].member->key), e[i - 1].begin,
+                             e[i - 1].end, clgan_esc(e[i].member->key), e[i].begin, e[i].end);
         if (e[i].begin > cursor) {
             if (i == 0)
                 return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: data buffer bytes [0, %" PRIu64 ") belong to no tensor (the "
                                  "first, \"%s\", begins at %" PRIu64 "; expected 0)", path, e[0].begin,
-                                 e[0].member->key, e[0].begin);
+                                 clgan_esc(e[0].member->key), e[0].begin);
             return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: gap of %" PRIu64 " bytes in the data buffer between tensor \"%s\" "
                              "(ends at %" PRIu64 ") and tensor \"%s\" (begins at %" PRIu64 ")", path,
-                             e[i].begin - cursor, e[i - 1].member->key, cursor, e[i].member->key, e[i].begin);
+                             e[i].begin - cursor, clgan_esc(e[i - 1].member->key), cursor, clgan_esc(e[i].member->key), e[i].begin);
         }
         cursor = e[i].end;
     }
@@ -348,7 +348,7 @@ static clgan_status st_build(const char *path, const char *header, size_t hlen, 
         if ((uintptr_t)p % 8 != 0) {
             f->copies[i] = malloc(t->nbytes);
             if (!f->copies[i]) {
-                st = CLGAN_ERR(CLGAN_ERR_NOMEM, "%s: tensor \"%s\": cannot allocate %zu bytes", path, t->name,
+                st = CLGAN_ERR(CLGAN_ERR_NOMEM, "%s: tensor \"%s\": cannot allocate %zu bytes", path, clgan_esc(t->name),
                                t->nbytes);
                 goto fail;
             }

@@ -81,12 +81,36 @@ static clgan_status build_eval(clgan_clf *c) {
     return clgan_graph_status(g);
 }
 
+/* A file's tensors against the declared (not yet allocated) network. */
+static clgan_status clf_precheck(const clgan_clf *c, const clgan_st_file *f) {
+    const clgan_params *blocks[2] = {c->params, c->buffers};
+    for (int b = 0; b < 2; b++)
+        for (int i = 0; i < clgan_params_count(blocks[b]); i++) {
+            int nd, shape[CLGAN_MAX_DIMS];
+            int64_t s64[CLGAN_MAX_DIMS];
+            const void *data = NULL;
+            clgan_params_shape(blocks[b], i, &nd, shape);
+            for (int k = 0; k < nd; k++) s64[k] = shape[k];
+            clgan_status st = clgan_st_get(f, clgan_params_name(blocks[b], i), CLGAN_DT_F32, nd, s64, &data);
+            if (st != CLGAN_OK) return st;
+        }
+    return CLGAN_OK;
+}
+
+static clgan_status clf_new_checked(const clgan_clf_config *cfg, clgan_device *d, const clgan_st_file *f,
+                                    clgan_clf **out);
+
 clgan_status clgan_clf_new(const clgan_clf_config *cfg, clgan_device *d, clgan_clf **out) {
+    return clf_new_checked(cfg, d, NULL, out);
+}
+
+static clgan_status clf_new_checked(const clgan_clf_config *cfg, clgan_device *d, const clgan_st_file *f,
+                                    clgan_clf **out) {
     clgan_status st = clgan_classifier_check(&cfg->model);
     if (st != CLGAN_OK) return st;
-    if (cfg->batch < 0 || cfg->eval_batch < 1)
-        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "classifier: batch %d and evaluation batch %d, expected >= 0 and >= 1",
-                         cfg->batch, cfg->eval_batch);
+    if (cfg->batch < 0 || cfg->eval_batch < 1 || cfg->batch > CLGAN_MAX_BATCH || cfg->eval_batch > CLGAN_MAX_BATCH)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "classifier: batch %d and evaluation batch %d, expected 0 to %d and 1 to %d",
+                         cfg->batch, cfg->eval_batch, CLGAN_MAX_BATCH, CLGAN_MAX_BATCH);
     clgan_clf *c = calloc(1, sizeof *c);
     if (!c) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
     c->cfg = *cfg;
@@ -98,11 +122,14 @@ clgan_status clgan_clf_new(const clgan_clf_config *cfg, clgan_device *d, clgan_c
     c->stage_floats = need;
     c->params = clgan_params_new("classifier");
     c->buffers = clgan_params_new("classifier buffers");
-    c->stage = malloc(need * sizeof(float));
-    st = c->params && c->buffers && c->stage ? CLGAN_OK : CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
-    /* graphs first: they declare the parameters */
+    st = c->params && c->buffers ? CLGAN_OK : CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+    /* graphs first: they declare the parameters, and refuse a batch whose tensors are too large before the
+     * staging buffer or anything on d is allocated */
     if (st == CLGAN_OK && cfg->batch > 0) st = build_train(c);
     if (st == CLGAN_OK) st = build_eval(c);
+    if (st == CLGAN_OK && f) st = clf_precheck(c, f);
+    if (st == CLGAN_OK && !(c->stage = malloc(need * sizeof(float))))
+        st = CLGAN_ERR(CLGAN_ERR_NOMEM, "classifier: cannot allocate %zu bytes of staging", need * sizeof(float));
     if (st == CLGAN_OK) st = clgan_params_alloc(c->params, d, cfg->seed);
     if (st == CLGAN_OK) st = clgan_params_alloc(c->buffers, d, cfg->seed + 1);
     if (st == CLGAN_OK && cfg->batch > 0) st = clgan_optimizer_new(c->params, &cfg->opt, &c->opt);
@@ -324,7 +351,7 @@ clgan_status clgan_clf_load(const char *path, clgan_device *d, int eval_batch, c
         clgan_clf_config cfg = {.model = {.channels = info->channels, .image_size = info->image_size,
                                           .classes = info->classes},
                                 .eval_batch = eval_batch};
-        st = clgan_clf_new(&cfg, d, &c);
+        st = clf_new_checked(&cfg, d, f, &c);
     }
     if (st == CLGAN_OK) st = clgan_params_st_load(f, c->params);
     if (st == CLGAN_OK) st = clgan_params_st_load(f, c->buffers);

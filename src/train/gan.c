@@ -347,8 +347,8 @@ clgan_status clgan_gan_new_checked(const clgan_gan_config *cfg, clgan_device *d,
     if (st == CLGAN_OK && with_pen) st = build_d(gan, true, &gan->d[1]);
     if (st == CLGAN_OK) st = build_g(gan);
     /* nothing is allocated on d until the configuration is known to fit and the caller's check passed */
-    if (st == CLGAN_OK) st = check_memory(gan, d, &gan->mem);
     if (st == CLGAN_OK && precheck) st = precheck(gan, user);
+    if (st == CLGAN_OK) st = check_memory(gan, d, &gan->mem);
     for (int b = 0; b < CLGAN_BLOCK_COUNT && st == CLGAN_OK; b++)
         st = clgan_params_alloc(gan->blk[b], d, cfg->seed + (uint64_t)(b >= CLGAN_BLOCK_D));
     for (int k = 0; k < 2 && st == CLGAN_OK; k++)
