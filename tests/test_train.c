@@ -8,6 +8,8 @@
  *   test_train resume           2N steps == N steps + --resume N more, bit for bit, on ref
  *   test_train checkpoints      damaged and foreign checkpoints are refused with messages naming file and field
  *   test_train run-folder       config.json, log.jsonl, sample PNGs, scatter plots, latest, pruning, clgan sample
+ *   test_train limits           configurations refused as a whole before anything is allocated; the memory
+ *                               estimate equals what the GAN then allocates; graph accessors on a failed -1
  *
  * Each part prints "FAIL file:line: what" for every failed check and exits 1
  * if there was any; a check that cannot fail is a defect (STYLE.md, 4), so each
@@ -22,6 +24,7 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { PATH_CAP = 1400 };
@@ -1156,6 +1159,121 @@ static int test_run_folder(void) {
     return failures ? 1 : 0;
 }
 
+
+/* ---- limits: a configuration is checked as a whole before allocation ---- */
+
+typedef struct {
+    const char *what, *needle;
+    void (*edit)(clgan_gan_config *);
+} bad_config;
+
+static void e_batch0(clgan_gan_config *c) { c->batch = 0; }
+static void e_batch_big(clgan_gan_config *c) { c->batch = CLGAN_MAX_BATCH + 1; }
+static void e_z_big(clgan_gan_config *c) { c->model.z_dim = CLGAN_MAX_FEATURES + 1; }
+static void e_width_big(clgan_gan_config *c) { c->model.width = CLGAN_MAX_FEATURES; }
+static void e_size(clgan_gan_config *c) { c->model.image_size = 2048; }
+static void e_lr_inf(clgan_gan_config *c) { c->opt_g.lr = INFINITY; }
+static void e_lr_neg(clgan_gan_config *c) { c->opt_d.lr = -1e-4f; }
+static void e_beta1(clgan_gan_config *c) { c->opt_g.beta1 = 1.0f; }
+static void e_eps(clgan_gan_config *c) { c->opt_d.eps = 0.0f; }
+static void e_gp_nan(clgan_gan_config *c) { c->gp_lambda = NAN; }
+static void e_clip_inf(clgan_gan_config *c) { c->clip_grad = INFINITY; }
+static void e_critic(clgan_gan_config *c) { c->n_critic = 0; }
+static void e_tensor(clgan_gan_config *c) { c->batch = CLGAN_MAX_BATCH; c->model.z_dim = 32768; }
+static void e_factor(clgan_gan_config *c) { c->lr_schedule.kind = CLGAN_LR_STEP; c->lr_schedule.factor = NAN; }
+
+static int test_limits(void) {
+    /* graph accessors on the -1 a failed builder returns: empty shape, no index past the nodes */
+    clgan_graph *g = clgan_graph_new();
+    int nd = 7, shape[CLGAN_MAX_DIMS] = {5, 5, 5, 5};
+    clgan_node_shape(g, -1, &nd, shape);
+    CHECK(nd == 0 && shape[0] == 0 && shape[3] == 0, "node_shape(-1) gives rank %d, shape[0] %d", nd, shape[0]);
+    CHECK(clgan_node_numel(g, -1) == 0 && clgan_node_numel(g, 12345) == 0, "node_numel of invalid nodes");
+    CHECK(strcmp(clgan_node_op_name(g, -1), "(invalid node)") == 0, "node_op_name(-1)");
+    CHECK(clgan_reshape(g, -1, 2, (int[]){1, 1}) == -1 && clgan_graph_status(g) != CLGAN_OK,
+          "a builder given -1 fails the graph");
+    clgan_graph_free(g);
+
+    clgan_run_config rc;
+    clgan_run_defaults(&rc, CLGAN_MODEL_DCGAN, CLGAN_LOSS_NS);
+    CHECK(clgan_gan_config_check(&rc.gan) == CLGAN_OK, "the default DCGAN passes: %s", clgan_last_error());
+    static const bad_config bad[] = {
+        {"batch 0", "batch size 0", e_batch0},
+        {"batch past the limit", "batch size 65537", e_batch_big},
+        {"z_dim past the limit", "z dimension 65537", e_z_big},
+        {"DCGAN width too wide for 28x28", "DCGAN width 65536", e_width_big},
+        {"DCGAN size 2048", "DCGAN image size 2048", e_size},
+        {"lr inf", "opt_g.lr = inf", e_lr_inf},
+        {"lr negative", "opt_d.lr = -0.0001", e_lr_neg},
+        {"beta1 1", "opt_g.beta1 = 1", e_beta1},
+        {"eps 0", "opt_d.eps = 0", e_eps},
+        {"gp_lambda NaN", "gp_lambda = nan", e_gp_nan},
+        {"clip_grad inf", "clip_grad = inf", e_clip_inf},
+        {"n_critic 0", "n_critic 0", e_critic},
+        {"a batch tensor past 2^30 floats", "more than the 1073741824 supported", e_tensor},
+        {"schedule factor NaN", "factor nan", e_factor},
+    };
+    clgan_device *ref = open_device(false);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        clgan_gan_config c = rc.gan;
+        bad[i].edit(&c);
+        clgan_clear_error();
+        CHECK(clgan_gan_config_check(&c) == CLGAN_ERR_INVALID_ARG && strstr(clgan_last_error(), bad[i].needle),
+              "%s: refused naming '%s' (got: %s)", bad[i].what, bad[i].needle, clgan_last_error());
+        clgan_gan *gan = NULL;
+        CHECK(clgan_gan_new(&c, ref, &gan) != CLGAN_OK && gan == NULL, "%s: clgan_gan_new refuses it too", bad[i].what);
+    }
+
+    /* too large for the device: refused before the first allocation (so at once), giving both figures */
+    clgan_run_config big;
+    clgan_run_defaults(&big, CLGAN_MODEL_TOY, CLGAN_LOSS_NS);
+    for (int k = 0; k < 6; k++) big.gan.model.widths[k] = 60000; /* ~6 x 3.6e9 floats: more than any host */
+    big.gan.model.n_widths = 6;
+    struct timespec ta, tb;
+    clock_gettime(CLOCK_MONOTONIC, &ta);
+    clgan_gan *gan = NULL;
+    clgan_status st = clgan_gan_new(&big.gan, ref, &gan);
+    clock_gettime(CLOCK_MONOTONIC, &tb);
+    double dt = (double)(tb.tv_sec - ta.tv_sec) + 1e-9 * (double)(tb.tv_nsec - ta.tv_nsec);
+    CHECK(st != CLGAN_OK && gan == NULL, "a toy model of 6 x 60000 units is refused");
+    CHECK(st == CLGAN_ERR_INVALID_ARG || st == CLGAN_ERR_DEVICE_OOM, "... as too large (%s: %s)",
+          clgan_status_name(st), clgan_last_error());
+    CHECK(dt < 2.0, "... before allocating (%.2f s)", dt);
+    big.gan.model.n_widths = 2;
+    big.gan.model.widths[0] = big.gan.model.widths[1] = 32768; /* 2^30 floats per middle layer */
+    const clgan_device_info *info = clgan_device_get_info(ref);
+    /* the middle layers of G and D alone: values, gradients and Adam's two moments */
+    uint64_t need = (uint64_t)32768 * 32768 * sizeof(float) * 4 * 2;
+    if (info->global_mem && need > info->global_mem) {
+        st = clgan_gan_new(&big.gan, ref, &gan);
+        CHECK(st == CLGAN_ERR_DEVICE_OOM && strstr(clgan_last_error(), "MiB") && strstr(clgan_last_error(), "which has"),
+              "a configuration past ref's %.0f MiB: CLGAN_ERR_DEVICE_OOM with both figures (%s: %s)",
+              (double)info->global_mem / 1048576.0, clgan_status_name(st), clgan_last_error());
+    }
+
+    /* the estimate is what the GAN then allocates: blocks with gradients, optimizer state, the graphs' arenas */
+    clgan_run_config small;
+    clgan_run_defaults(&small, CLGAN_MODEL_TOY, CLGAN_LOSS_WGAN_GP);
+    small.gan.batch = 16;
+    small.gan.model.width = 8;
+    MUST(clgan_gan_new(&small.gan, ref, &gan));
+    const clgan_gan_memory *mem = clgan_gan_memory_of(gan);
+    uint64_t blocks = 0, arenas = 0;
+    for (int b = 0; b < CLGAN_BLOCK_COUNT; b++) {
+        size_t n = clgan_params_total(clgan_gan_block(gan, b));
+        blocks += 2 * (uint64_t)(n ? n : 1) * sizeof(float);
+    }
+    arenas += clgan_graph_arena_bytes(clgan_gan_d_graph(gan)) + clgan_graph_arena_bytes(clgan_gan_g_graph(gan));
+    CHECK(mem->params == blocks, "estimated parameter memory %llu == allocated %llu", (unsigned long long)mem->params,
+          (unsigned long long)blocks);
+    CHECK(mem->graphs == arenas, "estimated graph memory %llu == the arenas compiled %llu",
+          (unsigned long long)mem->graphs, (unsigned long long)arenas);
+    CHECK(mem->total == mem->params + mem->optimizer + mem->graphs && mem->optimizer > 0, "total adds up");
+    clgan_gan_free(gan);
+    clgan_device_close(ref);
+    return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *what = argc > 1 ? argv[1] : "";
@@ -1164,6 +1282,7 @@ int main(int argc, char **argv) {
     if (strcmp(what, "resume") == 0) return test_resume();
     if (strcmp(what, "checkpoints") == 0) return test_checkpoints();
     if (strcmp(what, "run-folder") == 0) return test_run_folder();
-    fprintf(stderr, "usage: test_train ring8 | models ref|cl | resume | checkpoints | run-folder\n");
+    if (strcmp(what, "limits") == 0) return test_limits();
+    fprintf(stderr, "usage: test_train ring8 | models ref|cl | resume | checkpoints | run-folder | limits\n");
     return 2;
 }

@@ -132,6 +132,7 @@ static int project(clgan_nn *c, const clgan_model_config *m, int logit, int h, i
 
 clgan_node clgan_generator(clgan_nn *c, const clgan_model_config *m, clgan_node z, clgan_node labels) {
     clgan_graph *g = c->g;
+    if (clgan_graph_status(g) != CLGAN_OK || z < 0 || z >= clgan_graph_size(g)) return -1;
     int n = 0, nd, shape[4];
     clgan_node_shape(g, z, &nd, shape);
     n = shape[0];
@@ -172,6 +173,7 @@ clgan_node clgan_generator(clgan_nn *c, const clgan_model_config *m, clgan_node 
 
 clgan_node clgan_discriminator(clgan_nn *c, const clgan_model_config *m, clgan_node x, clgan_node labels) {
     clgan_graph *g = c->g;
+    if (clgan_graph_status(g) != CLGAN_OK || x < 0 || x >= clgan_graph_size(g)) return -1;
     int nd, shape[4];
     clgan_node_shape(g, x, &nd, shape);
     int n = shape[0];
