@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Builds clgan twice and runs the whole test suite on each build:
-#   build/      the normal build (-O2 -g)
-#   build-san/  AddressSanitizer + UndefinedBehaviorSanitizer
-# Tests that need an OpenCL device and find none are counted as skipped.
+# Builds clgan three times and runs the test suite on each build:
+#   build/       the normal build (-O2 -g)
+#   build-san/   AddressSanitizer + UndefinedBehaviorSanitizer
+#   build-fuzz/  clang, libFuzzer + ASan + UBSan: only the fuzz suite, each
+#                harness for $CLGAN_FUZZ_SECONDS (default 60; tests/fuzz/README.md)
+# Tests that need an OpenCL device and find none are counted as skipped, and
+# so is the whole fuzz run when clang or its libFuzzer runtime is missing.
 # Ends with one line: "N passed, N failed, N skipped" (exit 1 if any failed).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,12 +21,14 @@ run_suite() {  # dir, meson setup options...
   if ! ninja -C "$dir" >"$dir.build.log" 2>&1; then
     cat "$dir.build.log"; echo "build in $dir failed"; total[failed]=$((total[failed]+1)); status=1; return
   fi
+  # a run that selects no test writes no log: do not count the last one's
+  rm -f "$dir/meson-logs/testlog.json"
   meson test -C "$dir" --num-processes "$jobs" --print-errorlogs "${MESON_TEST_ARGS[@]}" || status=1
   # count results from meson's machine-readable log
   read -r p f s < <(python3 - "$dir/meson-logs/testlog.json" <<'PY'
-import json, sys
+import json, os, sys
 p = f = s = 0
-for line in open(sys.argv[1]):
+for line in (open(sys.argv[1]) if os.path.exists(sys.argv[1]) else []):
     r = json.loads(line)['result']
     if r in ('OK', 'EXPECTEDFAIL'): p += 1
     elif r == 'SKIP': s += 1
@@ -42,5 +47,21 @@ run_suite build
 export LSAN_OPTIONS="suppressions=$PWD/tools/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 run_suite build-san -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+fuzz_tests=8  # one per harness in tests/fuzz/meson.build
+if fuzz_missing=$(tools/fuzz.sh --check 2>&1); then
+  # the fuzz build defines only the fuzz suite; arguments select within it
+  if [ $# -eq 0 ]; then MESON_TEST_ARGS=(--suite fuzz); else MESON_TEST_ARGS=("$@"); fi
+  CC=clang run_suite build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+  # each harness's executions and coverage (its last line of output)
+  [ -f build-fuzz/meson-logs/testlog.json ] && python3 - build-fuzz/meson-logs/testlog.json <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    out = (json.loads(line).get('stdout') or '').strip().splitlines()
+    if out: print('  ' + out[-1])
+PY
+else
+  echo "build-fuzz: skipped, $fuzz_missing (tools/install-deps.sh installs clang and libclang-rt-dev)"
+  total[skipped]=$((total[skipped]+fuzz_tests))
+fi
 echo "${total[passed]} passed, ${total[failed]} failed, ${total[skipped]} skipped"
 [ "${total[failed]}" -eq 0 ] && [ $status -eq 0 ]

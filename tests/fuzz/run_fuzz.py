@@ -36,7 +36,11 @@ def fuzzer_flags(a):
     return ['-rss_limit_mb=2048', '-timeout=10', '-max_len=%d' % a.max_len]
 
 
-def tail(text, lines=60):
+def report(text, lines=80):
+    """The sanitizer's or libFuzzer's report (from its first line), else the end of the output."""
+    m = FINDING.search(text)
+    if m:
+        return '\n'.join(text[text.rfind('\n', 0, m.start()) + 1:].splitlines()[:lines])
     return '\n'.join(text.splitlines()[-lines:])
 
 
@@ -63,7 +67,7 @@ def replay(a, env, work):
         path = os.path.join(folder, name)
         rc, out = run([a.exe] + fuzzer_flags(a) + [path], env, os.path.join(work, 'regress.log'), 120)
         if rc != 0 or FINDING.search(out):
-            print(tail(out, 40))
+            print(report(out, 40))
             print('fuzz_%s: regression input %s fails (%s)' %
                   (a.harness, path, 'hung' if rc is None else 'exit %d' % rc))
             failed.append(name)
@@ -122,7 +126,7 @@ def main():
         elapsed = time.monotonic() - t0
         found = FINDING.search(out)
         if rc != 0 or found:
-            print(tail(out))
+            print(report(out))
             m = ARTIFACT.search(out)
             why = 'did not stop within %d s' % (a.seconds + 300) if rc is None else 'exit %d' % rc
             print('fuzz_%s: FINDING (%s); reproducer: %s' % (a.harness, why, m.group(1) if m else '(none written)'))
