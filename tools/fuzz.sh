@@ -39,7 +39,7 @@ if [ ! -d "$dir" ]; then
   CC=clang meson setup "$dir" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug \
     >/dev/null || exit 1
 fi
-ninja -C "$dir" >"$dir.build.log" 2>&1 || { cat "$dir.build.log"; echo "build in $dir failed"; exit 1; }
+ninja -C "$dir" >"$dir/fuzz-sh-build.log" 2>&1 || { cat "$dir/fuzz-sh-build.log"; echo "build in $dir failed"; exit 1; }
 
 # Each harness's test command from meson, so the flags live in one place.
 mapfile -t tests < <(meson introspect "$dir" --tests | python3 -c '
