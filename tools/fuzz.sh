@@ -4,8 +4,9 @@
 # builds build-fuzz/ if needed (clang, libFuzzer + ASan + UBSan), then runs
 # each harness (default: all of tests/fuzz/meson.build) for SECONDS (default
 # 600), one after the other, exactly as its test does but with a corpus kept
-# in build-fuzz/corpus/<harness> across runs, and prints executions and
-# coverage per harness. Findings are written to
+# in build-fuzz/corpus/<harness> across runs (its output in
+# build-fuzz/corpus/<harness>.log), and prints executions and coverage per
+# harness. Findings are written to
 # build-fuzz/tests/fuzz/fuzz-artifacts/<harness>/. Exit 1 if any harness found
 # something.
 #   tools/fuzz.sh --check    exit 0 if clang and its libFuzzer runtime are
@@ -59,15 +60,16 @@ for h in "$@"; do
   mkdir -p "$dir/corpus/$h"
   echo "== fuzz_$h: $seconds s, corpus $dir/corpus/$h"
   # run the test's own command (with its environment) plus --seconds/--corpus
-  out=$(meson introspect "$dir" --tests | python3 -c '
+  log="$dir/corpus/$h.log"
+  meson introspect "$dir" --tests | python3 -c '
 import json, os, sys
 h, seconds, corpus, build = sys.argv[1:]
 t = next(t for t in json.load(sys.stdin) if t["name"] == "fuzz_" + h)
 env = dict(os.environ, **t["env"])
 os.chdir(t["workdir"] or build)  # where meson test runs it
 os.execvpe(t["cmd"][0], t["cmd"] + ["--seconds", seconds, "--corpus", corpus], env)
-' "$h" "$seconds" "$PWD/$dir/corpus/$h" "$dir" 2>&1 | tee /dev/stderr | tail -n 1) || status=1
-  summary+=("$out")
+' "$h" "$seconds" "$PWD/$dir/corpus/$h" "$dir" 2>&1 | tee "$log" || status=1
+  summary+=("$(tail -n 1 "$log")")
 done
 echo "== summary"
 printf '%s\n' "${summary[@]}"
