@@ -56,7 +56,10 @@ int clgan_params_declare(clgan_params *p, const char *name, int ndim, const int 
             return -1;
         }
         if ((size_t)shape[k] > CLGAN_PARAMS_MAX_ENTRY / numel) {
-            CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "parameter %s: more than %zu elements", name, CLGAN_PARAMS_MAX_ENTRY);
+            char dims[96];
+            clgan_shape_str(ndim, shape, dims, sizeof dims);
+            CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "parameter %s of shape %s: more than the %zu elements one parameter may have",
+                      name, dims, CLGAN_PARAMS_MAX_ENTRY);
             return -1;
         }
         numel *= (size_t)shape[k];
