@@ -77,6 +77,11 @@ clgan_status clgan_device_open(const clgan_device_info *info, const clgan_device
                                clgan_device **out);
 void clgan_device_close(clgan_device *d);
 const clgan_device_info *clgan_device_get_info(const clgan_device *d);
+/* Whether `total` bytes in all, the largest of them one buffer of
+ * `largest`, fit d (its global memory and largest buffer), checked before
+ * allocating them: CLGAN_ERR_DEVICE_OOM giving both figures, `what` (the
+ * breakdown of total) in the message. */
+clgan_status clgan_device_memory_check(const clgan_device *d, uint64_t total, uint64_t largest, const char *what);
 clgan_status clgan_device_finish(clgan_device *d);
 
 typedef struct {

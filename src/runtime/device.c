@@ -28,6 +28,23 @@ static void ref_info(clgan_device_info *d) {
     d->global_mem = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
 }
 
+static double mib_of(uint64_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
+
+clgan_status clgan_device_memory_check(const clgan_device *d, uint64_t total, uint64_t largest, const char *what) {
+    const clgan_device_info *info = clgan_device_get_info(d);
+    if (info->global_mem && total > info->global_mem)
+        return CLGAN_ERR(CLGAN_ERR_DEVICE_OOM,
+                         "this configuration needs about %.1f MiB on %s (%s), which has %.1f MiB: lower the batch size "
+                         "or the model's sizes",
+                         mib_of(total), info->id, what, mib_of(info->global_mem));
+    if (info->max_alloc && largest > info->max_alloc)
+        return CLGAN_ERR(CLGAN_ERR_DEVICE_OOM,
+                         "this configuration needs one buffer of %.1f MiB on %s, whose largest buffer is %.1f MiB: "
+                         "lower the batch size or the model's sizes",
+                         mib_of(largest), info->id, mib_of(info->max_alloc));
+    return CLGAN_OK;
+}
+
 clgan_status clgan_devices_enumerate(clgan_device_list *out) {
     memset(out, 0, sizeof *out);
     clgan_status st = clgan_opencl_enumerate(out);

@@ -100,6 +100,33 @@ static clgan_status clf_precheck(const clgan_clf *c, const clgan_st_file *f) {
 static clgan_status clf_new_checked(const clgan_clf_config *cfg, clgan_device *d, const clgan_st_file *f,
                                     clgan_clf **out);
 
+/* The device memory the declared network and planned graphs will take, against d's, before allocating. */
+static clgan_status clf_memory(clgan_clf *c, clgan_device *d) {
+    uint64_t blocks = 0, graphs = 0, largest = 0, opt = 0;
+    const clgan_params *ps[2] = {c->params, c->buffers};
+    for (int b = 0; b < 2; b++) {
+        uint64_t bytes = ((uint64_t)clgan_params_total(ps[b]) + 1) * sizeof(float);
+        blocks += 2 * bytes;
+        if (bytes > largest) largest = bytes;
+    }
+    if (c->cfg.batch > 0)
+        opt = ((uint64_t)clgan_opt_slot_count(c->cfg.opt.kind) + 1) * ((uint64_t)clgan_params_total(c->params) + 64) *
+              sizeof(float);
+    clgan_graph *gs[2] = {c->train, c->eval};
+    for (int k = 0; k < 2; k++) {
+        if (!gs[k]) continue;
+        uint64_t bytes = 0;
+        clgan_status st = clgan_graph_plan_bytes(gs[k], &bytes);
+        if (st != CLGAN_OK) return st;
+        graphs += bytes;
+        if (bytes > largest) largest = bytes;
+    }
+    char what[160];
+    snprintf(what, sizeof what, "classifier parameters and gradients %.1f MiB, optimizer state %.1f, graphs %.1f",
+             (double)blocks / 1048576.0, (double)opt / 1048576.0, (double)graphs / 1048576.0);
+    return clgan_device_memory_check(d, blocks + opt + graphs, largest, what);
+}
+
 clgan_status clgan_clf_new(const clgan_clf_config *cfg, clgan_device *d, clgan_clf **out) {
     return clf_new_checked(cfg, d, NULL, out);
 }
@@ -128,6 +155,7 @@ static clgan_status clf_new_checked(const clgan_clf_config *cfg, clgan_device *d
     if (st == CLGAN_OK && cfg->batch > 0) st = build_train(c);
     if (st == CLGAN_OK) st = build_eval(c);
     if (st == CLGAN_OK && f) st = clf_precheck(c, f);
+    if (st == CLGAN_OK) st = clf_memory(c, d);
     if (st == CLGAN_OK && !(c->stage = malloc(need * sizeof(float))))
         st = CLGAN_ERR(CLGAN_ERR_NOMEM, "classifier: cannot allocate %zu bytes of staging", need * sizeof(float));
     if (st == CLGAN_OK) st = clgan_params_alloc(c->params, d, cfg->seed);

@@ -305,19 +305,13 @@ static clgan_status check_memory(clgan_gan *gan, clgan_device *d, clgan_gan_memo
         if (bytes > largest_arena) largest_arena = bytes;
     }
     mem->total = mem->params + mem->optimizer + mem->graphs;
-    const clgan_device_info *info = clgan_device_get_info(d);
-    if (info->global_mem && mem->total > info->global_mem)
-        return CLGAN_ERR(CLGAN_ERR_DEVICE_OOM,
-                         "this configuration needs about %.1f MiB on %s (parameters and gradients %.1f, optimizer "
-                         "state %.1f, step graphs %.1f), which has %.1f MiB: lower the batch size or the model's sizes",
-                         mib(mem->total), info->id, mib(mem->params), mib(mem->optimizer), mib(mem->graphs),
-                         mib(info->global_mem));
-    if (info->max_alloc && largest_arena > info->max_alloc)
-        return CLGAN_ERR(CLGAN_ERR_DEVICE_OOM,
-                         "this configuration's largest step graph needs one buffer of %.1f MiB on %s, whose largest "
-                         "buffer is %.1f MiB: lower the batch size or the model's sizes",
-                         mib(largest_arena), info->id, mib(info->max_alloc));
-    return CLGAN_OK;
+    uint64_t largest = largest_arena;
+    for (int b = 0; b < CLGAN_BLOCK_COUNT; b++)
+        if ((uint64_t)clgan_params_total(gan->blk[b]) * 4 > largest) largest = (uint64_t)clgan_params_total(gan->blk[b]) * 4;
+    char what[160];
+    snprintf(what, sizeof what, "parameters and gradients %.1f MiB, optimizer state %.1f, step graphs %.1f",
+             mib(mem->params), mib(mem->optimizer), mib(mem->graphs));
+    return clgan_device_memory_check(d, mem->total, largest, what);
 }
 
 clgan_status clgan_gan_new(const clgan_gan_config *cfg, clgan_device *d, clgan_gan **out) {
