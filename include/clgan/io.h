@@ -37,14 +37,12 @@ clgan_status clgan_atomic_write(const char *path, clgan_fill_fn fill, void *ctx)
 /* Opens an existing file for reading without ever blocking: O_NONBLOCK (a
  * FIFO would otherwise wait for a writer), then fstat on the descriptor, and
  * anything but a regular file is refused naming what it is ("is a FIFO,
- * expected a regular file", CLGAN_ERR_IO); then blocking reads as usual.
+ * not a regular file", CLGAN_ERR_IO); then blocking reads as usual.
  * Missing file: CLGAN_ERR_NOT_FOUND. *size (may be NULL) gets its size. */
 clgan_status clgan_open_regular(const char *path, FILE **out, uint64_t *size);
 /* A log file for writing (appending, or emptied), refused unless it is a
  * regular file or absent (created); never blocks on a FIFO. */
 clgan_status clgan_open_log(const char *path, bool append, FILE **out);
-/* true for a regular file (or a symbolic link to one); never opens it */
-bool clgan_is_regular_file(const char *path);
 /* "a FIFO", "a folder", ... for a stat mode */
 const char *clgan_file_kind(unsigned int mode);
 

@@ -60,12 +60,13 @@ static clgan_status expand_paths(const char *spec, const char *what, path_list *
             char p[4096];
             int k = snprintf(p, sizeof p, "%s/%s", spec, e->d_name);
             struct stat sb;
+            bool listed = k >= 0 && (size_t)k < sizeof p && stat(p, &sb) == 0;
             if (k < 0 || (size_t)k >= sizeof p)
                 st = CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s %s: a name is too long", what, spec);
-            else if (stat(p, &sb) != 0 || !S_ISREG(sb.st_mode))
+            else if (!listed || !S_ISREG(sb.st_mode))
                 /* as the data-set folder loader does: a FIFO or device named *.png is not an image */
                 clgan_log(CLGAN_LOG_WARN, "%s: skipped: %s, not a regular file", p,
-                          stat(p, &sb) != 0 ? "cannot stat it" : clgan_file_kind(sb.st_mode));
+                          listed ? clgan_file_kind(sb.st_mode) : "cannot stat it");
             else if (!paths_add(out, p, (size_t)k))
                 st = CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
         }

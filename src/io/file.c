@@ -58,12 +58,14 @@ clgan_status clgan_open_log(const char *path, bool append, FILE **out) {
     int fd = open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | (append ? O_APPEND : 0), 0666);
     if (fd < 0) return CLGAN_ERR(CLGAN_ERR_IO, "%s: cannot open for writing: %s", path, strerror(errno));
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    if (fstat(fd, &sb) != 0) {
         int e = errno;
         close(fd);
-        if (!S_ISREG(sb.st_mode))
-            return CLGAN_ERR(CLGAN_ERR_IO, "%s: is %s, not a regular file", path, clgan_file_kind(sb.st_mode));
         return CLGAN_ERR(CLGAN_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return CLGAN_ERR(CLGAN_ERR_IO, "%s: is %s, not a regular file", path, clgan_file_kind(sb.st_mode));
     }
     /* truncate only once it is known to be a regular file */
     int flags = fcntl(fd, F_GETFL);
@@ -81,12 +83,6 @@ clgan_status clgan_open_log(const char *path, bool append, FILE **out) {
     return CLGAN_OK;
 }
 
-bool clgan_is_regular_file(const char *path) {
-    struct stat sb;
-    return lstat(path, &sb) == 0 ? (S_ISREG(sb.st_mode) || (S_ISLNK(sb.st_mode) && stat(path, &sb) == 0 &&
-                                                          S_ISREG(sb.st_mode)))
-                                 : false;
-}
 
 clgan_status clgan_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *len) {
     if (!path || !data || !len) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "read file: NULL argument");

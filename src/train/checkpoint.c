@@ -88,8 +88,6 @@ static clgan_status config_of(const char *path, clgan_st_file *f, clgan_run_conf
     clgan_json *j = NULL;
     clgan_status st = clgan_json_parse(text, strlen(text), &j);
     if (st == CLGAN_OK) st = clgan_run_config_from_json(j, rc);
-    /* a configuration that reads but describes no buildable model is as bad */
-    if (st == CLGAN_OK && clgan_gan_config_check(&rc->gan) != CLGAN_OK) st = CLGAN_ERR_FORMAT;
     clgan_json_free(j);
     if (st != CLGAN_OK) clgan_error_context(st, "%s: __metadata__ config: ", path);
     return st;
@@ -118,28 +116,10 @@ static clgan_status get_u64(const char *path, clgan_st_file *f, const char *key,
  * touching the (not yet allocated) blocks. The file's tensors all lie
  * inside it (the reader checks offsets against the file size), so a
  * configuration that passes cannot make a restore read more than the file. */
-typedef struct {
-    const clgan_st_file *f;
-} precheck_ctx;
-
-static clgan_status expect_tensor(const precheck_ctx *c, const char *name, int nd, const int64_t *shape) {
-    const void *data = NULL;
-    return clgan_st_get(c->f, name, CLGAN_DT_F32, nd, shape, &data);
-}
-
 static clgan_status precheck_tensors(const clgan_gan *gan, void *user) {
-    const precheck_ctx *c = user;
+    const clgan_st_file *f = user;
     clgan_status st = CLGAN_OK;
-    for (int b = 0; b < CLGAN_BLOCK_COUNT && st == CLGAN_OK; b++) {
-        const clgan_params *p = clgan_gan_block(gan, b);
-        for (int i = 0; i < clgan_params_count(p) && st == CLGAN_OK; i++) {
-            int nd, shape[CLGAN_MAX_DIMS];
-            int64_t s64[CLGAN_MAX_DIMS];
-            clgan_params_shape(p, i, &nd, shape);
-            for (int k = 0; k < nd; k++) s64[k] = shape[k];
-            st = expect_tensor(c, clgan_params_name(p, i), nd, s64);
-        }
-    }
+    for (int b = 0; b < CLGAN_BLOCK_COUNT && st == CLGAN_OK; b++) st = clgan_params_st_check(f, clgan_gan_block(gan, b));
     const clgan_gan_config *cfg = clgan_gan_config_of(gan);
     for (int k = 0; k < 2 && st == CLGAN_OK; k++) {
         size_t n = clgan_params_total(clgan_gan_block(gan, k ? CLGAN_BLOCK_D : CLGAN_BLOCK_G));
@@ -148,7 +128,8 @@ static clgan_status precheck_tensors(const clgan_gan *gan, void *user) {
             char name[64];
             snprintf(name, sizeof name, "optim.%s.%s", k ? "d" : "g", clgan_opt_slot_name(kind, s));
             int64_t shape[1] = {(int64_t)(n ? n : 1)};
-            st = expect_tensor(c, name, 1, shape);
+            const void *data = NULL;
+            st = clgan_st_get(f, name, CLGAN_DT_F32, 1, shape, &data);
         }
     }
     if (st != CLGAN_OK)
@@ -221,8 +202,7 @@ clgan_status clgan_checkpoint_load(const char *path, const clgan_gan_config *cfg
     *out = NULL;
     clgan_status st = open_checked(path, &f);
     if (st != CLGAN_OK) return st;
-    precheck_ctx c = {f};
-    st = clgan_gan_new_checked(cfg, d, precheck_tensors, &c, &gan);
+    st = clgan_gan_new_checked(cfg, d, precheck_tensors, f, &gan);
     if (st != CLGAN_OK && !strstr(clgan_last_error(), path)) clgan_error_context(st, "%s: ", path);
     if (st == CLGAN_OK) st = restore_from(path, f, gan, pos);
     clgan_st_close(f);

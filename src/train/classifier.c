@@ -83,18 +83,8 @@ static clgan_status build_eval(clgan_clf *c) {
 
 /* A file's tensors against the declared (not yet allocated) network. */
 static clgan_status clf_precheck(const clgan_clf *c, const clgan_st_file *f) {
-    const clgan_params *blocks[2] = {c->params, c->buffers};
-    for (int b = 0; b < 2; b++)
-        for (int i = 0; i < clgan_params_count(blocks[b]); i++) {
-            int nd, shape[CLGAN_MAX_DIMS];
-            int64_t s64[CLGAN_MAX_DIMS];
-            const void *data = NULL;
-            clgan_params_shape(blocks[b], i, &nd, shape);
-            for (int k = 0; k < nd; k++) s64[k] = shape[k];
-            clgan_status st = clgan_st_get(f, clgan_params_name(blocks[b], i), CLGAN_DT_F32, nd, s64, &data);
-            if (st != CLGAN_OK) return st;
-        }
-    return CLGAN_OK;
+    clgan_status st = clgan_params_st_check(f, c->params);
+    return st == CLGAN_OK ? clgan_params_st_check(f, c->buffers) : st;
 }
 
 static clgan_status clf_new_checked(const clgan_clf_config *cfg, clgan_device *d, const clgan_st_file *f,

@@ -32,14 +32,26 @@ clgan_status clgan_params_st_add(clgan_st_writer *w, const clgan_params *p) {
     return st;
 }
 
+/* Entry i's tensor in f, checked for dtype and shape; *data points into f. */
+static clgan_status entry_tensor(const clgan_st_file *f, const clgan_params *p, int i, const void **data) {
+    int64_t s64[4];
+    size_t numel;
+    int nd = shape64(p, i, s64, &numel);
+    return clgan_st_get(f, clgan_params_name(p, i), CLGAN_DT_F32, nd, s64, data);
+}
+
+clgan_status clgan_params_st_check(const clgan_st_file *f, const clgan_params *p) {
+    clgan_status st = CLGAN_OK;
+    const void *data = NULL;
+    for (int i = 0; i < clgan_params_count(p) && st == CLGAN_OK; i++) st = entry_tensor(f, p, i, &data);
+    return st;
+}
+
 clgan_status clgan_params_st_load(const clgan_st_file *f, clgan_params *p) {
     clgan_status st = CLGAN_OK;
     for (int i = 0; i < clgan_params_count(p) && st == CLGAN_OK; i++) {
-        int64_t s64[4];
-        size_t numel;
-        int nd = shape64(p, i, s64, &numel);
         const void *data = NULL;
-        st = clgan_st_get(f, clgan_params_name(p, i), CLGAN_DT_F32, nd, s64, &data);
+        st = entry_tensor(f, p, i, &data);
         if (st == CLGAN_OK) st = clgan_params_write(p, i, data);
     }
     return st;
