@@ -7,6 +7,8 @@
 #include "test_util.h"
 #include "tolerances.h"
 
+#include "runtime/device_impl.h"
+
 #include <math.h>
 
 enum { GUARD = 67 }; /* floats of sentinel either side of every buffer */
@@ -169,6 +171,41 @@ static float *run_backward(clgan_device *d, const op_case *c, float *const *inpu
     return res;
 }
 
+/* The device's Philox-4x32-10 (cl/rng.cl's rng_philox_words, one work-item)
+ * against Random123's kat_vectors: key, counter, expected words. */
+static void check_philox(clgan_device *d) {
+    static const uint32_t kat[3][10] = {
+        {0, 0, 0, 0, 0, 0, 0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8},
+        {0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0x408f276d, 0x41c83b0e, 0xa20bc7c6,
+         0x6d5451fd},
+        {0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0, 0xd16cfe09, 0x94fdcceb, 0x5001e420,
+         0x24126ea1},
+    };
+    clgan_buffer *b = NULL;
+    if (clgan_buffer_alloc(d, 4 * sizeof(uint32_t), &b) != CLGAN_OK) {
+        printf("FAIL philox on %s: %s\n", clgan_device_get_info(d)->id, clgan_last_error());
+        failures++;
+        return;
+    }
+    for (int i = 0; i < 3; i++) {
+        const uint32_t *v = kat[i];
+        clgan_cl_arg args[] = {CLARG(b->mem), CLARG(v[4]), CLARG(v[5]), CLARG(v[0]),
+                               CLARG(v[1]),   CLARG(v[2]), CLARG(v[3])};
+        uint32_t out[4] = {0};
+        if (clgan_cl_launch(d, "rng_philox_words", 1, 1, 7, args) != CLGAN_OK ||
+            clgan_buffer_read(b, 0, out, sizeof out) != CLGAN_OK) {
+            printf("FAIL philox on %s: %s\n", clgan_device_get_info(d)->id, clgan_last_error());
+            failures++;
+            break;
+        }
+        bool ok = memcmp(out, &v[6], sizeof out) == 0;
+        printf("%-5s philox known answer %d   %08x %08x %08x %08x\n", ok ? "ok" : "FAIL", i, out[0], out[1], out[2],
+               out[3]);
+        if (!ok) failures++;
+    }
+    clgan_buffer_free(b);
+}
+
 static bool any_diff(const op_case *c) {
     for (int k = 0; k < c->nin; k++)
         if (c->diff[k]) return true;
@@ -192,6 +229,12 @@ int main(void) {
     if (clgan_device_open(&l.items[l.count - 1], NULL, &ref) != CLGAN_OK) return 1;
     /* CLGAN_KERNEL_DIR lets the planted-bug test run edited kernels */
     clgan_device_options opt = {.kernel_dir = getenv("CLGAN_KERNEL_DIR")};
+    /* CLGAN_OPS_ONLY=TEXT runs only the cases whose name contains TEXT (for a
+     * slow device such as a simulator, or to look at one op) */
+    const char *only = getenv("CLGAN_OPS_ONLY");
+    /* CLGAN_OPS_FORWARD_ONLY=1 skips the gradient graphs: only direct op calls,
+     * whose every buffer the host writes whole (tests/run_oclgrind.py says why) */
+    bool forward_only = getenv("CLGAN_OPS_FORWARD_ONLY") && strcmp(getenv("CLGAN_OPS_FORWARD_ONLY"), "0") != 0;
     for (int di = 0; di < l.count; di++) {
         if (l.items[di].backend != CLGAN_BACKEND_OPENCL) continue;
         clgan_device *d = NULL;
@@ -201,8 +244,10 @@ int main(void) {
             continue;
         }
         printf("device %s (%s)\n", l.items[di].id, l.items[di].name);
+        check_philox(d);
         for (int k = 0; k < N_OP_CASES; k++) {
             const op_case *c = &op_cases[k];
+            if (only && !strstr(c->name, only)) continue;
             built b = build_case(c);
             float *inputs[4] = {0};
             for (int j = 0; j < c->nin; j++) {
@@ -221,7 +266,7 @@ int main(void) {
             if (!g_ref || !g_dev) failures++;
             free(yr);
             free(yd);
-            if (any_diff(c)) {
+            if (any_diff(c) && !forward_only) {
                 float *gr = run_backward(ref, c, inputs, &n_ref);
                 float *gd = run_backward(d, c, inputs, &n_dev);
                 e = nmse(gr, gd, n_ref);
