@@ -46,3 +46,14 @@ __kernel void logsumexp_f32(__global float *y, const int yo, __global const floa
     for (int j = 0; j < k; j++) acc += exp(row[j] - m);
     y[yo + i] = m + log(acc);
 }
+
+/* y[m] = sum of the `parts` partial sums p[m * parts + q], in order (the
+ * second stage of a fused sum split into parts, src/ops/cl_fused.c) */
+__kernel void sum_parts_f32(__global float *y, const int yo, __global const float *p, const int mid,
+                            const int parts) {
+    int m = GID0;
+    if (m >= mid) return;
+    float acc = 0.0f;
+    for (int q = 0; q < parts; q++) acc += p[m * parts + q];
+    y[yo + m] = acc;
+}

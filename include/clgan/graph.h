@@ -158,9 +158,10 @@ clgan_status clgan_backward_params(clgan_graph *g, clgan_node loss, clgan_params
 /* Marks a node whose value is read after a run (its buffer is not reused). */
 void clgan_graph_keep(clgan_graph *g, clgan_node n);
 
-/* The arena a compile would allocate, in bytes, planned without a device
- * (so a configuration's memory is known before anything is allocated). */
-clgan_status clgan_graph_plan_bytes(clgan_graph *g, uint64_t *bytes);
+/* The arena a compile on d would allocate, in bytes, planned before any
+ * allocation (so a configuration's memory is known first). d decides only
+ * whether the graph is fused (OpenCL devices); NULL plans it unfused. */
+clgan_status clgan_graph_plan_bytes(clgan_graph *g, const clgan_device *d, uint64_t *bytes);
 /* Plans every buffer once and allocates them on d. */
 clgan_status clgan_graph_compile(clgan_graph *g, clgan_device *d);
 uint64_t clgan_graph_arena_bytes(const clgan_graph *g);

@@ -31,6 +31,7 @@ typedef struct {
     unsigned compute_units;
     size_t max_work_group;
     bool fp64;
+    bool native_kernels;      /* CL_EXEC_NATIVE_KERNEL: runs host functions in queue order (GEMM's native path) */
 } clgan_device_info;
 
 typedef struct {
@@ -59,13 +60,42 @@ clgan_status clgan_device_choose(const clgan_device_list *l, const char *spec, i
 /* One line per device: "0:0  CPU  name (vendor)..." into a malloc'd string. */
 char *clgan_device_list_format(const clgan_device_list *l, bool verbose);
 
+/* How an OpenCL device runs GEMMs (matmul and the convolutions' GEMMs):
+ *   AUTO     the faster path for the device: what `clgan tune` measured when
+ *            a tune record exists for it, else native on a CPU device that
+ *            runs native kernels, else CLBlast
+ *   CLBLAST  CLBlast's SGEMM (with the parameters `clgan tune` found, if any)
+ *   NATIVE   host BLAS (OpenBLAS cblas_sgemm) run as an OpenCL native kernel
+ *            on the same buffers, in queue order; only where the device
+ *            reports CL_EXEC_NATIVE_KERNEL (PoCL does)
+ * ref computes GEMMs in plain C whatever this says. */
+typedef enum { CLGAN_GEMM_AUTO, CLGAN_GEMM_CLBLAST, CLGAN_GEMM_NATIVE } clgan_gemm_path;
+/* "auto", "clblast", "native" */
+const char *clgan_gemm_path_name(clgan_gemm_path p);
+/* CLGAN_ERR_INVALID_ARG naming the three choices for anything else */
+clgan_status clgan_gemm_path_parse(const char *s, clgan_gemm_path *out);
+
 typedef struct {
     const char *kernel_dir;    /* read cl/ sources from here; NULL = embedded */
     const char *cache_dir;     /* NULL = $CLGAN_CACHE_DIR, $XDG_CACHE_HOME/clgan, ~/.cache/clgan */
     bool no_cache;             /* neither read nor write the binary cache */
     const char *kernel_binary; /* offline-compiled program holding every kernel */
     bool profiling;            /* command queue with profiling (benchmarks) */
+    clgan_gemm_path gemm;      /* GEMM path; AUTO (0) by default */
 } clgan_device_options;
+
+/* The GEMM path a device gets under `opt` and why, decided without opening
+ * it (`clgan devices` shows this; clgan_device_open applies the same). */
+typedef struct {
+    clgan_gemm_path path;       /* CLBLAST or NATIVE; CLBLAST for ref (unused there) */
+    bool tuned;                 /* a valid tune record exists: its CLBlast parameters are applied */
+    char why[256];              /* "forced (--gemm native)", "measured by clgan tune: ...", "rule: ..." */
+    char tune_file[1100];       /* the record's path ("" when the cache dir is unknown) */
+} clgan_gemm_choice;
+/* CLGAN_ERR_UNSUPPORTED naming the device when NATIVE is forced on a device
+ * without native kernels. A corrupt or stale tune record is ignored with a
+ * warning (through clgan_log). */
+clgan_status clgan_gemm_choose(const clgan_device_info *info, const clgan_device_options *opt, clgan_gemm_choice *out);
 
 typedef struct clgan_device clgan_device;
 
@@ -96,6 +126,47 @@ typedef struct {
 } clgan_kernel_stats;
 void clgan_device_kernel_stats(const clgan_device *d, clgan_kernel_stats *out);
 
+/* The GEMM path an open device uses and why (as clgan_gemm_choose). */
+const clgan_gemm_choice *clgan_device_gemm(const clgan_device *d);
+
+/* One GEMM shape, as the ops call it: C (m,n) = op(A) op(B) + beta C,
+ * row-major; `count` is how often it ran while traced. */
+typedef struct {
+    int m, n, k;
+    bool ta, tb;
+    bool accumulate; /* beta = 1 */
+    int count;
+} clgan_gemm_shape;
+/* While set, every GEMM an op launches on d is recorded in `shapes` (up to
+ * `cap` distinct shapes; *n counts them, repeats raise count). NULL stops. */
+void clgan_device_trace_gemm(clgan_device *d, clgan_gemm_shape *shapes, int cap, int *n);
+
+/* clgan tune: CLBlast's GEMM kernels tuned on d for `shapes`, then native
+ * and tuned CLBlast timed on each shape; the record is written beside the
+ * kernel cache and applied from then on. */
+typedef struct {
+    double fraction;        /* of CLBlast's search space tried per kernel (0 = the default, 0.02) */
+    int max_dim;            /* the tuning shapes' sides are capped at this (0 = 512) */
+    int runs;               /* timed runs per shape (median; 0 = 5) */
+    const char *cache_dir;  /* as clgan_device_options.cache_dir */
+} clgan_tune_options;
+typedef struct {
+    clgan_gemm_shape shape;
+    double native_ms;  /* median per call; < 0 when the device has no native path */
+    double clblast_ms; /* with the tuned parameters */
+} clgan_tune_row;
+typedef struct {
+    clgan_tune_row rows[64];
+    int nrows;
+    double native_total_ms, clblast_total_ms; /* sum over shapes of count * median */
+    clgan_gemm_path faster;
+    double tune_seconds;
+    char file[1100];
+    char params[1024]; /* "Xgemm: MWG=64 ...; XgemmDirect: ..." */
+} clgan_tune_report;
+clgan_status clgan_gemm_tune(clgan_device *d, const clgan_gemm_shape *shapes, int n, const clgan_tune_options *opt,
+                             clgan_tune_report *out);
+
 /* Builds every kernel source into one program and writes the device's
  * program binary to `path` (loadable with kernel_binary). */
 clgan_status clgan_device_save_binary(clgan_device *d, const char *path);
@@ -113,6 +184,8 @@ clgan_status clgan_buffer_read(const clgan_buffer *b, size_t offset, void *dst, 
 clgan_status clgan_buffer_copy(clgan_buffer *dst, size_t dst_offset, const clgan_buffer *src,
                                size_t src_offset, size_t bytes);
 uint64_t clgan_device_bytes_allocated(const clgan_device *d);
+/* Kernels (and GEMM calls) enqueued on d since it opened; 0 on ref. */
+uint64_t clgan_device_launch_count(const clgan_device *d);
 
 /* The OpenCL / CLBlast name of an error code: "CL_OUT_OF_RESOURCES",
  * "CLBlastInvalidLeadDimA". */

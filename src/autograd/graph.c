@@ -11,6 +11,8 @@ clgan_graph *clgan_graph_new(void) { return calloc(1, sizeof(clgan_graph)); }
 void clgan_graph_free(clgan_graph *g) {
     if (!g) return;
     clgan_buffer_free(g->arena);
+    free(g->groups);
+    free(g->calls);
     free(g->nodes);
     free(g);
 }

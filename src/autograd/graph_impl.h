@@ -4,6 +4,7 @@
 #define CLGAN_GRAPH_IMPL_H
 
 #include "clgan/graph.h"
+#include "ops/fused.h"
 #include "ops/ops.h"
 
 typedef enum {
@@ -30,11 +31,20 @@ typedef struct {
     bool grad_of_param;   /* this node's value goes into params->grads at pindex */
     bool keep;
     /* planning */
+    int group;   /* fused group (fuse.c), or -1 */
+    bool elided; /* a fused group's member that is never stored */
     bool needed;
     int last_use;
     clgan_buffer *buf;
     size_t off; /* floats */
 } clgan_gnode;
+
+/* A fused group: members in node order, the root (where it runs) last. */
+typedef struct {
+    int root;
+    int n;
+    int member[CLGAN_FUSE_MAX_STEPS];
+} clgan_fgroup;
 
 struct clgan_graph {
     clgan_gnode *nodes;
@@ -46,6 +56,11 @@ struct clgan_graph {
     uint64_t arena_floats;
     clgan_node_hook hook;
     void *hook_user;
+    /* fusion (fuse.c): groups formed at planning when fuse is set */
+    bool fuse;
+    clgan_fgroup *groups;
+    int ngroups;
+    clgan_fused *calls; /* one per group, built at compile */
 };
 
 typedef struct {
@@ -82,6 +97,11 @@ int clgan_unary_node(clgan_graph *g, clgan_op op, int x, float p0, float p1);
 /* gradient rules (backward.c): contributions for each input of node i given
  * its output gradient dy; -1 where there is none */
 void clgan_grad_rule(clgan_graph *g, int i, int dy, int dx[CLGAN_OP_MAX_IN]);
+
+/* fusion (fuse.c) */
+void clgan_fuse_reset(clgan_graph *g);
+clgan_status clgan_fuse_groups(clgan_graph *g);
+clgan_status clgan_fuse_call(const clgan_graph *g, int gi, clgan_fused *f);
 
 static inline size_t numel_of_node(const clgan_gnode *n) { return clgan_shape_numel(n->ndim, n->shape); }
 

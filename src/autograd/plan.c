@@ -80,7 +80,21 @@ static int storage_of(const clgan_graph *g, int n) {
 }
 
 static bool in_arena(const clgan_gnode *n) {
-    return n->kind == NODE_INPUT || (n->kind == NODE_OP && !n->grad_of_param && !clgan_op_is_inplace(n->op));
+    return n->kind == NODE_INPUT ||
+           (n->kind == NODE_OP && !n->grad_of_param && !clgan_op_is_inplace(n->op) && !n->elided);
+}
+
+/* where node i runs: its fused group's root, or itself */
+static int run_position(const clgan_graph *g, int i) {
+    int gi = g->nodes[i].group;
+    return gi >= 0 ? g->groups[gi].root : i;
+}
+
+/* Whether a graph compiled for d fuses: OpenCL devices that build
+ * generated kernels, unless CLGAN_FUSE=0 (for comparisons). */
+static bool fusion_for(const clgan_device *d) {
+    const char *env = getenv("CLGAN_FUSE");
+    return d && clgan_fused_available(d) && !(env && strcmp(env, "0") == 0);
 }
 
 /* Marks the nodes that must run and gives each arena value its offset
@@ -96,14 +110,21 @@ static clgan_status plan_offsets(clgan_graph *g, size_t **off_out, size_t *total
         if (!x->needed) continue;
         for (int k = 0; k < x->nin; k++) g->nodes[x->in[k]].needed = true;
     }
-    /* last reader of each storage node */
+    if (g->fuse) {
+        clgan_status st = clgan_fuse_groups(g);
+        if (st != CLGAN_OK) return st;
+    } else {
+        clgan_fuse_reset(g);
+    }
+    /* last reader of each storage node (a fused member reads at its root) */
     for (int i = 0; i < n; i++) g->nodes[i].last_use = g->nodes[i].keep ? INT_MAX : i;
     for (int i = 0; i < n; i++) {
         const clgan_gnode *x = &g->nodes[i];
         if (!x->needed) continue;
+        int at = run_position(g, i);
         for (int k = 0; k < x->nin; k++) {
             int s = storage_of(g, x->in[k]);
-            if (g->nodes[s].last_use < i) g->nodes[s].last_use = i;
+            if (g->nodes[s].last_use < at) g->nodes[s].last_use = at;
         }
         if (x->keep) g->nodes[storage_of(g, i)].last_use = INT_MAX;
     }
@@ -138,9 +159,10 @@ static clgan_status plan_offsets(clgan_graph *g, size_t **off_out, size_t *total
     return CLGAN_OK;
 }
 
-clgan_status clgan_graph_plan_bytes(clgan_graph *g, uint64_t *bytes) {
+clgan_status clgan_graph_plan_bytes(clgan_graph *g, const clgan_device *d, uint64_t *bytes) {
     if (g->status != CLGAN_OK)
         return clgan_set_error(g->status, __FILE__, __LINE__, "building the graph: %s", g->error);
+    if (!g->dev) g->fuse = fusion_for(d);
     size_t *off = NULL, total = 0;
     clgan_status st = plan_offsets(g, &off, &total);
     free(off);
@@ -152,6 +174,7 @@ clgan_status clgan_graph_compile(clgan_graph *g, clgan_device *d) {
     if (g->status != CLGAN_OK)
         return clgan_set_error(g->status, __FILE__, __LINE__, "building the graph: %s", g->error);
     if (g->dev) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "graph already compiled");
+    g->fuse = fusion_for(d);
     int n = g->n;
     size_t *off = NULL, total = 0;
     clgan_status pst = plan_offsets(g, &off, &total);
@@ -183,13 +206,21 @@ clgan_status clgan_graph_compile(clgan_graph *g, clgan_device *d) {
             const clgan_gnode *s = &g->nodes[x->in[0]]; /* in[0] precedes i: already placed */
             x->buf = s->buf;
             x->off = s->off;
+        } else if (x->elided) {
+            x->buf = NULL;
+            x->off = 0;
         } else {
             x->buf = g->arena;
             x->off = off[i];
         }
     }
     free(off);
-    return CLGAN_OK;
+    if (g->ngroups == 0) return CLGAN_OK;
+    g->calls = calloc((size_t)g->ngroups, sizeof *g->calls);
+    if (!g->calls) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory for %d fused kernels", g->ngroups);
+    for (int k = 0; k < g->ngroups && st == CLGAN_OK; k++) st = clgan_fuse_call(g, k, &g->calls[k]);
+    if (st == CLGAN_OK) st = clgan_fused_prepare(d, g->calls, g->ngroups);
+    return st == CLGAN_OK ? st : clgan_error_context(st, "graph of %d nodes, %d fused kernels: ", n, g->ngroups);
 }
 
 uint64_t clgan_graph_arena_bytes(const clgan_graph *g) { return g->arena_floats * sizeof(float); }
@@ -210,6 +241,21 @@ clgan_status clgan_graph_run(clgan_graph *g, uint64_t step) {
     for (int i = 0; i < g->n; i++) {
         const clgan_gnode *x = &g->nodes[i];
         if (!x->needed) continue;
+        if (x->group >= 0) {
+            /* a fused group runs at its root; then the hook sees its stored members */
+            const clgan_fgroup *grp = &g->groups[x->group];
+            if (grp->root != i) continue;
+            clgan_status st = clgan_fused_run(g->dev, &g->calls[x->group]);
+            if (st != CLGAN_OK)
+                return clgan_error_context(st, "node %d (fused %s%s%s, %d ops): ", i, clgan_ops[x->op].name,
+                                           x->name[0] ? " " : "", x->name, grp->n);
+            for (int a = 0; a < grp->n && g->hook; a++) {
+                if (g->nodes[grp->member[a]].elided) continue;
+                st = g->hook(g, grp->member[a], g->hook_user);
+                if (st != CLGAN_OK) return st;
+            }
+            continue;
+        }
         if (x->kind == NODE_OP) {
             clgan_op_call c = {.op = x->op, .nin = x->nin, .out = tensor_of(x), .seed = x->seed,
                                .offset = step * 65536u + (uint64_t)x->stream};

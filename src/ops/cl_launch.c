@@ -24,6 +24,7 @@ clgan_status clgan_cl_launch(clgan_device *d, const char *name, size_t global, s
     if (local > clgan_cl_max_wg(d)) local = clgan_cl_max_wg(d);
     size_t g = round_up(global, local);
     CL_CHECK(clEnqueueNDRangeKernel(d->cl.queue, k, 1, NULL, &g, local ? &local : NULL, 0, NULL, NULL));
+    d->launches++;
 fail:
     if (st != CLGAN_OK) clgan_error_context(st, "kernel %s: ", name);
     return st;
@@ -46,6 +47,36 @@ clgan_status clgan_cl_launch2(clgan_device *d, const char *name, const size_t gl
         g[1] = round_up(g[1], l[1]);
     }
     CL_CHECK(clEnqueueNDRangeKernel(d->cl.queue, k, 2, NULL, g, local ? l : NULL, 0, NULL, NULL));
+    d->launches++;
+fail:
+    if (st != CLGAN_OK) clgan_error_context(st, "kernel %s: ", name);
+    return st;
+}
+
+clgan_status clgan_cl_launchn(clgan_device *d, const char *name, int dims, const size_t *global, const size_t *local,
+                              int nargs, const clgan_cl_arg *args) {
+    cl_kernel k;
+    clgan_status st = set_args(d, name, &k, nargs, args);
+    if (st != CLGAN_OK) return st;
+    size_t g[3], l[3], total = 1;
+    for (int i = 0; i < dims; i++) {
+        g[i] = global[i];
+        if (g[i] == 0) return CLGAN_OK;
+        if (local) {
+            l[i] = local[i] ? local[i] : 1;
+            total *= l[i];
+        }
+    }
+    for (int i = 0; local && total > clgan_cl_max_wg(d); i = (i + 1) % dims)
+        if (l[i] > 1) {
+            total /= l[i];
+            l[i] /= 2;
+            total *= l[i];
+        }
+    if (local)
+        for (int i = 0; i < dims; i++) g[i] = round_up(g[i], l[i]);
+    CL_CHECK(clEnqueueNDRangeKernel(d->cl.queue, k, (cl_uint)dims, NULL, g, local ? l : NULL, 0, NULL, NULL));
+    d->launches++;
 fail:
     if (st != CLGAN_OK) clgan_error_context(st, "kernel %s: ", name);
     return st;

@@ -185,6 +185,7 @@ static clgan_status sgemm(clgan_device *d, bool ta, bool tb, size_t m, size_t n,
     CLBlastTranspose trb = tb ? CLBlastTransposeYes : CLBlastTransposeNo;
     CLBLAST_CHECK(CLBlastSgemm(CLBlastLayoutRowMajor, tra, trb, m, n, k, 1.0f, a, ao, lda, b, bo, ldb, beta, cm, co,
                                ldc, &d->cl.queue, NULL));
+    d->launches++;
 fail:
     if (st != CLGAN_OK)
         clgan_error_context(st, "GEMM m=%zu n=%zu k=%zu%s%s: ", m, n, k, ta ? " A^T" : "", tb ? " B^T" : "");

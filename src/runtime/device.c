@@ -250,6 +250,7 @@ const clgan_device_info *clgan_device_get_info(const clgan_device *d) { return &
 clgan_status clgan_device_finish(clgan_device *d) { return d->ops->finish ? d->ops->finish(d) : CLGAN_OK; }
 void clgan_device_kernel_stats(const clgan_device *d, clgan_kernel_stats *out) { *out = d->stats; }
 uint64_t clgan_device_bytes_allocated(const clgan_device *d) { return d->allocated; }
+uint64_t clgan_device_launch_count(const clgan_device *d) { return d->launches; }
 
 clgan_status clgan_buffer_alloc(clgan_device *d, size_t bytes, clgan_buffer **out) {
     clgan_buffer *b = calloc(1, sizeof *b);

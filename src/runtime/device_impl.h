@@ -54,15 +54,31 @@ typedef struct {
      * needs more, released at close; see clgan_cl_scratch. */
     cl_mem scratch;
     size_t scratch_bytes;
+    /* CLBlast's temporary matrices (padded/transposed copies on its indirect
+     * path), passed to every SGEMM so no call allocates; grown in whole MiB
+     * to the largest any call has needed, released at close. */
+    cl_mem gemm_temp;
+    size_t gemm_temp_bytes;
 } clgan_cl_state;
+
+/* GEMM tracing (clgan_device_trace_gemm) */
+typedef struct {
+    clgan_gemm_shape *shapes;
+    int cap;
+    int *n;
+} clgan_gemm_trace;
 
 struct clgan_device {
     clgan_device_info info;
     const clgan_backend_ops *ops;
     clgan_kernel_stats stats;
     uint64_t allocated;
+    uint64_t launches; /* kernels and GEMMs enqueued (clgan_device_launch_count) */
+    bool fixed_kernels; /* kernels from an offline binary: nothing can be generated */
     char *kernel_dir;  /* --kernel-dir, kept for clgan_device_save_binary */
     clgan_cl_state cl; /* OpenCL backend only */
+    clgan_gemm_choice gemm; /* the GEMM path (OpenCL) and why */
+    clgan_gemm_trace trace;
 };
 
 struct clgan_buffer {
@@ -87,8 +103,23 @@ typedef struct {
 extern const clgan_cl_source clgan_embedded_cl[];
 extern const int clgan_embedded_cl_count;
 
+/* C (m,n) = op(A) op(B) + beta C, all row-major, offsets and leading
+ * dimensions in floats, on `path` (CLBLAST or NATIVE; AUTO = the device's
+ * choice), enqueued in queue order (src/runtime/gemm.c). */
+clgan_status clgan_cl_sgemm(clgan_device *d, clgan_gemm_path path, bool ta, bool tb, size_t m, size_t n, size_t k,
+                            cl_mem a, size_t ao, size_t lda, cl_mem b, size_t bo, size_t ldb, float beta, cl_mem c,
+                            size_t co, size_t ldc);
+/* Applies d's tune record (CLBlastOverrideParameters) when there is one
+ * (src/runtime/gemm_tune.c); a record CLBlast refuses is ignored with a warning. */
+void clgan_gemm_apply_tuning(clgan_device *d);
+/* The kernel cache folder for opt ("" when there is none). */
+void clgan_resolve_cache_dir(const clgan_device_options *opt, char *out, size_t cap);
+
 /* Builds or loads every program for d (src/runtime/program.c). */
 clgan_status clgan_programs_load(clgan_device *d, const clgan_device_options *opt);
+/* Builds generated kernel source `text` (after the op codes, common.cl and
+ * elementwise.cl's formulas) as one more program, through the cache. */
+clgan_status clgan_programs_add_generated(clgan_device *d, const char *name, const char *text);
 /* The kernel named `name`, or NULL. */
 cl_kernel clgan_cl_find_kernel(const clgan_device *d, const char *name);
 

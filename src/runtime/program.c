@@ -119,7 +119,7 @@ static void cache_key(const clgan_device *d, const char *name, const char *text,
     clgan_sha256_final(&h, key);
 }
 
-static void resolve_cache_dir(const clgan_device_options *opt, char *out, size_t cap) {
+void clgan_resolve_cache_dir(const clgan_device_options *opt, char *out, size_t cap) {
     const char *env;
     if (opt->cache_dir)
         snprintf(out, cap, "%s", opt->cache_dir);
@@ -423,13 +423,14 @@ clgan_status clgan_programs_load(clgan_device *d, const clgan_device_options *op
     d->cl.programs = calloc((size_t)(nfam > 0 ? nfam : 1), sizeof *d->cl.programs);
     if (!d->cl.programs) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
     if (opt->kernel_binary) {
+        d->fixed_kernels = true;
         clgan_status st = load_binary_file(d, opt);
         d->stats.programs = d->cl.program_count;
         return st;
     }
     char cache_dir[1024] = "";
     if (!opt->no_cache) {
-        resolve_cache_dir(opt, cache_dir, sizeof cache_dir);
+        clgan_resolve_cache_dir(opt, cache_dir, sizeof cache_dir);
         if (cache_dir[0] && clgan_make_dirs(cache_dir) != CLGAN_OK) {
             clgan_log(CLGAN_LOG_WARN, "kernel cache %s cannot be created (%s); building without a cache", cache_dir,
                       clgan_last_error());
@@ -475,4 +476,36 @@ clgan_status clgan_device_save_binary(clgan_device *d, const char *path) {
     free(text);
     free(bin);
     return st;
+}
+
+clgan_status clgan_programs_add_generated(clgan_device *d, const char *name, const char *text) {
+    if (d->fixed_kernels)
+        return CLGAN_ERR(CLGAN_ERR_UNSUPPORTED, "device %s runs an offline kernel binary: no kernel can be generated",
+                         d->info.id);
+    int ew = -1;
+    for (int i = 1; i < clgan_embedded_cl_count; i++)
+        if (strcmp(clgan_embedded_cl[i].name, "elementwise.cl") == 0) ew = i;
+    if (ew < 0) return CLGAN_ERR(CLGAN_ERR_BUILD, "elementwise.cl is not among the kernel sources");
+    const clgan_device_options from = {.kernel_dir = d->kernel_dir};
+    char *base = NULL, *full = NULL;
+    size_t len = 0, cap = 0;
+    clgan_status st = compose(&from, ew, ew + 1, &base);
+    if (st == CLGAN_OK) st = append(&full, &len, &cap, "#define FUSED_ONLY 1\n");
+    if (st == CLGAN_OK) st = append(&full, &len, &cap, base);
+    if (st == CLGAN_OK) st = append(&full, &len, &cap, "\n#line 1 \"generated\"\n");
+    if (st == CLGAN_OK) st = append(&full, &len, &cap, text);
+    free(base);
+    cl_program prog = NULL;
+    if (st == CLGAN_OK) st = load_one(d, d->stats.cache_dir, name, full, &prog);
+    free(full);
+    if (st != CLGAN_OK) return st;
+    cl_program *grown = realloc(d->cl.programs, (size_t)(d->cl.program_count + 1) * sizeof *grown);
+    if (!grown) {
+        clReleaseProgram(prog);
+        return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+    }
+    d->cl.programs = grown;
+    d->cl.programs[d->cl.program_count++] = prog;
+    d->stats.programs = d->cl.program_count;
+    return add_kernels(d, prog, name);
 }

@@ -120,9 +120,13 @@ static clgan_status compare_block(clgan_params *pa, clgan_params *pb, bool grads
 
 static void compare_captures(const capture *ca, const capture *cb, const clgan_graph *g, const char *phase, double tol,
                              clgan_check_fn fn, void *user, int *failures) {
-    for (int i = 0; i < ca->count && i < cb->count; i++)
-        emit(compare(ca->val[i], cb->val[i], ca->n[i], tol), phase, "activation", clgan_node_name(g, ca->node[i]), fn,
-             user, failures);
+    /* by node: a device that fuses reports its layers in another order (a
+     * fused group's stored members after the group has run) */
+    for (int i = 0; i < ca->count; i++)
+        for (int j = 0; j < cb->count; j++)
+            if (cb->node[j] == ca->node[i] && cb->n[j] == ca->n[i])
+                emit(compare(ca->val[i], cb->val[j], ca->n[i], tol), phase, "activation",
+                     clgan_node_name(g, ca->node[i]), fn, user, failures);
 }
 
 clgan_status clgan_check_devices(clgan_device *da, clgan_device *db, const clgan_gan_config *cfg, double tol,

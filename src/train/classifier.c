@@ -106,7 +106,7 @@ static clgan_status clf_memory(clgan_clf *c, clgan_device *d) {
     for (int k = 0; k < 2; k++) {
         if (!gs[k]) continue;
         uint64_t bytes = 0;
-        clgan_status st = clgan_graph_plan_bytes(gs[k], &bytes);
+        clgan_status st = clgan_graph_plan_bytes(gs[k], d, &bytes);
         if (st != CLGAN_OK) return st;
         graphs += bytes;
         if (bytes > largest) largest = bytes;

@@ -299,7 +299,7 @@ static clgan_status check_memory(clgan_gan *gan, clgan_device *d, clgan_gan_memo
     for (int k = 0; k < 3; k++) {
         if (!graphs[k]) continue;
         uint64_t bytes = 0;
-        clgan_status st = clgan_graph_plan_bytes(graphs[k], &bytes);
+        clgan_status st = clgan_graph_plan_bytes(graphs[k], d, &bytes);
         if (st != CLGAN_OK) return st;
         mem->graphs += bytes;
         if (bytes > largest_arena) largest_arena = bytes;

@@ -1,0 +1,264 @@
+/* The fusion pass: chains of elementwise nodes become one generated kernel.
+ *
+ * Runs before buffer planning when the graph is compiled for a device that
+ * builds generated kernels (OpenCL). Gradient rules are untouched: backward
+ * has already appended its nodes, all made of primitive ops, so the gradient
+ * of a gradient still works, and `ref` runs the same graph op by op, the
+ * definition every fused kernel is tested against.
+ *
+ * Groups are formed from the last node back. A node that is elementwise
+ * (unary, binary, EXPAND) or a SUM starts a group as its root; then, in
+ * descending node order, the group takes in any elementwise producer that
+ * one of its members reads at its own index (same number of elements),
+ * provided every reader of the producer outside the group runs after the
+ * root (the group runs at its root's place in the order). A member whose
+ * value something else needs (a reader outside the group, a kept, named or
+ * gradient node, a reshape of it) is written as one more output of the
+ * kernel; the others are never stored. What a group reads from outside is
+ * its leaves, at its own index or broadcast ((i / inner) % mid), and the
+ * planner keeps each leaf alive until the root has run. */
+#include "autograd/graph_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static bool elementwise(clgan_op op) {
+    return (op >= CLGAN_OP_AFFINE && op <= CLGAN_OP_CLAMP_MASK) || (op >= CLGAN_OP_ADD && op <= CLGAN_OP_BCE_LOGITS) ||
+           op == CLGAN_OP_EXPAND;
+}
+
+static int storage(const clgan_graph *g, int n) {
+    while (g->nodes[n].kind == NODE_VIEW) n = g->nodes[n].in[0];
+    return n;
+}
+
+/* Whether input k of node x is read at x's own flat index (over the
+ * iteration space of x's group) rather than broadcast. */
+static bool full_input(const clgan_graph *g, const clgan_gnode *x, int k) {
+    if (x->op == CLGAN_OP_EXPAND) return false;
+    if (x->op == CLGAN_OP_SUM) return true;
+    if (k == 0) return true;
+    return numel_of_node(&g->nodes[x->in[1]]) == numel_of_node(x) && x->ip[2] == 1;
+}
+
+/* the leaf pattern of input k of member x: mid 0 when read at i */
+static void leaf_pattern(const clgan_graph *g, const clgan_gnode *x, int k, int *mid, int *inner) {
+    *mid = *inner = 0;
+    if (full_input(g, x, k)) return;
+    *mid = x->ip[1];
+    *inner = x->ip[2];
+}
+
+typedef struct {
+    int *start, *list; /* readers of storage node s: list[start[s] .. start[s + 1]) */
+    bool *has_view;
+} readers;
+
+static void readers_free(readers *r) {
+    free(r->start);
+    free(r->list);
+    free(r->has_view);
+}
+
+static bool readers_build(const clgan_graph *g, readers *r) {
+    int n = g->n;
+    r->start = calloc((size_t)n + 1, sizeof *r->start);
+    r->has_view = calloc((size_t)n + 1, sizeof *r->has_view);
+    int total = 0;
+    for (int i = 0; i < n; i++)
+        if (g->nodes[i].needed && g->nodes[i].kind == NODE_OP) total += g->nodes[i].nin;
+    r->list = malloc((size_t)(total ? total : 1) * sizeof *r->list);
+    if (!r->start || !r->list || !r->has_view) return false;
+    for (int i = 0; i < n; i++) {
+        const clgan_gnode *x = &g->nodes[i];
+        if (!x->needed) continue;
+        if (x->kind == NODE_VIEW) r->has_view[storage(g, i)] = true;
+        if (x->kind != NODE_OP) continue;
+        for (int k = 0; k < x->nin; k++) r->start[storage(g, x->in[k]) + 1]++;
+    }
+    for (int i = 0; i < n; i++) r->start[i + 1] += r->start[i];
+    int *fill = calloc((size_t)n + 1, sizeof *fill);
+    if (!fill) return false;
+    for (int i = 0; i < n; i++) {
+        const clgan_gnode *x = &g->nodes[i];
+        if (!x->needed || x->kind != NODE_OP) continue;
+        for (int k = 0; k < x->nin; k++) {
+            int s = storage(g, x->in[k]);
+            r->list[r->start[s] + fill[s]++] = i;
+        }
+    }
+    free(fill);
+    return true;
+}
+
+/* where node r runs: its group's root, or itself */
+static int position(const clgan_graph *g, int r) {
+    int gi = g->nodes[r].group;
+    return gi >= 0 ? g->groups[gi].root : r;
+}
+
+static bool must_store(const clgan_graph *g, const readers *rd, int j, int gid) {
+    const clgan_gnode *x = &g->nodes[j];
+    if (x->keep || x->grad_of_param || x->name[0] || rd->has_view[j]) return true;
+    for (int q = rd->start[j]; q < rd->start[j + 1]; q++)
+        if (g->nodes[rd->list[q]].group != gid) return true;
+    return false;
+}
+
+void clgan_fuse_reset(clgan_graph *g) {
+    free(g->groups);
+    g->groups = NULL;
+    g->ngroups = 0;
+    for (int i = 0; i < g->n; i++) {
+        g->nodes[i].group = -1;
+        g->nodes[i].elided = false;
+    }
+}
+
+clgan_status clgan_fuse_groups(clgan_graph *g) {
+    clgan_fuse_reset(g);
+    int n = g->n;
+    readers rd = {0};
+    bool *cand = calloc((size_t)n + 1, sizeof *cand);
+    /* at most one group per node */
+    g->groups = calloc((size_t)n + 1, sizeof *g->groups);
+    if (!cand || !g->groups || !readers_build(g, &rd)) {
+        free(cand);
+        readers_free(&rd);
+        clgan_fuse_reset(g);
+        return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory fusing a graph");
+    }
+    for (int r = n - 1; r >= 0; r--) {
+        clgan_gnode *root = &g->nodes[r];
+        if (!root->needed || root->kind != NODE_OP || root->group >= 0) continue;
+        if (!elementwise(root->op) && root->op != CLGAN_OP_SUM) continue;
+        int gid = g->ngroups++;
+        clgan_fgroup *grp = &g->groups[gid];
+        grp->root = r;
+        grp->n = 0;
+        root->group = gid;
+        size_t space = root->op == CLGAN_OP_SUM ? numel_of_node(&g->nodes[root->in[0]]) : numel_of_node(root);
+        int lo = r, outs = root->op == CLGAN_OP_SUM ? 0 : 1, leaves = root->nin;
+        for (int k = 0; k < root->nin; k++)
+            if (full_input(g, root, k)) {
+                int s = storage(g, root->in[k]);
+                cand[s] = true;
+                if (s < lo) lo = s;
+            }
+        int members[CLGAN_FUSE_MAX_STEPS], nm = 0;
+        for (int j = r - 1; j >= lo && j >= 0; j--) {
+            if (!cand[j]) continue;
+            cand[j] = false;
+            clgan_gnode *x = &g->nodes[j];
+            if (!x->needed || x->kind != NODE_OP || x->group >= 0 || !elementwise(x->op) ||
+                numel_of_node(x) != space || nm + 2 > CLGAN_FUSE_MAX_STEPS)
+                continue;
+            bool ok = true;
+            int uses = 0;
+            for (int q = rd.start[j]; q < rd.start[j + 1] && ok; q++) {
+                int reader = rd.list[q];
+                if (g->nodes[reader].group == gid) uses++;
+                else ok = position(g, reader) > r;
+            }
+            if (!ok) continue;
+            /* leaves: j stops being one and its inputs start (an upper bound) */
+            if (leaves - uses + x->nin > CLGAN_FUSE_MAX_LEAVES) continue;
+            x->group = gid;
+            bool store = must_store(g, &rd, j, gid);
+            if (store && outs + 1 > CLGAN_FUSE_MAX_OUTS) {
+                x->group = -1;
+                continue;
+            }
+            outs += store;
+            leaves += x->nin - uses;
+            members[nm++] = j;
+            for (int k = 0; k < x->nin; k++)
+                if (full_input(g, x, k)) {
+                    int s = storage(g, x->in[k]);
+                    cand[s] = true;
+                    if (s < lo) lo = s;
+                }
+        }
+        for (int j = 0; j <= r; j++) cand[j] = false;
+        /* members in ascending order, the root last */
+        for (int a = 0; a < nm; a++) grp->member[a] = members[nm - 1 - a];
+        grp->member[nm] = r;
+        grp->n = nm + 1;
+        for (int a = 0; a < nm; a++) g->nodes[grp->member[a]].elided = !must_store(g, &rd, grp->member[a], gid);
+    }
+    free(cand);
+    readers_free(&rd);
+    return CLGAN_OK;
+}
+
+/* The call for group gi, from the placed nodes. */
+static clgan_op_tensor tensor_at(const clgan_gnode *x) {
+    clgan_op_tensor t = {.buf = x->buf, .off = x->off, .ndim = x->ndim};
+    memcpy(t.shape, x->shape, sizeof t.shape);
+    return t;
+}
+
+static int leaf_index(clgan_fused *f, const clgan_gnode *s, int mid, int inner) {
+    for (int j = 0; j < f->nleaves; j++)
+        if (f->leaf[j].t.buf == s->buf && f->leaf[j].t.off == s->off && f->leaf[j].mid == mid &&
+            f->leaf[j].inner == inner && numel_of_node(s) == clgan_op_numel(&f->leaf[j].t))
+            return j;
+    if (f->nleaves == CLGAN_FUSE_MAX_LEAVES) return -1;
+    f->leaf[f->nleaves] = (clgan_fused_leaf){.t = tensor_at(s), .mid = mid, .inner = inner};
+    return f->nleaves++;
+}
+
+clgan_status clgan_fuse_call(const clgan_graph *g, int gi, clgan_fused *f) {
+    const clgan_fgroup *grp = &g->groups[gi];
+    const clgan_gnode *root = &g->nodes[grp->root];
+    memset(f, 0, sizeof *f);
+    int step_of[CLGAN_FUSE_MAX_STEPS];
+    int count = root->op == CLGAN_OP_SUM ? grp->n - 1 : grp->n;
+    for (int a = 0; a < count; a++) {
+        const clgan_gnode *x = &g->nodes[grp->member[a]];
+        clgan_fused_step *s = &f->step[f->nsteps];
+        *s = (clgan_fused_step){.op = x->op, .fp = {x->fp[0], x->fp[1]}, .out = -1};
+        for (int k = 0; k < x->nin; k++) {
+            int src = storage(g, x->in[k]), b = -1;
+            for (int e = 0; e < a && b < 0; e++)
+                if (grp->member[e] == src) b = step_of[e];
+            if (b < 0) {
+                int mid, inner;
+                leaf_pattern(g, x, k, &mid, &inner);
+                int j = leaf_index(f, &g->nodes[src], mid, inner);
+                if (j < 0) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "fused group of node %d has too many leaves", grp->root);
+                b = CLGAN_FUSE_LEAF(j);
+            }
+            s->arg[k] = b;
+        }
+        if (!x->elided) {
+            s->out = f->nouts;
+            f->out[f->nouts++] = tensor_at(x);
+        }
+        step_of[a] = f->nsteps++;
+    }
+    if (root->op == CLGAN_OP_SUM) {
+        f->sum = true;
+        f->outer = root->ip[0];
+        f->mid = root->ip[1];
+        f->inner = root->ip[2];
+        f->sum_out = tensor_at(root);
+        f->n = numel_of_node(&g->nodes[root->in[0]]);
+        int src = storage(g, root->in[0]);
+        if (count == 0 || grp->member[count - 1] != src) {
+            /* the sum reads a leaf (or, never, a member other than the last): an identity step */
+            int j = -1, b = -1;
+            for (int e = 0; e < count && b < 0; e++)
+                if (grp->member[e] == src) b = step_of[e];
+            if (b < 0) {
+                j = leaf_index(f, &g->nodes[src], 0, 0);
+                if (j < 0) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "fused group of node %d has too many leaves", grp->root);
+                b = CLGAN_FUSE_LEAF(j);
+            }
+            f->step[f->nsteps++] = (clgan_fused_step){.op = CLGAN_OP_EXPAND, .arg = {b, 0}, .out = -1};
+        }
+    } else {
+        f->n = numel_of_node(root);
+    }
+    return CLGAN_OK;
+}

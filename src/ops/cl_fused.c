@@ -1,0 +1,338 @@
+/* Fused elementwise kernels: OpenCL C generated from a clgan_fused call
+ * (src/ops/fused.h), built once per distinct source on a device, launched
+ * with the call's tensors.
+ *
+ * Index spaces. Elementwise calls without broadcast leaves run one
+ * work-item per element. Calls with broadcast leaves pick the most common
+ * leaf pattern (mid, inner) as the primary one and run a 3-D range (inner,
+ * mid, outer), or 2-D (mid, outer) when inner is 1, so the primary leaves
+ * are read at the work-item's own mid index and no work-item divides;
+ * other patterns (rare: a leaf broadcast along another axis) divide.
+ *
+ * Sum calls run WG work-items per (kept element, part): each adds a strided
+ * share of its part of the outer x inner terms, walking (outer, inner) with
+ * increments instead of a divide per term, then the group combines its
+ * partial sums in a fixed tree; with more than one part the parts' sums go
+ * to scratch and sum_parts_f32 (cl/reduce.cl) adds them in order. The order
+ * depends only on the sizes, WG and the part count, so a reduction gives the
+ * same bits every run on a device. Parts are used when the kept elements
+ * alone would leave compute units idle. */
+#include "ops/fused.h"
+
+#include "runtime/device_impl.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { EW_WG = 256, SUM_WG_MAX = 256, MIN_TERMS_PER_ITEM = 16 };
+
+bool clgan_fused_available(const clgan_device *d) {
+    return d->info.backend == CLGAN_BACKEND_OPENCL && !d->fixed_kernels;
+}
+
+static bool is_unary(clgan_op op) { return op >= CLGAN_OP_AFFINE && op <= CLGAN_OP_CLAMP_MASK; }
+static bool is_binary(clgan_op op) { return op >= CLGAN_OP_ADD && op <= CLGAN_OP_BCE_LOGITS; }
+
+/* the work-group size of sum kernels on d: a power of two */
+static int sum_wg(const clgan_device *d) {
+    size_t m = clgan_cl_max_wg(d);
+    int w = 1;
+    while (w * 2 <= SUM_WG_MAX && (size_t)(w * 2) <= m) w *= 2;
+    return w;
+}
+
+/* ---- source text ---- */
+
+typedef struct {
+    char *s;
+    size_t len, cap;
+    bool failed;
+} text;
+
+static void put(text *t, const char *fmt, ...) {
+    if (t->failed) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        t->failed = true;
+        return;
+    }
+    if (t->len + (size_t)n + 1 > t->cap) {
+        size_t cap = (t->cap + (size_t)n + 1) * 2;
+        char *g = realloc(t->s, cap);
+        if (!g) {
+            t->failed = true;
+            return;
+        }
+        t->s = g;
+        t->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(t->s + t->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    t->len += (size_t)n;
+}
+
+/* The primary leaf pattern of an elementwise call: the most common
+ * broadcast pattern among its leaves, or -1. */
+static int primary_leaf(const clgan_fused *f) {
+    int best = -1, best_count = 0;
+    for (int j = 0; j < f->nleaves; j++) {
+        if (f->leaf[j].mid == 0) continue;
+        int count = 0;
+        for (int k = 0; k < f->nleaves; k++)
+            count += f->leaf[k].mid == f->leaf[j].mid && f->leaf[k].inner == f->leaf[j].inner;
+        if (count > best_count) {
+            best = j;
+            best_count = count;
+        }
+    }
+    return best;
+}
+
+/* Whether leaf j is read at the kept/primary index m. */
+static bool at_m(const clgan_fused *f, int prim_mid, int prim_inner, int j) {
+    return f->leaf[j].mid != 0 && f->leaf[j].mid == prim_mid && f->leaf[j].inner == prim_inner;
+}
+
+static const char *op_fn(clgan_op op) { return clgan_ops[op].name; }
+
+/* The body shared by both kinds: leaf reads at flat index i (or m), the
+ * steps, and the step outputs. Variables: l<j> leaves, t<k> steps. */
+static void put_steps(text *t, const clgan_fused *f, int pm, int pi, const char *pad) {
+    for (int j = 0; j < f->nleaves; j++) {
+        if (f->leaf[j].mid == 0) put(t, "%sfloat l%d = L%d[lo%d + i];\n", pad, j, j, j);
+        else if (at_m(f, pm, pi, j)) put(t, "%sfloat l%d = L%d[lo%d + m];\n", pad, j, j, j);
+        else put(t, "%sfloat l%d = L%d[lo%d + (i / LI%d) %% LM%d];\n", pad, j, j, j, j, j);
+    }
+    char a[16], b[16];
+    for (int k = 0; k < f->nsteps; k++) {
+        const clgan_fused_step *s = &f->step[k];
+        for (int q = 0; q < 2; q++) {
+            char *dst = q ? b : a;
+            int v = s->arg[q];
+            if (v >= 0) snprintf(dst, 16, "t%d", v);
+            else snprintf(dst, 16, "l%d", -1 - v);
+        }
+        if (s->op == CLGAN_OP_EXPAND) put(t, "%sfloat t%d = %s;\n", pad, k, a);
+        else if (is_binary(s->op)) put(t, "%sfloat t%d = ew_%s(%s, %s);\n", pad, k, op_fn(s->op), a, b);
+        else put(t, "%sfloat t%d = ew_%s(%s, P%d_0, P%d_1);\n", pad, k, op_fn(s->op), a, k, k);
+        if (s->out >= 0) put(t, "%sY%d[yo%d + i] = t%d;\n", pad, s->out, s->out, k);
+    }
+}
+
+static void put_params(text *t, const clgan_fused *f) {
+    for (int o = 0; o < f->nouts; o++) put(t, ", __global float *Y%d, const int yo%d", o, o);
+    for (int j = 0; j < f->nleaves; j++) {
+        put(t, ", __global const float *L%d, const int lo%d", j, j);
+        put(t, ", const int LM%d, const int LI%d", j, j);
+    }
+    for (int k = 0; k < f->nsteps; k++)
+        if (is_unary(f->step[k].op)) put(t, ", const float P%d_0, const float P%d_1", k, k);
+}
+
+/* The kernel's source with NAME for its name. */
+static void generate(const clgan_device *d, const clgan_fused *f, text *t) {
+    if (f->sum) {
+        int wg = sum_wg(d);
+        put(t, "__kernel __attribute__((reqd_work_group_size(%d, 1, 1)))\nvoid NAME(__global float *S, const int so", wg);
+        put_params(t, f);
+        put(t, ", const int outer, const int mid, const int inner, const int parts, const int chunk) {\n");
+        put(t, "    __local float part[%d];\n", wg);
+        put(t, "    int g = get_group_id(0), tl = get_local_id(0);\n");
+        put(t, "    int m = g / parts, p = g - m * parts;\n");
+        put(t, "    int count = outer * inner, k = p * chunk + tl, kend = min(count, (p + 1) * chunk);\n");
+        put(t, "    int o = k / inner, in = k - o * inner, so_ = %d / inner, si = %d - so_ * inner;\n", wg, wg);
+        put(t, "    float acc = 0.0f;\n");
+        put(t, "    for (; k < kend; k += %d) {\n", wg);
+        put(t, "        int i = (o * mid + m) * inner + in;\n");
+        put_steps(t, f, f->mid, f->inner, "        ");
+        put(t, "        acc += t%d;\n", f->nsteps - 1);
+        put(t, "        in += si;\n        o += so_;\n        if (in >= inner) {\n            in -= inner;\n"
+               "            o++;\n        }\n    }\n");
+        put(t, "    part[tl] = acc;\n    barrier(CLK_LOCAL_MEM_FENCE);\n");
+        put(t, "    for (int s = %d; s > 0; s >>= 1) {\n        if (tl < s) part[tl] += part[tl + s];\n"
+               "        barrier(CLK_LOCAL_MEM_FENCE);\n    }\n", wg / 2);
+        put(t, "    if (tl == 0) S[so + g] = part[0];\n}\n");
+        return;
+    }
+    int pj = primary_leaf(f);
+    int pm = pj >= 0 ? f->leaf[pj].mid : 0, pi = pj >= 0 ? f->leaf[pj].inner : 0;
+    put(t, "__kernel void NAME(const int n");
+    put_params(t, f);
+    put(t, ", const int PM, const int PI) {\n");
+    if (pj < 0) {
+        put(t, "    int i = GID0;\n    if (i >= n) return;\n");
+    } else if (pi > 1) {
+        put(t, "    int in = get_global_id(0), m = get_global_id(1), o = get_global_id(2);\n");
+        put(t, "    if (in >= PI) return;\n    int i = (o * PM + m) * PI + in;\n");
+    } else {
+        put(t, "    int m = get_global_id(0), o = get_global_id(1);\n");
+        put(t, "    if (m >= PM) return;\n    int i = o * PM + m;\n");
+    }
+    put_steps(t, f, pm, pi, "    ");
+    put(t, "}\n");
+}
+
+/* "fz_" and 16 hex digits of the source's hash */
+static void kernel_name(const char *body, char out[32]) {
+    clgan_sha256 h;
+    uint8_t dig[32];
+    char hex[65];
+    clgan_sha256_init(&h);
+    clgan_sha256_update(&h, body, strlen(body));
+    clgan_sha256_final(&h, dig);
+    clgan_sha256_hex(dig, hex);
+    snprintf(out, 32, "fz_%.16s", hex);
+}
+
+/* body with NAME replaced by name, appended to all */
+static void put_named(text *all, const char *body, const char *name) {
+    const char *at = strstr(body, "NAME");
+    size_t head = (size_t)(at - body);
+    char *first = malloc(head + 1);
+    if (!first) {
+        all->failed = true;
+        return;
+    }
+    memcpy(first, body, head);
+    first[head] = 0;
+    put(all, "%s%s%s\n", first, name, at + 4);
+    free(first);
+}
+
+clgan_status clgan_fused_prepare(clgan_device *d, clgan_fused *f, int n) {
+    if (!clgan_fused_available(d))
+        return CLGAN_ERR(CLGAN_ERR_UNSUPPORTED, "device %s cannot build generated kernels", d->info.id);
+    text all = {0};
+    int added = 0;
+    for (int c = 0; c < n; c++) {
+        text body = {0};
+        generate(d, &f[c], &body);
+        if (body.failed) {
+            free(body.s);
+            free(all.s);
+            return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory generating a fused kernel");
+        }
+        kernel_name(body.s, f[c].kernel);
+        bool known = clgan_cl_find_kernel(d, f[c].kernel) != NULL;
+        for (int e = 0; e < c && !known; e++) known = strcmp(f[e].kernel, f[c].kernel) == 0;
+        if (!known) {
+            put_named(&all, body.s, f[c].kernel);
+            added++;
+        }
+        free(body.s);
+        if (f[c].sum) {
+            /* parts: enough work-groups for twice the compute units, each
+             * part at least MIN_TERMS_PER_ITEM terms per work-item */
+            long count = (long)f[c].outer * f[c].inner, wg = sum_wg(d);
+            long want = ((long)(d->info.compute_units ? d->info.compute_units : 1) * 2 + f[c].mid - 1) / f[c].mid;
+            long most = count / (wg * MIN_TERMS_PER_ITEM);
+            f[c].parts = (int)(want < most ? want : most);
+            if (f[c].parts < 1) f[c].parts = 1;
+        }
+    }
+    clgan_status st = CLGAN_OK;
+    if (all.failed) st = CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory generating fused kernels");
+    else if (added) st = clgan_programs_add_generated(d, "fused kernels", all.s);
+    free(all.s);
+    return st;
+}
+
+/* ---- launching ---- */
+
+#define MAX_ARGS (2 + 2 * CLGAN_FUSE_MAX_OUTS + 4 * CLGAN_FUSE_MAX_LEAVES + 2 * CLGAN_FUSE_MAX_STEPS + 8)
+
+typedef struct {
+    clgan_cl_arg a[MAX_ARGS];
+    int ints[MAX_ARGS];
+    int n, ni;
+} arg_list;
+
+static void arg_mem(arg_list *l, cl_mem *m) { l->a[l->n++] = (clgan_cl_arg){sizeof *m, m}; }
+static void arg_int(arg_list *l, int v) {
+    l->ints[l->ni] = v;
+    l->a[l->n++] = (clgan_cl_arg){sizeof(int), &l->ints[l->ni++]};
+}
+static void arg_float(arg_list *l, const float *v) { l->a[l->n++] = (clgan_cl_arg){sizeof *v, v}; }
+
+static void common_args(arg_list *l, const clgan_fused *f) {
+    for (int o = 0; o < f->nouts; o++) {
+        arg_mem(l, (cl_mem *)&f->out[o].buf->mem);
+        arg_int(l, (int)f->out[o].off);
+    }
+    for (int j = 0; j < f->nleaves; j++) {
+        arg_mem(l, (cl_mem *)&f->leaf[j].t.buf->mem);
+        arg_int(l, (int)f->leaf[j].t.off);
+        arg_int(l, f->leaf[j].mid ? f->leaf[j].mid : 1);
+        arg_int(l, f->leaf[j].inner ? f->leaf[j].inner : 1);
+    }
+    for (int k = 0; k < f->nsteps; k++)
+        if (is_unary(f->step[k].op)) {
+            arg_float(l, &f->step[k].fp[0]);
+            arg_float(l, &f->step[k].fp[1]);
+        }
+}
+
+static size_t pow2_at_least(size_t x, size_t cap) {
+    size_t p = 1;
+    while (p < x && p < cap) p *= 2;
+    return p;
+}
+
+clgan_status clgan_fused_run(clgan_device *d, const clgan_fused *f) {
+    if (f->n == 0) return CLGAN_OK;
+    if (f->n > (size_t)INT_MAX)
+        return CLGAN_ERR(CLGAN_ERR_UNSUPPORTED, "fused kernel over %zu elements: more than the 2^31 kernels index", f->n);
+    arg_list l = {.n = 0};
+    clgan_status st = CLGAN_OK;
+    if (f->sum) {
+        int wg = sum_wg(d), parts = f->parts;
+        long count = (long)f->outer * f->inner;
+        int chunk = (int)(((count + parts - 1) / parts + wg - 1) / wg * wg);
+        cl_mem partial = f->sum_out.buf->mem;
+        int po = (int)f->sum_out.off;
+        if (parts > 1) {
+            st = clgan_cl_scratch(d, (size_t)f->mid * (size_t)parts * sizeof(float), &partial);
+            if (st != CLGAN_OK) return st;
+            po = 0;
+        }
+        arg_mem(&l, &partial);
+        arg_int(&l, po);
+        common_args(&l, f);
+        arg_int(&l, f->outer);
+        arg_int(&l, f->mid);
+        arg_int(&l, f->inner);
+        arg_int(&l, parts);
+        arg_int(&l, chunk);
+        st = clgan_cl_launch(d, f->kernel, (size_t)f->mid * (size_t)parts * (size_t)wg, (size_t)wg, l.n, l.a);
+        if (st == CLGAN_OK && parts > 1) {
+            int yo = (int)f->sum_out.off, mid = f->mid;
+            clgan_cl_arg args[] = {CLARG(f->sum_out.buf->mem), CLARG(yo), CLARG(partial), CLARG(mid), CLARG(parts)};
+            st = clgan_cl_launch(d, "sum_parts_f32", (size_t)mid, 64, 5, args);
+        }
+        return st;
+    }
+    int pj = primary_leaf(f);
+    int n = (int)f->n;
+    arg_int(&l, n);
+    common_args(&l, f);
+    int pm = pj >= 0 ? f->leaf[pj].mid : 1, pi = pj >= 0 ? f->leaf[pj].inner : 1;
+    arg_int(&l, pm);
+    arg_int(&l, pi);
+    if (pj < 0) return clgan_cl_launch(d, f->kernel, f->n, EW_WG, l.n, l.a);
+    /* GPUs: work-groups along the contiguous axis, rounded up (the kernel
+     * checks the bound); CPUs: the driver's choice, which divides the range
+     * exactly and vectorises along it */
+    size_t outer = f->n / ((size_t)pm * (size_t)pi);
+    size_t wg = clgan_cl_max_wg(d) < EW_WG ? clgan_cl_max_wg(d) : EW_WG;
+    bool cpu = strcmp(d->info.type, "CPU") == 0;
+    size_t global[3] = {(size_t)(pi > 1 ? pi : pm), pi > 1 ? (size_t)pm : outer, outer};
+    size_t local[3] = {pow2_at_least(global[0], wg), 1, 1};
+    return clgan_cl_launchn(d, f->kernel, pi > 1 ? 3 : 2, global, cpu ? NULL : local, l.n, l.a);
+}

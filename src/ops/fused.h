@@ -1,0 +1,64 @@
+/* Internal: fused elementwise kernels, generated at graph-compile time.
+ *
+ * A fused call evaluates a short program of elementwise steps per element
+ * of an iteration space of n floats, reading its leaves (tensors computed
+ * before it) and writing the values of some steps to outputs; with `sum`,
+ * the last step's value is summed over (outer, inner) keeping mid, as the
+ * SUM op does, and the other outputs are written as the sum reads. The
+ * graph's fusion pass (src/autograd/fuse.c) decides what goes into one call;
+ * this file turns a call into OpenCL C, builds it (once per distinct kernel
+ * on a device, through the program cache), and launches it.
+ *
+ * The source depends only on the steps' structure, never on sizes or
+ * offsets (those are arguments), so the same BatchNorm or Adam-moment
+ * chain at every layer and every batch size shares one kernel. */
+#ifndef CLGAN_OPS_FUSED_H
+#define CLGAN_OPS_FUSED_H
+
+#include "ops/ops.h"
+
+#define CLGAN_FUSE_MAX_STEPS 24
+#define CLGAN_FUSE_MAX_LEAVES 12
+#define CLGAN_FUSE_MAX_OUTS 6
+
+/* A step's operand: k >= 0 the value of step k (k < this step), or
+ * CLGAN_FUSE_LEAF(j) leaf j. */
+#define CLGAN_FUSE_LEAF(j) (-1 - (j))
+
+typedef struct {
+    clgan_op op;  /* a unary or binary elementwise op; EXPAND: the value of arg[0] */
+    int arg[2];   /* arg[1] for binary ops only */
+    float fp[2];  /* a unary op's parameters */
+    int out;      /* index into out[], or -1 */
+} clgan_fused_step;
+
+typedef struct {
+    clgan_op_tensor t;
+    int mid, inner; /* read at (i / inner) % mid; mid 0: at i */
+} clgan_fused_leaf;
+
+typedef struct {
+    int nsteps, nleaves, nouts;
+    clgan_fused_step step[CLGAN_FUSE_MAX_STEPS];
+    clgan_fused_leaf leaf[CLGAN_FUSE_MAX_LEAVES];
+    clgan_op_tensor out[CLGAN_FUSE_MAX_OUTS];
+    size_t n; /* elements of the iteration space */
+    /* sum: y (mid) = sum over (outer, inner) of the last step (n = outer mid inner) */
+    bool sum;
+    int outer, mid, inner;
+    clgan_op_tensor sum_out;
+    /* set by clgan_fused_prepare */
+    char kernel[32];
+    int parts; /* sum: work-groups per kept element (partial sums, then sum_parts_f32) */
+} clgan_fused;
+
+/* Generates the kernels of calls f[0..n) that the device lacks and builds
+ * them in one program (cached on disk like every program); fills each
+ * call's kernel name. */
+clgan_status clgan_fused_prepare(clgan_device *d, clgan_fused *f, int n);
+clgan_status clgan_fused_run(clgan_device *d, const clgan_fused *f);
+/* Whether d can build generated programs (not when its kernels come from
+ * an offline binary). */
+bool clgan_fused_available(const clgan_device *d);
+
+#endif
