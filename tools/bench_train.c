@@ -36,13 +36,14 @@ typedef struct {
     int steps, ref_steps, warmup, ref_warmup, batch;
     int image_size, channels; /* dcgan and mlp; 0: the defaults (28, 1) */
     const char *data;
-    bool csv;
+    bool csv, profile;
 } options;
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: bench_train [--device D]... [--model M]... [--steps N] [--ref-steps N] [--warmup W]\n"
             "                   [--ref-warmup W] [--batch B] [--data DIR] [--csv]\n"
+            "                   [--profile]\n"
             "Times whole GAN training steps (D update + G update) on ref and on OpenCL devices.\n"
             "  --device D       ref, P:D, gpu, cpu or a name substring (clgan devices); repeat it or\n"
             "                   separate with commas. Default: ref and every OpenCL device.\n"
@@ -56,7 +57,9 @@ static void usage(FILE *f) {
             "  --channels C     dcgan and mlp image channels, 1 or 3 (default 1)\n"
             "  --data DIR       a Fashion-MNIST folder (idx files) for dcgan and mlp; default: the usual\n"
             "                   locations, else random images\n"
-            "  --csv            one CSV row per model and device on stdout (notes go to stderr)\n");
+            "  --csv            one CSV row per model and device on stdout (notes go to stderr)\n"
+            "  --profile        after timing, one more step with the device finished after every node:\n"
+            "                   time per op (summed over the step), and the kernel launches per step\n");
 }
 
 static bool parse_models(const char *s, bool *model) {
@@ -87,6 +90,9 @@ static int parse_options(int argc, char **argv, options *o) {
             exit(0);
         } else if (strcmp(a, "--csv") == 0) {
             o->csv = true;
+            continue;
+        } else if (strcmp(a, "--profile") == 0) {
+            o->profile = true;
             continue;
         } else if (strcmp(a, "--device") == 0) {
             ok = v && o->ndevices < MAX_DEVICES;
@@ -187,14 +193,91 @@ static clgan_status load_data(clgan_model_kind kind, const clgan_gan_config *cfg
     return CLGAN_OK;
 }
 
+/* --profile: the time from one node's end to the next's, by op */
+typedef struct {
+    clgan_device *dev;
+    double last;
+    double ms[64];
+    int count[64];
+    const char *name[64];
+    int n;
+} op_profile;
+
+static clgan_status profile_hook(const clgan_graph *g, clgan_node n, void *user) {
+    op_profile *p = user;
+    const char *op = clgan_node_op_name(g, n);
+    clgan_status st = clgan_device_finish(p->dev);
+    double t = now_ms();
+    if (!op || strcmp(op, "input") == 0 || strcmp(op, "param") == 0 || strcmp(op, "reshape") == 0) {
+        p->last = t;
+        return st;
+    }
+    int k = 0;
+    while (k < p->n && strcmp(p->name[k], op) != 0) k++;
+    if (k == p->n && p->n < 64) p->name[p->n++] = op;
+    if (k < 64) {
+        p->ms[k] += t - p->last;
+        p->count[k]++;
+    }
+    p->last = t;
+    return st;
+}
+
+static int cmp_profile_desc(const void *a, const void *b, void *u) {
+    const op_profile *p = u;
+    double x = p->ms[*(const int *)a], y = p->ms[*(const int *)b];
+    return (x < y) - (x > y);
+}
+
+/* One step with the hook on both graphs; prints the table. */
+static clgan_status profile_step(clgan_gan *gan, clgan_device *d, const float *x, int n_critic) {
+    op_profile p = {.dev = d};
+    clgan_graph *graphs[2] = {clgan_gan_d_graph(gan), clgan_gan_g_graph(gan)};
+    for (int i = 0; i < 2; i++) clgan_graph_set_hook(graphs[i], profile_hook, &p);
+    uint64_t l0 = clgan_device_launch_count(d);
+    clgan_status st = clgan_device_finish(d);
+    clgan_step_stats s;
+    double t0 = now_ms();
+    p.last = t0;
+    for (int c = 0; c < n_critic && st == CLGAN_OK; c++) st = clgan_gan_d_step(gan, x, NULL, &s);
+    if (st == CLGAN_OK) st = clgan_gan_g_step(gan, NULL, &s);
+    if (st == CLGAN_OK) st = clgan_device_finish(d);
+    double total = now_ms() - t0;
+    uint64_t launches = clgan_device_launch_count(d) - l0;
+    for (int i = 0; i < 2; i++) clgan_graph_set_hook(graphs[i], NULL, NULL);
+    if (st != CLGAN_OK) return st;
+    int order[64];
+    double sum = 0;
+    for (int k = 0; k < p.n; k++) {
+        order[k] = k;
+        sum += p.ms[k];
+    }
+    /* insertion sort by time, descending */
+    for (int i = 1; i < p.n; i++)
+        for (int j = i; j > 0 && cmp_profile_desc(&order[j - 1], &order[j], &p) > 0; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    printf("  profile (device finished after each node): %.1f ms in all, %.1f ms in nodes, %llu kernel launches\n",
+           total, sum, (unsigned long long)launches);
+    printf("  %-20s %6s %10s %6s\n", "op", "nodes", "ms", "%");
+    for (int i = 0; i < p.n; i++) {
+        int k = order[i];
+        printf("  %-20s %6d %10.2f %5.1f%%\n", p.name[k], p.count[k], p.ms[k], 100.0 * p.ms[k] / total);
+    }
+    return CLGAN_OK;
+}
+
 typedef struct {
     double d_ms, g_ms, step_ms; /* medians */
     int steps, warmup;
+    uint64_t launches; /* kernel launches in the last timed step (0 on ref) */
 } train_result;
 
 /* Builds the GAN on d and times warmup + steps training steps. */
 static clgan_status time_training(const clgan_gan_config *cfg, clgan_device *d, const bench_data *data, int warmup,
-                                  int steps, train_result *r, size_t *g_params, size_t *d_params) {
+                                  int steps, bool profile, train_result *r, size_t *g_params, size_t *d_params) {
     clgan_gan *gan = NULL;
     clgan_status st = clgan_gan_new(cfg, d, &gan);
     if (st != CLGAN_OK) return st;
@@ -210,6 +293,7 @@ static clgan_status time_training(const clgan_gan_config *cfg, clgan_device *d, 
     int batches = data->ds.n / cfg->batch, next = 0;
     for (int i = 0; i < warmup + steps && st == CLGAN_OK; i++) {
         clgan_step_stats s;
+        uint64_t l0 = clgan_device_launch_count(d);
         double t0 = now_ms();
         for (int c = 0; c < cfg->n_critic && st == CLGAN_OK; c++) {
             const float *x = data->ds.x + (size_t)next * (size_t)cfg->batch * sample;
@@ -225,12 +309,15 @@ static clgan_status time_training(const clgan_gan_config *cfg, clgan_device *d, 
             td[i - warmup] = t1 - t0;
             tg[i - warmup] = t2 - t1;
             ts[i - warmup] = t2 - t0;
+            r->launches = clgan_device_launch_count(d) - l0;
         }
     }
     if (st == CLGAN_OK) {
+        uint64_t launches = r->launches;
         *r = (train_result){.d_ms = median(td, steps), .g_ms = median(tg, steps), .step_ms = median(ts, steps),
-                            .steps = steps, .warmup = warmup};
+                            .steps = steps, .warmup = warmup, .launches = launches};
     }
+    if (st == CLGAN_OK && profile) st = profile_step(gan, d, data->ds.x, cfg->n_critic);
     free(t);
     clgan_gan_free(gan);
     return st;
@@ -296,7 +383,7 @@ int main(int argc, char **argv) {
     }
     if (o.csv)
         printf("model,device,device_name,batch,n_critic,g_params,d_params,steps,warmup,d_step_ms,g_step_ms,step_ms,"
-               "images_per_s,speedup_vs_ref\n");
+               "images_per_s,speedup_vs_ref,launches_per_step\n");
 
     /* the image models share one data set (load_data picks by kind) */
     const clgan_model_kind order[3] = {CLGAN_MODEL_DCGAN, CLGAN_MODEL_MLP, CLGAN_MODEL_TOY};
@@ -329,8 +416,8 @@ int main(int argc, char **argv) {
         fprintf(notes, "%s data: %s\n", toy ? "toy" : "image", data->source);
     }
     if (!o.csv)
-        printf("\n%-30s  %-6s  %5s  %9s  %9s  %10s  %10s  %10s  %9s  %7s\n", "model", "device", "batch", "G params",
-               "D params", "D step ms", "G step ms", "step ms", "images/s", "speedup");
+        printf("\n%-30s  %-6s  %5s  %9s  %9s  %10s  %10s  %10s  %9s  %7s  %8s\n", "model", "device", "batch",
+               "G params", "D params", "D step ms", "G step ms", "step ms", "images/s", "speedup", "launches");
     for (int mi = 0; mi < 3; mi++) {
         clgan_model_kind kind = order[mi];
         if (!o.model[kind]) continue;
@@ -349,7 +436,7 @@ int main(int argc, char **argv) {
             if (steps == 0) continue;
             train_result r = {0};
             size_t gp = 0, dp = 0;
-            if (time_training(&cfg[kind], devs[j], data, warm, steps, &r, &gp, &dp) != CLGAN_OK) {
+            if (time_training(&cfg[kind], devs[j], data, warm, steps, o.profile, &r, &gp, &dp) != CLGAN_OK) {
                 fprintf(stderr, "bench_train: %s on %s: %s\n", desc[kind], in->id, clgan_last_error());
                 status = 1;
                 continue;
@@ -367,10 +454,11 @@ int main(int argc, char **argv) {
                 printf(",%d,%d,%zu,%zu,%d,%d,%.6g,%.6g,%.6g,%.6g,", cfg[kind].batch, cfg[kind].n_critic, gp, dp, r.steps,
                        r.warmup, r.d_ms, r.g_ms, r.step_ms, ips);
                 if (!is_ref && ref_ms > 0) printf("%.6g", ref_ms / r.step_ms);
-                putchar('\n');
+                printf(",%llu\n", (unsigned long long)r.launches);
             } else {
-                printf("%-30s  %-6s  %5d  %9zu  %9zu  %10.1f  %10.1f  %10.1f  %9.1f  %7s\n", desc[kind], in->id,
-                       cfg[kind].batch, gp, dp, r.d_ms, r.g_ms, r.step_ms, ips, speedup);
+                printf("%-30s  %-6s  %5d  %9zu  %9zu  %10.1f  %10.1f  %10.1f  %9.1f  %7s  %8llu\n", desc[kind], in->id,
+                       cfg[kind].batch, gp, dp, r.d_ms, r.g_ms, r.step_ms, ips, speedup,
+                       (unsigned long long)r.launches);
             }
             fflush(stdout);
         }
