@@ -107,7 +107,11 @@ static const char *op_fn(clgan_op op) { return clgan_ops[op].name; }
 static void put_steps(text *t, const clgan_fused *f, int pm, int pi, const char *pad) {
     for (int j = 0; j < f->nleaves; j++) {
         if (f->leaf[j].mid == 0) put(t, "%sfloat l%d = L%d[lo%d + i];\n", pad, j, j, j);
+#if CLGAN_PLANT_BUG == 6 /* planted for the proof that the fusion test fails: a broadcast leaf read one off */
+        else if (at_m(f, pm, pi, j)) put(t, "%sfloat l%d = L%d[lo%d + (m + 1) %% LM%d];\n", pad, j, j, j, j);
+#else
         else if (at_m(f, pm, pi, j)) put(t, "%sfloat l%d = L%d[lo%d + m];\n", pad, j, j, j);
+#endif
         else put(t, "%sfloat l%d = L%d[lo%d + (i / LI%d) %% LM%d];\n", pad, j, j, j, j, j);
     }
     char a[16], b[16];

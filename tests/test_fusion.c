@@ -1,0 +1,214 @@
+/* The fusion pass and its generated kernels against the reference: graphs
+ * made to exercise every shape of group (chains with broadcast leaves along
+ * one or two axes, members stored because something else reads them, sums
+ * with fused producers split into parts, BatchNorm and layer norm forward,
+ * backward and double backward, odd sizes) run on `ref` (op by op, the
+ * definition) and on every OpenCL device fused and unfused (CLGAN_FUSE=0).
+ * Every kept value must agree within the op tests' bound (tolerances.h:
+ * 1e-7 for elementwise ops and sums); the fused graph must have fused (some
+ * group of two or more ops) and launched fewer kernels than the unfused one.
+ * Exits 77 when no OpenCL device exists. */
+#include "test_util.h"
+#include "tolerances.h"
+
+#include "autograd/graph_impl.h"
+#include "clgan/graph.h"
+
+#include <math.h>
+
+static int failures;
+
+typedef struct {
+    clgan_graph *g;
+    int inputs[8], ninputs;
+    int kept[16], nkept;
+} built;
+
+static void keep(built *b, int n) {
+    clgan_graph_keep(b->g, n);
+    b->kept[b->nkept++] = n;
+}
+
+static int input(built *b, const char *name, int nd, const int *shape) {
+    int n = clgan_input(b->g, name, nd, shape);
+    b->inputs[b->ninputs++] = n;
+    return n;
+}
+
+/* y = leaky(BN(x)) with batch statistics, loss = sum(y w); gradients of x,
+ * gamma and beta, and of sum(dx^2) with respect to gamma (double backward) */
+static void build_batchnorm(built *b) {
+    int x = input(b, "x", 4, (int[]){5, 7, 3, 3});
+    int gamma = input(b, "gamma", 1, (int[]){7}), beta = input(b, "beta", 1, (int[]){7});
+    int rm = input(b, "rm", 1, (int[]){7}), rv = input(b, "rv", 1, (int[]){7});
+    int w = input(b, "w", 4, (int[]){5, 7, 3, 3});
+    int y = clgan_leaky_relu(b->g, clgan_batchnorm(b->g, x, gamma, beta, rm, rv, true, 0.0f, 1e-5f), 0.2f);
+    int loss = clgan_sum(b->g, clgan_mul(b->g, y, w));
+    keep(b, y);
+    keep(b, loss);
+    int wrt[3] = {x, gamma, beta}, grads[3];
+    if (clgan_backward(b->g, loss, 3, wrt, grads) != CLGAN_OK) return;
+    for (int k = 0; k < 3; k++) keep(b, grads[k]);
+    int pen = clgan_sum(b->g, clgan_square(b->g, grads[0]));
+    int g2;
+    if (clgan_backward(b->g, pen, 1, &gamma, &g2) != CLGAN_OK) return;
+    keep(b, pen);
+    keep(b, g2);
+}
+
+/* layer norm on (3, 11, 5), then leaves broadcast along axis 0 and axis 1
+ * in one chain (a primary pattern and another), with a member stored for a
+ * later reader */
+static void build_layernorm(built *b) {
+    int x = input(b, "x", 3, (int[]){3, 11, 5});
+    int gamma = input(b, "gamma", 2, (int[]){11, 5}), beta = input(b, "beta", 2, (int[]){11, 5});
+    int b0 = input(b, "b0", 1, (int[]){3}), b1 = input(b, "b1", 1, (int[]){11});
+    int ln = clgan_layernorm(b->g, x, gamma, beta, 1e-5f);
+    int t = clgan_tanh(b->g, clgan_add_axis(b->g, ln, b0, 0));
+    int u = clgan_mul_axis(b->g, t, b1, 1);
+    int v = clgan_add(b->g, clgan_sigmoid(b->g, u), clgan_softplus(b->g, t));
+    int later = clgan_mul(b->g, clgan_copy(b->g, t), v); /* t read by a non-fused node after the group */
+    int loss = clgan_mean(b->g, clgan_square(b->g, later));
+    keep(b, v);
+    keep(b, later);
+    keep(b, loss);
+    int wrt[4] = {x, gamma, b0, b1}, grads[4];
+    if (clgan_backward(b->g, loss, 4, wrt, grads) != CLGAN_OK) return;
+    for (int k = 0; k < 4; k++) keep(b, grads[k]);
+}
+
+/* sums: a whole 300,001-float tensor through a fused chain (parts), kept
+ * axes with inner 1 and inner > 1, and the unary ops not met above */
+static void build_sums(built *b) {
+    int x = input(b, "x", 1, (int[]){300001});
+    int s0 = clgan_sum(b->g, clgan_square(b->g, clgan_affine(b->g, x, 0.5f, 1.0f)));
+    int m = input(b, "m", 2, (int[]){1001, 3});
+    int s1 = clgan_sum_axes(b->g, clgan_abs(b->g, clgan_exp(b->g, m)), 1, 1);
+    int h = input(b, "h", 3, (int[]){13, 4, 17});
+    int pos = clgan_affine(b->g, clgan_abs(b->g, h), 1.0f, 0.25f);
+    int s2 = clgan_sum_axes(b->g, clgan_mul(b->g, clgan_ln(b->g, pos), clgan_sqrt(b->g, pos)), 1, 1);
+    int c = clgan_clamp(b->g, h, -0.5f, 0.5f);
+    int t = input(b, "t", 3, (int[]){13, 4, 17});
+    int s3 = clgan_sum(b->g, clgan_add(b->g, clgan_bce_logits(b->g, h, t), clgan_relu(b->g, c)));
+    keep(b, s0);
+    keep(b, s1);
+    keep(b, s2);
+    keep(b, s3);
+    keep(b, c);
+}
+
+typedef void (*builder)(built *b);
+static const struct {
+    const char *name;
+    builder fn;
+} cases[] = {{"batchnorm", build_batchnorm}, {"layernorm", build_layernorm}, {"sums", build_sums}};
+
+/* Builds the case on d, runs it with inputs from the seed, reads every kept
+ * node into out[k] (malloc'd); launches counts the kernels. */
+static bool run_case(int c, clgan_device *d, float **out, size_t *n, int *nkept, uint64_t *launches, int *groups,
+                     int *largest) {
+    built b = {.g = clgan_graph_new()};
+    cases[c].fn(&b);
+    clgan_status st = clgan_graph_compile(b.g, d);
+    if (st != CLGAN_OK) {
+        printf("FAIL %s: compile on %s: %s\n", cases[c].name, clgan_device_get_info(d)->id, clgan_last_error());
+        clgan_graph_free(b.g);
+        return false;
+    }
+    for (int k = 0; k < b.ninputs; k++) {
+        size_t m = clgan_node_numel(b.g, b.inputs[k]);
+        float *h = malloc(m * sizeof *h);
+        clgan_rng_uniform(1234 + (uint64_t)k, 0, h, m);
+        for (size_t i = 0; i < m; i++) h[i] = 2.0f * h[i] - 1.0f;
+        if (strcmp(clgan_node_name(b.g, b.inputs[k]), "t") == 0)
+            for (size_t i = 0; i < m; i++) h[i] = h[i] > 0 ? 1.0f : 0.0f;
+        st = clgan_graph_write(b.g, b.inputs[k], h);
+        free(h);
+    }
+    uint64_t l0 = clgan_device_launch_count(d);
+    if (st == CLGAN_OK) st = clgan_graph_run(b.g, 0);
+    if (st == CLGAN_OK) st = clgan_device_finish(d);
+    *launches = clgan_device_launch_count(d) - l0;
+    *groups = b.g->ngroups;
+    *largest = 0;
+    for (int k = 0; k < b.g->ngroups; k++)
+        if (b.g->groups[k].n > *largest) *largest = b.g->groups[k].n;
+    *nkept = b.nkept;
+    for (int k = 0; k < b.nkept && st == CLGAN_OK; k++) {
+        n[k] = clgan_node_numel(b.g, b.kept[k]);
+        out[k] = malloc(n[k] * sizeof(float));
+        st = clgan_graph_read(b.g, b.kept[k], out[k]);
+    }
+    if (st != CLGAN_OK) printf("FAIL %s: run on %s: %s\n", cases[c].name, clgan_device_get_info(d)->id, clgan_last_error());
+    clgan_graph_free(b.g);
+    return st == CLGAN_OK;
+}
+
+static double nmse(const float *a, const float *b, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isfinite(a[i]) != isfinite(b[i])) return INFINITY;
+        double d = (double)a[i] - (double)b[i];
+        num += d * d;
+        den += (double)a[i] * (double)a[i];
+    }
+    return den > 0 ? num / den : num;
+}
+
+static void free_all(float **v, int n) {
+    for (int k = 0; k < n; k++) free(v[k]);
+}
+
+int main(void) {
+    clgan_log_set_level(CLGAN_LOG_WARN);
+    test_require_opencl();
+    clgan_device_list l;
+    if (clgan_devices_enumerate(&l) != CLGAN_OK) return 1;
+    clgan_device *ref = NULL;
+    if (clgan_device_open(&l.items[l.count - 1], NULL, &ref) != CLGAN_OK) return 1;
+    for (int di = 0; di < l.count; di++) {
+        if (l.items[di].backend != CLGAN_BACKEND_OPENCL) continue;
+        clgan_device *d = NULL;
+        if (clgan_device_open(&l.items[di], NULL, &d) != CLGAN_OK) {
+            printf("FAIL open %s: %s\n", l.items[di].id, clgan_last_error());
+            failures++;
+            continue;
+        }
+        for (int c = 0; c < (int)(sizeof cases / sizeof cases[0]); c++) {
+            float *want[16] = {0}, *fused[16] = {0}, *plain[16] = {0};
+            size_t n[16];
+            int nk = 0, groups = 0, largest = 0, g_unfused = 0, unused;
+            uint64_t lf = 0, lu = 0, lr = 0;
+            bool ok = run_case(c, ref, want, n, &nk, &lr, &unused, &unused);
+            ok = ok && run_case(c, d, fused, n, &nk, &lf, &groups, &largest);
+            setenv("CLGAN_FUSE", "0", 1);
+            ok = ok && run_case(c, d, plain, n, &nk, &lu, &g_unfused, &unused);
+            unsetenv("CLGAN_FUSE");
+            if (!ok) {
+                failures++;
+            } else {
+                double worst = 0, worst_plain = 0;
+                for (int k = 0; k < nk; k++) {
+                    double e = nmse(want[k], fused[k], n[k]), ep = nmse(want[k], plain[k], n[k]);
+                    if (!(e <= worst)) worst = e;
+                    if (!(ep <= worst_plain)) worst_plain = ep;
+                }
+                bool pass = worst <= tol_device(CLGAN_OP_SUM) && worst_plain <= tol_device(CLGAN_OP_SUM) &&
+                            largest >= 2 && g_unfused == 0 && lf < lu;
+                printf("%s %-10s on %s: %d values, NMSE fused %.3g, unfused %.3g; %d fused kernels (largest %d ops), "
+                       "%llu launches fused, %llu unfused\n",
+                       pass ? "ok  " : "FAIL", cases[c].name, l.items[di].id, nk, worst, worst_plain, groups, largest,
+                       (unsigned long long)lf, (unsigned long long)lu);
+                if (!pass) failures++;
+            }
+            free_all(want, nk);
+            free_all(fused, nk);
+            free_all(plain, nk);
+        }
+        clgan_device_close(d);
+    }
+    clgan_device_close(ref);
+    clgan_device_list_free(&l);
+    printf("%s\n", failures ? "FAILED" : "ok");
+    return failures ? 1 : 0;
+}
