@@ -3,7 +3,7 @@
 it reports: reads and writes out of bounds, data races (global and local
 memory), barrier divergence, uninitialised values, OpenCL API errors.
 
-usage: run_oclgrind.py [--only RUN] -- TEST_OPS
+usage: run_oclgrind.py [--only RUN] -- TEST_OPS [TEST_OPS_CONV_CHUNKED]
 
 Oclgrind is registered as the only OpenCL platform (a .icd file in a
 temporary folder named by OCL_ICD_VENDORS), so the ICD loader, CLBlast and
@@ -13,6 +13,8 @@ OCLGRIND_* variables, one log file per run. The runs:
   ops         tests/test_ops (every op forward with sentinels and backward
               through its gradient graph, against ref), data races + API checks
   ops-uninit  the same op calls, forward only, with --uninitialized (below)
+  ops-conv-chunked  the convolution cases of the op test built with a tiny
+              scratch cap (CLGAN_CONV_SCRATCH_CAP), so they run in chunks
   check-*     one D step and one G step of each built-in model
               (`clgan check` on tiny sizes), data races + API checks
 
@@ -48,7 +50,8 @@ import time
 
 SKIP = 77
 
-# Each run: name, command (None = the op test), Oclgrind checks, extra env.
+# Each run: name, command (None: the op test, 'chunked': its conv-chunked
+# build, else the arguments of clgan check), Oclgrind checks, extra env.
 # The clgan check sizes are the smallest each model takes: Oclgrind
 # interprets every work-item, and the race detector records every access.
 CHECKS = {'OCLGRIND_DATA_RACES': '1', 'OCLGRIND_CHECK_API': '1'}
@@ -57,10 +60,13 @@ TINY_DCGAN = ['--model', 'dcgan', '--image-size', '16', '--width', '4', '--batch
 RUNS = [
     ('ops', None, CHECKS, {}),
     ('ops-uninit', None, UNINIT, {'CLGAN_OPS_FORWARD_ONLY': '1'}),
+    ('ops-conv-chunked', 'chunked', CHECKS, {'CLGAN_OPS_ONLY': 'conv'}),
     # WGAN-GP: the gradient of a gradient, layer normalisation in D
     ('check-dcgan-wgan-gp', TINY_DCGAN + ['--loss', 'wgan-gp'], CHECKS, {}),
-    # class-conditional: embedding, one-hot, concat; BatchNorm in D
-    ('check-dcgan-ns-conditional', TINY_DCGAN + ['--loss', 'ns', '--conditional'], CHECKS, {}),
+    # the default model's size (7 -> 14 -> 28: odd sizes), class-conditional
+    # (embedding, one-hot, concat), BatchNorm in D
+    ('check-dcgan28-ns-conditional', ['--model', 'dcgan', '--image-size', '28', '--width', '2', '--batch-size', '2',
+                                      '--channels', '1', '--loss', 'ns', '--conditional'], CHECKS, {}),
     ('check-mlp-hinge', ['--model', 'mlp', '--image-size', '8', '--channels', '1', '--batch-size', '2',
                          '--loss', 'hinge'], CHECKS, {}),
     # weight clipping, the minimax loss
@@ -128,6 +134,8 @@ def main():
     if '--' not in args or args.index('--') + 1 >= len(args):
         sys.exit(__doc__)
     test_ops = args[args.index('--') + 1]
+    rest = args[args.index('--') + 2:]
+    test_ops_chunked = rest[0] if rest else None
     lib = find_icd_library()
     if not lib:
         print('oclgrind is not installed (tools/install-deps.sh installs it): skipped')
@@ -148,9 +156,14 @@ def main():
         with open(os.path.join(icd_dir, 'oclgrind.icd'), 'w') as f:
             f.write(lib + '\n')
         for name, cmd, checks, extra in RUNS:
-            if only and name != only:
+            if (only and name != only) or (cmd == 'chunked' and not test_ops_chunked):
                 continue
-            argv = [test_ops] if cmd is None else [clgan, 'check', '--device', 'Oclgrind', '--quiet'] + cmd
+            if cmd is None:
+                argv = [test_ops]
+            elif cmd == 'chunked':
+                argv = [test_ops_chunked]
+            else:
+                argv = [clgan, 'check', '--device', 'Oclgrind', '--quiet'] + cmd
             log = os.path.join(tmp, name + '.log')
             env = dict(os.environ)
             env.update(checks)
