@@ -169,6 +169,8 @@ uint64_t clgan_graph_arena_bytes(const clgan_graph *g);
 clgan_status clgan_graph_run(clgan_graph *g, uint64_t step);
 clgan_status clgan_graph_write(clgan_graph *g, clgan_node n, const float *host);
 clgan_status clgan_graph_read(const clgan_graph *g, clgan_node n, float *host);
+/* Without waiting: host holds the value after the device's next finish. */
+clgan_status clgan_graph_read_async(const clgan_graph *g, clgan_node n, float *host);
 /* Per-node hook called after each node runs (for `clgan check` and debugging). */
 typedef clgan_status (*clgan_node_hook)(const clgan_graph *g, clgan_node n, void *user);
 void clgan_graph_set_hook(clgan_graph *g, clgan_node_hook hook, void *user);

@@ -43,6 +43,10 @@ const clgan_opt_config *clgan_optimizer_config(const clgan_optimizer *o);
 
 /* ||gradient||_2 of the whole block; one float comes back to the host. */
 clgan_status clgan_optimizer_grad_norm(clgan_optimizer *o, float *norm);
+/* Enqueues the sum of the squared gradients and its read into *sumsq,
+ * which holds it after the device's next finish (so the step's scalars are
+ * read with one wait). */
+clgan_status clgan_optimizer_grad_sumsq_async(clgan_optimizer *o, float *sumsq);
 /* One update, step t (1-based, for Adam's bias correction), learning rate
  * cfg.lr * lr_scale; when clip > 0 and norm > clip the gradient is first
  * scaled by clip / norm (norm from clgan_optimizer_grad_norm). */

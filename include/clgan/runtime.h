@@ -181,6 +181,9 @@ size_t clgan_buffer_size(const clgan_buffer *b);
 clgan_device *clgan_buffer_device(const clgan_buffer *b);
 clgan_status clgan_buffer_write(clgan_buffer *b, size_t offset, const void *src, size_t bytes);
 clgan_status clgan_buffer_read(const clgan_buffer *b, size_t offset, void *dst, size_t bytes);
+/* The same without waiting: dst holds the bytes after the next
+ * clgan_device_finish (several reads then cost one wait). */
+clgan_status clgan_buffer_read_async(const clgan_buffer *b, size_t offset, void *dst, size_t bytes);
 clgan_status clgan_buffer_copy(clgan_buffer *dst, size_t dst_offset, const clgan_buffer *src,
                                size_t src_offset, size_t bytes);
 uint64_t clgan_device_bytes_allocated(const clgan_device *d);

@@ -299,3 +299,10 @@ clgan_status clgan_graph_read(const clgan_graph *g, clgan_node n, float *host) {
     const clgan_gnode *x = &g->nodes[n];
     return clgan_buffer_read(x->buf, x->off * sizeof(float), host, numel_of_node(x) * sizeof(float));
 }
+
+clgan_status clgan_graph_read_async(const clgan_graph *g, clgan_node n, float *host) {
+    clgan_status st = check_access(g, n, false);
+    if (st != CLGAN_OK) return st;
+    const clgan_gnode *x = &g->nodes[n];
+    return clgan_buffer_read_async(x->buf, x->off * sizeof(float), host, numel_of_node(x) * sizeof(float));
+}

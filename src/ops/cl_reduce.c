@@ -1,11 +1,23 @@
 /* OpenCL launchers for SUM and EXPAND (cl/reduce.cl). */
+#include "ops/fused.h"
 #include "ops/ops.h"
 
 #include "runtime/device_impl.h"
 
 enum { RED_WG = 256 }; /* equal to RED_WG in cl/reduce.cl (reqd_work_group_size) */
 
+/* Where the device builds generated kernels, a sum is the fused sum of one
+ * identity step (src/ops/cl_fused.c: parts when the kept elements are few,
+ * no divide per term); else sum_f32. */
 clgan_status cl_sum(clgan_device *d, const clgan_op_call *c) {
+    if (clgan_fused_available(d)) {
+        clgan_fused f = {.nsteps = 1, .nleaves = 1, .sum = true, .outer = c->ip[0], .mid = c->ip[1],
+                         .inner = c->ip[2], .sum_out = c->out, .n = clgan_op_numel(&c->in[0])};
+        f.leaf[0] = (clgan_fused_leaf){.t = c->in[0]};
+        f.step[0] = (clgan_fused_step){.op = CLGAN_OP_EXPAND, .arg = {CLGAN_FUSE_LEAF(0), 0}, .out = -1};
+        clgan_status st = clgan_fused_prepare(d, &f, 1);
+        return st == CLGAN_OK ? clgan_fused_run(d, &f) : st;
+    }
     if (clgan_cl_max_wg(d) < RED_WG)
         return CLGAN_ERR(CLGAN_ERR_UNSUPPORTED, "device %s allows work-groups of %zu, the reduction needs %d",
                          d->info.id, clgan_cl_max_wg(d), RED_WG);

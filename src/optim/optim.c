@@ -104,7 +104,7 @@ static clgan_op_tensor flat(clgan_buffer *b, size_t off, size_t n) {
     return t;
 }
 
-clgan_status clgan_optimizer_grad_norm(clgan_optimizer *o, float *norm) {
+clgan_status clgan_optimizer_grad_sumsq_async(clgan_optimizer *o, float *sumsq) {
     size_t n = block_floats(o->p);
     clgan_op_call sq = {.op = CLGAN_OP_SQUARE, .nin = 1, .in = {flat(clgan_params_grads(o->p), 0, n)},
                         .out = flat(o->scratch, 0, n)};
@@ -112,8 +112,14 @@ clgan_status clgan_optimizer_grad_norm(clgan_optimizer *o, float *norm) {
                          .ip = {1, 1, (int)n}};
     clgan_status st = clgan_op_run(o->dev, &sq);
     if (st == CLGAN_OK) st = clgan_op_run(o->dev, &sum);
+    if (st == CLGAN_OK) st = clgan_buffer_read_async(o->scratch, n * sizeof(float), sumsq, sizeof *sumsq);
+    return st;
+}
+
+clgan_status clgan_optimizer_grad_norm(clgan_optimizer *o, float *norm) {
     float s = 0;
-    if (st == CLGAN_OK) st = clgan_buffer_read(o->scratch, n * sizeof(float), &s, sizeof s);
+    clgan_status st = clgan_optimizer_grad_sumsq_async(o, &s);
+    if (st == CLGAN_OK) st = clgan_device_finish(o->dev);
     *norm = sqrtf(s);
     return st;
 }

@@ -296,6 +296,15 @@ clgan_status clgan_buffer_read(const clgan_buffer *b, size_t off, void *dst, siz
     return b->dev->ops->buffer_read(b, off, dst, n);
 }
 
+clgan_status clgan_buffer_read_async(const clgan_buffer *b, size_t off, void *dst, size_t n) {
+    clgan_status st = check_range(b, off, n, "read");
+    if (st != CLGAN_OK || n == 0) return st;
+    if (b->dev->info.backend != CLGAN_BACKEND_OPENCL) return b->dev->ops->buffer_read(b, off, dst, n);
+    CL_CHECK(clEnqueueReadBuffer(b->dev->cl.queue, b->mem, CL_FALSE, off, n, dst, 0, NULL, NULL));
+fail:
+    return st;
+}
+
 clgan_status clgan_buffer_copy(clgan_buffer *dst, size_t doff, const clgan_buffer *src, size_t soff,
                                size_t n) {
     clgan_status st = check_range(dst, doff, n, "copy destination");

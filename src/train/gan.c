@@ -371,11 +371,11 @@ void clgan_gan_free(clgan_gan *gan) {
     free(gan);
 }
 
-/* Checks, clips and applies one optimizer step to network k (0 = G, 1 = D). */
-static clgan_status update(clgan_gan *gan, int k, uint64_t t, float *norm_out) {
-    float norm = 0;
-    clgan_status st = clgan_optimizer_grad_norm(gan->opt[k], &norm);
-    if (st != CLGAN_OK) return st;
+/* Checks, clips and applies one optimizer step to network k (0 = G, 1 = D),
+ * given the gradients' sum of squares (read with the step's losses). */
+static clgan_status update(clgan_gan *gan, int k, uint64_t t, float sumsq, float *norm_out) {
+    float norm = sqrtf(sumsq);
+    clgan_status st = CLGAN_OK;
     *norm_out = norm;
     if (!isfinite(norm))
         return CLGAN_ERR(CLGAN_ERR_NUMERIC, "the %s gradient norm is %g", k ? "discriminator" : "generator", norm);
@@ -398,12 +398,13 @@ static clgan_status write_labels(clgan_gan *gan, clgan_graph *g, int node, const
     return clgan_graph_write(g, node, gan->labels);
 }
 
+/* A kept scalar, read without waiting (the step then waits once for all). */
 static clgan_status read_scalar(clgan_graph *g, int node, float *out) {
     if (node < 0) {
         *out = 0;
         return CLGAN_OK;
     }
-    return clgan_graph_read(g, node, out);
+    return clgan_graph_read_async(g, node, out);
 }
 
 clgan_status clgan_gan_d_step(clgan_gan *gan, const float *x, const int32_t *labels, clgan_step_stats *s) {
@@ -418,12 +419,15 @@ clgan_status clgan_gan_d_step(clgan_gan *gan, const float *x, const int32_t *lab
     if (st == CLGAN_OK) st = read_scalar(dg->g, dg->d_real, &s->d_real);
     if (st == CLGAN_OK) st = read_scalar(dg->g, dg->d_fake, &s->d_fake);
     if (st == CLGAN_OK) st = read_scalar(dg->g, dg->penalty, &s->penalty);
+    float sumsq = 0;
+    if (st == CLGAN_OK) st = clgan_optimizer_grad_sumsq_async(gan->opt[1], &sumsq);
+    if (st == CLGAN_OK) st = clgan_device_finish(gan->dev);
     if (st != CLGAN_OK) return st;
     if (!isfinite(s->loss_d))
         return CLGAN_ERR(CLGAN_ERR_NUMERIC, "the discriminator loss is %g (D(x) %g, D(G(z)) %g)", s->loss_d, s->d_real,
                          s->d_fake);
     s->lr_d = clgan_gan_lr(gan, false);
-    st = update(gan, 1, gan->d_steps + 1, &s->grad_norm_d);
+    st = update(gan, 1, gan->d_steps + 1, sumsq, &s->grad_norm_d);
     if (st == CLGAN_OK) gan->d_steps++;
     return st;
 }
@@ -432,10 +436,13 @@ clgan_status clgan_gan_g_step(clgan_gan *gan, const int32_t *labels, clgan_step_
     clgan_status st = write_labels(gan, gan->gg, gan->g_y, labels, gan->cfg.batch);
     if (st == CLGAN_OK) st = clgan_graph_run(gan->gg, gan->g_steps);
     if (st == CLGAN_OK) st = read_scalar(gan->gg, gan->g_loss, &s->loss_g);
+    float sumsq = 0;
+    if (st == CLGAN_OK) st = clgan_optimizer_grad_sumsq_async(gan->opt[0], &sumsq);
+    if (st == CLGAN_OK) st = clgan_device_finish(gan->dev);
     if (st != CLGAN_OK) return st;
     if (!isfinite(s->loss_g)) return CLGAN_ERR(CLGAN_ERR_NUMERIC, "the generator loss is %g", s->loss_g);
     s->lr_g = clgan_gan_lr(gan, true);
-    st = update(gan, 0, gan->g_steps + 1, &s->grad_norm_g);
+    st = update(gan, 0, gan->g_steps + 1, sumsq, &s->grad_norm_g);
     if (st == CLGAN_OK) gan->g_steps++;
     return st;
 }
