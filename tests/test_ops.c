@@ -258,6 +258,14 @@ int main(void) {
     if (clgan_device_open(&l.items[l.count - 1], NULL, &ref) != CLGAN_OK) return 1;
     /* CLGAN_KERNEL_DIR lets the planted-bug test run edited kernels */
     clgan_device_options opt = {.kernel_dir = getenv("CLGAN_KERNEL_DIR")};
+    /* CLGAN_GEMM=clblast|native runs every GEMM on that path (tests/meson.build
+     * runs the suite once per path); devices without it are skipped */
+    const char *gemm = getenv("CLGAN_GEMM");
+    if (gemm && *gemm && clgan_gemm_path_parse(gemm, &opt.gemm) != CLGAN_OK) {
+        printf("FAIL CLGAN_GEMM: %s\n", clgan_last_error());
+        return 1;
+    }
+    int tested = 0;
     /* CLGAN_OPS_ONLY=TEXT runs only the cases whose name contains TEXT (for a
      * slow device such as a simulator, or to look at one op) */
     const char *only = getenv("CLGAN_OPS_ONLY");
@@ -266,13 +274,20 @@ int main(void) {
     bool forward_only = getenv("CLGAN_OPS_FORWARD_ONLY") && strcmp(getenv("CLGAN_OPS_FORWARD_ONLY"), "0") != 0;
     for (int di = 0; di < l.count; di++) {
         if (l.items[di].backend != CLGAN_BACKEND_OPENCL) continue;
+        if (opt.gemm == CLGAN_GEMM_NATIVE && !l.items[di].native_kernels) {
+            printf("device %s (%s): no native kernels, skipped for CLGAN_GEMM=native\n", l.items[di].id,
+                   l.items[di].name);
+            continue;
+        }
+        tested++;
         clgan_device *d = NULL;
         if (clgan_device_open(&l.items[di], &opt, &d) != CLGAN_OK) {
             printf("FAIL open %s: %s\n", l.items[di].id, clgan_last_error());
             failures++;
             continue;
         }
-        printf("device %s (%s)\n", l.items[di].id, l.items[di].name);
+        printf("device %s (%s), GEMM %s: %s\n", l.items[di].id, l.items[di].name,
+               clgan_gemm_path_name(clgan_device_gemm(d)->path), clgan_device_gemm(d)->why);
         check_philox(d);
         if (!only || strstr("sum in parts", only)) check_wide_sum(ref, d);
         for (int k = 0; k < N_OP_CASES; k++) {
@@ -313,5 +328,9 @@ int main(void) {
     clgan_device_close(ref);
     clgan_device_list_free(&l);
     printf("%d failures\n", failures);
+    if (!tested && !failures) {
+        printf("no device runs GEMM path %s: skipped\n", gemm);
+        return TEST_SKIP;
+    }
     return failures ? 1 : 0;
 }

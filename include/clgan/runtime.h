@@ -82,6 +82,7 @@ typedef struct {
     const char *kernel_binary; /* offline-compiled program holding every kernel */
     bool profiling;            /* command queue with profiling (benchmarks) */
     clgan_gemm_path gemm;      /* GEMM path; AUTO (0) by default */
+    bool no_tune;              /* ignore tune records: CLBlast's own parameters, the rule for AUTO */
 } clgan_device_options;
 
 /* The GEMM path a device gets under `opt` and why, decided without opening
@@ -145,10 +146,13 @@ void clgan_device_trace_gemm(clgan_device *d, clgan_gemm_shape *shapes, int cap,
  * and tuned CLBlast timed on each shape; the record is written beside the
  * kernel cache and applied from then on. */
 typedef struct {
-    double fraction;        /* of CLBlast's search space tried per kernel (0 = the default, 0.02) */
-    int max_dim;            /* the tuning shapes' sides are capped at this (0 = 512) */
-    int runs;               /* timed runs per shape (median; 0 = 5) */
-    const char *cache_dir;  /* as clgan_device_options.cache_dir */
+    /* share of CLBlast's tuner search space tried (0 = the default, 5e-5:
+     * about 6 of the Xgemm kernel's ~120,000 configurations, 4 of
+     * XgemmDirect's ~8,000 at 10x the share); < 0 skips CLBlast's tuner and
+     * only compares its database entry with the built-in candidates */
+    double fraction;
+    int max_dim;            /* the tuner's shape sides are capped at this (0 = 512) */
+    int runs;               /* timed runs per shape and candidate (median; 0 = 3) */
 } clgan_tune_options;
 typedef struct {
     clgan_gemm_shape shape;
@@ -189,6 +193,8 @@ clgan_status clgan_buffer_copy(clgan_buffer *dst, size_t dst_offset, const clgan
 uint64_t clgan_device_bytes_allocated(const clgan_device *d);
 /* Kernels (and GEMM calls) enqueued on d since it opened; 0 on ref. */
 uint64_t clgan_device_launch_count(const clgan_device *d);
+/* Waits for d since it opened (finishes, blocking reads and writes); 0 on ref. */
+uint64_t clgan_device_sync_count(const clgan_device *d);
 
 /* The OpenCL / CLBlast name of an error code: "CL_OUT_OF_RESOURCES",
  * "CLBlastInvalidLeadDimA". */

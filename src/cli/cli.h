@@ -31,7 +31,11 @@ typedef struct {
          NULL, false},                                                                                   \
         {"no-kernel-cache", NULL, NULL, NULL, "neither read nor write the kernel binary cache", NULL, false}, \
         {"cache-dir", "DIR", "CLGAN_CACHE_DIR", NULL,                                                    \
-         "kernel binary cache (default $XDG_CACHE_HOME/clgan or ~/.cache/clgan)", NULL, false},          \
+         "kernel binary cache and GEMM tune records (default $XDG_CACHE_HOME/clgan or ~/.cache/clgan)",  \
+         NULL, false},                                                                                   \
+        {"gemm", "PATH", "CLGAN_GEMM", "auto",                                                            \
+         "GEMM path: auto (what clgan tune measured, else native on a CPU device with native kernels, "  \
+         "else clblast), clblast, or native (host BLAS as an OpenCL native kernel)", NULL, false},      \
         {"verbose", NULL, NULL, NULL, "more detail on stderr", NULL, false}, {                            \
         "quiet", NULL, NULL, NULL, "only errors on stderr", NULL, false                                  \
     }
@@ -80,12 +84,17 @@ int cli_fail(clgan_status st);
 /* Applies --verbose/--quiet to the library's log level. */
 void cli_apply_verbosity(const cli_command *c);
 
+/* The device options (--kernel-dir, --gemm, ...) into *opt; CLI_USAGE after
+ * printing why for a bad --gemm. */
+int cli_device_options(const cli_command *c, clgan_device_options *opt);
+
 /* Enumerates, chooses and opens the device the options name. Returns CLI_OK
  * with *out set; or, for --device list, prints the devices and returns CLI_OK
  * with *out NULL; or prints the error and returns CLI_FAIL. */
 int cli_open_device(const cli_command *c, clgan_device **out);
 
 int cmd_devices(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
 int cmd_kernels(int argc, char **argv);
 
 #endif

@@ -12,8 +12,26 @@ static const char *why_default(const clgan_device_list *l, const clgan_device_in
     return l->count == 1 ? "no OpenCL device found" : "no OpenCL device to prefer";
 }
 
+int cli_device_options(const cli_command *c, clgan_device_options *opt) {
+    *opt = (clgan_device_options){
+        .kernel_dir = cli_get(c, "kernel-dir"),
+        .kernel_binary = cli_get(c, "kernel-binary"),
+        .no_cache = cli_flag(c, "no-kernel-cache"),
+        .cache_dir = cli_get(c, "cache-dir"),
+    };
+    const char *g = cli_get(c, "gemm");
+    if (g && clgan_gemm_path_parse(g, &opt->gemm) != CLGAN_OK) {
+        fprintf(stderr, "clgan %s: --gemm: %s\n", c->name, clgan_last_error());
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
 int cli_open_device(const cli_command *c, clgan_device **out) {
     *out = NULL;
+    clgan_device_options opt;
+    int rc = cli_device_options(c, &opt);
+    if (rc != CLI_OK) return rc;
     clgan_device_list l;
     clgan_status st = clgan_devices_enumerate(&l);
     if (st != CLGAN_OK) return cli_fail(st);
@@ -40,12 +58,6 @@ int cli_open_device(const cli_command *c, clgan_device **out) {
         clgan_log(CLGAN_LOG_INFO, "using device %s (%s %s)", info->id, info->type, info->name);
     if (info->backend == CLGAN_BACKEND_REF && l.opencl_note[0] && (!spec || !*spec))
         clgan_log(CLGAN_LOG_INFO, "%s", l.opencl_note);
-    clgan_device_options opt = {
-        .kernel_dir = cli_get(c, "kernel-dir"),
-        .kernel_binary = cli_get(c, "kernel-binary"),
-        .no_cache = cli_flag(c, "no-kernel-cache"),
-        .cache_dir = cli_get(c, "cache-dir"),
-    };
     st = clgan_device_open(info, &opt, out);
     clgan_device_list_free(&l);
     if (st != CLGAN_OK) return cli_fail(st);

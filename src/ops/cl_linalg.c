@@ -1,4 +1,5 @@
-/* OpenCL matmul and convolutions: CLBlast SGEMMs plus the data movement
+/* OpenCL matmul and convolutions: SGEMMs on the device's GEMM path (CLBlast
+ * or host BLAS as a native kernel, runtime/gemm.c) plus the data movement
  * kernels of cl/conv.cl.
  *
  * Convolutions work on chunks of nb samples at a time (the whole batch when
@@ -19,7 +20,6 @@
 
 #include "runtime/device_impl.h"
 
-#include <clblast_c.h>
 #include <limits.h>
 #include <stdio.h>
 
@@ -34,24 +34,6 @@ enum { WG = 256, SWAP_SEG = 64 };
 #ifndef CLGAN_CONV_SCRATCH_CAP
 #define CLGAN_CONV_SCRATCH_CAP ((size_t)16 << 20)
 #endif
-
-/* As CL_CHECK (runtime/device_impl.h), for CLBlast's status codes, which
- * extend OpenCL's. */
-#define CLBLAST_CHECK(call)                                                                    \
-    do {                                                                                       \
-        CLBlastStatusCode clblast_check_err_ = (call);                                         \
-        if (clblast_check_err_ != CLBlastSuccess) {                                            \
-            st = clgan_set_error(clblast_check_err_ == CLBlastOpenCLOutOfResources ||          \
-                                         clblast_check_err_ == CLBlastTempBufferAllocFailure || \
-                                         clblast_check_err_ == CLBlastOpenCLOutOfHostMemory    \
-                                     ? CLGAN_ERR_DEVICE_OOM                                    \
-                                     : CLGAN_ERR_DEVICE,                                       \
-                                 __FILE__, __LINE__, "%s failed: %s (%d) at %s:%d", #call,     \
-                                 clgan_cl_error_name((int)clblast_check_err_),                 \
-                                 (int)clblast_check_err_, __FILE__, __LINE__);                 \
-            goto fail;                                                                         \
-        }                                                                                      \
-    } while (0)
 
 /* ---- scratch memory ----
  * clgan_cl_scratch returns the device's scratch buffer, at least `bytes`
@@ -76,12 +58,20 @@ clgan_status clgan_cl_scratch(clgan_device *d, size_t bytes, cl_mem *out) {
     if (bytes > d->cl.scratch_bytes) {
         size_t grow = (bytes + ((size_t)1 << 20) - 1) & ~(((size_t)1 << 20) - 1);
         if (d->info.max_alloc && grow > d->info.max_alloc) grow = bytes;
-        if (d->cl.scratch) clReleaseMemObject(d->cl.scratch);
+        if (d->cl.scratch) {
+            clgan_cl_mem_released(d, d->cl.scratch);
+            clReleaseMemObject(d->cl.scratch);
+        }
         d->cl.scratch = NULL;
         d->cl.scratch_bytes = 0;
         cl_int err = CL_SUCCESS;
         cl_mem m = clCreateBuffer(d->cl.context, CL_MEM_READ_WRITE, grow, NULL, &err);
         if (err != CL_SUCCESS) return scratch_error(d, grow, err);
+        clgan_status st = clgan_cl_mem_created(d, m);
+        if (st != CLGAN_OK) {
+            clReleaseMemObject(m);
+            return st;
+        }
         d->cl.scratch = m;
         d->cl.scratch_bytes = grow;
     }
@@ -177,19 +167,10 @@ static clgan_status chunk_samples(clgan_device *d, size_t floats_per_sample, int
 }
 
 /* C (m,n) = op(A) op(B) + beta C, all row-major, offsets and leading
- * dimensions in floats. */
+ * dimensions in floats, on the device's GEMM path (runtime/gemm.c). */
 static clgan_status sgemm(clgan_device *d, bool ta, bool tb, size_t m, size_t n, size_t k, cl_mem a, size_t ao,
                           size_t lda, cl_mem b, size_t bo, size_t ldb, float beta, cl_mem cm, size_t co, size_t ldc) {
-    clgan_status st = CLGAN_OK;
-    CLBlastTranspose tra = ta ? CLBlastTransposeYes : CLBlastTransposeNo;
-    CLBlastTranspose trb = tb ? CLBlastTransposeYes : CLBlastTransposeNo;
-    CLBLAST_CHECK(CLBlastSgemm(CLBlastLayoutRowMajor, tra, trb, m, n, k, 1.0f, a, ao, lda, b, bo, ldb, beta, cm, co,
-                               ldc, &d->cl.queue, NULL));
-    d->launches++;
-fail:
-    if (st != CLGAN_OK)
-        clgan_error_context(st, "GEMM m=%zu n=%zu k=%zu%s%s: ", m, n, k, ta ? " A^T" : "", tb ? " B^T" : "");
-    return st;
+    return clgan_cl_sgemm(d, CLGAN_GEMM_AUTO, ta, tb, m, n, k, a, ao, lda, b, bo, ldb, beta, cm, co, ldc);
 }
 
 /* y (B, A, I) = x (A, B, I), a work-item per SWAP_SEG floats */

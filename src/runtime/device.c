@@ -225,6 +225,7 @@ clgan_status clgan_device_open(const clgan_device_info *info, const clgan_device
     clgan_status st = CLGAN_OK;
     if (info->backend == CLGAN_BACKEND_REF) {
         d->ops = &clgan_ref_ops;
+        st = clgan_gemm_choose(info, opt, &d->gemm);
     } else {
         d->ops = &clgan_opencl_ops;
         st = clgan_opencl_open(d, opt);
@@ -251,6 +252,7 @@ clgan_status clgan_device_finish(clgan_device *d) { return d->ops->finish ? d->o
 void clgan_device_kernel_stats(const clgan_device *d, clgan_kernel_stats *out) { *out = d->stats; }
 uint64_t clgan_device_bytes_allocated(const clgan_device *d) { return d->allocated; }
 uint64_t clgan_device_launch_count(const clgan_device *d) { return d->launches; }
+uint64_t clgan_device_sync_count(const clgan_device *d) { return d->syncs; }
 
 clgan_status clgan_buffer_alloc(clgan_device *d, size_t bytes, clgan_buffer **out) {
     clgan_buffer *b = calloc(1, sizeof *b);

@@ -59,6 +59,14 @@ typedef struct {
      * to the largest any call has needed, released at close. */
     cl_mem gemm_temp;
     size_t gemm_temp_bytes;
+    /* Every buffer clgan creates, in creation order: a native kernel lists
+     * its buffers in that order (see clgan_cl_mem_created). */
+    struct clgan_cl_mem_seq {
+        cl_mem mem;
+        uint64_t seq;
+    } *mems;
+    int nmems, cap_mems;
+    uint64_t next_seq;
 } clgan_cl_state;
 
 /* GEMM tracing (clgan_device_trace_gemm) */
@@ -74,6 +82,7 @@ struct clgan_device {
     clgan_kernel_stats stats;
     uint64_t allocated;
     uint64_t launches; /* kernels and GEMMs enqueued (clgan_device_launch_count) */
+    uint64_t syncs;     /* waits for the device: finishes, blocking reads and writes */
     bool fixed_kernels; /* kernels from an offline binary: nothing can be generated */
     char *kernel_dir;  /* --kernel-dir, kept for clgan_device_save_binary */
     clgan_cl_state cl; /* OpenCL backend only */
@@ -109,9 +118,20 @@ extern const int clgan_embedded_cl_count;
 clgan_status clgan_cl_sgemm(clgan_device *d, clgan_gemm_path path, bool ta, bool tb, size_t m, size_t n, size_t k,
                             cl_mem a, size_t ao, size_t lda, cl_mem b, size_t bo, size_t ldb, float beta, cl_mem c,
                             size_t co, size_t ldc);
-/* Applies d's tune record (CLBlastOverrideParameters) when there is one
- * (src/runtime/gemm_tune.c); a record CLBlast refuses is ignored with a warning. */
-void clgan_gemm_apply_tuning(clgan_device *d);
+/* Buffer bookkeeping for native kernels: PoCL (3.1) sorts a native
+ * kernel's mem_list by its objects' creation order before filling
+ * args_mem_loc, so a list in any other order gets the pointers swapped.
+ * Listing buffers in creation order works there and wherever the order is
+ * kept. Every cl_mem clgan creates on a device is registered here at
+ * creation and dropped at release. */
+clgan_status clgan_cl_mem_created(clgan_device *d, cl_mem m);
+void clgan_cl_mem_released(clgan_device *d, cl_mem m);
+
+/* Decides d's GEMM path (clgan_gemm_choose) and applies its tune record's
+ * CLBlast parameters (CLBlastOverrideParameters) when there is one
+ * (src/runtime/gemm_tune.c); a record CLBlast refuses is ignored with a
+ * warning. */
+clgan_status clgan_gemm_setup(clgan_device *d, const clgan_device_options *opt);
 /* The kernel cache folder for opt ("" when there is none). */
 void clgan_resolve_cache_dir(const clgan_device_options *opt, char *out, size_t cap);
 

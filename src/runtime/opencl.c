@@ -54,6 +54,9 @@ static void fill_info(cl_platform_id p, cl_device_id dev, int pi, int di, clgan_
     cl_device_fp_config fp = 0;
     if (clGetDeviceInfo(dev, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof fp, &fp, NULL) == CL_SUCCESS)
         o->fp64 = fp != 0;
+    cl_device_exec_capabilities ex = 0;
+    if (clGetDeviceInfo(dev, CL_DEVICE_EXECUTION_CAPABILITIES, sizeof ex, &ex, NULL) == CL_SUCCESS)
+        o->native_kernels = (ex & CL_EXEC_NATIVE_KERNEL) != 0;
 }
 
 /* Platforms and devices, in ICD order; an index pair is stable for a given
@@ -156,6 +159,8 @@ fail:
 clgan_status clgan_opencl_open(clgan_device *d, const clgan_device_options *opt) {
     clgan_status st = locate(&d->info, &d->cl.platform, &d->cl.device);
     if (st != CLGAN_OK) return st;
+    st = clgan_gemm_setup(d, opt);
+    if (st != CLGAN_OK) return st;
     cl_int err = CL_SUCCESS;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)d->cl.platform, 0};
     d->cl.context = clCreateContext(props, 1, &d->cl.device, NULL, NULL, &err);
@@ -174,6 +179,8 @@ static void cl_close(clgan_device *d) {
     for (int i = 0; i < d->cl.program_count; i++) clReleaseProgram(d->cl.programs[i]);
     free(d->cl.programs);
     if (d->cl.scratch) clReleaseMemObject(d->cl.scratch);
+    if (d->cl.gemm_temp) clReleaseMemObject(d->cl.gemm_temp);
+    free(d->cl.mems);
     if (d->cl.queue) clReleaseCommandQueue(d->cl.queue);
     if (d->cl.context) clReleaseContext(d->cl.context);
 }
@@ -206,16 +213,25 @@ static clgan_status cl_alloc(clgan_device *d, size_t bytes, clgan_buffer *b) {
         b->mem = NULL;
         return oom(d, bytes, clgan_cl_error_name(err));
     }
-    return CLGAN_OK;
+    clgan_status st = clgan_cl_mem_created(d, b->mem);
+    if (st != CLGAN_OK) {
+        clReleaseMemObject(b->mem);
+        b->mem = NULL;
+    }
+    return st;
 }
 
 static void cl_free(clgan_buffer *b) {
-    if (b->mem) clReleaseMemObject(b->mem);
+    if (b->mem) {
+        clgan_cl_mem_released(b->dev, b->mem);
+        clReleaseMemObject(b->mem);
+    }
 }
 
 static clgan_status cl_write(clgan_buffer *b, size_t off, const void *src, size_t n) {
     clgan_status st = CLGAN_OK;
     CL_CHECK(clEnqueueWriteBuffer(b->dev->cl.queue, b->mem, CL_TRUE, off, n, src, 0, NULL, NULL));
+    b->dev->syncs++;
 fail:
     return st;
 }
@@ -223,6 +239,7 @@ fail:
 static clgan_status cl_read(const clgan_buffer *b, size_t off, void *dst, size_t n) {
     clgan_status st = CLGAN_OK;
     CL_CHECK(clEnqueueReadBuffer(b->dev->cl.queue, b->mem, CL_TRUE, off, n, dst, 0, NULL, NULL));
+    ((clgan_device *)b->dev)->syncs++;
 fail:
     return st;
 }
@@ -239,6 +256,7 @@ fail:
 static clgan_status cl_finish(clgan_device *d) {
     clgan_status st = CLGAN_OK;
     CL_CHECK(clFinish(d->cl.queue));
+    d->syncs++;
 fail:
     return st;
 }
