@@ -273,6 +273,7 @@ typedef struct {
     double d_ms, g_ms, step_ms; /* medians */
     int steps, warmup;
     uint64_t launches; /* kernel launches in the last timed step (0 on ref) */
+    uint64_t syncs;    /* host waits in it (finishes, blocking reads and writes) */
 } train_result;
 
 /* Builds the GAN on d and times warmup + steps training steps. */
@@ -293,7 +294,7 @@ static clgan_status time_training(const clgan_gan_config *cfg, clgan_device *d, 
     int batches = data->ds.n / cfg->batch, next = 0;
     for (int i = 0; i < warmup + steps && st == CLGAN_OK; i++) {
         clgan_step_stats s;
-        uint64_t l0 = clgan_device_launch_count(d);
+        uint64_t l0 = clgan_device_launch_count(d), s0 = clgan_device_sync_count(d);
         double t0 = now_ms();
         for (int c = 0; c < cfg->n_critic && st == CLGAN_OK; c++) {
             const float *x = data->ds.x + (size_t)next * (size_t)cfg->batch * sample;
@@ -310,12 +311,14 @@ static clgan_status time_training(const clgan_gan_config *cfg, clgan_device *d, 
             tg[i - warmup] = t2 - t1;
             ts[i - warmup] = t2 - t0;
             r->launches = clgan_device_launch_count(d) - l0;
+            /* less the benchmark's own two finishes */
+            r->syncs = clgan_device_sync_count(d) - s0 - (clgan_device_get_info(d)->backend == CLGAN_BACKEND_OPENCL ? 2 : 0);
         }
     }
     if (st == CLGAN_OK) {
-        uint64_t launches = r->launches;
+        uint64_t launches = r->launches, syncs = r->syncs;
         *r = (train_result){.d_ms = median(td, steps), .g_ms = median(tg, steps), .step_ms = median(ts, steps),
-                            .steps = steps, .warmup = warmup, .launches = launches};
+                            .steps = steps, .warmup = warmup, .launches = launches, .syncs = syncs};
     }
     if (st == CLGAN_OK && profile) st = profile_step(gan, d, data->ds.x, cfg->n_critic);
     free(t);
@@ -383,7 +386,7 @@ int main(int argc, char **argv) {
     }
     if (o.csv)
         printf("model,device,device_name,batch,n_critic,g_params,d_params,steps,warmup,d_step_ms,g_step_ms,step_ms,"
-               "images_per_s,speedup_vs_ref,launches_per_step\n");
+               "images_per_s,speedup_vs_ref,launches_per_step,syncs_per_step\n");
 
     /* the image models share one data set (load_data picks by kind) */
     const clgan_model_kind order[3] = {CLGAN_MODEL_DCGAN, CLGAN_MODEL_MLP, CLGAN_MODEL_TOY};
@@ -416,8 +419,9 @@ int main(int argc, char **argv) {
         fprintf(notes, "%s data: %s\n", toy ? "toy" : "image", data->source);
     }
     if (!o.csv)
-        printf("\n%-30s  %-6s  %5s  %9s  %9s  %10s  %10s  %10s  %9s  %7s  %8s\n", "model", "device", "batch",
-               "G params", "D params", "D step ms", "G step ms", "step ms", "images/s", "speedup", "launches");
+        printf("\n%-30s  %-6s  %5s  %9s  %9s  %10s  %10s  %10s  %9s  %7s  %8s  %5s\n", "model", "device", "batch",
+               "G params", "D params", "D step ms", "G step ms", "step ms", "images/s", "speedup", "launches",
+               "syncs");
     for (int mi = 0; mi < 3; mi++) {
         clgan_model_kind kind = order[mi];
         if (!o.model[kind]) continue;
@@ -454,11 +458,11 @@ int main(int argc, char **argv) {
                 printf(",%d,%d,%zu,%zu,%d,%d,%.6g,%.6g,%.6g,%.6g,", cfg[kind].batch, cfg[kind].n_critic, gp, dp, r.steps,
                        r.warmup, r.d_ms, r.g_ms, r.step_ms, ips);
                 if (!is_ref && ref_ms > 0) printf("%.6g", ref_ms / r.step_ms);
-                printf(",%llu\n", (unsigned long long)r.launches);
+                printf(",%llu,%llu\n", (unsigned long long)r.launches, (unsigned long long)r.syncs);
             } else {
-                printf("%-30s  %-6s  %5d  %9zu  %9zu  %10.1f  %10.1f  %10.1f  %9.1f  %7s  %8llu\n", desc[kind], in->id,
+                printf("%-30s  %-6s  %5d  %9zu  %9zu  %10.1f  %10.1f  %10.1f  %9.1f  %7s  %8llu  %5llu\n", desc[kind], in->id,
                        cfg[kind].batch, gp, dp, r.d_ms, r.g_ms, r.step_ms, ips, speedup,
-                       (unsigned long long)r.launches);
+                       (unsigned long long)r.launches, (unsigned long long)r.syncs);
             }
             fflush(stdout);
         }

@@ -37,10 +37,10 @@ for c in "$@"; do
     cl="" th=""
     i=0
     while [ $i -lt "$repeats" ]; do
-        # images_per_s: bench_train's CSV has speedup and launches after it, bench_torch's the version (the model
+        # images_per_s: bench_train's CSV has speedup, launches and syncs after it, bench_torch's the version (the model
         # name holds a comma, so count from the end)
         r=$("$bt" --model "$model" --image-size "$size" --channels "$ch" --device "$device" --steps "$steps" \
-            --warmup "$warmup" --csv 2>/dev/null | awk -F, 'NR == 2 {print $(NF - 2)}')
+            --warmup "$warmup" --csv 2>/dev/null | awk -F, 'NR == 2 {print $(NF - 3)}')
         t=$("$py" "$root/tools/bench_torch.py" --model "$model" --image-size "$size" --channels "$ch" \
             --steps "$steps" --warmup "$warmup" --threads 2 --csv | awk -F, 'NR == 2 {print $(NF - 1)}')
         cl="$cl $r" th="$th $t"
