@@ -3,7 +3,7 @@
 it reports: reads and writes out of bounds, data races (global and local
 memory), barrier divergence, uninitialised values, OpenCL API errors.
 
-usage: run_oclgrind.py [--only RUN] -- TEST_OPS [TEST_OPS_CONV_CHUNKED]
+usage: run_oclgrind.py [--only RUN] [--cases TEXT] -- TEST_OPS [TEST_OPS_CONV_CHUNKED]
 
 Oclgrind is registered as the only OpenCL platform (a .icd file in a
 temporary folder named by OCL_ICD_VENDORS), so the ICD loader, CLBlast and
@@ -12,9 +12,14 @@ OCLGRIND_* variables, one log file per run. The runs:
 
   ops         tests/test_ops (every op forward with sentinels and backward
               through its gradient graph, against ref), data races + API checks
-  ops-uninit  the same op calls, forward only, with --uninitialized (below)
+  ops-fixed   the same from an offline program binary (clgan kernels
+              --save-binary): no generated kernels, so graphs run unfused and
+              sums on sum_f32
+  ops-uninit, ops-uninit-fixed  the direct op calls of both, forward only,
+              with --uninitialized (below)
   ops-conv-chunked  the convolution cases of the op test built with a tiny
-              scratch cap (CLGAN_CONV_SCRATCH_CAP), so they run in chunks
+              scratch cap (CLGAN_CONV_SCRATCH_CAP), so they run in chunks,
+              with the other col2im form (CLGAN_COL2IM=scatter)
   check-*     one D step and one G step of each built-in model
               (`clgan check` on tiny sizes), data races + API checks
 
@@ -32,11 +37,13 @@ so graph inputs written into a region of the arena, and every buffer after
 clgan's zero fill at allocation, read as uninitialised everywhere else;
 (2) it aborts a kernel on LLVM's `freeze` instruction ("Unsupported
 instruction: freeze", the division/remainder pairs of the layout kernels),
-which leaves the output unwritten. So ops-uninit runs the direct op calls
+which leaves the output unwritten. So the uninit runs take the direct op calls
 only (test_ops writes each of their buffers whole) and builds the programs
 with -cl-opt-disable, which emits no `freeze`. Memory bounds and races are
 checked everywhere.
 
+--only RUN runs one run (and skips the check that every kernel ran);
+--cases TEXT runs only the op cases whose name contains TEXT (CLGAN_OPS_ONLY).
 Exits 77 (skipped) when Oclgrind is not installed."""
 import collections
 import glob
@@ -50,17 +57,25 @@ import time
 
 SKIP = 77
 
-# Each run: name, command (None: the op test, 'chunked': its conv-chunked
-# build, else the arguments of clgan check), Oclgrind checks, extra env.
-# The clgan check sizes are the smallest each model takes: Oclgrind
-# interprets every work-item, and the race detector records every access.
+# Each run: name, what it runs ('ops': the op test, 'ops-fixed': the op test
+# from a program binary, 'ops-chunked': the op test's conv-chunked build, else
+# the arguments of clgan check), Oclgrind checks, extra env. The clgan check
+# sizes are about the smallest each model takes: Oclgrind interprets every
+# work-item, and the race detector records every access.
 CHECKS = {'OCLGRIND_DATA_RACES': '1', 'OCLGRIND_CHECK_API': '1'}
 UNINIT = {'OCLGRIND_UNINITIALIZED': '1', 'OCLGRIND_CHECK_API': '1', 'OCLGRIND_BUILD_OPTIONS': '-cl-opt-disable'}
+FORWARD = {'CLGAN_OPS_FORWARD_ONLY': '1'}
 TINY_DCGAN = ['--model', 'dcgan', '--image-size', '16', '--width', '4', '--batch-size', '2', '--channels', '1']
 RUNS = [
-    ('ops', None, CHECKS, {}),
-    ('ops-uninit', None, UNINIT, {'CLGAN_OPS_FORWARD_ONLY': '1'}),
-    ('ops-conv-chunked', 'chunked', CHECKS, {'CLGAN_OPS_ONLY': 'conv'}),
+    ('ops', 'ops', CHECKS, {}),
+    ('ops-fixed', 'ops-fixed', CHECKS, {}),
+    ('ops-uninit', 'ops', UNINIT, FORWARD),
+    ('ops-uninit-fixed', 'ops-fixed', UNINIT, FORWARD),
+    # with the col2im form of CPU devices (Oclgrind's is a GPU's), so both run
+    ('ops-conv-chunked', 'ops-chunked', CHECKS, {'CLGAN_OPS_ONLY': 'conv', 'CLGAN_COL2IM': 'scatter'}),
+    # both col2im forms, whichever the device would pick (src/ops/cl_linalg.c)
+    ('ops-conv-col2im-gather', 'ops', CHECKS, {'CLGAN_OPS_ONLY': 'conv', 'CLGAN_COL2IM': 'gather'}),
+    ('ops-conv-col2im-scatter', 'ops', CHECKS, {'CLGAN_OPS_ONLY': 'conv', 'CLGAN_COL2IM': 'scatter'}),
     # WGAN-GP: the gradient of a gradient, layer normalisation in D
     ('check-dcgan-wgan-gp', TINY_DCGAN + ['--loss', 'wgan-gp'], CHECKS, {}),
     # the default model's size (7 -> 14 -> 28: odd sizes), class-conditional
@@ -126,11 +141,33 @@ def log_reports(text):
     return reports
 
 
+def run_one(name, argv, env, tmp):
+    """Runs argv under the Oclgrind env with its own log; returns (ok,
+    reports, kernel launches) and prints what a failure needs."""
+    log = os.path.join(tmp, re.sub(r'\W', '_', name) + '.log')
+    env = dict(env, OCLGRIND_LOG=log)
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
+        rc, out, err = p.returncode, p.stdout, p.stderr
+    except subprocess.TimeoutExpired as e:
+        rc, out, err = 'timeout', e.stdout or '', e.stderr or ''
+        out = out if isinstance(out, str) else out.decode(errors='replace')
+        err = err if isinstance(err, str) else err.decode(errors='replace')
+    text = open(log).read() if os.path.exists(log) else ''
+    reports = log_reports(text)
+    reports += [r for r in log_reports(err) if r[0].startswith('OpenCL API error')]
+    if rc != 0:
+        tail = '\n'.join(l for l in (INST_COUNTS.sub('', out) + err).splitlines() if l.strip())[-3000:]
+        print('  %s: exit %s from %s:\n%s' % (name, rc, ' '.join(argv), tail))
+    if text.strip():
+        print('  %s: first report:\n%s' % (name, text.strip().split('\n\n')[0]))
+    return rc == 0 and not reports, reports, collections.Counter(LAUNCHED.findall(out))
+
+
 def main():
     args = sys.argv[1:]
-    only = None
-    if '--only' in args:
-        only = args[args.index('--only') + 1]
+    only = args[args.index('--only') + 1] if '--only' in args else None
+    cases = args[args.index('--cases') + 1] if '--cases' in args else None
     if '--' not in args or args.index('--') + 1 >= len(args):
         sys.exit(__doc__)
     test_ops = args[args.index('--') + 1]
@@ -155,49 +192,38 @@ def main():
         os.mkdir(icd_dir)
         with open(os.path.join(icd_dir, 'oclgrind.icd'), 'w') as f:
             f.write(lib + '\n')
-        for name, cmd, checks, extra in RUNS:
-            if (only and name != only) or (cmd == 'chunked' and not test_ops_chunked):
+        for name, what, checks, extra in RUNS:
+            if (only and name != only) or (what == 'ops-chunked' and not test_ops_chunked):
                 continue
-            if cmd is None:
-                argv = [test_ops]
-            elif cmd == 'chunked':
-                argv = [test_ops_chunked]
-            else:
-                argv = [clgan, 'check', '--device', 'Oclgrind', '--quiet'] + cmd
-            log = os.path.join(tmp, name + '.log')
             env = dict(os.environ)
+            if cases and not isinstance(what, list):
+                env['CLGAN_OPS_ONLY'] = cases
             env.update(checks)
             env.update(extra)
-            env.update({'OCL_ICD_VENDORS': icd_dir, 'OCLGRIND_LOG': log, 'OCLGRIND_INST_COUNTS': '1',
-                        'OCLGRIND_MAX_ERRORS': '1000',
+            env.update({'OCL_ICD_VENDORS': icd_dir, 'OCLGRIND_INST_COUNTS': '1', 'OCLGRIND_MAX_ERRORS': '1000',
                         # each run compiles for its own options: the cache key
                         # does not see OCLGRIND_BUILD_OPTIONS
                         'CLGAN_CACHE_DIR': os.path.join(tmp, 'cache-' + name)})
             t0 = time.time()
-            try:
-                p = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
-                rc, out, err = p.returncode, p.stdout, p.stderr
-            except subprocess.TimeoutExpired as e:
-                rc, out, err = 'timeout', e.stdout or '', e.stderr or ''
-                out = out if isinstance(out, str) else out.decode(errors='replace')
-                err = err if isinstance(err, str) else err.decode(errors='replace')
-            secs = time.time() - t0
-            mine = collections.Counter(LAUNCHED.findall(out))
+            reports, mine, ok = [], collections.Counter(), True
+            if what == 'ops-fixed':
+                binary = os.path.join(tmp, name + '.bin')
+                env['CLGAN_KERNEL_BINARY'] = binary
+                ok, r, _ = run_one(name + ' (binary)', [clgan, 'kernels', '--device', 'Oclgrind', '--quiet',
+                                                        '--save-binary', binary], env, tmp)
+                reports += r
+            if ok:
+                if isinstance(what, list):
+                    argv = [clgan, 'check', '--device', 'Oclgrind', '--quiet'] + what
+                else:
+                    argv = [test_ops_chunked if what == 'ops-chunked' else test_ops]
+                ok, r, mine = run_one(name, argv, env, tmp)
+                reports += r
             launched.update(mine)
-            reports = log_reports(open(log).read() if os.path.exists(log) else '')
-            reports += [r for r in log_reports(err) if r[0].startswith('OpenCL API error')]
-            program_out = INST_COUNTS.sub('', out)
-            ok = rc == 0 and not reports
-            print('%-4s %-30s %6.1f s  %5d launches of %2d kernels  %d reports%s' %
-                  ('ok' if ok else 'FAIL', name, secs, sum(mine.values()), len(mine), len(reports),
-                   '' if rc == 0 else '  exit %s' % rc))
+            print('%-4s %-30s %6.1f s  %5d launches of %2d kernels  %d reports' %
+                  ('ok' if ok else 'FAIL', name, time.time() - t0, sum(mine.values()), len(mine), len(reports)))
             for (head, kernel), n in sorted(collections.Counter(reports).items()):
                 print('FAIL %s: %s%s x%d' % (name, head, ' [kernel %s]' % kernel if kernel else '', n))
-            if rc != 0:
-                tail = '\n'.join(l for l in (program_out + err).splitlines() if l.strip())[-3000:]
-                print('  output of %s:\n%s' % (' '.join(argv), tail))
-            if reports and os.path.exists(log):
-                print('  first report:\n' + open(log).read().strip().split('\n\n')[0])
             failed += not ok
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
