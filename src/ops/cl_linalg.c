@@ -22,6 +22,8 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 enum { WG = 256, SWAP_SEG = 64 };
 
@@ -185,7 +187,7 @@ static clgan_status im2col(clgan_device *d, cl_mem col, int co, cl_mem x, int xo
                            int S, int P, int Q, int s, int p) {
     clgan_cl_arg args[] = {CLARG(col), CLARG(co), CLARG(x), CLARG(xo), CLARG(nb), CLARG(C), CLARG(H),
                            CLARG(W),   CLARG(R),  CLARG(S), CLARG(P),  CLARG(Q),  CLARG(s), CLARG(p)};
-    return clgan_cl_launch(d, "conv_im2col_f32", (size_t)C * R * S * nb * P, WG, 14, args); /* a row of Q each */
+    return clgan_cl_launch(d, "conv_im2col_f32", (size_t)nb * P * Q, WG, 14, args); /* a column each */
 }
 
 /* ---- the ops ---- */
@@ -249,6 +251,17 @@ clgan_status cl_conv2d(clgan_device *d, const clgan_op_call *c) {
     return st != CLGAN_OK ? st : done;
 }
 
+/* Which col2im a device runs: CPU devices a plane per work-item (scatter
+ * form), others a pixel each (gather form, coalesced); the same sums in the
+ * same order. CLGAN_COL2IM=scatter|gather overrides it, so the tests run
+ * both forms on any device. */
+static bool col2im_scatter(const clgan_device *d) {
+    const char *e = getenv("CLGAN_COL2IM");
+    if (e && strcmp(e, "gather") == 0) return false;
+    if (e && strcmp(e, "scatter") == 0) return true;
+    return strcmp(d->info.type, "CPU") == 0;
+}
+
 /* x (N,C,H,W), w (C,K,R,S) -> y (N,K,Ho,Wo), Ho = (H-1)s - 2p + R + ip2, Wo = (W-1)s - 2p + S + ip3 */
 clgan_status cl_conv_t2d(clgan_device *d, const clgan_op_call *c) {
     const clgan_op_tensor *x = &c->in[0], *w = &c->in[1], *y = &c->out;
@@ -285,7 +298,10 @@ clgan_status cl_conv_t2d(clgan_device *d, const clgan_op_call *c) {
         clgan_cl_arg args[] = {CLARG(y->buf->mem), CLARG(yo), CLARG(scratch), CLARG(zero), CLARG(m),
                                CLARG(K),           CLARG(Ho), CLARG(Wo),      CLARG(R),    CLARG(S),
                                CLARG(H),           CLARG(W),  CLARG(s),       CLARG(p)};
-        st = clgan_cl_launch(d, "conv_col2im_f32", (size_t)m * K * Ho, WG, 14, args); /* a row of Wo each */
+        if (col2im_scatter(d))
+            st = clgan_cl_launch(d, "conv_col2im_planes_f32", (size_t)m * K, 64, 14, args);
+        else
+            st = clgan_cl_launch(d, "conv_col2im_f32", (size_t)m * Ho * Wo, WG, 14, args);
     }
     clgan_status done = scratch_done(d, scratch);
     return st != CLGAN_OK ? st : done;
