@@ -75,9 +75,7 @@ static const row rows[] = {
     {"TORCH", DC, CLGAN_LOSS_WGAN, F_EPS, 1e-8, NULL, NULL, NULL},
     {"WGANGP", DC, CLGAN_LOSS_WGAN_GP, F_OPT, CLGAN_OPT_ADAM, "optimizer", "adam", NULL},
     {"WGANGP", DC, CLGAN_LOSS_WGAN_GP, F_LR, 1e-4, "lr", "wgan-gp 1e-4", NULL},
-    {"WGANGP", DC, CLGAN_LOSS_WGAN_GP, F_BETA1, 0.0, "beta1", "0 for wgan-gp",
-     "0.5: the authors' public MNIST code (gan_mnist.py) uses 0.5, Algorithm 1 and their CIFAR-10 code 0; "
-     "clgan's default data set is Fashion-MNIST (README, Training: defaults; not yet decided, see the report)"},
+    {"WGANGP", DC, CLGAN_LOSS_WGAN_GP, F_BETA1, 0.0, "beta1", "0 for wgan-gp", NULL},
     {"WGANGP", DC, CLGAN_LOSS_WGAN_GP, F_BETA2, 0.9, "beta2", "0.9 for wgan-gp", NULL},
     {"WGANGP", DC, CLGAN_LOSS_WGAN_GP, F_LAMBDA, 10, "gp-lambda", "10 for wgan-gp", NULL},
     {"WGANGP", DC, CLGAN_LOSS_WGAN_GP, F_NCRITIC, 5, "n-critic", "5 for wgan, wgan-gp", NULL},

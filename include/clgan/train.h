@@ -57,8 +57,8 @@ typedef struct {
 const char *clgan_loss_name(clgan_loss_kind k);
 clgan_status clgan_loss_parse(const char *s, clgan_loss_kind *out);
 /* The papers' defaults for a loss: DCGAN Adam(2e-4, 0.5, 0.999); WGAN
- * RMSProp(5e-5), clip 0.01, n_critic 5; WGAN-GP Adam(1e-4, 0.5, 0.9),
- * lambda 10, n_critic 5, layer-normalised critic. */
+ * RMSProp(5e-5), clip 0.01, n_critic 5; WGAN-GP Adam(1e-4, 0, 0.9)
+ * (Algorithm 1), lambda 10, n_critic 5, layer-normalised critic. */
 void clgan_gan_defaults(clgan_gan_config *c, clgan_loss_kind loss);
 
 typedef struct {

@@ -112,7 +112,7 @@ int cmd_train(int argc, char **argv) {
         {"lr", "X", NULL, "2e-4 (wgan 5e-5, wgan-gp 1e-4)", "learning rate of both networks", NULL, false},
         {"lr-g", "X", NULL, NULL, "generator learning rate", NULL, false},
         {"lr-d", "X", NULL, NULL, "discriminator learning rate", NULL, false},
-        {"beta1", "X", NULL, "0.5", "Adam beta1", NULL, false},
+        {"beta1", "X", NULL, "0.5 (0 for wgan-gp)", "Adam beta1", NULL, false},
         {"beta2", "X", NULL, "0.999 (0.9 for wgan-gp)", "Adam beta2", NULL, false},
         {"momentum", "X", NULL, "0.9", "SGD momentum", NULL, false},
         {"lr-schedule", "S", NULL, "constant", "constant; linear (from --lr-decay-start down to x factor at the last step); step (x factor from --lr-decay-start on)", NULL, false},

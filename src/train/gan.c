@@ -64,7 +64,7 @@ void clgan_gan_defaults(clgan_gan_config *c, clgan_loss_kind loss) {
         c->n_critic = 5;
     } else if (loss == CLGAN_LOSS_WGAN_GP) {
         adam.lr = 1e-4f;
-        adam.beta1 = 0.5f;
+        adam.beta1 = 0.0f; /* Algorithm 1 of the paper, and the authors' CIFAR-10 code */
         adam.beta2 = 0.9f;
         c->gp_lambda = 10.0f;
         c->n_critic = 5;
