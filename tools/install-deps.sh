@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what clgan needs to build, test and train on Debian 12 (or newer):
 # the compiler and meson, the OpenCL ICD loader and headers, PoCL as the CPU
-# OpenCL device, CLBlast, libpng, zlib, cmocka, LAPACK, clang with its
+# OpenCL device, CLBlast, OpenBLAS (the native GEMM path), libpng, zlib, cmocka, LAPACK, clang with its
 # libFuzzer runtime (the fuzz build), Oclgrind (the simulated OpenCL device
 # of the oclgrind test suite), and the Fashion-MNIST package used by the
 # default training job. Run as root (or with sudo).
@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(
   build-essential pkg-config meson ninja-build python3
   ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo
-  libclblast-dev libpng-dev zlib1g-dev libcmocka-dev liblapack-dev
+  libclblast-dev libopenblas-dev libpng-dev zlib1g-dev libcmocka-dev liblapack-dev
   clang libclang-rt-dev oclgrind
   dataset-fashion-mnist
 )

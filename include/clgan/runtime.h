@@ -153,6 +153,7 @@ typedef struct {
     double fraction;
     int max_dim;            /* the tuner's shape sides are capped at this (0 = 512) */
     int runs;               /* timed runs per shape and candidate (median; 0 = 3) */
+    int candidates;         /* built-in candidates tried per kernel: 0 = all, < 0 = none */
 } clgan_tune_options;
 typedef struct {
     clgan_gemm_shape shape;

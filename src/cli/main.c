@@ -12,6 +12,7 @@ typedef struct {
 
 static const command commands[] = {
     {"devices", cmd_devices, "list OpenCL platforms and devices, and ref"},
+    {"tune", cmd_tune, "tune CLBlast's GEMM for a device and measure it against host BLAS (native kernels)"},
     {"kernels", cmd_kernels, "build the kernels for a device (fills the cache), or save a program binary"},
     {"train", cmd_train, "train a GAN (no arguments: DCGAN on Fashion-MNIST, at most 10 minutes)"},
     {"sample", cmd_sample, "generate images from a checkpoint"},

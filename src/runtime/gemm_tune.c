@@ -28,6 +28,7 @@
 #include <clblast_c.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -541,7 +542,8 @@ clgan_status clgan_gemm_tune(clgan_device *d, const clgan_gemm_shape *shapes, in
     clgan_clblast_params cand[8];
     int ncand = 0;
     if (st == CLGAN_OK && clgan_clblast_current(d->cl.device, "Xgemm", &cand[ncand], why, sizeof why) == 0) ncand++;
-    for (size_t i = 0; i < sizeof xgemm_curated / sizeof xgemm_curated[0]; i++)
+    size_t ncur = opt->candidates < 0 ? 0 : opt->candidates > 0 ? (size_t)opt->candidates : SIZE_MAX;
+    for (size_t i = 0; i < sizeof xgemm_curated / sizeof xgemm_curated[0] && i < ncur; i++)
         params_from(&cand[ncand++], xgemm_names, xgemm_curated[i], 16);
     int ih = heaviest(shapes, n, INFINITY);
     if (st == CLGAN_OK && fraction > 0) {
@@ -590,7 +592,7 @@ clgan_status clgan_gemm_tune(clgan_device *d, const clgan_gemm_shape *shapes, in
     ncand = 0;
     if (st == CLGAN_OK && clgan_clblast_current(d->cl.device, "XgemmDirect", &cand[ncand], why, sizeof why) == 0)
         ncand++;
-    for (size_t i = 0; i < sizeof direct_curated / sizeof direct_curated[0]; i++)
+    for (size_t i = 0; i < sizeof direct_curated / sizeof direct_curated[0] && i < ncur; i++)
         params_from(&cand[ncand++], direct_names, direct_curated[i], 10);
     int is = heaviest(shapes, n, DIRECT_MAX_MNK);
     if (st == CLGAN_OK && is >= 0 && fraction > 0) {
