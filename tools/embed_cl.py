@@ -1,10 +1,17 @@
 #!/usr/bin/env python3
-"""Embeds OpenCL C sources into a C file: embed_cl.py OUT.c common.cl other.cl ...
+"""Embeds OpenCL C sources into a C file:
+embed_cl.py OUT.c --op-table op_table.h common.cl other.cl ...
 
-The first input must be common.cl (prepended to every program at build time).
+The first source must be common.cl (prepended to every program at build time).
 Each source becomes a string literal so the installed clgan needs no kernel
-files; --kernel-dir reads the same names from disk instead."""
+files; --kernel-dir reads the same names from disk instead.
+
+The op codes come from the X-list of src/ops/op_table.h (CLGAN_OP_LIST): the
+enum numbers its entries from 0 in order, and clgan_embedded_op_codes holds
+one "#define OPC_<NAME> n" per entry, put in front of every program, so the
+kernels switch on the host's numbers and the runtime needs nothing from ops/."""
 import os
+import re
 import sys
 
 
@@ -16,8 +23,30 @@ def c_string(text):
     return '\n'.join(out) if out else '    ""'
 
 
+def op_codes(path):
+    """The #define OPC_<NAME> n lines of the X-list in op_table.h."""
+    with open(path, encoding='utf-8') as f:
+        text = f.read()
+    start = text.find('#define CLGAN_OP_LIST(X)')
+    if start < 0:
+        sys.exit('embed_cl.py: %s has no #define CLGAN_OP_LIST(X)' % path)
+    body = []
+    for line in text[start:].splitlines()[1:]:
+        body.append(line)
+        if not line.rstrip().endswith('\\'):
+            break
+    listing = re.sub(r'/\*.*?\*/', ' ', '\n'.join(body), flags=re.S)
+    names = re.findall(r'\bX\(\s*([A-Z][A-Z0-9_]*)\s*,', listing)
+    if not names or len(set(names)) != len(names):
+        sys.exit('embed_cl.py: no ops, or an op listed twice, in %s' % path)
+    return ''.join('#define OPC_%s %d\n' % (n, i) for i, n in enumerate(names))
+
+
 def main():
-    out, inputs = sys.argv[1], sys.argv[2:]
+    args = sys.argv[1:]
+    if len(args) < 3 or args[1] != '--op-table':
+        sys.exit('usage: embed_cl.py OUT.c --op-table op_table.h common.cl other.cl ...')
+    out, table, inputs = args[0], args[2], args[3:]
     names = [os.path.basename(p) for p in inputs]
     if not names or names[0] != 'common.cl':
         sys.exit('embed_cl.py: the first source must be common.cl')
@@ -32,6 +61,7 @@ def main():
         parts.append('  {"%s",\n%s},' % (name, c_string(text)))
     parts.append('};')
     parts.append('const int clgan_embedded_cl_count = %d;' % len(names))
+    parts.append('const char clgan_embedded_op_codes[] =\n%s;' % c_string(op_codes(table)))
     with open(out, 'w', encoding='utf-8') as f:
         f.write('\n'.join(parts) + '\n')
 

@@ -243,7 +243,8 @@ clgan_status clgan_fused_prepare(clgan_device *d, clgan_fused *f, int n) {
     }
     clgan_status st = CLGAN_OK;
     if (all.failed) st = CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory generating fused kernels");
-    else if (added) st = clgan_programs_add_generated(d, "fused kernels", all.s);
+    else if (added)
+        st = clgan_programs_add_generated(d, "fused kernels", "elementwise.cl", "#define FUSED_ONLY 1\n", all.s);
     free(all.s);
     return st;
 }
@@ -302,7 +303,7 @@ clgan_status clgan_fused_run(clgan_device *d, const clgan_fused *f) {
         cl_mem partial = f->sum_out.buf->mem;
         int po = (int)f->sum_out.off;
         if (parts > 1) {
-            st = clgan_cl_scratch(d, (size_t)f->mid * (size_t)parts * sizeof(float), &partial);
+            st = clgan_device_scratch(d, (size_t)f->mid * (size_t)parts * sizeof(float), &partial);
             if (st != CLGAN_OK) return st;
             po = 0;
         }

@@ -21,7 +21,6 @@
 #include "runtime/device_impl.h"
 
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,113 +36,9 @@ enum { WG = 256, SWAP_SEG = 64 };
 #define CLGAN_CONV_SCRATCH_CAP ((size_t)16 << 20)
 #endif
 
-/* ---- scratch memory ----
- * clgan_cl_scratch returns the device's scratch buffer, at least `bytes`
- * long. Its content is undefined. It stays valid until the next call for the
- * same device; an op may use it for work it enqueues, since the queue is
- * in order and a released buffer lives until the work using it is done.
- */
-
-static clgan_status scratch_error(clgan_device *d, size_t bytes, cl_int err) {
-    return CLGAN_ERR(err == CL_OUT_OF_RESOURCES || err == CL_MEM_OBJECT_ALLOCATION_FAILURE ||
-                             err == CL_OUT_OF_HOST_MEMORY || err == CL_INVALID_BUFFER_SIZE
-                         ? CLGAN_ERR_DEVICE_OOM
-                         : CLGAN_ERR_DEVICE,
-                     "device %s: clCreateBuffer of %zu bytes (%.1f MiB) of scratch failed: %s (%d)",
-                     d->info.id, bytes, (double)bytes / 1048576.0, clgan_cl_error_name(err), (int)err);
-}
-
-/* One buffer per device (d->cl.scratch, released by the device's close),
- * grown in whole MiB when an op needs more. */
-clgan_status clgan_cl_scratch(clgan_device *d, size_t bytes, cl_mem *out) {
-    *out = NULL;
-    if (bytes > d->cl.scratch_bytes) {
-        size_t grow = (bytes + ((size_t)1 << 20) - 1) & ~(((size_t)1 << 20) - 1);
-        if (d->info.max_alloc && grow > d->info.max_alloc) grow = bytes;
-        if (d->cl.scratch) {
-            clgan_cl_mem_released(d, d->cl.scratch);
-            clReleaseMemObject(d->cl.scratch);
-        }
-        d->cl.scratch = NULL;
-        d->cl.scratch_bytes = 0;
-        cl_int err = CL_SUCCESS;
-        cl_mem m = clCreateBuffer(d->cl.context, CL_MEM_READ_WRITE, grow, NULL, &err);
-        if (err != CL_SUCCESS) return scratch_error(d, grow, err);
-        clgan_status st = clgan_cl_mem_created(d, m);
-        if (st != CLGAN_OK) {
-            clReleaseMemObject(m);
-            return st;
-        }
-        d->cl.scratch = m;
-        d->cl.scratch_bytes = grow;
-    }
-    *out = d->cl.scratch;
-    return CLGAN_OK;
-}
-
-/* The op is done with the scratch buffer; it stays the device's. */
-static clgan_status scratch_done(clgan_device *d, cl_mem m) {
-    (void)d;
-    (void)m;
-    return CLGAN_OK;
-}
-
-/* ---- shape checks: the kernels index with int ---- */
-
-static bool fits_int(const clgan_op_tensor *t) { return t->off + clgan_op_numel(t) <= (size_t)INT_MAX; }
-
-/* (Messages leave out the op's name: clgan_op_run puts it in front.) */
-static clgan_status check_tensor(const char *what, const clgan_op_tensor *t, int ndim) {
-    char s[64];
-    clgan_shape_str(t->ndim, t->shape, s, sizeof s);
-    if (t->ndim != ndim) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s is %s, want %d-D", what, s, ndim);
-    for (int i = 0; i < ndim; i++)
-        if (t->shape[i] <= 0) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s has an empty axis: %s", what, s);
-    if ((t->off + clgan_op_numel(t)) * sizeof(float) > clgan_buffer_size(t->buf))
-        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s %s at offset %zu runs past the end of its %zu-byte buffer", what, s,
-                         t->off, clgan_buffer_size(t->buf));
-    if (!fits_int(t))
-        return CLGAN_ERR(CLGAN_ERR_UNSUPPORTED, "%s %s at offset %zu lies beyond the 2^31 floats the kernels index",
-                         what, s, t->off);
-    return CLGAN_OK;
-}
-
-/* ", output padding 1" for CONV_T2D, "" for the others */
-static void output_padding_text(const clgan_op_call *c, char *out, size_t cap) {
-    out[0] = 0;
-    if (c->op == CLGAN_OP_CONV_T2D) snprintf(out, cap, ", output padding %d, %d", c->ip[2], c->ip[3]);
-}
-
-/* The three 4-D tensors of a convolution call and its stride and padding. */
-static clgan_status check_conv_call(const clgan_op_call *c, const char *in1, const char *out) {
-    clgan_status st;
-    if ((st = check_tensor("x", &c->in[0], 4)) != CLGAN_OK) return st;
-    if ((st = check_tensor(in1, &c->in[1], 4)) != CLGAN_OK) return st;
-    if ((st = check_tensor(out, &c->out, 4)) != CLGAN_OK) return st;
-    bool t = c->op == CLGAN_OP_CONV_T2D;
-    if (c->ip[0] < 1 || c->ip[1] < 0 || (t && (c->ip[2] < 0 || c->ip[3] < 0))) {
-        char opad[32];
-        output_padding_text(c, opad, sizeof opad);
-        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "stride %d, padding %d%s: want a stride >= 1 and paddings >= 0",
-                         c->ip[0], c->ip[1], opad);
-    }
-    return CLGAN_OK;
-}
-
-/* "x (2, 3, 5, 5), w (4, 3, 3, 3), stride 1, pad 0 -> y (2, 4, 4, 4)" */
-static clgan_status shape_mismatch(const clgan_op_call *c, const char *in1, const char *out) {
-    char a[64], b[64], y[64];
-    clgan_shape_str(c->in[0].ndim, c->in[0].shape, a, sizeof a);
-    clgan_shape_str(c->in[1].ndim, c->in[1].shape, b, sizeof b);
-    clgan_shape_str(c->out.ndim, c->out.shape, y, sizeof y);
-    char opad[32];
-    output_padding_text(c, opad, sizeof opad);
-    return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "shapes do not fit: x %s, %s %s, stride %d, pad %d%s -> %s %s", a, in1, b,
-                     c->ip[0], c->ip[1], opad, out, y);
-}
-
-/* Output size of a convolution along one axis, 0 when the kernel does not fit. */
-static int conv_out(int in, int k, int s, int p) { return in + 2 * p >= k ? (in + 2 * p - k) / s + 1 : 0; }
+/* Shapes, strides and paddings were checked before the launch
+ * (clgan_op_check, src/ops/check.c); what is left here is the device's:
+ * the scratch buffer a chunk needs. */
 
 /* How many samples a chunk holds: all N when they fit in the cap, else as
  * many as fit, at least one (if the device allows a buffer that large). */
@@ -195,21 +90,8 @@ static clgan_status im2col(clgan_device *d, cl_mem col, int co, cl_mem x, int xo
 /* A (M,K) or stored (K,M) when ip0; B (K,N) or stored (N,K) when ip1; C (M,N) */
 clgan_status cl_matmul(clgan_device *d, const clgan_op_call *c) {
     const clgan_op_tensor *a = &c->in[0], *b = &c->in[1], *y = &c->out;
-    clgan_status st;
-    if ((st = check_tensor("A", a, 2)) != CLGAN_OK || (st = check_tensor("B", b, 2)) != CLGAN_OK ||
-        (st = check_tensor("C", y, 2)) != CLGAN_OK)
-        return st;
     bool ta = c->ip[0] != 0, tb = c->ip[1] != 0;
-    size_t M = (size_t)y->shape[0], N = (size_t)y->shape[1];
-    size_t KA = (size_t)(ta ? a->shape[0] : a->shape[1]), KB = (size_t)(tb ? b->shape[1] : b->shape[0]);
-    if ((size_t)(ta ? a->shape[1] : a->shape[0]) != M || (size_t)(tb ? b->shape[0] : b->shape[1]) != N || KA != KB) {
-        char sa[64], sb[64], sy[64];
-        clgan_shape_str(2, a->shape, sa, sizeof sa);
-        clgan_shape_str(2, b->shape, sb, sizeof sb);
-        clgan_shape_str(2, y->shape, sy, sizeof sy);
-        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "A %s%s times B %s%s does not give C %s", sa,
-                         ta ? " transposed" : "", sb, tb ? " transposed" : "", sy);
-    }
+    size_t M = (size_t)y->shape[0], N = (size_t)y->shape[1], KA = (size_t)(ta ? a->shape[0] : a->shape[1]);
     return sgemm(d, ta, tb, M, N, KA, a->buf->mem, a->off, (size_t)a->shape[1], b->buf->mem, b->off,
                  (size_t)b->shape[1], 0.0f, y->buf->mem, y->off, N);
 }
@@ -217,21 +99,17 @@ clgan_status cl_matmul(clgan_device *d, const clgan_op_call *c) {
 /* x (N,C,H,W), w (K,C,R,S) -> y (N,K,P,Q) */
 clgan_status cl_conv2d(clgan_device *d, const clgan_op_call *c) {
     const clgan_op_tensor *x = &c->in[0], *w = &c->in[1], *y = &c->out;
-    clgan_status st = check_conv_call(c, "w", "y");
-    if (st != CLGAN_OK) return st;
+    clgan_status st;
     int N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
     int K = w->shape[0], R = w->shape[2], S = w->shape[3], P = y->shape[2], Q = y->shape[3];
     int s = c->ip[0], p = c->ip[1];
-    if (w->shape[1] != C || y->shape[0] != N || y->shape[1] != K || P != conv_out(H, R, s, p) ||
-        Q != conv_out(W, S, s, p))
-        return shape_mismatch(c, "w", "y");
     size_t crs = (size_t)C * R * S, pq = (size_t)P * Q;
     int nb;
     if ((st = chunk_samples(d, (crs + (size_t)K) * pq, N, &nb)) != CLGAN_OK) return st;
     /* scratch: col (CRS, nb*PQ), then Y' (K, nb*PQ) when nb > 1 */
     size_t prod_off = (size_t)nb * crs * pq;
     cl_mem scratch = NULL;
-    st = clgan_cl_scratch(d, (prod_off + (nb > 1 ? (size_t)nb * K * pq : 0)) * sizeof(float), &scratch);
+    st = clgan_device_scratch(d, (prod_off + (nb > 1 ? (size_t)nb * K * pq : 0)) * sizeof(float), &scratch);
     for (int n0 = 0; n0 < N && st == CLGAN_OK; n0 += nb) {
         int m = N - n0 < nb ? N - n0 : nb;
         int xo = (int)(x->off + (size_t)n0 * C * H * W), yo = (int)(y->off + (size_t)n0 * K * pq);
@@ -247,8 +125,7 @@ clgan_status cl_conv2d(clgan_device *d, const clgan_op_call *c) {
             if (st == CLGAN_OK) st = swap01(d, y->buf->mem, yo, scratch, (int)prod_off, K, m, (int)pq);
         }
     }
-    clgan_status done = scratch_done(d, scratch);
-    return st != CLGAN_OK ? st : done;
+    return st;
 }
 
 /* Which col2im a device runs: CPU devices a plane per work-item (scatter
@@ -265,21 +142,17 @@ static bool col2im_scatter(const clgan_device *d) {
 /* x (N,C,H,W), w (C,K,R,S) -> y (N,K,Ho,Wo), Ho = (H-1)s - 2p + R + ip2, Wo = (W-1)s - 2p + S + ip3 */
 clgan_status cl_conv_t2d(clgan_device *d, const clgan_op_call *c) {
     const clgan_op_tensor *x = &c->in[0], *w = &c->in[1], *y = &c->out;
-    clgan_status st = check_conv_call(c, "w", "y");
-    if (st != CLGAN_OK) return st;
+    clgan_status st;
     int N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
     int K = w->shape[1], R = w->shape[2], S = w->shape[3], Ho = y->shape[2], Wo = y->shape[3];
-    int s = c->ip[0], p = c->ip[1], oph = c->ip[2], opw = c->ip[3];
-    if (w->shape[0] != C || y->shape[0] != N || y->shape[1] != K || Ho != (H - 1) * s - 2 * p + R + oph ||
-        Wo != (W - 1) * s - 2 * p + S + opw)
-        return shape_mismatch(c, "w", "y");
+    int s = c->ip[0], p = c->ip[1];
     size_t krs = (size_t)K * R * S, hw = (size_t)H * W;
     int nb;
     if ((st = chunk_samples(d, (krs + (size_t)C) * hw, N, &nb)) != CLGAN_OK) return st;
     /* scratch: col (KRS, nb*HW), then x' (C, nb*HW) when nb > 1 */
     size_t xt_off = (size_t)nb * krs * hw;
     cl_mem scratch = NULL;
-    st = clgan_cl_scratch(d, (xt_off + (nb > 1 ? (size_t)nb * C * hw : 0)) * sizeof(float), &scratch);
+    st = clgan_device_scratch(d, (xt_off + (nb > 1 ? (size_t)nb * C * hw : 0)) * sizeof(float), &scratch);
     for (int n0 = 0; n0 < N && st == CLGAN_OK; n0 += nb) {
         int m = N - n0 < nb ? N - n0 : nb;
         size_t xo = x->off + (size_t)n0 * C * hw, cols = (size_t)m * hw;
@@ -303,28 +176,23 @@ clgan_status cl_conv_t2d(clgan_device *d, const clgan_op_call *c) {
         else
             st = clgan_cl_launch(d, "conv_col2im_f32", (size_t)m * Ho * Wo, WG, 14, args);
     }
-    clgan_status done = scratch_done(d, scratch);
-    return st != CLGAN_OK ? st : done;
+    return st;
 }
 
 /* x (N,C,H,W), dy (N,K,P,Q) -> dw (K,C,R,S) */
 clgan_status cl_conv2d_grad_w(clgan_device *d, const clgan_op_call *c) {
     const clgan_op_tensor *x = &c->in[0], *dy = &c->in[1], *dw = &c->out;
-    clgan_status st = check_conv_call(c, "dy", "dw");
-    if (st != CLGAN_OK) return st;
+    clgan_status st;
     int N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
     int K = dy->shape[1], P = dy->shape[2], Q = dy->shape[3], R = dw->shape[2], S = dw->shape[3];
     int s = c->ip[0], p = c->ip[1];
-    if (dy->shape[0] != N || dw->shape[0] != K || dw->shape[1] != C || P != conv_out(H, R, s, p) ||
-        Q != conv_out(W, S, s, p))
-        return shape_mismatch(c, "dy", "dw");
     size_t crs = (size_t)C * R * S, pq = (size_t)P * Q;
     int nb;
     if ((st = chunk_samples(d, (crs + (size_t)K) * pq, N, &nb)) != CLGAN_OK) return st;
     /* scratch: col (CRS, nb*PQ), then dy' (K, nb*PQ) when nb > 1 */
     size_t dyt_off = (size_t)nb * crs * pq;
     cl_mem scratch = NULL;
-    st = clgan_cl_scratch(d, (dyt_off + (nb > 1 ? (size_t)nb * K * pq : 0)) * sizeof(float), &scratch);
+    st = clgan_device_scratch(d, (dyt_off + (nb > 1 ? (size_t)nb * K * pq : 0)) * sizeof(float), &scratch);
     for (int n0 = 0; n0 < N && st == CLGAN_OK; n0 += nb) {
         int m = N - n0 < nb ? N - n0 : nb;
         int xo = (int)(x->off + (size_t)n0 * C * H * W);
@@ -342,6 +210,5 @@ clgan_status cl_conv2d_grad_w(clgan_device *d, const clgan_op_call *c) {
                            dw->buf->mem, dw->off, crs);
         }
     }
-    clgan_status done = scratch_done(d, scratch);
-    return st != CLGAN_OK ? st : done;
+    return st;
 }

@@ -1,23 +1,13 @@
 /* OpenCL launchers for EMA and the optimizers (cl/optim.cl). Input 0 is
- * updated in place; every input must have as many elements as input 0. */
+ * updated in place; every input has as many elements as input 0
+ * (clgan_op_check). */
 #include "ops/ops.h"
 
 #include "runtime/device_impl.h"
 
 enum { WG = 256 };
 
-static clgan_status check_sizes(const clgan_op_call *c, int nin) {
-    size_t n = clgan_op_numel(&c->in[0]);
-    for (int i = 1; i < nin; i++)
-        if (clgan_op_numel(&c->in[i]) != n)
-            return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "input %d has %zu elements, input 0 has %zu", i,
-                             clgan_op_numel(&c->in[i]), n);
-    return CLGAN_OK;
-}
-
 clgan_status cl_ema(clgan_device *d, const clgan_op_call *c) {
-    clgan_status st = check_sizes(c, 2);
-    if (st != CLGAN_OK) return st;
     int n = (int)clgan_op_numel(&c->in[0]), ro = (int)c->in[0].off, xo = (int)c->in[1].off;
     float a = c->fp[0];
     clgan_cl_arg args[] = {CLARG(c->in[0].buf->mem), CLARG(ro), CLARG(c->in[1].buf->mem), CLARG(xo), CLARG(n),
@@ -26,8 +16,6 @@ clgan_status cl_ema(clgan_device *d, const clgan_op_call *c) {
 }
 
 clgan_status cl_adam(clgan_device *d, const clgan_op_call *c) {
-    clgan_status st = check_sizes(c, 4);
-    if (st != CLGAN_OK) return st;
     int n = (int)clgan_op_numel(&c->in[0]);
     int po = (int)c->in[0].off, go = (int)c->in[1].off, mo = (int)c->in[2].off, vo = (int)c->in[3].off;
     const float *fp = c->fp; /* lr b1 b2 eps c1 c2 wd */
@@ -39,8 +27,6 @@ clgan_status cl_adam(clgan_device *d, const clgan_op_call *c) {
 }
 
 clgan_status cl_sgd(clgan_device *d, const clgan_op_call *c) {
-    clgan_status st = check_sizes(c, 3);
-    if (st != CLGAN_OK) return st;
     int n = (int)clgan_op_numel(&c->in[0]), po = (int)c->in[0].off, go = (int)c->in[1].off, bo = (int)c->in[2].off;
     const float *fp = c->fp; /* lr momentum wd */
     clgan_cl_arg args[] = {CLARG(c->in[0].buf->mem), CLARG(po), CLARG(c->in[1].buf->mem), CLARG(go),
@@ -50,8 +36,6 @@ clgan_status cl_sgd(clgan_device *d, const clgan_op_call *c) {
 }
 
 clgan_status cl_rmsprop(clgan_device *d, const clgan_op_call *c) {
-    clgan_status st = check_sizes(c, 3);
-    if (st != CLGAN_OK) return st;
     int n = (int)clgan_op_numel(&c->in[0]), po = (int)c->in[0].off, go = (int)c->in[1].off, so = (int)c->in[2].off;
     const float *fp = c->fp; /* lr alpha eps wd */
     clgan_cl_arg args[] = {CLARG(c->in[0].buf->mem), CLARG(po),    CLARG(c->in[1].buf->mem), CLARG(go),

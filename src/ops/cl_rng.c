@@ -1,20 +1,15 @@
 /* OpenCL launchers for RANDN and RAND (cl/rng.cl): one work-item per block
- * of 4 elements; the 64-bit seed and offset travel as (low, high) uint
- * pairs. */
+ * of 4 elements (clgan_op_check keeps the count below INT_MAX - 3, so the
+ * last block's index fits); the 64-bit seed and offset travel as
+ * (low, high) uint pairs. */
 #include "ops/ops.h"
 
 #include "runtime/device_impl.h"
-
-#include <limits.h>
 
 enum { WG = 256 };
 
 static clgan_status launch(clgan_device *d, const clgan_op_call *c, const char *kernel) {
     size_t numel = clgan_op_numel(&c->out);
-    /* the kernel counts elements in int and blocks in the low counter word */
-    if (numel > (size_t)INT_MAX - 3)
-        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%zu elements: the random kernels take at most %d", numel,
-                         INT_MAX - 3);
     int n = (int)numel, yo = (int)c->out.off;
     cl_uint seed_lo = (cl_uint)c->seed, seed_hi = (cl_uint)(c->seed >> 32);
     cl_uint off_lo = (cl_uint)c->offset, off_hi = (cl_uint)(c->offset >> 32);

@@ -1,18 +1,29 @@
 /* The op table: every op is named once here. Each layer instantiates the list
  * with its own function-name pattern (ref_<name> in the reference, cl_<name>
- * for OpenCL, grad_<name> in autograd), so an op missing anywhere is a
- * compile error, and the test suites iterate over the same list.
+ * for OpenCL), autograd's gradient rules are a switch over the enum without
+ * default, so an op missing anywhere is a compile error, and the test suites
+ * iterate over the same list. The build also writes the list's op codes into
+ * every OpenCL program (#define OPC_<ENUM> n, tools/embed_cl.py).
+ *
+ * Where each op lives, family by family (comments below): its reference
+ * (src/ops/ref_*.c), its OpenCL launcher (src/ops/cl_*.c) and kernel file
+ * (cl/<family>.cl). For every op, the shape checks both paths rely on are
+ * in src/ops/check.c (clgan_op_check), the gradient rule in
+ * src/autograd/backward.c (clgan_grad_rule), the test case in
+ * tests/op_cases.h and its bad calls in tests/test_op_checks.c.
  *
  * X(ENUM, name, inputs) */
 #ifndef CLGAN_OP_TABLE_H
 #define CLGAN_OP_TABLE_H
 
 #define CLGAN_OP_LIST(X)                                                                 \
-    /* sources: no inputs */                                                             \
+    /* sources: no inputs. FILL: ref_elementwise.c, cl_elementwise.c, cl/elementwise.cl; \
+     * RANDN, RAND: ref_rng.c (src/core/philox.c), cl_rng.c, cl/rng.cl */                \
     X(FILL, fill, 0)             /* y = fp0 */                                           \
     X(RANDN, randn, 0)           /* Philox normal, offset from the step */               \
     X(RAND, rand, 0)             /* Philox uniform (0, 1] */                             \
-    /* unary elementwise, fp0/fp1 as parameters */                                      \
+    /* unary elementwise, fp0/fp1 as parameters:                                         \
+     * ref_elementwise.c, cl_elementwise.c, cl/elementwise.cl */                         \
     X(AFFINE, affine, 1)         /* fp0 x + fp1 */                                       \
     X(SQUARE, square, 1)                                                                 \
     X(SQRT, sqrt, 1)                                                                     \
@@ -29,23 +40,28 @@
     X(SOFTPLUS, softplus, 1)                                                             \
     X(CLAMP, clamp, 1)           /* to [fp0, fp1] */                                     \
     X(CLAMP_MASK, clamp_mask, 1) /* fp0 < x < fp1 ? 1 : 0 */                             \
-    /* binary elementwise; b is indexed (i / ip2) % ip1 (see ops.h) */                  \
+    /* binary elementwise; b is indexed (i / ip2) % ip1 (see ops.h):                     \
+     * ref_elementwise.c, cl_elementwise.c, cl/elementwise.cl */                         \
     X(ADD, add, 2)                                                                       \
     X(SUB, sub, 2)                                                                       \
     X(MUL, mul, 2)                                                                       \
     X(DIV, div, 2)                                                                       \
     X(BCE_LOGITS, bce_logits, 2)                                                         \
-    /* reductions over (outer ip0, mid ip1, inner ip2) keeping mid, and back */        \
+    /* reductions over (outer ip0, mid ip1, inner ip2) keeping mid, and back:            \
+     * ref_reduce.c, cl_reduce.c, cl/reduce.cl (SUM as a generated kernel,               \
+     * cl_fused.c, where the device builds them) */                                      \
     X(SUM, sum, 1)                                                                       \
     X(EXPAND, expand, 1)                                                                 \
     X(LOGSUMEXP, logsumexp, 1)   /* x (N, K) -> (N): log sum_k exp x[n, k], stable */    \
-    /* linear algebra: ip0 trans_a, ip1 trans_b */                                      \
+    /* linear algebra: ip0 trans_a, ip1 trans_b. ref_linalg.c, cl_linalg.c; no kernel    \
+     * file: the device's GEMM path (src/runtime/gemm.c, CLBlast or host BLAS) */        \
     X(MATMUL, matmul, 2)                                                                 \
-    /* convolution: ip0 stride, ip1 pad; CONV_T2D: ip2, ip3 output padding of H, W */                                               \
+    /* convolution: ip0 stride, ip1 pad; CONV_T2D: ip2, ip3 output padding of H, W:      \
+     * ref_linalg.c, cl_linalg.c, cl/conv.cl (im2col, col2im) + the GEMM path */         \
     X(CONV2D, conv2d, 2)                 /* x (N,C,H,W), w (K,C,R,S) */                  \
     X(CONV_T2D, conv_t2d, 2)             /* x (N,C,H,W), w (C,K,R,S) */                  \
     X(CONV2D_GRAD_W, conv2d_grad_w, 2)   /* x (N,C,H,W), dy (N,K,P,Q) -> (K,C,R,S) */    \
-    /* layout */                                                                         \
+    /* layout: ref_layout.c, cl_layout.c, cl/layout.cl */                                \
     X(COPY, copy, 1)                                                                     \
     X(PERMUTE, permute, 1)       /* ip0..3 the permutation */                            \
     X(CONCAT, concat, 2)         /* along axis ip0 */                                    \
@@ -53,7 +69,8 @@
     X(EMBEDDING, embedding, 2)   /* table (K,D), labels (N) */                           \
     X(EMBEDDING_GRAD, embedding_grad, 2) /* dy (N,D), labels (N) -> (K,D) */             \
     X(ONE_HOT, one_hot, 1)       /* labels (N) -> (N, K) */                              \
-    /* in place into input 0 (running statistics, optimizers); no gradient */           \
+    /* in place into input 0 (running statistics, optimizers); no gradient:              \
+     * ref_optim.c, cl_optim.c, cl/optim.cl */                                           \
     X(EMA, ema, 2)               /* r = (1 - fp0) r + fp0 x */                           \
     X(ADAM, adam, 4)             /* p, g, m, v; fp: lr b1 b2 eps c1 c2 wd */             \
     X(SGD, sgd, 3)               /* p, g, buf; fp: lr momentum wd */                     \

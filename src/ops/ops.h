@@ -40,7 +40,13 @@ typedef struct {
 
 extern const clgan_op_desc clgan_ops[CLGAN_OP_COUNT];
 
+/* Checks the call (clgan_op_check), then runs it on d. */
 clgan_status clgan_op_run(clgan_device *d, const clgan_op_call *c);
+/* Whether the call may run on d: its tensors are on d, lie inside their
+ * buffers and below 2^31 floats, and its shapes and parameters fit the op
+ * (src/ops/check.c). clgan_op_run calls it for every device, so neither the
+ * reference nor a launcher checks again. */
+clgan_status clgan_op_check(const clgan_device *d, const clgan_op_call *c);
 /* EMA and the optimizers write input 0 in place; their `out` is ignored. */
 bool clgan_op_is_inplace(clgan_op op);
 
@@ -78,9 +84,7 @@ clgan_status clgan_cl_launch2(clgan_device *d, const char *name, const size_t gl
 clgan_status clgan_cl_launchn(clgan_device *d, const char *name, int dims, const size_t *global, const size_t *local,
                               int nargs, const clgan_cl_arg *args);
 size_t clgan_cl_max_wg(const clgan_device *d);
-/* The device's scratch buffer, at least `bytes` long, grown when needed
- * (src/ops/cl_linalg.c). Its content is undefined; valid until the next call. */
-struct _cl_mem;
-clgan_status clgan_cl_scratch(clgan_device *d, size_t bytes, struct _cl_mem **out);
+/* (The device's scratch buffer is the runtime's: clgan_device_scratch in
+ * runtime/device_impl.h.) */
 
 #endif

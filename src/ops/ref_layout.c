@@ -2,9 +2,9 @@
  * label ops (embedding lookup, its gradient, one-hot). Plain loops over
  * contiguous row-major float32; cl/layout.cl must give the same bits.
  *
- * Preconditions (checked by the graph's shape inference and by the OpenCL
- * launchers, not here): ranks <= 4, axes in range, perm a permutation,
- * start + length within the input.
+ * Preconditions (checked by clgan_op_check, src/ops/check.c, before any
+ * device runs an op, not here): ranks <= 4, axes in range, perm a
+ * permutation, start + length within the input, shapes that fit.
  *
  * Labels are class ids stored as floats. A label that is not an exact integer
  * in [0, K) (NaN included) is never used as an index: the forward ops write a

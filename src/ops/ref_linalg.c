@@ -2,8 +2,8 @@
  * accumulators, written to be read; they are the oracle the OpenCL path
  * (src/ops/cl_linalg.c) is checked against. All tensors are contiguous,
  * row-major, NCHW. Convolutions use one stride s and one zero padding p for
- * both spatial axes; shapes are taken from the tensors (the graph and the
- * OpenCL launcher validate them). */
+ * both spatial axes; shapes are taken from the tensors (clgan_op_check,
+ * src/ops/check.c, has checked that they fit). */
 #include "ops/ops.h"
 
 /* A is (M,K), or stored (K,M) when ip0 (trans_a); B is (K,N), or stored (N,K)

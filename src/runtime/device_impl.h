@@ -50,8 +50,8 @@ typedef struct {
     int program_count;
     clgan_cl_kernel_entry *kernels;
     int kernel_count;
-    /* One scratch buffer per device (im2col columns, ...), grown when an op
-     * needs more, released at close; see clgan_cl_scratch. */
+    /* One scratch buffer per device (im2col columns, partial sums), grown
+     * when an op needs more, released at close; see clgan_device_scratch. */
     cl_mem scratch;
     size_t scratch_bytes;
     /* CLBlast's temporary matrices (padded/transposed copies on its indirect
@@ -111,6 +111,9 @@ typedef struct {
 } clgan_cl_source;
 extern const clgan_cl_source clgan_embedded_cl[];
 extern const int clgan_embedded_cl_count;
+/* "#define OPC_<NAME> n\n" for every op, in op-table order: generated from
+ * src/ops/op_table.h by the same tool, put in front of every program. */
+extern const char clgan_embedded_op_codes[];
 
 /* C (m,n) = op(A) op(B) + beta C, all row-major, offsets and leading
  * dimensions in floats, on `path` (CLBLAST or NATIVE; AUTO = the device's
@@ -118,6 +121,11 @@ extern const int clgan_embedded_cl_count;
 clgan_status clgan_cl_sgemm(clgan_device *d, clgan_gemm_path path, bool ta, bool tb, size_t m, size_t n, size_t k,
                             cl_mem a, size_t ao, size_t lda, cl_mem b, size_t bo, size_t ldb, float beta, cl_mem c,
                             size_t co, size_t ldc);
+/* The device's scratch buffer, at least `bytes` long, grown when needed
+ * (src/runtime/opencl.c); released by the device's close. Its content is
+ * undefined; it stays valid until the next call for the same device, and an
+ * op may use it for the work it enqueues (the queue is in order). */
+clgan_status clgan_device_scratch(clgan_device *d, size_t bytes, cl_mem *out);
 /* Buffer bookkeeping for native kernels: PoCL (3.1) sorts a native
  * kernel's mem_list by its objects' creation order before filling
  * args_mem_loc, so a list in any other order gets the pointers swapped.
@@ -137,9 +145,12 @@ void clgan_resolve_cache_dir(const clgan_device_options *opt, char *out, size_t 
 
 /* Builds or loads every program for d (src/runtime/program.c). */
 clgan_status clgan_programs_load(clgan_device *d, const clgan_device_options *opt);
-/* Builds generated kernel source `text` (after the op codes, common.cl and
- * elementwise.cl's formulas) as one more program, through the cache. */
-clgan_status clgan_programs_add_generated(clgan_device *d, const char *name, const char *text);
+/* Builds generated kernel source `text` as one more program, through the
+ * cache: `defines` (preprocessor lines, may be ""), then the op codes,
+ * common.cl and the family source `family` (a name among the embedded
+ * sources, whose functions the text calls), then the text. */
+clgan_status clgan_programs_add_generated(clgan_device *d, const char *name, const char *family,
+                                          const char *defines, const char *text);
 /* The kernel named `name`, or NULL. */
 cl_kernel clgan_cl_find_kernel(const clgan_device *d, const char *name);
 

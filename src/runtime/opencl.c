@@ -173,6 +173,49 @@ fail:
     return st;
 }
 
+/* ---- scratch memory ----
+ * One buffer per device (d->cl.scratch), grown in whole MiB when a caller
+ * needs more and released at close; the runtime alone allocates, grows and
+ * frees it, as it does CLBlast's temporary buffer (gemm.c). A released
+ * buffer lives until the queued work using it is done, so growing it under
+ * an op's earlier launches is safe. It is registered with
+ * clgan_cl_mem_created because a native GEMM may take it as an operand. */
+
+static clgan_status scratch_error(clgan_device *d, size_t bytes, cl_int err) {
+    return CLGAN_ERR(err == CL_OUT_OF_RESOURCES || err == CL_MEM_OBJECT_ALLOCATION_FAILURE ||
+                             err == CL_OUT_OF_HOST_MEMORY || err == CL_INVALID_BUFFER_SIZE
+                         ? CLGAN_ERR_DEVICE_OOM
+                         : CLGAN_ERR_DEVICE,
+                     "device %s: clCreateBuffer of %zu bytes (%.1f MiB) of scratch failed: %s (%d)",
+                     d->info.id, bytes, (double)bytes / 1048576.0, clgan_cl_error_name(err), (int)err);
+}
+
+clgan_status clgan_device_scratch(clgan_device *d, size_t bytes, cl_mem *out) {
+    *out = NULL;
+    if (bytes > d->cl.scratch_bytes) {
+        size_t grow = (bytes + ((size_t)1 << 20) - 1) & ~(((size_t)1 << 20) - 1);
+        if (d->info.max_alloc && grow > d->info.max_alloc) grow = bytes;
+        if (d->cl.scratch) {
+            clgan_cl_mem_released(d, d->cl.scratch);
+            clReleaseMemObject(d->cl.scratch);
+        }
+        d->cl.scratch = NULL;
+        d->cl.scratch_bytes = 0;
+        cl_int err = CL_SUCCESS;
+        cl_mem m = clCreateBuffer(d->cl.context, CL_MEM_READ_WRITE, grow, NULL, &err);
+        if (err != CL_SUCCESS) return scratch_error(d, grow, err);
+        clgan_status st = clgan_cl_mem_created(d, m);
+        if (st != CLGAN_OK) {
+            clReleaseMemObject(m);
+            return st;
+        }
+        d->cl.scratch = m;
+        d->cl.scratch_bytes = grow;
+    }
+    *out = d->cl.scratch;
+    return CLGAN_OK;
+}
+
 static void cl_close(clgan_device *d) {
     for (int i = 0; i < d->cl.kernel_count; i++) clReleaseKernel(d->cl.kernels[i].kernel);
     free(d->cl.kernels);

@@ -14,7 +14,6 @@
  * processes starting together never see a half-written entry). */
 #include "runtime/device_impl.h"
 #include "runtime/kcache.h"
-#include "ops/op_table.h"
 #include "clgan/io.h"
 
 #include <errno.h>
@@ -69,27 +68,14 @@ static clgan_status append(char **dst, size_t *len, size_t *cap, const char *s) 
     return CLGAN_OK;
 }
 
-/* The op codes as OPC_<NAME> defines, so kernels that switch on an op use
- * the same numbers as the host's op table. */
-static clgan_status op_code_preamble(char **buf, size_t *len, size_t *cap) {
-    clgan_status st = CLGAN_OK;
-    char line[96];
-#define X(E, name, nin)                                                           \
-    if (st == CLGAN_OK) {                                                         \
-        snprintf(line, sizeof line, "#define OPC_%s %d\n", #E, (int)CLGAN_OP_##E); \
-        st = append(buf, len, cap, line);                                        \
-    }
-    CLGAN_OP_LIST(X)
-#undef X
-    return st;
-}
-
-/* The op codes, then common.cl, then families [first, last), each after a
- * #line marker. */
+/* The op codes (clgan_embedded_op_codes: OPC_<NAME> defines generated from
+ * the op table at build time, so kernels that switch on an op use the host's
+ * numbers), then common.cl, then families [first, last), each after a #line
+ * marker. */
 static clgan_status compose(const clgan_device_options *opt, int first, int last, char **out) {
     char *buf = NULL, *part = NULL;
     size_t len = 0, cap = 0;
-    clgan_status st = op_code_preamble(&buf, &len, &cap);
+    clgan_status st = append(&buf, &len, &cap, clgan_embedded_op_codes);
     for (int i = -1; i < last - first && st == CLGAN_OK; i++) {
         int idx = i < 0 ? 0 : first + i;
         char marker[256];
@@ -478,19 +464,20 @@ clgan_status clgan_device_save_binary(clgan_device *d, const char *path) {
     return st;
 }
 
-clgan_status clgan_programs_add_generated(clgan_device *d, const char *name, const char *text) {
+clgan_status clgan_programs_add_generated(clgan_device *d, const char *name, const char *family,
+                                          const char *defines, const char *text) {
     if (d->fixed_kernels)
         return CLGAN_ERR(CLGAN_ERR_UNSUPPORTED, "device %s runs an offline kernel binary: no kernel can be generated",
                          d->info.id);
-    int ew = -1;
+    int fam = -1;
     for (int i = 1; i < clgan_embedded_cl_count; i++)
-        if (strcmp(clgan_embedded_cl[i].name, "elementwise.cl") == 0) ew = i;
-    if (ew < 0) return CLGAN_ERR(CLGAN_ERR_BUILD, "elementwise.cl is not among the kernel sources");
+        if (strcmp(clgan_embedded_cl[i].name, family) == 0) fam = i;
+    if (fam < 0) return CLGAN_ERR(CLGAN_ERR_BUILD, "%s is not among the kernel sources", family);
     const clgan_device_options from = {.kernel_dir = d->kernel_dir};
     char *base = NULL, *full = NULL;
     size_t len = 0, cap = 0;
-    clgan_status st = compose(&from, ew, ew + 1, &base);
-    if (st == CLGAN_OK) st = append(&full, &len, &cap, "#define FUSED_ONLY 1\n");
+    clgan_status st = compose(&from, fam, fam + 1, &base);
+    if (st == CLGAN_OK) st = append(&full, &len, &cap, defines);
     if (st == CLGAN_OK) st = append(&full, &len, &cap, base);
     if (st == CLGAN_OK) st = append(&full, &len, &cap, "\n#line 1 \"generated\"\n");
     if (st == CLGAN_OK) st = append(&full, &len, &cap, text);
