@@ -208,8 +208,12 @@ static bool parse_record(char *text, size_t len, const char *want_key, tune_reco
         }
         line = nl + 1;
     }
-    if (!ended || !have_key || !have_path || !have_total) {
-        snprintf(why, cap, "is incomplete (no %s line)", !have_key ? "key" : !have_path ? "path" : !have_total ? "total" : "end");
+    if (!ended) {
+        snprintf(why, cap, "is truncated (no end line)");
+        return false;
+    }
+    if (!have_key || !have_path || !have_total) {
+        snprintf(why, cap, "is incomplete (no %s line)", !have_key ? "key" : !have_path ? "path" : "total");
         return false;
     }
     return true;
