@@ -27,7 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { EW_WG = 256, SUM_WG_MAX = 256, MIN_TERMS_PER_ITEM = 16 };
+/* Work-group sizes: 256 for GPUs; CPU drivers (PoCL) run a work-group as
+ * one loop they vectorise, and did best with 1024 (an elementwise chain over
+ * 800k floats on PoCL: 17.8 GB/s at 1024, 11.7 at 256, 10.9 at 64). */
+enum { EW_WG = 256, EW_WG_CPU = 1024, SUM_WG_MAX = 256, MIN_TERMS_PER_ITEM = 16 };
 
 bool clgan_fused_available(const clgan_device *d) {
     return d->info.backend == CLGAN_BACKEND_OPENCL && !d->fixed_kernels;
@@ -330,14 +333,24 @@ clgan_status clgan_fused_run(clgan_device *d, const clgan_fused *f) {
     int pm = pj >= 0 ? f->leaf[pj].mid : 1, pi = pj >= 0 ? f->leaf[pj].inner : 1;
     arg_int(&l, pm);
     arg_int(&l, pi);
-    if (pj < 0) return clgan_cl_launch(d, f->kernel, f->n, EW_WG, l.n, l.a);
-    /* GPUs: work-groups along the contiguous axis, rounded up (the kernel
-     * checks the bound); CPUs: the driver's choice, which divides the range
-     * exactly and vectorises along it */
-    size_t outer = f->n / ((size_t)pm * (size_t)pi);
-    size_t wg = clgan_cl_max_wg(d) < EW_WG ? clgan_cl_max_wg(d) : EW_WG;
     bool cpu = strcmp(d->info.type, "CPU") == 0;
+    size_t wg = cpu ? EW_WG_CPU : EW_WG;
+    if (clgan_cl_max_wg(d) < wg) wg = clgan_cl_max_wg(d);
+    if (pj < 0) return clgan_cl_launch(d, f->kernel, f->n, wg, l.n, l.a);
+    size_t outer = f->n / ((size_t)pm * (size_t)pi);
     size_t global[3] = {(size_t)(pi > 1 ? pi : pm), pi > 1 ? (size_t)pm : outer, outer};
-    size_t local[3] = {pow2_at_least(global[0], wg), 1, 1};
-    return clgan_cl_launchn(d, f->kernel, pi > 1 ? 3 : 2, global, cpu ? NULL : local, l.n, l.a);
+    size_t local[3] = {1, 1, 1};
+    if (cpu) {
+        /* CPUs: the contiguous axis whole (or wg of it), then as many rows
+         * as divide the next axis, up to wg work-items: large groups that
+         * the driver vectorises along the contiguous axis */
+        local[0] = global[0] < wg ? global[0] : wg;
+        for (size_t k = 1; k <= global[1] && local[0] * k <= wg; k++)
+            if (global[1] % k == 0) local[1] = k;
+    } else {
+        /* GPUs: work-groups along the contiguous axis, a power of two,
+         * rounded up (the kernel checks the bound) */
+        local[0] = pow2_at_least(global[0], wg);
+    }
+    return clgan_cl_launchn(d, f->kernel, pi > 1 ? 3 : 2, global, local, l.n, l.a);
 }

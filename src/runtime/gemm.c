@@ -170,6 +170,7 @@ static clgan_status sgemm_clblast(clgan_device *d, bool ta, bool tb, size_t m, s
     if ((st = gemm_temp(d, need, &temp)) != CLGAN_OK) return st;
     CLBLAST_CHECK(CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, tra, trb, m, n, k, 1.0f, a, ao, lda, b, bo, ldb,
                                              beta, c, co, ldc, &d->cl.queue, NULL, temp));
+    d->launches++; /* one call; CLBlast may enqueue more than one kernel for it */
 fail:
     return st;
 }
@@ -247,6 +248,7 @@ static clgan_status sgemm_native(clgan_device *d, bool ta, bool tb, size_t m, si
     }
     CL_CHECK(clEnqueueNativeKernel(d->cl.queue, native_sgemm, &g, sizeof g, (cl_uint)g.nmem, list, loc, 0, NULL,
                                    NULL));
+    d->launches++;
 fail:
     return st;
 }
