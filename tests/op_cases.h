@@ -144,6 +144,12 @@ static const op_case op_cases[] = {
     {"matmul A^T", CLGAN_OP_MATMUL, 2, {2, 2}, {{13, 7}, {13, 5}}, {DOM_ANY, DOM_ANY}, {1, 1}, false, b_mm10},
     {"matmul B^T (linear)", CLGAN_OP_MATMUL, 2, {2, 2}, {{7, 13}, {5, 13}}, {DOM_ANY, DOM_ANY}, {1, 1}, true, b_mm01},
     {"matmul A^T B^T", CLGAN_OP_MATMUL, 2, {2, 2}, {{13, 7}, {5, 13}}, {DOM_ANY, DOM_ANY}, {1, 1}, false, b_mm11},
+    /* large enough (m n k >= 2^21) for the native path to split C over its threads (runtime/gemm.c),
+     * by columns and by rows; forward only (finite differences would take minutes) */
+    {"matmul large, split by columns", CLGAN_OP_MATMUL, 2, {2, 2}, {{131, 97}, {97, 173}}, {DOM_ANY, DOM_ANY}, {0, 0}, false, b_mm00},
+    {"matmul large A^T B^T, split by rows", CLGAN_OP_MATMUL, 2, {2, 2}, {{97, 173}, {131, 97}}, {DOM_ANY, DOM_ANY}, {0, 0}, false, b_mm11},
+    {"matmul large A^T, split by rows", CLGAN_OP_MATMUL, 2, {2, 2}, {{97, 173}, {97, 131}}, {DOM_ANY, DOM_ANY}, {0, 0}, false, b_mm10},
+    {"matmul large B^T, split by columns", CLGAN_OP_MATMUL, 2, {2, 2}, {{131, 97}, {173, 97}}, {DOM_ANY, DOM_ANY}, {0, 0}, false, b_mm01},
     {"conv2d s1 p1", CLGAN_OP_CONV2D, 2, {4, 4}, {{2, 3, 7, 7}, {5, 3, 3, 3}}, {DOM_ANY, DOM_ANY}, {1, 1}, true, b_conv_s1p1},
     {"conv2d s2 p0", CLGAN_OP_CONV2D, 2, {4, 4}, {{3, 2, 7, 5}, {4, 2, 3, 2}}, {DOM_ANY, DOM_ANY}, {1, 1}, false, b_conv_s2p0},
     {"conv2d s3 p2", CLGAN_OP_CONV2D, 2, {4, 4}, {{1, 1, 13, 13}, {2, 1, 5, 5}}, {DOM_ANY, DOM_ANY}, {1, 1}, true, b_conv_s3p2},

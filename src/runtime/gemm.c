@@ -15,6 +15,14 @@
  *   the buffer's memory before calling the function, so nothing is copied on
  *   a CPU device.
  *
+ *   The native GEMM runs on the host's cores through a pool of clgan's own
+ *   threads, each calling a single-threaded cblas_sgemm on a slice of C:
+ *   OpenBLAS's own threads spin (sched_yield) for ~2^28 cycles after every
+ *   call by default, and on a CPU shared with the OpenCL driver's worker
+ *   threads that spinning took a core from every kernel that followed (perf
+ *   on the DCGAN-28 step on PoCL: a fifth of all samples in sched_yield).
+ *   Ours sleep on a condition variable.
+ *
  * Which path a device takes is decided once at open (gemm_tune.c,
  * clgan_gemm_choose). */
 #include "runtime/device_impl.h"
@@ -22,9 +30,12 @@
 #include <cblas.h>
 #include <clblast_c.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <unistd.h>
 
 /* The cblas.h above must be OpenBLAS's (its pkg-config folder comes first),
  * not netlib's reference CBLAS from liblapack-dev's tree. */
@@ -191,13 +202,98 @@ typedef struct {
     float beta;
 } native_gemm_args;
 
-static void CL_CALLBACK native_sgemm(void *p) {
-    const native_gemm_args *g = p;
+/* Part `part` of `parts` of the GEMM: a slice of C's rows (when M is the
+ * longer side) or columns, with the matching slice of A or B. */
+static void sgemm_part(const native_gemm_args *g, int part, int parts) {
     const float *a = (const float *)g->mem[g->ai] + g->ao;
     const float *b = (const float *)g->mem[g->bi] + g->bo;
     float *c = (float *)g->mem[g->ci] + g->co;
-    cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans, g->m, g->n, g->k,
-                1.0f, a, g->lda, b, g->ldb, g->beta, c, g->ldc);
+    int m = g->m, n = g->n;
+    if (g->m >= g->n) {
+        int i0 = (int)((long)g->m * part / parts), i1 = (int)((long)g->m * (part + 1) / parts);
+        a += g->ta ? (size_t)i0 : (size_t)i0 * (size_t)g->lda; /* A^T is stored (K, M) */
+        c += (size_t)i0 * (size_t)g->ldc;
+        m = i1 - i0;
+    } else {
+        int j0 = (int)((long)g->n * part / parts), j1 = (int)((long)g->n * (part + 1) / parts);
+        b += g->tb ? (size_t)j0 * (size_t)g->ldb : (size_t)j0; /* B^T is stored (N, K) */
+        c += (size_t)j0;
+        n = j1 - j0;
+    }
+    if (m > 0 && n > 0)
+        cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans, m, n, g->k,
+                    1.0f, a, g->lda, b, g->ldb, g->beta, c, g->ldc);
+}
+
+/* The pool: POOL_MAX - 1 threads at most besides the caller's, started once
+ * per process, sleeping between jobs. One job at a time; a second device's
+ * GEMM arriving meanwhile runs alone in its own thread. */
+enum { POOL_MAX = 16, MIN_PARALLEL_FLOPS = 1 << 21 };
+static struct {
+    pthread_once_t once;
+    pthread_mutex_t mu;
+    pthread_cond_t go, done;
+    int threads; /* besides the caller */
+    bool busy;
+    const native_gemm_args *job;
+    unsigned generation;
+    int pending;
+} pool = {.once = PTHREAD_ONCE_INIT, .mu = PTHREAD_MUTEX_INITIALIZER, .go = PTHREAD_COND_INITIALIZER,
+          .done = PTHREAD_COND_INITIALIZER};
+
+static void *pool_worker(void *arg) {
+    int part = (int)(intptr_t)arg;
+    unsigned seen = 0;
+    pthread_mutex_lock(&pool.mu);
+    for (;;) {
+        while (pool.generation == seen) pthread_cond_wait(&pool.go, &pool.mu);
+        seen = pool.generation;
+        const native_gemm_args *g = pool.job;
+        pthread_mutex_unlock(&pool.mu);
+        sgemm_part(g, part, pool.threads + 1);
+        pthread_mutex_lock(&pool.mu);
+        if (--pool.pending == 0) pthread_cond_signal(&pool.done);
+    }
+    return NULL;
+}
+
+static void pool_start(void) {
+    openblas_set_num_threads(1);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int want = cpus > POOL_MAX ? POOL_MAX - 1 : cpus > 1 ? (int)cpus - 1 : 0;
+    for (int i = 0; i < want; i++) {
+        pthread_t t;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &at, pool_worker, (void *)(intptr_t)(i + 1)) == 0) pool.threads++;
+        pthread_attr_destroy(&at);
+        if (pool.threads != i + 1) break;
+    }
+}
+
+static void CL_CALLBACK native_sgemm(void *p) {
+    const native_gemm_args *g = p;
+    pthread_once(&pool.once, pool_start);
+    pthread_mutex_lock(&pool.mu);
+    bool parallel = !pool.busy && pool.threads > 0 && (double)g->m * g->n * g->k >= MIN_PARALLEL_FLOPS;
+    if (parallel) {
+        pool.busy = true;
+        pool.job = g;
+        pool.pending = pool.threads;
+        pool.generation++;
+        pthread_cond_broadcast(&pool.go);
+    }
+    pthread_mutex_unlock(&pool.mu);
+    if (!parallel) {
+        sgemm_part(g, 0, 1);
+        return;
+    }
+    sgemm_part(g, 0, pool.threads + 1);
+    pthread_mutex_lock(&pool.mu);
+    while (pool.pending > 0) pthread_cond_wait(&pool.done, &pool.mu);
+    pool.busy = false;
+    pthread_mutex_unlock(&pool.mu);
 }
 
 /* Lists m (once) in g->mem, kept in creation order (seq). */
