@@ -16,6 +16,11 @@
  * the forward rows stand for them too; the grad_w rows are the weight
  * gradients.
  *
+ * --gemm-shapes times, instead, every GEMM shape of one DCGAN-28 training
+ * step (traced from a real D step + G step) on the device's native path, on
+ * CLBlast untuned and tuned, and on OpenBLAS called directly on the host
+ * (see run_gemm_shapes and tools/README.md).
+ *
  * Performance targets belong here, never in the unit tests. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
@@ -23,7 +28,11 @@
 
 #include "bench_util.h"
 #include "clgan/runtime.h"
+#include "clgan/train.h"
 #include "ops/ops.h"
+#include "runtime/device_impl.h" /* clgan_cl_sgemm and the buffers' cl_mem (--gemm-shapes), as gemm_tune.c */
+
+#include <cblas.h> /* OpenBLAS's (the library's dependency): direct host calls and openblas_set_num_threads */
 
 #include <ctype.h>
 #include <errno.h>
@@ -33,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_CASES 64
 #define MAX_DEVICES 16
@@ -349,13 +359,19 @@ typedef struct {
     const char *devices[MAX_DEVICES];
     int ndevices;
     int repeat, ref_repeat, warmup; /* ref_repeat < 0: automatic */
+    bool repeat_set, ref_repeat_set;
     const char *filter;
     bool csv, list;
+    bool gemm_shapes;  /* the GEMM table instead of the op cases */
+    double peak;       /* --peak-gflops; 0: from /proc/cpuinfo */
+    int host_threads;  /* OpenBLAS's threads for the direct host calls; 0: the online cores */
 } options;
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: bench_ops [--device D]... [--repeat K] [--ref-repeat K] [--warmup W] [--filter S] [--csv] [--list]\n"
+            "       bench_ops --gemm-shapes [--device D] [--repeat K] [--warmup W] [--peak-gflops G]\n"
+            "                 [--host-threads N] [--csv]\n"
             "Times single ops at DCGAN-64 sizes (batch 64) on ref and on OpenCL devices, side by side.\n"
             "  --device D      an OpenCL device to time: P:D, gpu, cpu, a name substring (clgan devices);\n"
             "                  repeat it or separate with commas; 'ref' alone times only ref.\n"
@@ -366,7 +382,14 @@ static void usage(FILE *f) {
             "  --warmup W      untimed runs before timing (default 1)\n"
             "  --filter S      only cases whose label, op or shapes contain S (case-insensitive)\n"
             "  --csv           one CSV row per case and device on stdout (notes go to stderr)\n"
-            "  --list          list the cases and exit\n");
+            "  --list          list the cases and exit\n"
+            "  --gemm-shapes   instead of the op cases: every distinct GEMM shape of one DCGAN-28 training step\n"
+            "                  (D step + G step of the default config, traced), timed on one OpenCL device's\n"
+            "                  native path, CLBlast untuned (no_tune) and tuned (when a tune record exists),\n"
+            "                  and OpenBLAS called directly on the host; default --repeat 9\n"
+            "  --peak-gflops G the FMA peak for the %%-of-peak figures (default: cores x 2 FMA units x 8 floats\n"
+            "                  x 2 flops x \"cpu MHz\" of /proc/cpuinfo)\n"
+            "  --host-threads N OpenBLAS's threads for the direct host calls (default: the online cores)\n");
 }
 
 static int parse_options(int argc, char **argv, options *o) {
@@ -383,13 +406,25 @@ static int parse_options(int argc, char **argv, options *o) {
         } else if (strcmp(a, "--list") == 0) {
             o->list = true;
             continue;
+        } else if (strcmp(a, "--gemm-shapes") == 0) {
+            o->gemm_shapes = true;
+            continue;
+        } else if (strcmp(a, "--peak-gflops") == 0) {
+            char *end = NULL;
+            errno = 0;
+            o->peak = v ? strtod(v, &end) : 0;
+            ok = v && end != v && !*end && !errno && o->peak > 0 && o->peak < 1e9;
+        } else if (strcmp(a, "--host-threads") == 0) {
+            ok = parse_int(v, 1, &o->host_threads);
         } else if (strcmp(a, "--device") == 0) {
             ok = v && o->ndevices < MAX_DEVICES;
             if (ok) o->devices[o->ndevices++] = v;
         } else if (strcmp(a, "--repeat") == 0) {
             ok = parse_int(v, 1, &o->repeat);
+            o->repeat_set = true;
         } else if (strcmp(a, "--ref-repeat") == 0) {
             ok = parse_int(v, 0, &o->ref_repeat);
+            o->ref_repeat_set = true;
         } else if (strcmp(a, "--warmup") == 0) {
             ok = parse_int(v, 0, &o->warmup);
         } else if (strcmp(a, "--filter") == 0) {
@@ -407,6 +442,11 @@ static int parse_options(int argc, char **argv, options *o) {
         }
         i++;
     }
+    if (o->gemm_shapes && (o->filter || o->list || o->ref_repeat_set)) {
+        fprintf(stderr, "bench_ops: --gemm-shapes takes no --filter, --list or --ref-repeat\n");
+        return 2;
+    }
+    if (o->gemm_shapes && !o->repeat_set) o->repeat = 9;
     return 0;
 }
 
@@ -547,6 +587,448 @@ static float *make_input(const clgan_op_tensor *t, int dom, uint64_t seed) {
     return x;
 }
 
+/* ---- --gemm-shapes: the GEMMs of a DCGAN-28 step, per path ---- */
+
+/* Every distinct GEMM shape of one training step of the default DCGAN
+ * (clgan_run_defaults: 28x28x1, ngf = ndf = 64, batch 64, non-saturating
+ * loss, Adam), traced with clgan_device_trace_gemm around one D step and one
+ * G step, as `clgan tune` traces its shapes (src/cli/cmd_tune.c). Each shape
+ * is timed through clgan_cl_sgemm, the function every op's GEMM goes through,
+ * on the native path and on CLBlast (as gemm_tune.c times them), and with
+ * cblas_sgemm called directly on the host with OpenBLAS's own threads. */
+
+enum { MAX_GEMM_SHAPES = 64 };
+
+typedef struct {
+    clgan_gemm_shape s;
+    double ms[4];   /* per call, median; < 0 when not measured */
+    double nmse[4]; /* against the host's OpenBLAS; NAN when not compared */
+} gemm_row;
+enum { P_NATIVE, P_CLBLAST, P_TUNED, P_HOST, NPATHS };
+static const char *const path_names[NPATHS] = {"native", "clblast", "clblast_tuned", "openblas"};
+
+static double gemm_flop(const clgan_gemm_shape *s) { return 2.0 * s->m * (double)s->n * (double)s->k; }
+
+static void gemm_op_text(const clgan_gemm_shape *s, char *out, size_t cap) {
+    snprintf(out, cap, "%s%s%s", s->ta ? "At" : "A", s->tb ? "Bt" : "B", s->accumulate ? "+C" : "");
+}
+
+static void gemm_lds(const clgan_gemm_shape *s, size_t *lda, size_t *ldb) {
+    *lda = s->ta ? (size_t)s->m : (size_t)s->k; /* A^T is stored (k, m) */
+    *ldb = s->tb ? (size_t)s->k : (size_t)s->n; /* B^T is stored (n, k) */
+}
+
+static clgan_status trace_dcgan_step(clgan_device *d, clgan_gemm_shape *shapes, int cap, int *n, int *batch,
+                                     int *width, int *image) {
+    clgan_run_config run;
+    clgan_run_defaults(&run, CLGAN_MODEL_DCGAN, CLGAN_LOSS_NS);
+    const clgan_model_config *m = &run.gan.model;
+    *batch = run.gan.batch;
+    *width = m->width;
+    *image = m->image_size;
+    clgan_gan *gan = NULL;
+    clgan_status st = clgan_gan_new(&run.gan, d, &gan);
+    if (st != CLGAN_OK) return st;
+    size_t per = (size_t)m->channels * m->image_size * m->image_size;
+    float *x = calloc((size_t)run.gan.batch * per, sizeof *x); /* the pixels do not change the GEMMs */
+    if (!x) st = CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+    clgan_device_trace_gemm(d, shapes, cap, n);
+    clgan_step_stats ss;
+    if (st == CLGAN_OK) st = clgan_gan_d_step(gan, x, NULL, &ss);
+    if (st == CLGAN_OK) st = clgan_gan_g_step(gan, NULL, &ss);
+    if (st == CLGAN_OK) st = clgan_device_finish(d);
+    clgan_device_trace_gemm(d, NULL, 0, NULL);
+    free(x);
+    clgan_gan_free(gan);
+    return st;
+}
+
+/* The operands on a device: A, B and C as large as the largest shape needs */
+typedef struct {
+    clgan_device *d;
+    clgan_buffer *a, *b, *c;
+} gemm_bufs;
+
+static void gemm_bufs_free(gemm_bufs *g) {
+    clgan_buffer_free(g->a);
+    clgan_buffer_free(g->b);
+    clgan_buffer_free(g->c);
+    memset(g, 0, sizeof *g);
+}
+
+static clgan_status gemm_bufs_new(clgan_device *d, size_t amax, size_t bmax, size_t cmax, const float *ha,
+                                  const float *hb, gemm_bufs *g) {
+    memset(g, 0, sizeof *g);
+    g->d = d;
+    clgan_status st = clgan_buffer_alloc(d, amax * sizeof(float), &g->a);
+    if (st == CLGAN_OK) st = clgan_buffer_alloc(d, bmax * sizeof(float), &g->b);
+    if (st == CLGAN_OK) st = clgan_buffer_alloc(d, cmax * sizeof(float), &g->c);
+    if (st == CLGAN_OK) st = clgan_buffer_write(g->a, 0, ha, amax * sizeof(float));
+    if (st == CLGAN_OK) st = clgan_buffer_write(g->b, 0, hb, bmax * sizeof(float));
+    if (st != CLGAN_OK) gemm_bufs_free(g);
+    return st;
+}
+
+static clgan_status device_gemm(gemm_bufs *g, clgan_gemm_path path, const clgan_gemm_shape *s) {
+    size_t lda, ldb;
+    gemm_lds(s, &lda, &ldb);
+    return clgan_cl_sgemm(g->d, path, s->ta, s->tb, (size_t)s->m, (size_t)s->n, (size_t)s->k, g->a->mem, 0, lda,
+                          g->b->mem, 0, ldb, s->accumulate ? 1.0f : 0.0f, g->c->mem, 0, (size_t)s->n);
+}
+
+/* Median ms of one call (enqueue + clgan_device_finish) after `warm`
+ * untimed ones, then one call on a zeroed C compared with want (op(A) op(B)). */
+static clgan_status time_device_gemm(gemm_bufs *g, clgan_gemm_path path, const clgan_gemm_shape *s, int warm,
+                                     int runs, double *t, const float *zeros, float *got, const float *want,
+                                     double *ms, double *err) {
+    clgan_status st = CLGAN_OK;
+    for (int i = 0; i < warm && st == CLGAN_OK; i++) {
+        st = device_gemm(g, path, s);
+        if (st == CLGAN_OK) st = clgan_device_finish(g->d);
+    }
+    for (int i = 0; i < runs && st == CLGAN_OK; i++) {
+        double t0 = now_ms();
+        st = device_gemm(g, path, s);
+        if (st == CLGAN_OK) st = clgan_device_finish(g->d);
+        t[i] = now_ms() - t0;
+    }
+    size_t cn = (size_t)s->m * (size_t)s->n;
+    if (st == CLGAN_OK) st = clgan_buffer_write(g->c, 0, zeros, cn * sizeof(float));
+    if (st == CLGAN_OK) st = device_gemm(g, path, s);
+    if (st == CLGAN_OK) st = clgan_buffer_read(g->c, 0, got, cn * sizeof(float));
+    if (st != CLGAN_OK) return st;
+    *ms = median(t, runs);
+    *err = nmse(want, got, cn);
+    return CLGAN_OK;
+}
+
+static void host_gemm(const clgan_gemm_shape *s, const float *a, const float *b, float beta, float *c) {
+    size_t lda, ldb;
+    gemm_lds(s, &lda, &ldb);
+    cblas_sgemm(CblasRowMajor, s->ta ? CblasTrans : CblasNoTrans, s->tb ? CblasTrans : CblasNoTrans, s->m, s->n,
+                s->k, 1.0f, a, (int)lda, b, (int)ldb, beta, c, s->n);
+}
+
+/* OpenBLAS's threads spin (sched_yield) for about 2^28 cycles (0.1 s here)
+ * after a threaded call before they sleep; waiting that out keeps them off
+ * the cores the device paths time next (and the driver's workers off the
+ * host's). */
+static void let_threads_sleep(void) {
+    struct timespec ts = {0, 300 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+}
+
+/* "cpu MHz" of /proc/cpuinfo, the mean over the processors listed; 0 when absent */
+static double cpuinfo_mhz(void) {
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return 0;
+    char line[512];
+    double sum = 0;
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "cpu MHz", 7) != 0) continue;
+        const char *colon = strchr(line, ':');
+        double v = colon ? strtod(colon + 1, NULL) : 0;
+        if (v > 0) {
+            sum += v;
+            n++;
+        }
+    }
+    fclose(f);
+    return n ? sum / n : 0;
+}
+
+static void rate_cell(const gemm_row *r, int p, char *out, size_t cap) {
+    if (r->ms[p] < 0) snprintf(out, cap, "-");
+    else snprintf(out, cap, "%.1f", gemm_flop(&r->s) * 1e-6 / r->ms[p]);
+}
+
+static int run_gemm_shapes(const options *o, const clgan_device_list *l) {
+    int idx[MAX_DEVICES];
+    bool ref_only;
+    int ncl = choose_devices(l, o, idx, &ref_only);
+    if (ncl < 0) return 2;
+    if (ncl != 1) {
+        fprintf(stderr, "bench_ops --gemm-shapes: %s\n",
+                ncl == 0 ? "needs an OpenCL device (ref computes GEMMs in plain C and has no GEMM paths)"
+                         : "times one OpenCL device at a time; choose one with --device");
+        if (ncl == 0 && l->opencl_note[0]) fprintf(stderr, "  (%s)\n", l->opencl_note);
+        return ncl == 0 ? 1 : 2;
+    }
+    const clgan_device_info *info = &l->items[idx[0]];
+    FILE *notes = o->csv ? stderr : stdout;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1) cores = 1;
+    int host_threads = o->host_threads > 0 ? o->host_threads : (int)cores;
+    double mhz = cpuinfo_mhz();
+    double peak = o->peak > 0 ? o->peak : cores * 2.0 * 8.0 * 2.0 * mhz * 1e-3;
+    char peak_how[256];
+    if (o->peak > 0) snprintf(peak_how, sizeof peak_how, "%.1f GFLOP/s (--peak-gflops)", peak);
+    else if (mhz > 0)
+        snprintf(peak_how, sizeof peak_how,
+                 "%.1f GFLOP/s = %ld cores x 2 FMA units x 8 floats x 2 flops x %.0f MHz (\"cpu MHz\", /proc/cpuinfo)",
+                 peak, cores, mhz);
+    else snprintf(peak_how, sizeof peak_how, "unknown (no \"cpu MHz\" in /proc/cpuinfo; give --peak-gflops)");
+
+    /* untuned first: a tune record's parameters, once applied, hold for the
+     * device in the whole process (CLBlastOverrideParameters) */
+    clgan_device_options untuned = {.gemm = info->native_kernels ? CLGAN_GEMM_NATIVE : CLGAN_GEMM_CLBLAST,
+                                    .no_tune = true};
+    clgan_device *d = NULL;
+    if (clgan_device_open(info, &untuned, &d) != CLGAN_OK) {
+        fprintf(stderr, "bench_ops: open %s (%s): %s\n", info->id, info->name, clgan_last_error());
+        return 1;
+    }
+    clgan_gemm_shape shapes[MAX_GEMM_SHAPES];
+    int n = 0, batch = 0, width = 0, image = 0;
+    clgan_status tst = trace_dcgan_step(d, shapes, MAX_GEMM_SHAPES, &n, &batch, &width, &image);
+    if (tst != CLGAN_OK || n == 0) {
+        fprintf(stderr, "bench_ops: tracing a DCGAN step on %s: %s\n", info->id,
+                tst != CLGAN_OK ? clgan_last_error() : "no GEMM was traced");
+        clgan_device_close(d);
+        return 1;
+    }
+    size_t amax = 1, bmax = 1, cmax = 1;
+    for (int i = 0; i < n; i++) {
+        size_t ae = (size_t)shapes[i].m * shapes[i].k, be = (size_t)shapes[i].k * shapes[i].n;
+        size_t ce = (size_t)shapes[i].m * shapes[i].n;
+        if (ae > amax) amax = ae;
+        if (be > bmax) bmax = be;
+        if (ce > cmax) cmax = ce;
+    }
+    int runs = o->repeat, warm = o->warmup;
+    float *ha = malloc(amax * sizeof *ha), *hb = malloc(bmax * sizeof *hb), *hc = calloc(cmax, sizeof *hc);
+    float *want = malloc(cmax * sizeof *want), *got = malloc(cmax * sizeof *got), *zeros = calloc(cmax, sizeof *zeros);
+    double *t = malloc((size_t)runs * sizeof *t);
+    gemm_row *rows = calloc((size_t)n, sizeof *rows);
+    int status = 0, errors = 0, mismatches = 0;
+    if (!ha || !hb || !hc || !want || !got || !zeros || !t || !rows) {
+        fprintf(stderr, "bench_ops: out of host memory\n");
+        status = 1;
+        n = 0;
+    } else {
+        /* values in [-1, 1): zeros would let a kernel skip work */
+        clgan_rng_uniform(2024, 0, ha, amax);
+        clgan_rng_uniform(2025, 0, hb, bmax);
+        for (size_t i = 0; i < amax; i++) ha[i] = 2.0f * ha[i] - 1.0f;
+        for (size_t i = 0; i < bmax; i++) hb[i] = 2.0f * hb[i] - 1.0f;
+    }
+    clgan_gemm_choice dflt; /* what the device takes without --gemm */
+    if (clgan_gemm_choose(info, NULL, &dflt) != CLGAN_OK) {
+        snprintf(dflt.why, sizeof dflt.why, "%s", clgan_last_error());
+        dflt.path = CLGAN_GEMM_AUTO;
+        clgan_clear_error();
+    }
+    fprintf(notes, "clgan %s bench_ops --gemm-shapes: %d distinct GEMM shapes of one DCGAN-%d step (D step + G step; "
+                   "batch %d, ngf = ndf = %d, loss ns, Adam), traced on %s\n",
+            clgan_version(), n, image, batch, width, info->id);
+    fprintf(notes, "  %-6s %s %s (%s; %s; %u compute units)\n", info->id, info->type, info->name,
+            info->platform_name, info->device_version, info->compute_units);
+    fprintf(notes, "  its GEMM path by default: %s (%s)\n", clgan_gemm_path_name(dflt.path), dflt.why);
+    fprintf(notes, "  median of %d calls after %d warm-up, each call enqueue + clFinish on the device paths\n", runs,
+            warm);
+    fprintf(notes, "  host: %s; direct calls with openblas_set_num_threads(%d), set back to 1 after\n",
+            openblas_get_config(), host_threads);
+    fprintf(notes, "  peak: %s\n", peak_how);
+
+    gemm_bufs g;
+    bool have_bufs = n > 0;
+    if (have_bufs && gemm_bufs_new(d, amax, bmax, cmax, ha, hb, &g) != CLGAN_OK) {
+        fprintf(stderr, "bench_ops: buffers on %s: %s\n", info->id, clgan_last_error());
+        have_bufs = false;
+        status = 1;
+    }
+    for (int i = 0; i < n && have_bufs; i++) {
+        gemm_row *r = &rows[i];
+        r->s = shapes[i];
+        for (int p = 0; p < NPATHS; p++) {
+            r->ms[p] = -1;
+            r->nmse[p] = NAN;
+        }
+        const clgan_gemm_shape *s = &r->s;
+        size_t cn = (size_t)s->m * (size_t)s->n;
+        /* OpenBLAS with its own threads: the reference result, then the timed
+         * calls, after a pause for any worker still spinning from the last shape */
+        let_threads_sleep();
+        openblas_set_num_threads(host_threads);
+        memset(want, 0, cn * sizeof *want);
+        host_gemm(s, ha, hb, 0.0f, want);
+        for (int w = 0; w < warm; w++) host_gemm(s, ha, hb, s->accumulate ? 1.0f : 0.0f, hc);
+        for (int k = 0; k < runs; k++) {
+            double t0 = now_ms();
+            host_gemm(s, ha, hb, s->accumulate ? 1.0f : 0.0f, hc);
+            t[k] = now_ms() - t0;
+        }
+        r->ms[P_HOST] = median(t, runs);
+        openblas_set_num_threads(1); /* what the native path's pool set and wants */
+        let_threads_sleep();
+        const clgan_gemm_path paths[2] = {CLGAN_GEMM_NATIVE, CLGAN_GEMM_CLBLAST};
+        for (int p = P_NATIVE; p <= P_CLBLAST; p++) {
+            if (paths[p] == CLGAN_GEMM_NATIVE && !info->native_kernels) continue;
+            if (time_device_gemm(&g, paths[p], s, warm, runs, t, zeros, got, want, &r->ms[p], &r->nmse[p]) !=
+                CLGAN_OK) {
+                fprintf(stderr, "bench_ops: GEMM %dx%dx%d on %s: %s\n", s->m, s->n, s->k, path_names[p],
+                        clgan_last_error());
+                r->ms[p] = -1;
+                errors++;
+            }
+        }
+    }
+    if (have_bufs) gemm_bufs_free(&g);
+    clgan_device_close(d);
+    d = NULL;
+
+    /* tuned CLBlast, when the device has a tune record */
+    clgan_device_options tuned = {.gemm = CLGAN_GEMM_CLBLAST};
+    clgan_gemm_choice tc;
+    bool tuned_ok = false;
+    if (clgan_gemm_choose(info, &tuned, &tc) != CLGAN_OK) {
+        fprintf(stderr, "bench_ops: %s\n", clgan_last_error());
+        clgan_clear_error();
+    }
+    if (n > 0 && tc.tuned) {
+        if (clgan_device_open(info, &tuned, &d) != CLGAN_OK) {
+            fprintf(stderr, "bench_ops: open %s with its tune record: %s\n", info->id, clgan_last_error());
+            errors++;
+        } else if (!clgan_device_gemm(d)->tuned) {
+            fprintf(notes, "  tune record %s was not applied (see the warning above): no tuned column\n",
+                    tc.tune_file);
+        } else if (gemm_bufs_new(d, amax, bmax, cmax, ha, hb, &g) != CLGAN_OK) {
+            fprintf(stderr, "bench_ops: buffers on %s: %s\n", info->id, clgan_last_error());
+            errors++;
+        } else {
+            tuned_ok = true;
+            for (int i = 0; i < n; i++) {
+                gemm_row *r = &rows[i];
+                const clgan_gemm_shape *s = &r->s;
+                memset(want, 0, (size_t)s->m * (size_t)s->n * sizeof *want);
+                openblas_set_num_threads(1);
+                host_gemm(s, ha, hb, 0.0f, want);
+                if (time_device_gemm(&g, CLGAN_GEMM_CLBLAST, s, warm, runs, t, zeros, got, want, &r->ms[P_TUNED],
+                                     &r->nmse[P_TUNED]) != CLGAN_OK) {
+                    fprintf(stderr, "bench_ops: GEMM %dx%dx%d on tuned CLBlast: %s\n", s->m, s->n, s->k,
+                            clgan_last_error());
+                    r->ms[P_TUNED] = -1;
+                    errors++;
+                }
+            }
+            gemm_bufs_free(&g);
+        }
+        if (d) clgan_device_close(d);
+    }
+    if (n > 0)
+        fprintf(notes, "  tuned CLBlast: %s\n",
+                tuned_ok ? tc.tune_file
+                         : tc.tune_file[0] ? "no valid tune record for the device (clgan tune makes one)"
+                                           : "no cache folder for a tune record");
+    for (int i = 0; i < n; i++)
+        for (int p = 0; p < NPATHS; p++)
+            if (p != P_HOST && rows[i].ms[p] >= 0 && !(rows[i].nmse[p] <= 1e-6)) {
+                fprintf(stderr, "bench_ops: GEMM %dx%dx%d on %s differs from OpenBLAS: nmse %.3g (tolerance 1e-6)\n",
+                        rows[i].s.m, rows[i].s.n, rows[i].s.k, path_names[p], rows[i].nmse[p]);
+                mismatches++;
+            }
+
+    /* the step: count-weighted sums; a path missing a shape has no total */
+    double total_ms[NPATHS] = {0}, total_flop = 0;
+    int calls = 0, at_half = 0, compared = 0;
+    for (int i = 0; i < n; i++) {
+        total_flop += gemm_flop(&rows[i].s) * rows[i].s.count;
+        calls += rows[i].s.count;
+        for (int p = 0; p < NPATHS; p++) {
+            if (rows[i].ms[p] < 0) total_ms[p] = -1;
+            else if (total_ms[p] >= 0) total_ms[p] += rows[i].ms[p] * rows[i].s.count;
+        }
+        if (rows[i].ms[P_NATIVE] > 0 && rows[i].ms[P_HOST] > 0) {
+            compared++;
+            at_half += rows[i].ms[P_HOST] / rows[i].ms[P_NATIVE] >= 0.5;
+        }
+    }
+    if (n == 0)
+        for (int p = 0; p < NPATHS; p++) total_ms[p] = -1;
+
+    if (o->csv) {
+        printf("row,m,n,k,op,count,gflop");
+        for (int p = 0; p < NPATHS; p++) printf(",%s_ms", path_names[p]);
+        for (int p = 0; p < NPATHS; p++) printf(",%s_gflop_per_s", path_names[p]);
+        printf(",native_over_openblas");
+        for (int p = 0; p < P_HOST; p++) printf(",%s_nmse", path_names[p]);
+        printf(",peak_gflop_per_s,runs,warmup,host_threads\n");
+        for (int i = 0; i <= n; i++) {
+            bool step = i == n;
+            const gemm_row *r = step ? NULL : &rows[i];
+            char op[16] = "";
+            if (!step) gemm_op_text(&r->s, op, sizeof op);
+            if (step) printf("step,,,,,%d,%.6g", calls, total_flop * 1e-9);
+            else printf("shape,%d,%d,%d,%s,%d,%.6g", r->s.m, r->s.n, r->s.k, op, r->s.count, gemm_flop(&r->s) * 1e-9);
+            double flop = step ? total_flop : gemm_flop(&r->s);
+            for (int p = 0; p < NPATHS; p++) {
+                double ms = step ? total_ms[p] : r->ms[p];
+                if (ms >= 0) printf(",%.6g", ms);
+                else printf(",");
+            }
+            for (int p = 0; p < NPATHS; p++) {
+                double ms = step ? total_ms[p] : r->ms[p];
+                if (ms > 0) printf(",%.6g", flop * 1e-6 / ms);
+                else printf(",");
+            }
+            double nat = step ? total_ms[P_NATIVE] : r->ms[P_NATIVE], host = step ? total_ms[P_HOST] : r->ms[P_HOST];
+            if (nat > 0 && host > 0) printf(",%.4g", host / nat);
+            else printf(",");
+            for (int p = 0; p < P_HOST; p++) {
+                if (!step && !isnan(r->nmse[p])) printf(",%.3g", r->nmse[p]);
+                else printf(",");
+            }
+            if (peak > 0) printf(",%.6g", peak);
+            else printf(",");
+            printf(",%d,%d,%d\n", runs, warm, host_threads);
+        }
+    } else if (n > 0) {
+        printf("\nGFLOP/s per path (2 flops per multiply-add); native/OpenBLAS = OpenBLAS's time / native's\n");
+        printf("%5s %5s %5s  %-6s %5s %8s  %8s %8s %8s %8s  %9s\n", "m", "n", "k", "op", "calls", "MFLOP", "native",
+               "clblast", "tuned", "openblas", "nat/oblas");
+        for (int i = 0; i < n; i++) {
+            const gemm_row *r = &rows[i];
+            char op[16], c[NPATHS][16], ratio[16] = "-";
+            gemm_op_text(&r->s, op, sizeof op);
+            for (int p = 0; p < NPATHS; p++) rate_cell(r, p, c[p], sizeof c[p]);
+            if (r->ms[P_NATIVE] > 0 && r->ms[P_HOST] > 0)
+                snprintf(ratio, sizeof ratio, "%.2f", r->ms[P_HOST] / r->ms[P_NATIVE]);
+            printf("%5d %5d %5d  %-6s %5d %8.1f  %8s %8s %8s %8s  %9s\n", r->s.m, r->s.n, r->s.k, op, r->s.count,
+                   gemm_flop(&r->s) * 1e-6, c[P_NATIVE], c[P_CLBLAST], c[P_TUNED], c[P_HOST], ratio);
+        }
+        printf("\nstep: %d GEMM calls, %.3f GFLOP\n", calls, total_flop * 1e-9);
+        for (int p = 0; p < NPATHS; p++) {
+            if (total_ms[p] < 0) {
+                printf("  %-14s -\n", path_names[p]);
+                continue;
+            }
+            double rate = total_flop * 1e-6 / total_ms[p];
+            printf("  %-14s %8.2f ms  %7.1f GFLOP/s", path_names[p], total_ms[p], rate);
+            if (peak > 0) printf("  %5.1f%% of peak", 100.0 * rate / peak);
+            printf("\n");
+        }
+        if (total_ms[P_NATIVE] > 0 && total_ms[P_HOST] > 0)
+            printf("  native/OpenBLAS over the step: %.2f; shapes with native >= 50%% of OpenBLAS's rate: %d of %d\n",
+                   total_ms[P_HOST] / total_ms[P_NATIVE], at_half, compared);
+        printf("  peak: %s\n", peak_how);
+    }
+    if (mismatches || errors) {
+        fprintf(stderr, "bench_ops: %d GEMM result%s from OpenBLAS, %d error%s\n", mismatches,
+                mismatches == 1 ? " differs" : "s differ", errors, errors == 1 ? "" : "s");
+        status = 1;
+    }
+    free(ha);
+    free(hb);
+    free(hc);
+    free(want);
+    free(got);
+    free(zeros);
+    free(t);
+    free(rows);
+    return status;
+}
+
 int main(int argc, char **argv) {
     options o;
     int rc = parse_options(argc, argv, &o);
@@ -571,6 +1053,11 @@ int main(int argc, char **argv) {
     if (clgan_devices_enumerate(&l) != CLGAN_OK) {
         fprintf(stderr, "bench_ops: %s\n", clgan_last_error());
         return 1;
+    }
+    if (o.gemm_shapes) {
+        rc = run_gemm_shapes(&o, &l);
+        clgan_device_list_free(&l);
+        return rc;
     }
     int idx[MAX_DEVICES];
     bool ref_only;
