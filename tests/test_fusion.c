@@ -1,7 +1,8 @@
 /* The fusion pass and its generated kernels against the reference: graphs
  * made to exercise every shape of group (chains with broadcast leaves along
  * one or two axes, members stored because something else reads them, sums
- * with fused producers split into parts, BatchNorm and layer norm forward,
+ * with fused producers split into parts, sums followed by elementwise math
+ * on their kept elements (epilogues) in one part and in several, BatchNorm and layer norm forward,
  * backward and double backward, odd sizes) run on `ref` (op by op, the
  * definition) and on every OpenCL device fused and unfused (CLGAN_FUSE=0).
  * Every kept value must agree within the op tests' bound (tolerances.h:
@@ -95,6 +96,13 @@ static void build_sums(built *b) {
     keep(b, s2);
     keep(b, s3);
     keep(b, c);
+    /* per-element math after a sum (an epilogue), with the sum in parts
+     * (the _fin kernel) and in one part, and the sum itself also kept */
+    int total = clgan_sum(b->g, clgan_square(b->g, x));
+    keep(b, clgan_sqrt(b->g, clgan_affine(b->g, total, 0.5f, 1.0f)));
+    keep(b, total);
+    int rows = clgan_mean_axes(b->g, m, 1, 1);
+    keep(b, clgan_mul(b->g, clgan_exp(b->g, rows), clgan_affine(b->g, rows, 2.0f, 0.0f)));
 }
 
 typedef void (*builder)(built *b);

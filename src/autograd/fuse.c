@@ -119,7 +119,7 @@ clgan_status clgan_fuse_groups(clgan_graph *g) {
     clgan_fuse_reset(g);
     int n = g->n;
     readers rd = {0};
-    bool *cand = calloc((size_t)n + 1, sizeof *cand);
+    unsigned char *cand = calloc((size_t)n + 1, sizeof *cand);
     /* at most one group per node */
     g->groups = calloc((size_t)n + 1, sizeof *g->groups);
     if (!cand || !g->groups || !readers_build(g, &rd)) {
@@ -137,22 +137,33 @@ clgan_status clgan_fuse_groups(clgan_graph *g) {
         grp->root = r;
         grp->n = 0;
         root->group = gid;
-        size_t space = root->op == CLGAN_OP_SUM ? numel_of_node(&g->nodes[root->in[0]]) : numel_of_node(root);
-        int lo = r, outs = root->op == CLGAN_OP_SUM ? 0 : 1, leaves = root->nin;
+        /* the spaces: epi, the root's elements (an elementwise root, or a
+         * sum's epilogue); pro, what the group's sum reads, once it has one */
+        bool sum_root = root->op == CLGAN_OP_SUM;
+        size_t epi = numel_of_node(root), pro = sum_root ? numel_of_node(&g->nodes[root->in[0]]) : 0;
+        int sum_node = sum_root ? r : -1;
+        unsigned char want = sum_root ? (1u << FUSE_PRO) : (1u << FUSE_EPI);
+        int lo = r, outs = sum_root ? 0 : 1, leaves = root->nin;
         for (int k = 0; k < root->nin; k++)
             if (full_input(g, root, k)) {
                 int s = storage(g, root->in[k]);
-                cand[s] = true;
+                cand[s] |= want;
                 if (s < lo) lo = s;
             }
         int members[CLGAN_FUSE_MAX_STEPS], nm = 0;
+        unsigned char parts[CLGAN_FUSE_MAX_STEPS];
         for (int j = r - 1; j >= lo && j >= 0; j--) {
-            if (!cand[j]) continue;
-            cand[j] = false;
+            unsigned char kinds = cand[j];
+            if (!kinds) continue;
+            cand[j] = 0;
             clgan_gnode *x = &g->nodes[j];
-            if (!x->needed || x->kind != NODE_OP || x->group >= 0 || !elementwise(x->op) ||
-                numel_of_node(x) != space || nm + 2 > CLGAN_FUSE_MAX_STEPS)
-                continue;
+            if (!x->needed || x->kind != NODE_OP || x->group >= 0 || nm + 3 > CLGAN_FUSE_MAX_STEPS) continue;
+            size_t len = numel_of_node(x);
+            int part = 0;
+            if ((kinds & (1u << FUSE_PRO)) && elementwise(x->op) && len == pro) part = FUSE_PRO;
+            else if ((kinds & (1u << FUSE_EPI)) && elementwise(x->op) && len == epi) part = FUSE_EPI;
+            else if ((kinds & (1u << FUSE_EPI)) && x->op == CLGAN_OP_SUM && sum_node < 0 && len == epi) part = FUSE_SUM;
+            if (!part) continue;
             bool ok = true;
             int uses = 0;
             for (int q = rd.start[j]; q < rd.start[j + 1] && ok; q++) {
@@ -171,19 +182,32 @@ clgan_status clgan_fuse_groups(clgan_graph *g) {
             }
             outs += store;
             leaves += x->nin - uses;
+            parts[nm] = (unsigned char)part;
             members[nm++] = j;
+            unsigned char mark = part == FUSE_EPI ? (1u << FUSE_EPI) : (1u << FUSE_PRO);
+            if (part == FUSE_SUM) {
+                sum_node = j;
+                pro = numel_of_node(&g->nodes[x->in[0]]);
+            }
             for (int k = 0; k < x->nin; k++)
                 if (full_input(g, x, k)) {
                     int s = storage(g, x->in[k]);
-                    cand[s] = true;
+                    cand[s] |= mark;
                     if (s < lo) lo = s;
                 }
         }
-        for (int j = 0; j <= r; j++) cand[j] = false;
+        for (int j = 0; j <= r; j++) cand[j] = 0;
         /* members in ascending order, the root last */
-        for (int a = 0; a < nm; a++) grp->member[a] = members[nm - 1 - a];
+        for (int a = 0; a < nm; a++) {
+            grp->member[a] = members[nm - 1 - a];
+            grp->part[a] = parts[nm - 1 - a];
+        }
         grp->member[nm] = r;
+        grp->part[nm] = sum_root ? FUSE_SUM : sum_node >= 0 ? FUSE_EPI : FUSE_PRO;
         grp->n = nm + 1;
+        /* without a sum, the elementwise members are of the one space */
+        if (sum_node < 0)
+            for (int a = 0; a < grp->n; a++) grp->part[a] = FUSE_PRO;
         for (int a = 0; a < nm; a++) g->nodes[grp->member[a]].elided = !must_store(g, &rd, grp->member[a], gid);
     }
     free(cand);
@@ -198,34 +222,34 @@ static clgan_op_tensor tensor_at(const clgan_gnode *x) {
     return t;
 }
 
-static int leaf_index(clgan_fused *f, const clgan_gnode *s, int mid, int inner) {
+static int leaf_index(clgan_fused *f, const clgan_gnode *s, int mid, int inner, bool epi) {
     for (int j = 0; j < f->nleaves; j++)
         if (f->leaf[j].t.buf == s->buf && f->leaf[j].t.off == s->off && f->leaf[j].mid == mid &&
-            f->leaf[j].inner == inner && numel_of_node(s) == clgan_op_numel(&f->leaf[j].t))
+            f->leaf[j].inner == inner && f->leaf[j].epi == epi && numel_of_node(s) == clgan_op_numel(&f->leaf[j].t))
             return j;
     if (f->nleaves == CLGAN_FUSE_MAX_LEAVES) return -1;
-    f->leaf[f->nleaves] = (clgan_fused_leaf){.t = tensor_at(s), .mid = mid, .inner = inner};
+    f->leaf[f->nleaves] = (clgan_fused_leaf){.t = tensor_at(s), .mid = mid, .inner = inner, .epi = epi};
     return f->nleaves++;
 }
 
-clgan_status clgan_fuse_call(const clgan_graph *g, int gi, clgan_fused *f) {
-    const clgan_fgroup *grp = &g->groups[gi];
-    const clgan_gnode *root = &g->nodes[grp->root];
-    memset(f, 0, sizeof *f);
-    int step_of[CLGAN_FUSE_MAX_STEPS];
-    int count = root->op == CLGAN_OP_SUM ? grp->n - 1 : grp->n;
-    for (int a = 0; a < count; a++) {
+/* Appends the steps of the group's members of one part, in node order;
+ * step_of[a] is member a's step (filled as they are added). */
+static clgan_status add_steps(const clgan_graph *g, const clgan_fgroup *grp, int part, int sum_node, int *step_of,
+                              clgan_fused *f) {
+    for (int a = 0; a < grp->n; a++) {
+        if (grp->part[a] != part) continue;
         const clgan_gnode *x = &g->nodes[grp->member[a]];
         clgan_fused_step *s = &f->step[f->nsteps];
         *s = (clgan_fused_step){.op = x->op, .fp = {x->fp[0], x->fp[1]}, .out = -1};
         for (int k = 0; k < x->nin; k++) {
             int src = storage(g, x->in[k]), b = -1;
-            for (int e = 0; e < a && b < 0; e++)
-                if (grp->member[e] == src) b = step_of[e];
-            if (b < 0) {
+            if (src == sum_node) b = CLGAN_FUSE_SUMVAL;
+            for (int e = 0; e < grp->n && b == -1; e++)
+                if (grp->member[e] == src && step_of[e] >= 0) b = step_of[e];
+            if (b == -1) {
                 int mid, inner;
                 leaf_pattern(g, x, k, &mid, &inner);
-                int j = leaf_index(f, &g->nodes[src], mid, inner);
+                int j = leaf_index(f, &g->nodes[src], mid, inner, part == FUSE_EPI);
                 if (j < 0) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "fused group of node %d has too many leaves", grp->root);
                 b = CLGAN_FUSE_LEAF(j);
             }
@@ -237,28 +261,53 @@ clgan_status clgan_fuse_call(const clgan_graph *g, int gi, clgan_fused *f) {
         }
         step_of[a] = f->nsteps++;
     }
-    if (root->op == CLGAN_OP_SUM) {
-        f->sum = true;
-        f->outer = root->ip[0];
-        f->mid = root->ip[1];
-        f->inner = root->ip[2];
-        f->sum_out = tensor_at(root);
-        f->n = numel_of_node(&g->nodes[root->in[0]]);
-        int src = storage(g, root->in[0]);
-        if (count == 0 || grp->member[count - 1] != src) {
-            /* the sum reads a leaf (or, never, a member other than the last): an identity step */
-            int j = -1, b = -1;
-            for (int e = 0; e < count && b < 0; e++)
-                if (grp->member[e] == src) b = step_of[e];
-            if (b < 0) {
-                j = leaf_index(f, &g->nodes[src], 0, 0);
-                if (j < 0) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "fused group of node %d has too many leaves", grp->root);
-                b = CLGAN_FUSE_LEAF(j);
-            }
-            f->step[f->nsteps++] = (clgan_fused_step){.op = CLGAN_OP_EXPAND, .arg = {b, 0}, .out = -1};
-        }
-    } else {
-        f->n = numel_of_node(root);
-    }
     return CLGAN_OK;
+}
+
+clgan_status clgan_fuse_call(const clgan_graph *g, int gi, clgan_fused *f) {
+    const clgan_fgroup *grp = &g->groups[gi];
+    memset(f, 0, sizeof *f);
+    f->sum_store = -1;
+    int step_of[CLGAN_FUSE_MAX_STEPS], sum_at = -1;
+    for (int a = 0; a < grp->n; a++) {
+        step_of[a] = -1;
+        if (grp->part[a] == FUSE_SUM) sum_at = a;
+    }
+    clgan_status st = add_steps(g, grp, FUSE_PRO, -1, step_of, f);
+    if (st != CLGAN_OK || sum_at < 0) {
+        f->n = numel_of_node(&g->nodes[grp->root]);
+        return st;
+    }
+    const clgan_gnode *sum = &g->nodes[grp->member[sum_at]];
+    f->sum = true;
+    f->outer = sum->ip[0];
+    f->mid = sum->ip[1];
+    f->inner = sum->ip[2];
+    f->n = numel_of_node(&g->nodes[sum->in[0]]);
+    /* the summed value must be the last prologue step: the sum's input is
+     * the highest prologue member, or else a leaf read by an identity step */
+    int src = storage(g, sum->in[0]), last = -1;
+    for (int a = 0; a < grp->n; a++)
+        if (grp->member[a] == src && step_of[a] >= 0) last = step_of[a];
+    if (last < 0 || last != f->nsteps - 1) {
+        int b = last;
+        if (b < 0) {
+            int j = leaf_index(f, &g->nodes[src], 0, 0, false);
+            if (j < 0) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "fused group of node %d has too many leaves", grp->root);
+            b = CLGAN_FUSE_LEAF(j);
+        }
+        f->step[f->nsteps++] = (clgan_fused_step){.op = CLGAN_OP_EXPAND, .arg = {b, 0}, .out = -1};
+    }
+    if (sum_at == grp->n - 1) { /* the sum is the root: no epilogue */
+        f->sum_out = tensor_at(sum);
+        return CLGAN_OK;
+    }
+    if (!sum->elided) {
+        f->sum_store = f->nouts;
+        f->out[f->nouts++] = tensor_at(sum);
+    }
+    int before = f->nsteps;
+    st = add_steps(g, grp, FUSE_EPI, grp->member[sum_at], step_of, f);
+    f->nepi = f->nsteps - before;
+    return st;
 }

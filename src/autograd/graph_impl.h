@@ -44,7 +44,12 @@ typedef struct {
     int root;
     int n;
     int member[CLGAN_FUSE_MAX_STEPS];
+    /* each member's part: FUSE_EPI elementwise over a sum's kept elements
+     * (after it), FUSE_PRO elementwise over what a sum reads (or the whole
+     * group when there is no sum), FUSE_SUM the group's sum */
+    unsigned char part[CLGAN_FUSE_MAX_STEPS];
 } clgan_fgroup;
+enum { FUSE_EPI = 1, FUSE_PRO = 2, FUSE_SUM = 3 };
 
 struct clgan_graph {
     clgan_gnode *nodes;

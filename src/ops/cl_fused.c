@@ -105,11 +105,16 @@ static bool at_m(const clgan_fused *f, int prim_mid, int prim_inner, int j) {
 
 static const char *op_fn(clgan_op op) { return clgan_ops[op].name; }
 
-/* The body shared by both kinds: leaf reads at flat index i (or m), the
- * steps, and the step outputs. Variables: l<j> leaves, t<k> steps. */
-static void put_steps(text *t, const clgan_fused *f, int pm, int pi, const char *pad) {
+/* Steps [from, to): reads of the leaves of their kind (epilogue or not) at
+ * flat index i (or m), the steps, and the step outputs. Variables: l<j>
+ * leaves, t<k> steps, sv the sum (epilogue). An epilogue's index is the
+ * kept element m. */
+static void put_steps(text *t, const clgan_fused *f, int from, int to, bool epi, int pm, int pi, const char *pad) {
     for (int j = 0; j < f->nleaves; j++) {
-        if (f->leaf[j].mid == 0) put(t, "%sfloat l%d = L%d[lo%d + i];\n", pad, j, j, j);
+        if (f->leaf[j].epi != epi) continue;
+        if (epi && f->leaf[j].mid == 0) put(t, "%sfloat l%d = L%d[lo%d + m];\n", pad, j, j, j);
+        else if (epi) put(t, "%sfloat l%d = L%d[lo%d + (m / LI%d) %% LM%d];\n", pad, j, j, j, j, j);
+        else if (f->leaf[j].mid == 0) put(t, "%sfloat l%d = L%d[lo%d + i];\n", pad, j, j, j);
 #if CLGAN_PLANT_BUG == 6 /* planted for the proof that the fusion test fails: a broadcast leaf read one off */
         else if (at_m(f, pm, pi, j)) put(t, "%sfloat l%d = L%d[lo%d + (m + 1) %% LM%d];\n", pad, j, j, j, j);
 #else
@@ -118,18 +123,20 @@ static void put_steps(text *t, const clgan_fused *f, int pm, int pi, const char 
         else put(t, "%sfloat l%d = L%d[lo%d + (i / LI%d) %% LM%d];\n", pad, j, j, j, j, j);
     }
     char a[16], b[16];
-    for (int k = 0; k < f->nsteps; k++) {
+    const char *at = epi ? "m" : "i";
+    for (int k = from; k < to; k++) {
         const clgan_fused_step *s = &f->step[k];
         for (int q = 0; q < 2; q++) {
             char *dst = q ? b : a;
             int v = s->arg[q];
-            if (v >= 0) snprintf(dst, 16, "t%d", v);
+            if (v == CLGAN_FUSE_SUMVAL) snprintf(dst, 16, "sv");
+            else if (v >= 0) snprintf(dst, 16, "t%d", v);
             else snprintf(dst, 16, "l%d", -1 - v);
         }
         if (s->op == CLGAN_OP_EXPAND) put(t, "%sfloat t%d = %s;\n", pad, k, a);
         else if (is_binary(s->op)) put(t, "%sfloat t%d = ew_%s(%s, %s);\n", pad, k, op_fn(s->op), a, b);
         else put(t, "%sfloat t%d = ew_%s(%s, P%d_0, P%d_1);\n", pad, k, op_fn(s->op), a, k, k);
-        if (s->out >= 0) put(t, "%sY%d[yo%d + i] = t%d;\n", pad, s->out, s->out, k);
+        if (s->out >= 0) put(t, "%sY%d[yo%d + %s] = t%d;\n", pad, s->out, s->out, at, k);
     }
 }
 
@@ -158,14 +165,32 @@ static void generate(const clgan_device *d, const clgan_fused *f, text *t) {
         put(t, "    float acc = 0.0f;\n");
         put(t, "    for (; k < kend; k += %d) {\n", wg);
         put(t, "        int i = (o * mid + m) * inner + in;\n");
-        put_steps(t, f, f->mid, f->inner, "        ");
-        put(t, "        acc += t%d;\n", f->nsteps - 1);
+        int pro = f->nsteps - f->nepi;
+        put_steps(t, f, 0, pro, false, f->mid, f->inner, "        ");
+        put(t, "        acc += t%d;\n", pro - 1);
         put(t, "        in += si;\n        o += so_;\n        if (in >= inner) {\n            in -= inner;\n"
                "            o++;\n        }\n    }\n");
         put(t, "    part[tl] = acc;\n    barrier(CLK_LOCAL_MEM_FENCE);\n");
         put(t, "    for (int s = %d; s > 0; s >>= 1) {\n        if (tl < s) part[tl] += part[tl + s];\n"
                "        barrier(CLK_LOCAL_MEM_FENCE);\n    }\n", wg / 2);
-        put(t, "    if (tl == 0) S[so + g] = part[0];\n}\n");
+            if (f->nepi == 0) {
+            put(t, "    if (tl == 0) S[so + g] = part[0];\n}\n");
+            return;
+        }
+        /* the epilogue: here when the sum is in one part, else in NAME_fin
+         * after the parts are added */
+        put(t, "    if (tl != 0) return;\n    if (parts > 1) {\n        S[so + g] = part[0];\n        return;\n    }\n");
+        put(t, "    float sv = part[0];\n");
+        if (f->sum_store >= 0) put(t, "    Y%d[yo%d + m] = sv;\n", f->sum_store, f->sum_store);
+        put_steps(t, f, pro, f->nsteps, true, 0, 0, "    ");
+        put(t, "}\n__kernel void NAME_fin(__global float *S, const int so");
+        put_params(t, f);
+        put(t, ", const int outer, const int mid, const int inner, const int parts, const int chunk) {\n");
+        put(t, "    int m = GID0;\n    if (m >= mid) return;\n    float sv = 0.0f;\n");
+        put(t, "    for (int q = 0; q < parts; q++) sv += S[so + m * parts + q];\n");
+        if (f->sum_store >= 0) put(t, "    Y%d[yo%d + m] = sv;\n", f->sum_store, f->sum_store);
+        put_steps(t, f, pro, f->nsteps, true, 0, 0, "    ");
+        put(t, "}\n");
         return;
     }
     int pj = primary_leaf(f);
@@ -182,7 +207,7 @@ static void generate(const clgan_device *d, const clgan_fused *f, text *t) {
         put(t, "    int m = get_global_id(0), o = get_global_id(1);\n");
         put(t, "    if (m >= PM) return;\n    int i = o * PM + m;\n");
     }
-    put_steps(t, f, pm, pi, "    ");
+    put_steps(t, f, 0, f->nsteps, false, pm, pi, "    ");
     put(t, "}\n");
 }
 
@@ -198,19 +223,14 @@ static void kernel_name(const char *body, char out[32]) {
     snprintf(out, 32, "fz_%.16s", hex);
 }
 
-/* body with NAME replaced by name, appended to all */
+/* body with every NAME replaced by name, appended to all */
 static void put_named(text *all, const char *body, const char *name) {
-    const char *at = strstr(body, "NAME");
-    size_t head = (size_t)(at - body);
-    char *first = malloc(head + 1);
-    if (!first) {
-        all->failed = true;
-        return;
+    const char *s = body, *at;
+    while ((at = strstr(s, "NAME")) != NULL) {
+        put(all, "%.*s%s", (int)(at - s), s, name);
+        s = at + 4;
     }
-    memcpy(first, body, head);
-    first[head] = 0;
-    put(all, "%s%s%s\n", first, name, at + 4);
-    free(first);
+    put(all, "%s\n", s);
 }
 
 clgan_status clgan_fused_prepare(clgan_device *d, clgan_fused *f, int n) {
@@ -303,9 +323,9 @@ clgan_status clgan_fused_run(clgan_device *d, const clgan_fused *f) {
         int wg = sum_wg(d), parts = f->parts;
         long count = (long)f->outer * f->inner;
         int chunk = (int)(((count + parts - 1) / parts + wg - 1) / wg * wg);
-        cl_mem partial = f->sum_out.buf->mem;
-        int po = (int)f->sum_out.off;
-        if (parts > 1) {
+        cl_mem partial = f->nepi ? NULL : f->sum_out.buf->mem;
+        int po = f->nepi ? 0 : (int)f->sum_out.off;
+        if (parts > 1 || f->nepi) {
             st = clgan_device_scratch(d, (size_t)f->mid * (size_t)parts * sizeof(float), &partial);
             if (st != CLGAN_OK) return st;
             po = 0;
@@ -319,7 +339,11 @@ clgan_status clgan_fused_run(clgan_device *d, const clgan_fused *f) {
         arg_int(&l, parts);
         arg_int(&l, chunk);
         st = clgan_cl_launch(d, f->kernel, (size_t)f->mid * (size_t)parts * (size_t)wg, (size_t)wg, l.n, l.a);
-        if (st == CLGAN_OK && parts > 1) {
+        if (st == CLGAN_OK && parts > 1 && f->nepi) {
+            char fin[40];
+            snprintf(fin, sizeof fin, "%s_fin", f->kernel);
+            st = clgan_cl_launch(d, fin, (size_t)f->mid, 64, l.n, l.a);
+        } else if (st == CLGAN_OK && parts > 1) {
             int yo = (int)f->sum_out.off, mid = f->mid;
             clgan_cl_arg args[] = {CLARG(f->sum_out.buf->mem), CLARG(yo), CLARG(partial), CLARG(mid), CLARG(parts)};
             st = clgan_cl_launch(d, "sum_parts_f32", (size_t)mid, 64, 5, args);

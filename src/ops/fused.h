@@ -24,6 +24,8 @@
 /* A step's operand: k >= 0 the value of step k (k < this step), or
  * CLGAN_FUSE_LEAF(j) leaf j. */
 #define CLGAN_FUSE_LEAF(j) (-1 - (j))
+/* An epilogue step's operand: the sum of the kept element. */
+#define CLGAN_FUSE_SUMVAL (-1000)
 
 typedef struct {
     clgan_op op;  /* a unary or binary elementwise op; EXPAND: the value of arg[0] */
@@ -35,6 +37,7 @@ typedef struct {
 typedef struct {
     clgan_op_tensor t;
     int mid, inner; /* read at (i / inner) % mid; mid 0: at i */
+    bool epi;       /* an epilogue's leaf: i is the kept element m */
 } clgan_fused_leaf;
 
 typedef struct {
@@ -43,10 +46,14 @@ typedef struct {
     clgan_fused_leaf leaf[CLGAN_FUSE_MAX_LEAVES];
     clgan_op_tensor out[CLGAN_FUSE_MAX_OUTS];
     size_t n; /* elements of the iteration space */
-    /* sum: y (mid) = sum over (outer, inner) of the last step (n = outer mid inner) */
+    /* sum: y (mid) = sum over (outer, inner) of the last step before the
+     * epilogue (n = outer mid inner), into sum_out; or, with an epilogue (the
+     * last nepi steps, elementwise over the mid kept elements, which read
+     * the sum as CLGAN_FUSE_SUMVAL), into out[sum_store] (-1: not stored) */
     bool sum;
     int outer, mid, inner;
     clgan_op_tensor sum_out;
+    int nepi, sum_store;
     /* set by clgan_fused_prepare */
     char kernel[32];
     int parts; /* sum: work-groups per kept element (partial sums, then sum_parts_f32) */
