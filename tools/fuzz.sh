@@ -37,7 +37,7 @@ seconds=600
 if [[ "${1:-}" =~ ^[0-9]+$ ]]; then seconds=$1; shift; fi
 check || exit 1
 if [ ! -d "$dir" ]; then
-  CC=clang meson setup "$dir" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug \
+  CC=clang CXX=clang++ meson setup "$dir" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug \
     >/dev/null || exit 1
 fi
 ninja -C "$dir" >"$dir/fuzz-sh-build.log" 2>&1 || { cat "$dir/fuzz-sh-build.log"; echo "build in $dir failed"; exit 1; }

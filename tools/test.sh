@@ -51,7 +51,7 @@ fuzz_tests=8  # one per harness in tests/fuzz/meson.build
 if fuzz_missing=$(tools/fuzz.sh --check 2>&1); then
   # the fuzz build defines only the fuzz suite; arguments select within it
   if [ $# -eq 0 ]; then MESON_TEST_ARGS=(--suite fuzz); else MESON_TEST_ARGS=("$@"); fi
-  CC=clang run_suite build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+  CC=clang CXX=clang++ run_suite build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
   # each harness's executions and coverage (its last line of output)
   [ -f build-fuzz/meson-logs/testlog.json ] && python3 - build-fuzz/meson-logs/testlog.json <<'PY'
 import json, sys
