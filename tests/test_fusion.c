@@ -152,17 +152,6 @@ static bool run_case(int c, clgan_device *d, float **out, size_t *n, int *nkept,
     return st == CLGAN_OK;
 }
 
-static double nmse(const float *a, const float *b, size_t n) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (isfinite(a[i]) != isfinite(b[i])) return INFINITY;
-        double d = (double)a[i] - (double)b[i];
-        num += d * d;
-        den += (double)a[i] * (double)a[i];
-    }
-    return den > 0 ? num / den : num;
-}
-
 static void free_all(float **v, int n) {
     for (int k = 0; k < n; k++) free(v[k]);
 }
@@ -197,7 +186,7 @@ int main(void) {
             } else {
                 double worst = 0, worst_plain = 0;
                 for (int k = 0; k < nk; k++) {
-                    double e = nmse(want[k], fused[k], n[k]), ep = nmse(want[k], plain[k], n[k]);
+                    double e = test_nmse(want[k], fused[k], n[k]), ep = test_nmse(want[k], plain[k], n[k]);
                     if (!(e <= worst)) worst = e;
                     if (!(ep <= worst_plain)) worst_plain = ep;
                 }

@@ -15,18 +15,6 @@ enum { GUARD = 67 }; /* floats of sentinel either side of every buffer */
 static const float SENTINEL = -7.77e30f;
 static int failures;
 
-static double nmse(const float *ref, const float *got, size_t n) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (isnan(ref[i]) != isnan(got[i])) return INFINITY;
-        if (isnan(ref[i])) continue;
-        double d = (double)ref[i] - (double)got[i];
-        num += d * d;
-        den += (double)ref[i] * (double)ref[i];
-    }
-    return den > 0 ? num / den : num;
-}
-
 /* A buffer of n floats with GUARD sentinels either side; the tensor is at GUARD. */
 static clgan_buffer *guarded(clgan_device *d, const float *data, size_t n) {
     size_t total = n + 2 * GUARD;
@@ -174,13 +162,6 @@ static float *run_backward(clgan_device *d, const op_case *c, float *const *inpu
 /* The device's Philox-4x32-10 (cl/rng.cl's rng_philox_words, one work-item)
  * against Random123's kat_vectors: key, counter, expected words. */
 static void check_philox(clgan_device *d) {
-    static const uint32_t kat[3][10] = {
-        {0, 0, 0, 0, 0, 0, 0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8},
-        {0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0x408f276d, 0x41c83b0e, 0xa20bc7c6,
-         0x6d5451fd},
-        {0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0, 0xd16cfe09, 0x94fdcceb, 0x5001e420,
-         0x24126ea1},
-    };
     clgan_buffer *b = NULL;
     if (clgan_buffer_alloc(d, 4 * sizeof(uint32_t), &b) != CLGAN_OK) {
         printf("FAIL philox on %s: %s\n", clgan_device_get_info(d)->id, clgan_last_error());
@@ -188,7 +169,7 @@ static void check_philox(clgan_device *d) {
         return;
     }
     for (int i = 0; i < 3; i++) {
-        const uint32_t *v = kat[i];
+        const uint32_t *v = test_philox_kat[i];
         clgan_cl_arg args[] = {CLARG(b->mem), CLARG(v[4]), CLARG(v[5]), CLARG(v[0]),
                                CLARG(v[1]),   CLARG(v[2]), CLARG(v[3])};
         uint32_t out[4] = {0};
@@ -229,7 +210,7 @@ static void check_wide_sum(clgan_device *ref, clgan_device *d) {
     float *x = malloc(n * sizeof *x);
     fill_domain(x, n, DOM_ANY, 4099);
     float yr = wide_sum(ref, x, shape), yd = wide_sum(d, x, shape);
-    double e = nmse(&yr, &yd, 1), tol = tol_device(CLGAN_OP_SUM);
+    double e = test_nmse(&yr, &yd, 1), tol = tol_device(CLGAN_OP_SUM);
     printf("%-5s %-22s graph    nmse %.3g (tol %.0e)\n", e <= tol ? "ok" : "FAIL", "sum in parts", e, tol);
     if (!(e <= tol)) failures++;
     free(x);
@@ -311,7 +292,7 @@ int main(void) {
             bool g_ref, g_dev;
             float *yr = run_direct(ref, c, &b, inputs, &n_ref, &g_ref);
             float *yd = run_direct(d, c, &b, inputs, &n_dev, &g_dev);
-            double e = nmse(yr, yd, n_ref), tol = tol_device(c->op);
+            double e = test_nmse(yr, yd, n_ref), tol = tol_device(c->op);
             printf("%-5s %-22s forward  nmse %.3g (tol %.0e)%s\n", e <= tol ? "ok" : "FAIL", c->name, e, tol,
                    g_ref && g_dev ? "" : " SENTINEL OVERWRITTEN OR INPUT CHANGED");
             if (!(e <= tol)) failures++;
@@ -321,7 +302,7 @@ int main(void) {
             if (any_diff(c) && !forward_only) {
                 float *gr = run_backward(ref, c, inputs, &n_ref);
                 float *gd = run_backward(d, c, inputs, &n_dev);
-                e = nmse(gr, gd, n_ref);
+                e = test_nmse(gr, gd, n_ref);
                 printf("%-5s %-22s backward nmse %.3g (tol %.0e)\n", e <= tol ? "ok" : "FAIL", c->name, e, tol);
                 if (!(e <= tol)) failures++;
                 free(gr);

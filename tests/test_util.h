@@ -4,11 +4,37 @@
 
 #include "clgan/runtime.h"
 
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define TEST_SKIP 77 /* meson counts exit 77 as skipped */
+
+/* Philox-4x32-10 known answers (Random123's kat_vectors): key[2] words,
+ * counter[4] words, then the four output words. */
+static const uint32_t test_philox_kat[3][10] = {
+    {0, 0, 0, 0, 0, 0, 0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8},
+    {0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0x408f276d, 0x41c83b0e, 0xa20bc7c6,
+     0x6d5451fd},
+    {0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0, 0xd16cfe09, 0x94fdcceb, 0x5001e420,
+     0x24126ea1},
+};
+
+/* NMSE = sum (ref - got)^2 / sum ref^2 (the sum when ref is all zeros);
+ * infinite when NaNs differ in place, NaN positions skipped otherwise. */
+static inline double test_nmse(const float *ref, const float *got, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(ref[i]) != isnan(got[i])) return INFINITY;
+        if (isnan(ref[i])) continue;
+        double d = (double)ref[i] - (double)got[i];
+        num += d * d;
+        den += (double)ref[i] * (double)ref[i];
+    }
+    return den > 0 ? num / den : num;
+}
 
 /* The first OpenCL device in the list, or -1. */
 static inline int test_first_opencl(const clgan_device_list *l) {

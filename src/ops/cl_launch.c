@@ -18,39 +18,7 @@ static size_t round_up(size_t x, size_t m) { return m ? (x + m - 1) / m * m : x;
 
 clgan_status clgan_cl_launch(clgan_device *d, const char *name, size_t global, size_t local, int nargs,
                              const clgan_cl_arg *args) {
-    cl_kernel k;
-    clgan_status st = set_args(d, name, &k, nargs, args);
-    if (st != CLGAN_OK || global == 0) return st;
-    if (local > clgan_cl_max_wg(d)) local = clgan_cl_max_wg(d);
-    size_t g = round_up(global, local);
-    CL_CHECK(clEnqueueNDRangeKernel(d->cl.queue, k, 1, NULL, &g, local ? &local : NULL, 0, NULL, NULL));
-    d->launches++;
-fail:
-    if (st != CLGAN_OK) clgan_error_context(st, "kernel %s: ", name);
-    return st;
-}
-
-clgan_status clgan_cl_launch2(clgan_device *d, const char *name, const size_t global[2], const size_t local[2],
-                              int nargs, const clgan_cl_arg *args) {
-    cl_kernel k;
-    clgan_status st = set_args(d, name, &k, nargs, args);
-    if (st != CLGAN_OK || global[0] == 0 || global[1] == 0) return st;
-    size_t g[2] = {global[0], global[1]}, l[2] = {0, 0};
-    if (local) {
-        l[0] = local[0];
-        l[1] = local[1];
-        while (l[0] * l[1] > clgan_cl_max_wg(d)) {
-            if (l[0] >= l[1]) l[0] /= 2;
-            else l[1] /= 2;
-        }
-        g[0] = round_up(g[0], l[0]);
-        g[1] = round_up(g[1], l[1]);
-    }
-    CL_CHECK(clEnqueueNDRangeKernel(d->cl.queue, k, 2, NULL, g, local ? l : NULL, 0, NULL, NULL));
-    d->launches++;
-fail:
-    if (st != CLGAN_OK) clgan_error_context(st, "kernel %s: ", name);
-    return st;
+    return clgan_cl_launchn(d, name, 1, &global, local ? &local : NULL, nargs, args);
 }
 
 clgan_status clgan_cl_launchn(clgan_device *d, const char *name, int dims, const size_t *global, const size_t *local,

@@ -76,9 +76,6 @@ typedef struct {
  * the work-group size `local`, 0 for the driver's choice), 1-D. */
 clgan_status clgan_cl_launch(clgan_device *d, const char *name, size_t global, size_t local, int nargs,
                              const clgan_cl_arg *args);
-/* The same over a 2-D range. */
-clgan_status clgan_cl_launch2(clgan_device *d, const char *name, const size_t global[2], const size_t local[2],
-                              int nargs, const clgan_cl_arg *args);
 /* The same over a `dims`-D range (1 to 3); local NULL for the driver's
  * choice, else each global size is rounded up to its local size. */
 clgan_status clgan_cl_launchn(clgan_device *d, const char *name, int dims, const size_t *global, const size_t *local,
