@@ -19,7 +19,10 @@ OCLGRIND_* variables, one log file per run. The runs:
               with --uninitialized (below)
   ops-conv-chunked  the convolution cases of the op test built with a tiny
               scratch cap (CLGAN_CONV_SCRATCH_CAP), so they run in chunks,
-              with the other col2im form (CLGAN_COL2IM=scatter)
+              with the CPU forms of im2col/col2im (CLGAN_COL2IM=scatter) in
+              their generic build (CLGAN_CONV_SPECIALISE=0)
+  ops-conv-col2im-*  the convolution cases with each form, shape-specialised
+  ops-uninit-conv-scatter  the CPU forms' direct calls with --uninitialized
   check-*     one D step and one G step of each built-in model
               (`clgan check` on tiny sizes), data races + API checks
 
@@ -71,8 +74,10 @@ RUNS = [
     ('ops-fixed', 'ops-fixed', CHECKS, {}),
     ('ops-uninit', 'ops', UNINIT, FORWARD),
     ('ops-uninit-fixed', 'ops-fixed', UNINIT, FORWARD),
-    # with the col2im form of CPU devices (Oclgrind's is a GPU's), so both run
-    ('ops-conv-chunked', 'ops-chunked', CHECKS, {'CLGAN_OPS_ONLY': 'conv', 'CLGAN_COL2IM': 'scatter'}),
+    # with the im2col/col2im forms of CPU devices (Oclgrind's are a GPU's), so both run
+    ('ops-conv-chunked', 'ops-chunked', CHECKS,
+     {'CLGAN_OPS_ONLY': 'conv', 'CLGAN_COL2IM': 'scatter', 'CLGAN_CONV_SPECIALISE': '0'}),
+    ('ops-uninit-conv-scatter', 'ops', UNINIT, dict(FORWARD, CLGAN_OPS_ONLY='conv', CLGAN_COL2IM='scatter')),
     # both col2im forms, whichever the device would pick (src/ops/cl_linalg.c)
     ('ops-conv-col2im-gather', 'ops', CHECKS, {'CLGAN_OPS_ONLY': 'conv', 'CLGAN_COL2IM': 'gather'}),
     ('ops-conv-col2im-scatter', 'ops', CHECKS, {'CLGAN_OPS_ONLY': 'conv', 'CLGAN_COL2IM': 'scatter'}),

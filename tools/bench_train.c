@@ -229,6 +229,41 @@ static int cmp_profile_desc(const void *a, const void *b, void *u) {
     return (x < y) - (x > y);
 }
 
+static int cmp_kernel_time_desc(const void *a, const void *b) {
+    double x = ((const clgan_kernel_time *)a)->ms, y = ((const clgan_kernel_time *)b)->ms;
+    return (x < y) - (x > y);
+}
+
+/* One more step with the device finished after every kernel and GEMM call
+ * (clgan_device_time_kernels); prints the time per kernel, summed. */
+static clgan_status kernel_profile_step(clgan_gan *gan, clgan_device *d, const float *x, int n_critic) {
+    clgan_step_stats s;
+    clgan_status st = clgan_device_finish(d);
+    clgan_device_time_kernels(d, true);
+    double t0 = now_ms();
+    for (int c = 0; c < n_critic && st == CLGAN_OK; c++) st = clgan_gan_d_step(gan, x, NULL, &s);
+    if (st == CLGAN_OK) st = clgan_gan_g_step(gan, NULL, &s);
+    if (st == CLGAN_OK) st = clgan_device_finish(d);
+    double total = now_ms() - t0;
+    clgan_device_time_kernels(d, false);
+    if (st != CLGAN_OK) return st;
+    int n = 0;
+    const clgan_kernel_time *rows = clgan_device_kernel_times(d, &n);
+    clgan_kernel_time *sorted = n ? malloc((size_t)n * sizeof *sorted) : NULL;
+    if (n && !sorted) return CLGAN_OK;
+    if (n) memcpy(sorted, rows, (size_t)n * sizeof *sorted);
+    qsort(sorted, (size_t)n, sizeof *sorted, cmp_kernel_time_desc);
+    double sum = 0;
+    for (int i = 0; i < n; i++) sum += sorted[i].ms;
+    printf("  kernels (device finished after each launch): %.1f ms in all, %.1f ms in %d kernels\n", total, sum, n);
+    printf("  %-40s %6s %10s %6s\n", "kernel", "calls", "ms", "%");
+    for (int i = 0; i < n; i++)
+        printf("  %-40s %6llu %10.2f %5.1f%%\n", sorted[i].name, (unsigned long long)sorted[i].launches,
+               sorted[i].ms, 100.0 * sorted[i].ms / total);
+    free(sorted);
+    return CLGAN_OK;
+}
+
 /* One step with the hook on both graphs; prints the table. */
 static clgan_status profile_step(clgan_gan *gan, clgan_device *d, const float *x, int n_critic) {
     op_profile p = {.dev = d};
@@ -266,7 +301,7 @@ static clgan_status profile_step(clgan_gan *gan, clgan_device *d, const float *x
         int k = order[i];
         printf("  %-20s %6d %10.2f %5.1f%%\n", p.name[k], p.count[k], p.ms[k], 100.0 * p.ms[k] / total);
     }
-    return CLGAN_OK;
+    return kernel_profile_step(gan, d, x, n_critic);
 }
 
 typedef struct {

@@ -197,6 +197,19 @@ uint64_t clgan_device_launch_count(const clgan_device *d);
 /* Waits for d since it opened (finishes, blocking reads and writes); 0 on ref. */
 uint64_t clgan_device_sync_count(const clgan_device *d);
 
+/* Per-kernel timing, for profiling only: while on, the device is finished
+ * after every kernel and GEMM call, and each call's wall time is added to its
+ * kernel's row (a GEMM's row is "sgemm <path>"). Turning it on clears the
+ * rows; the rows stay readable after it is turned off. Nothing on ref. */
+typedef struct {
+    char name[64];
+    double ms;
+    uint64_t launches;
+} clgan_kernel_time;
+void clgan_device_time_kernels(clgan_device *d, bool on);
+/* The rows so far, in first-launch order; *n gets how many. */
+const clgan_kernel_time *clgan_device_kernel_times(const clgan_device *d, int *n);
+
 /* The OpenCL / CLBlast name of an error code: "CL_OUT_OF_RESOURCES",
  * "CLBlastInvalidLeadDimA". */
 const char *clgan_cl_error_name(int code);

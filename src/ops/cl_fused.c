@@ -266,8 +266,11 @@ clgan_status clgan_fused_prepare(clgan_device *d, clgan_fused *f, int n) {
     }
     clgan_status st = CLGAN_OK;
     if (all.failed) st = CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory generating fused kernels");
-    else if (added)
+    else if (added) {
+        const char *dump = getenv("CLGAN_DUMP_KERNELS"); /* developers: the generated source, on stderr */
+        if (dump && *dump && strcmp(dump, "0") != 0) fprintf(stderr, "/* generated on %s */\n%s\n", d->info.id, all.s);
         st = clgan_programs_add_generated(d, "fused kernels", "elementwise.cl", "#define FUSED_ONLY 1\n", all.s);
+    }
     free(all.s);
     return st;
 }

@@ -43,8 +43,9 @@ clgan_status clgan_cl_launchn(clgan_device *d, const char *name, int dims, const
         }
     if (local)
         for (int i = 0; i < dims; i++) g[i] = round_up(g[i], l[i]);
+    double t0 = clgan_device_launch_begin(d);
     CL_CHECK(clEnqueueNDRangeKernel(d->cl.queue, k, (cl_uint)dims, NULL, g, local ? l : NULL, 0, NULL, NULL));
-    d->launches++;
+    st = clgan_device_launch_end(d, name, t0);
 fail:
     if (st != CLGAN_OK) clgan_error_context(st, "kernel %s: ", name);
     return st;

@@ -16,11 +16,13 @@
  * needs no batched GEMM with a shared operand, which CLBlast would copy once
  * per sample. With nb = 1 the sample-major and channel-major orders coincide
  * and the GEMM reads or writes the tensor itself. */
+#include "ops/fused.h"
 #include "ops/ops.h"
 
 #include "runtime/device_impl.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,12 +79,87 @@ static clgan_status swap01(clgan_device *d, cl_mem y, int yo, cl_mem x, int xo, 
     return clgan_cl_launch(d, "conv_swap01_f32", (size_t)A * B * (size_t)((I + seg - 1) / seg), WG, 8, args);
 }
 
+/* The im2col and col2im kernels of cl/conv.cl, by their CONV_ONLY number */
+enum { IM2COL_COLS = 1, IM2COL_ROWS, COL2IM_PIXELS, COL2IM_PLANES };
+static const char *const conv_kernel[] = {NULL, "conv_im2col_f32", "conv_im2col_rows_f32", "conv_col2im_f32",
+                                          "conv_col2im_planes_f32"};
+
+/* Whether d is a CPU device: it runs the row and plane forms of cl/conv.cl.
+ * CLGAN_COL2IM=scatter|gather picks the forms instead (im2col: rows|columns),
+ * so the tests run both on any device. */
+static bool conv_cpu_forms(const clgan_device *d) {
+    const char *e = getenv("CLGAN_COL2IM");
+    if (e && strcmp(e, "gather") == 0) return false;
+    if (e && strcmp(e, "scatter") == 0) return true;
+    return strcmp(d->info.type, "CPU") == 0;
+}
+
+/* Whether im2col and col2im run builds specialised to their shape (see
+ * cl/conv.cl): wherever kernels can be generated (not from an offline
+ * binary), unless CLGAN_CONV_SPECIALISE=0. */
+static bool conv_specialise(const clgan_device *d) {
+    const char *e = getenv("CLGAN_CONV_SPECIALISE");
+    if (e && strcmp(e, "0") == 0) return false;
+    return clgan_fused_available(d);
+}
+
+/* Launches kernel `which` of cl/conv.cl with CONV_ARGS (out at oo, in at io,
+ * then the ten sizes sz) on `global` work-items, building its specialised
+ * form for these sizes first when it has none yet. */
+static clgan_status conv_launch(clgan_device *d, int which, cl_mem out, int oo, cl_mem in, int io, const int sz[10],
+                                size_t global, size_t local) {
+    static const char *const names[10] = {"nb_", "C_", "H_", "W_", "R_", "S_", "P_", "Q_", "s_", "p_"};
+    const char *kernel = conv_kernel[which];
+    char spec[48], defines[512];
+    clgan_status st = CLGAN_OK;
+    if (conv_specialise(d)) {
+        int len = snprintf(defines, sizeof defines, "#define CONV_SPEC 1\n#define CONV_ONLY %d\n", which);
+        for (int i = 0; i < 10; i++)
+            len += snprintf(defines + len, sizeof defines - (size_t)len, "#define CV_%s %d\n", names[i], sz[i]);
+        clgan_sha256 h;
+        uint8_t dig[32];
+        char hex[65];
+        clgan_sha256_init(&h);
+        clgan_sha256_update(&h, defines, (size_t)len);
+        clgan_sha256_final(&h, dig);
+        clgan_sha256_hex(dig, hex);
+        snprintf(spec, sizeof spec, "%s_%.12s", kernel, hex);
+        if (!clgan_cl_find_kernel(d, spec)) {
+            snprintf(defines + len, sizeof defines - (size_t)len, "#define %s %s\n", kernel, spec);
+            st = clgan_programs_add_generated(d, "conv kernels for one shape", "conv.cl", defines, "");
+            if (st != CLGAN_OK) return st;
+        }
+        kernel = spec;
+    }
+    clgan_cl_arg args[14] = {CLARG(out), CLARG(oo), CLARG(in), CLARG(io)};
+    for (int i = 0; i < 10; i++) args[4 + i] = CLARG(sz[i]);
+    return clgan_cl_launch(d, kernel, global, local, 14, args);
+}
+
+/* The work-group size of the CPU forms: up to 16 rows or planes a group
+ * (PoCL pays per group), but at least 4 groups per compute unit. */
+static size_t cpu_group(const clgan_device *d, size_t items) {
+    size_t groups = 4 * (size_t)(d->info.compute_units ? d->info.compute_units : 1), l = 1;
+    while (l < 16 && items / (2 * l) >= groups) l *= 2;
+    return l;
+}
+
 /* col (C*R*S, nb*P*Q) at co = im2col of x (nb, C, H, W) at xo */
 static clgan_status im2col(clgan_device *d, cl_mem col, int co, cl_mem x, int xo, int nb, int C, int H, int W, int R,
                            int S, int P, int Q, int s, int p) {
-    clgan_cl_arg args[] = {CLARG(col), CLARG(co), CLARG(x), CLARG(xo), CLARG(nb), CLARG(C), CLARG(H),
-                           CLARG(W),   CLARG(R),  CLARG(S), CLARG(P),  CLARG(Q),  CLARG(s), CLARG(p)};
-    return clgan_cl_launch(d, "conv_im2col_f32", (size_t)nb * P * Q, WG, 14, args); /* a column each */
+    const int sz[10] = {nb, C, H, W, R, S, P, Q, s, p};
+    if (conv_cpu_forms(d)) /* a row each */
+        return conv_launch(d, IM2COL_ROWS, col, co, x, xo, sz, (size_t)C * R * S, cpu_group(d, (size_t)C * R * S));
+    return conv_launch(d, IM2COL_COLS, col, co, x, xo, sz, (size_t)nb * P * Q, WG); /* a column each */
+}
+
+/* y (nb, K, Ho, Wo) at yo = col2im of col (K*R*S, nb*H*W) at co */
+static clgan_status col2im(clgan_device *d, cl_mem y, int yo, cl_mem col, int co, int nb, int K, int Ho, int Wo,
+                           int R, int S, int H, int W, int s, int p) {
+    const int sz[10] = {nb, K, Ho, Wo, R, S, H, W, s, p};
+    if (conv_cpu_forms(d)) /* a plane each */
+        return conv_launch(d, COL2IM_PLANES, y, yo, col, co, sz, (size_t)nb * K, cpu_group(d, (size_t)nb * K));
+    return conv_launch(d, COL2IM_PIXELS, y, yo, col, co, sz, (size_t)nb * Ho * Wo, WG); /* a pixel each */
 }
 
 /* ---- the ops ---- */
@@ -128,17 +205,6 @@ clgan_status cl_conv2d(clgan_device *d, const clgan_op_call *c) {
     return st;
 }
 
-/* Which col2im a device runs: CPU devices a plane per work-item (scatter
- * form), others a pixel each (gather form, coalesced); the same sums in the
- * same order. CLGAN_COL2IM=scatter|gather overrides it, so the tests run
- * both forms on any device. */
-static bool col2im_scatter(const clgan_device *d) {
-    const char *e = getenv("CLGAN_COL2IM");
-    if (e && strcmp(e, "gather") == 0) return false;
-    if (e && strcmp(e, "scatter") == 0) return true;
-    return strcmp(d->info.type, "CPU") == 0;
-}
-
 /* x (N,C,H,W), w (C,K,R,S) -> y (N,K,Ho,Wo), Ho = (H-1)s - 2p + R + ip2, Wo = (W-1)s - 2p + S + ip3 */
 clgan_status cl_conv_t2d(clgan_device *d, const clgan_op_call *c) {
     const clgan_op_tensor *x = &c->in[0], *w = &c->in[1], *y = &c->out;
@@ -167,14 +233,7 @@ clgan_status cl_conv_t2d(clgan_device *d, const clgan_op_call *c) {
                            scratch, 0, cols);
         }
         if (st != CLGAN_OK) break;
-        int zero = 0;
-        clgan_cl_arg args[] = {CLARG(y->buf->mem), CLARG(yo), CLARG(scratch), CLARG(zero), CLARG(m),
-                               CLARG(K),           CLARG(Ho), CLARG(Wo),      CLARG(R),    CLARG(S),
-                               CLARG(H),           CLARG(W),  CLARG(s),       CLARG(p)};
-        if (col2im_scatter(d))
-            st = clgan_cl_launch(d, "conv_col2im_planes_f32", (size_t)m * K, 64, 14, args);
-        else
-            st = clgan_cl_launch(d, "conv_col2im_f32", (size_t)m * Ho * Wo, WG, 14, args);
+        st = col2im(d, y->buf->mem, yo, scratch, 0, m, K, Ho, Wo, R, S, H, W, s, p);
     }
     return st;
 }

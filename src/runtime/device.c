@@ -243,6 +243,7 @@ clgan_status clgan_device_open(const clgan_device_info *info, const clgan_device
 void clgan_device_close(clgan_device *d) {
     if (!d) return;
     if (d->ops && d->ops->close) d->ops->close(d);
+    free(d->ktime.rows);
     free(d->kernel_dir);
     free(d);
 }
@@ -253,6 +254,48 @@ void clgan_device_kernel_stats(const clgan_device *d, clgan_kernel_stats *out) {
 uint64_t clgan_device_bytes_allocated(const clgan_device *d) { return d->allocated; }
 uint64_t clgan_device_launch_count(const clgan_device *d) { return d->launches; }
 uint64_t clgan_device_sync_count(const clgan_device *d) { return d->syncs; }
+
+void clgan_device_time_kernels(clgan_device *d, bool on) {
+    if (on) d->ktime.n = 0;
+    d->ktime.on = on && d->info.backend != CLGAN_BACKEND_REF;
+}
+
+const clgan_kernel_time *clgan_device_kernel_times(const clgan_device *d, int *n) {
+    *n = d->ktime.n;
+    return d->ktime.rows;
+}
+
+double clgan_device_launch_begin(clgan_device *d) {
+    if (!d->ktime.on) return 0.0;
+    (void)clgan_device_finish(d); /* what was queued before belongs to earlier rows */
+    return now_ms();
+}
+
+clgan_status clgan_device_launch_end(clgan_device *d, const char *name, double t0) {
+    d->launches++;
+    if (!d->ktime.on) return CLGAN_OK;
+    clgan_status st = clgan_device_finish(d);
+    if (st != CLGAN_OK) return st;
+    double ms = now_ms() - t0;
+    d->syncs -= 2; /* the profile's own finishes are not the step's */
+    int i = 0;
+    while (i < d->ktime.n && strncmp(d->ktime.rows[i].name, name, sizeof d->ktime.rows[i].name - 1) != 0) i++;
+    if (i == d->ktime.n) {
+        if (d->ktime.n == d->ktime.cap) {
+            int cap = d->ktime.cap ? 2 * d->ktime.cap : 64;
+            clgan_kernel_time *r = realloc(d->ktime.rows, (size_t)cap * sizeof *r);
+            if (!r) return CLGAN_OK; /* the profile loses a row, the run goes on */
+            d->ktime.rows = r;
+            d->ktime.cap = cap;
+        }
+        clgan_kernel_time *r = &d->ktime.rows[d->ktime.n++];
+        memset(r, 0, sizeof *r);
+        snprintf(r->name, sizeof r->name, "%s", name);
+    }
+    d->ktime.rows[i].ms += ms;
+    d->ktime.rows[i].launches++;
+    return CLGAN_OK;
+}
 
 clgan_status clgan_buffer_alloc(clgan_device *d, size_t bytes, clgan_buffer **out) {
     clgan_buffer *b = calloc(1, sizeof *b);

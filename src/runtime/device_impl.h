@@ -88,7 +88,19 @@ struct clgan_device {
     clgan_cl_state cl; /* OpenCL backend only */
     clgan_gemm_choice gemm; /* the GEMM path (OpenCL) and why */
     clgan_gemm_trace trace;
+    struct { /* clgan_device_time_kernels */
+        bool on;
+        clgan_kernel_time *rows;
+        int n, cap;
+    } ktime;
 };
+
+/* Around each enqueue of a kernel or GEMM call: clgan_device_launch_begin
+ * gives the time when kernel timing is on (else 0), clgan_device_launch_end
+ * counts the launch and, when timing, finishes the device and adds the time
+ * to the kernel's row. */
+double clgan_device_launch_begin(clgan_device *d);
+clgan_status clgan_device_launch_end(clgan_device *d, const char *name, double t0);
 
 struct clgan_buffer {
     clgan_device *dev;

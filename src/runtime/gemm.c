@@ -179,9 +179,10 @@ static clgan_status sgemm_clblast(clgan_device *d, bool ta, bool tb, size_t m, s
     CLBLAST_CHECK(CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, tra, trb, m, n, k, ao, lda, bo, ldb, co, ldc,
                                              &d->cl.queue, &need));
     if ((st = gemm_temp(d, need, &temp)) != CLGAN_OK) return st;
+    double t0 = clgan_device_launch_begin(d);
     CLBLAST_CHECK(CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, tra, trb, m, n, k, 1.0f, a, ao, lda, b, bo, ldb,
                                              beta, c, co, ldc, &d->cl.queue, NULL, temp));
-    d->launches++; /* one call; CLBlast may enqueue more than one kernel for it */
+    st = clgan_device_launch_end(d, "sgemm clblast", t0); /* one call; CLBlast may enqueue more than one kernel */
 fail:
     return st;
 }
@@ -342,9 +343,10 @@ static clgan_status sgemm_native(clgan_device *d, bool ta, bool tb, size_t m, si
         list[i] = (cl_mem)g.mem[i];
         loc[i] = &g.mem[i];
     }
+    double t0 = clgan_device_launch_begin(d);
     CL_CHECK(clEnqueueNativeKernel(d->cl.queue, native_sgemm, &g, sizeof g, (cl_uint)g.nmem, list, loc, 0, NULL,
                                    NULL));
-    d->launches++;
+    st = clgan_device_launch_end(d, "sgemm native", t0);
 fail:
     return st;
 }
