@@ -4,3 +4,9 @@
 /* Guarded global index helpers: kernels are launched on a global size rounded
  * up to the work-group size, so every kernel checks its bound. */
 #define GID0 ((int)get_global_id(0))
+
+/* The elements i of a 1-D kernel launched by clgan_cl_launch_runs, whose
+ * last argument is run: run contiguous elements per work-item (1 on GPUs,
+ * coalesced; more on CPU devices, where a work-item per element costs more
+ * than the element). */
+#define FOR_RUN(i, n, run) for (int i = GID0 * (run), i##_end = min((n), i + (run)); i < i##_end; i++)

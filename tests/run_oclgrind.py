@@ -19,10 +19,12 @@ OCLGRIND_* variables, one log file per run. The runs:
               with --uninitialized (below)
   ops-conv-chunked  the convolution cases of the op test built with a tiny
               scratch cap (CLGAN_CONV_SCRATCH_CAP), so they run in chunks,
-              with the CPU forms of im2col/col2im (CLGAN_COL2IM=scatter) in
+              with the CPU forms of im2col/col2im (CLGAN_KERNEL_FORMS=cpu) in
               their generic build (CLGAN_CONV_SPECIALISE=0)
-  ops-conv-col2im-*  the convolution cases with each form, shape-specialised
-  ops-uninit-conv-scatter  the CPU forms' direct calls with --uninitialized
+  ops-conv-gpu-forms, ops-cpu-forms  the convolution cases with the GPU forms
+              (Oclgrind's own) and the whole op test with the CPU forms
+              (CLGAN_KERNEL_FORMS), shape-specialised
+  ops-uninit-conv-cpu-forms  the CPU forms' direct calls with --uninitialized
   check-*     one D step and one G step of each built-in model
               (`clgan check` on tiny sizes), data races + API checks
 
@@ -76,17 +78,20 @@ RUNS = [
     ('ops-uninit-fixed', 'ops-fixed', UNINIT, FORWARD),
     # with the im2col/col2im forms of CPU devices (Oclgrind's are a GPU's), so both run
     ('ops-conv-chunked', 'ops-chunked', CHECKS,
-     {'CLGAN_OPS_ONLY': 'conv', 'CLGAN_COL2IM': 'scatter', 'CLGAN_CONV_SPECIALISE': '0'}),
-    ('ops-uninit-conv-scatter', 'ops', UNINIT, dict(FORWARD, CLGAN_OPS_ONLY='conv', CLGAN_COL2IM='scatter')),
-    # both col2im forms, whichever the device would pick (src/ops/cl_linalg.c)
-    ('ops-conv-col2im-gather', 'ops', CHECKS, {'CLGAN_OPS_ONLY': 'conv', 'CLGAN_COL2IM': 'gather'}),
-    ('ops-conv-col2im-scatter', 'ops', CHECKS, {'CLGAN_OPS_ONLY': 'conv', 'CLGAN_COL2IM': 'scatter'}),
+     {'CLGAN_OPS_ONLY': 'conv', 'CLGAN_KERNEL_FORMS': 'cpu', 'CLGAN_CONV_SPECIALISE': '0'}),
+    ('ops-uninit-conv-cpu-forms', 'ops', UNINIT, dict(FORWARD, CLGAN_OPS_ONLY='conv', CLGAN_KERNEL_FORMS='cpu')),
+    # both kernel forms, whichever the device would pick (src/ops/cl_linalg.c)
+    ('ops-conv-gpu-forms', 'ops', CHECKS, {'CLGAN_OPS_ONLY': 'conv', 'CLGAN_KERNEL_FORMS': 'gpu'}),
+    ('ops-cpu-forms', 'ops', CHECKS, {'CLGAN_KERNEL_FORMS': 'cpu'}),
     # WGAN-GP: the gradient of a gradient, layer normalisation in D
     ('check-dcgan-wgan-gp', TINY_DCGAN + ['--loss', 'wgan-gp'], CHECKS, {}),
     # the default model's size (7 -> 14 -> 28: odd sizes), class-conditional
     # (embedding, one-hot, concat), BatchNorm in D
     ('check-dcgan28-ns-conditional', ['--model', 'dcgan', '--image-size', '28', '--width', '2', '--batch-size', '2',
                                       '--channels', '1', '--loss', 'ns', '--conditional'], CHECKS, {}),
+    # the CPU forms of every kernel that has two (generated sums and elementwise chains, im2col, col2im)
+    ('check-dcgan28-cpu-forms', ['--model', 'dcgan', '--image-size', '28', '--width', '2', '--batch-size', '2',
+                                 '--channels', '1', '--loss', 'ns'], CHECKS, {'CLGAN_KERNEL_FORMS': 'cpu'}),
     ('check-mlp-hinge', ['--model', 'mlp', '--image-size', '8', '--channels', '1', '--batch-size', '2',
                          '--loss', 'hinge'], CHECKS, {}),
     # weight clipping, the minimax loss

@@ -27,10 +27,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Work-group sizes: 256 for GPUs; CPU drivers (PoCL) run a work-group as
- * one loop they vectorise, and did best with 1024 (an elementwise chain over
- * 800k floats on PoCL: 17.8 GB/s at 1024, 11.7 at 256, 10.9 at 64). */
-enum { EW_WG = 256, EW_WG_CPU = 1024, SUM_WG_MAX = 256, MIN_TERMS_PER_ITEM = 16 };
+/* Work-group sizes of the GPU forms */
+enum { EW_WG = 256, SUM_WG_MAX = 256, MIN_TERMS_PER_ITEM = 16 };
+
+/* The CPU forms (clgan_cl_cpu_forms): an elementwise work-item runs along
+ * RUN contiguous floats (on PoCL 25-36 GB/s against 3-15 for a work-item per
+ * float at 1024 a group); a sum's work-item adds the rows of one kept element
+ * with 8 accumulators, or, when rows are shorter than SUM_ROWS_MIN_INNER,
+ * SUM_COLS neighbouring kept elements side by side; a part holds at least
+ * SUM_CPU_MIN_PART terms. The accumulators are compensated (sum_add in
+ * cl/elementwise.cl): a long sequential float sum would round off far more
+ * than the GPU form's tree, and terms that cancel exactly (a bias gradient
+ * of real and fake halves) must leave ~0, not a residue that Adam's first
+ * step, g / (|g| + eps), turns into a full-size update. */
+enum { RUN = 64, SUM_ROWS_MIN_INNER = 8, SUM_COLS = 16, SUM_CPU_MIN_PART = 4096 };
 
 bool clgan_fused_available(const clgan_device *d) {
     return d->info.backend == CLGAN_BACKEND_OPENCL && !d->fixed_kernels;
@@ -150,8 +160,112 @@ static void put_params(text *t, const clgan_fused *f) {
         if (is_unary(f->step[k].op)) put(t, ", const float P%d_0, const float P%d_1", k, k);
 }
 
+/* The kept elements a CPU sum's work-item adds: 1, or SUM_COLS side by side */
+static int sum_cpu_block(const clgan_fused *f) { return f->inner >= SUM_ROWS_MIN_INNER ? 1 : SUM_COLS; }
+
+/* The epilogue of a sum whose value for kept element m is sv: stores it
+ * (scratch when in parts; sum_out, or out[sum_store] and the epilogue steps,
+ * when whole). */
+static void put_sum_end(text *t, const clgan_fused *f, const char *pad) {
+    int pro = f->nsteps - f->nepi;
+    if (f->nepi == 0) {
+        put(t, "%sS[so + m * parts + p] = sv;\n", pad);
+        return;
+    }
+    put(t, "%sif (parts > 1) {\n%s    S[so + m * parts + p] = sv;\n%s} else {\n", pad, pad, pad);
+    char inner_pad[32];
+    snprintf(inner_pad, sizeof inner_pad, "%s    ", pad);
+    if (f->sum_store >= 0) put(t, "%sY%d[yo%d + m] = sv;\n", inner_pad, f->sum_store, f->sum_store);
+    put_steps(t, f, pro, f->nsteps, true, 0, 0, inner_pad);
+    put(t, "%s}\n", pad);
+}
+
+/* A sum in the CPU form: work-item g = block * parts + p adds part p (chunk
+ * terms of the flattened (outer, inner)) of its block's kept elements. */
+static void generate_sum_cpu(const clgan_fused *f, text *t) {
+    int pro = f->nsteps - f->nepi;
+    put(t, "__kernel void NAME(__global float *S, const int so");
+    put_params(t, f);
+    put(t, ", const int outer, const int mid, const int inner, const int parts, const int chunk) {\n");
+    put(t, "    int g = GID0, b = g / parts, p = g - b * parts;\n");
+    put(t, "    int k = p * chunk, kend = min(outer * inner, k + chunk);\n");
+    put(t, "    int o = k / inner, in = k - o * inner;\n");
+    if (sum_cpu_block(f) == 1) {
+        /* one kept element: its rows' runs, 8 terms at a time */
+        put(t, "    int m = b;\n    if (m >= mid) return;\n");
+        put(t, "    float s[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f}, c[8] = {0.0f, 0.0f, 0.0f, 0.0f, "
+               "0.0f, 0.0f, 0.0f, 0.0f};\n");
+        put(t, "    while (k < kend) {\n");
+        put(t, "        int run = min(inner - in, kend - k), base = (o * mid + m) * inner + in, j = 0;\n");
+        put(t, "        for (; j + 8 <= run; j += 8)\n            for (int u = 0; u < 8; u++) {\n");
+        put(t, "                int i = base + j + u;\n");
+        put_steps(t, f, 0, pro, false, f->mid, f->inner, "                ");
+        put(t, "                sum_add(&s[u], &c[u], t%d);\n            }\n", pro - 1);
+        put(t, "        for (; j < run; j++) {\n            int i = base + j;\n");
+        put_steps(t, f, 0, pro, false, f->mid, f->inner, "            ");
+        put(t, "            sum_add(&s[0], &c[0], t%d);\n        }\n", pro - 1);
+        put(t, "        k += run;\n        in = 0;\n        o++;\n    }\n");
+        put(t, "    float sv = 0.0f, cv = 0.0f;\n    for (int u = 0; u < 8; u++) sum_add(&sv, &cv, s[u]);\n");
+        put(t, "    for (int u = 0; u < 8; u++) cv += c[u];\n    sv += cv;\n");
+        put_sum_end(t, f, "    ");
+        put(t, "}\n");
+        return;
+    }
+    /* SUM_COLS kept elements side by side: rows too short to run along */
+    put(t, "    int m0 = b * %d, nm = min(%d, mid - m0);\n    if (nm <= 0) return;\n", SUM_COLS, SUM_COLS);
+    put(t, "    float s[%d], c[%d];\n    for (int u = 0; u < %d; u++) s[u] = c[u] = 0.0f;\n", SUM_COLS, SUM_COLS,
+        SUM_COLS);
+    put(t, "    for (; k < kend; k++) {\n        for (int u = 0; u < %d; u++) {\n", SUM_COLS);
+    put(t, "            int m = m0 + u, i = (o * mid + m) * inner + in;\n            if (u < nm) {\n");
+    put_steps(t, f, 0, pro, false, f->mid, f->inner, "                ");
+    put(t, "                sum_add(&s[u], &c[u], t%d);\n            }\n        }\n", pro - 1);
+    put(t, "        if (++in == inner) {\n            in = 0;\n            o++;\n        }\n    }\n");
+    put(t, "    for (int u = 0; u < nm; u++) {\n        int m = m0 + u;\n        float sv = s[u] + c[u];\n");
+    put_sum_end(t, f, "        ");
+    put(t, "    }\n}\n");
+}
+
+/* The parts' sums added in order, then the epilogue (both forms) */
+static void generate_sum_fin(const clgan_fused *f, text *t) {
+    int pro = f->nsteps - f->nepi;
+    put(t, "__kernel void NAME_fin(__global float *S, const int so");
+    put_params(t, f);
+    put(t, ", const int outer, const int mid, const int inner, const int parts, const int chunk) {\n");
+    put(t, "    int m = GID0;\n    if (m >= mid) return;\n    float sv = 0.0f;\n");
+    put(t, "    for (int q = 0; q < parts; q++) sv += S[so + m * parts + q];\n");
+    if (f->sum_store >= 0) put(t, "    Y%d[yo%d + m] = sv;\n", f->sum_store, f->sum_store);
+    put_steps(t, f, pro, f->nsteps, true, 0, 0, "    ");
+    put(t, "}\n");
+}
+
+/* An elementwise call in the CPU form: a work-item per run of RUN floats
+ * along the contiguous axis of the primary pattern (see clgan_fused_run) */
+static void generate_ew_cpu(const clgan_fused *f, text *t, int pj, int pm, int pi) {
+    put(t, "__kernel void NAME(const int n");
+    put_params(t, f);
+    put(t, ", const int PM, const int PI) {\n");
+    if (pj < 0) {
+        put(t, "    int i0 = GID0 * %d, i1 = min(n, i0 + %d);\n    for (int i = i0; i < i1; i++) {\n", RUN, RUN);
+    } else if (pi > 1) {
+        put(t, "    int m = get_global_id(1), o = get_global_id(2);\n");
+        put(t, "    int in0 = GID0 * %d, in1 = min(PI, in0 + %d);\n", RUN, RUN);
+        put(t, "    for (int in = in0; in < in1; in++) {\n        int i = (o * PM + m) * PI + in;\n");
+    } else {
+        put(t, "    int o = get_global_id(1), m0 = GID0 * %d, m1 = min(PM, m0 + %d);\n", RUN, RUN);
+        put(t, "    for (int m = m0; m < m1; m++) {\n        int i = o * PM + m;\n");
+    }
+    put_steps(t, f, 0, f->nsteps, false, pm, pi, "        ");
+    put(t, "    }\n}\n");
+}
+
 /* The kernel's source with NAME for its name. */
 static void generate(const clgan_device *d, const clgan_fused *f, text *t) {
+    bool cpu = clgan_cl_cpu_forms(d);
+    if (f->sum && cpu) {
+        generate_sum_cpu(f, t);
+        if (f->nepi) generate_sum_fin(f, t);
+        return;
+    }
     if (f->sum) {
         int wg = sum_wg(d);
         put(t, "__kernel __attribute__((reqd_work_group_size(%d, 1, 1)))\nvoid NAME(__global float *S, const int so", wg);
@@ -183,18 +297,16 @@ static void generate(const clgan_device *d, const clgan_fused *f, text *t) {
         put(t, "    float sv = part[0];\n");
         if (f->sum_store >= 0) put(t, "    Y%d[yo%d + m] = sv;\n", f->sum_store, f->sum_store);
         put_steps(t, f, pro, f->nsteps, true, 0, 0, "    ");
-        put(t, "}\n__kernel void NAME_fin(__global float *S, const int so");
-        put_params(t, f);
-        put(t, ", const int outer, const int mid, const int inner, const int parts, const int chunk) {\n");
-        put(t, "    int m = GID0;\n    if (m >= mid) return;\n    float sv = 0.0f;\n");
-        put(t, "    for (int q = 0; q < parts; q++) sv += S[so + m * parts + q];\n");
-        if (f->sum_store >= 0) put(t, "    Y%d[yo%d + m] = sv;\n", f->sum_store, f->sum_store);
-        put_steps(t, f, pro, f->nsteps, true, 0, 0, "    ");
         put(t, "}\n");
+        generate_sum_fin(f, t);
         return;
     }
     int pj = primary_leaf(f);
     int pm = pj >= 0 ? f->leaf[pj].mid : 0, pi = pj >= 0 ? f->leaf[pj].inner : 0;
+    if (cpu) {
+        generate_ew_cpu(f, t, pj, pm, pi);
+        return;
+    }
     put(t, "__kernel void NAME(const int n");
     put_params(t, f);
     put(t, ", const int PM, const int PI) {\n");
@@ -255,11 +367,20 @@ clgan_status clgan_fused_prepare(clgan_device *d, clgan_fused *f, int n) {
         }
         free(body.s);
         if (f[c].sum) {
-            /* parts: enough work-groups for twice the compute units, each
-             * part at least MIN_TERMS_PER_ITEM terms per work-item */
+            /* parts: on GPUs enough work-groups for twice the compute units,
+             * each part at least MIN_TERMS_PER_ITEM terms per work-item; in
+             * the CPU form enough work-items for 8 per compute unit, each
+             * part at least SUM_CPU_MIN_PART terms */
             long count = (long)f[c].outer * f[c].inner, wg = sum_wg(d);
-            long want = ((long)(d->info.compute_units ? d->info.compute_units : 1) * 2 + f[c].mid - 1) / f[c].mid;
-            long most = count / (wg * MIN_TERMS_PER_ITEM);
+            long cu = d->info.compute_units ? d->info.compute_units : 1, want, most;
+            if (clgan_cl_cpu_forms(d)) {
+                long blocks = (f[c].mid + sum_cpu_block(&f[c]) - 1) / sum_cpu_block(&f[c]);
+                want = (8 * cu + blocks - 1) / blocks;
+                most = count / SUM_CPU_MIN_PART;
+            } else {
+                want = (cu * 2 + f[c].mid - 1) / f[c].mid;
+                most = count / (wg * MIN_TERMS_PER_ITEM);
+            }
             f[c].parts = (int)(want < most ? want : most);
             if (f[c].parts < 1) f[c].parts = 1;
         }
@@ -318,14 +439,21 @@ static size_t pow2_at_least(size_t x, size_t cap) {
 
 clgan_status clgan_fused_run(clgan_device *d, const clgan_fused *f) {
     if (f->n == 0) return CLGAN_OK;
-    if (f->n > (size_t)INT_MAX)
+    if (f->n > (size_t)INT_MAX - 65536) /* headroom: a CPU-form work-item's run may start past n */
         return CLGAN_ERR(CLGAN_ERR_UNSUPPORTED, "fused kernel over %zu elements: more than the 2^31 kernels index", f->n);
     arg_list l = {.n = 0};
     clgan_status st = CLGAN_OK;
+    bool cpu = clgan_cl_cpu_forms(d);
     if (f->sum) {
         int wg = sum_wg(d), parts = f->parts;
         long count = (long)f->outer * f->inner;
         int chunk = (int)(((count + parts - 1) / parts + wg - 1) / wg * wg);
+        size_t items = (size_t)f->mid * (size_t)parts * (size_t)wg, local = (size_t)wg;
+        if (cpu) { /* a work-item per (block of kept elements, part) */
+            chunk = (int)(((count + parts - 1) / parts + 7) / 8 * 8);
+            items = (size_t)((f->mid + sum_cpu_block(f) - 1) / sum_cpu_block(f)) * (size_t)parts;
+            local = clgan_cl_cpu_group(d, items);
+        }
         cl_mem partial = f->nepi ? NULL : f->sum_out.buf->mem;
         int po = f->nepi ? 0 : (int)f->sum_out.off;
         if (parts > 1 || f->nepi) {
@@ -341,7 +469,7 @@ clgan_status clgan_fused_run(clgan_device *d, const clgan_fused *f) {
         arg_int(&l, f->inner);
         arg_int(&l, parts);
         arg_int(&l, chunk);
-        st = clgan_cl_launch(d, f->kernel, (size_t)f->mid * (size_t)parts * (size_t)wg, (size_t)wg, l.n, l.a);
+        st = clgan_cl_launch(d, f->kernel, items, local, l.n, l.a);
         if (st == CLGAN_OK && parts > 1 && f->nepi) {
             char fin[40];
             snprintf(fin, sizeof fin, "%s_fin", f->kernel);
@@ -360,24 +488,25 @@ clgan_status clgan_fused_run(clgan_device *d, const clgan_fused *f) {
     int pm = pj >= 0 ? f->leaf[pj].mid : 1, pi = pj >= 0 ? f->leaf[pj].inner : 1;
     arg_int(&l, pm);
     arg_int(&l, pi);
-    bool cpu = strcmp(d->info.type, "CPU") == 0;
-    size_t wg = cpu ? EW_WG_CPU : EW_WG;
+    size_t outer = f->n / ((size_t)(pj >= 0 ? pm : 1) * (size_t)(pj >= 0 ? pi : 1));
+    if (cpu) {
+        /* runs of RUN along the contiguous axis; exact local sizes along the
+         * others (a divisor of theirs), so only the run is bounds-checked */
+        size_t runs0 = ((size_t)(pj < 0 ? (int)f->n : pi > 1 ? pi : pm) + RUN - 1) / RUN;
+        if (pj < 0) return clgan_cl_launch(d, f->kernel, runs0, clgan_cl_cpu_group(d, runs0), l.n, l.a);
+        size_t global[3] = {runs0, pi > 1 ? (size_t)pm : outer, outer}, local[3] = {1, 1, 1};
+        size_t want = clgan_cl_cpu_group(d, runs0 * global[1] * (pi > 1 ? outer : 1));
+        for (size_t k = 1; k <= want && k <= global[1]; k++)
+            if (global[1] % k == 0) local[1] = k;
+        return clgan_cl_launchn(d, f->kernel, pi > 1 ? 3 : 2, global, local, l.n, l.a);
+    }
+    size_t wg = EW_WG;
     if (clgan_cl_max_wg(d) < wg) wg = clgan_cl_max_wg(d);
     if (pj < 0) return clgan_cl_launch(d, f->kernel, f->n, wg, l.n, l.a);
-    size_t outer = f->n / ((size_t)pm * (size_t)pi);
     size_t global[3] = {(size_t)(pi > 1 ? pi : pm), pi > 1 ? (size_t)pm : outer, outer};
     size_t local[3] = {1, 1, 1};
-    if (cpu) {
-        /* CPUs: the contiguous axis whole (or wg of it), then as many rows
-         * as divide the next axis, up to wg work-items: large groups that
-         * the driver vectorises along the contiguous axis */
-        local[0] = global[0] < wg ? global[0] : wg;
-        for (size_t k = 1; k <= global[1] && local[0] * k <= wg; k++)
-            if (global[1] % k == 0) local[1] = k;
-    } else {
-        /* GPUs: work-groups along the contiguous axis, a power of two,
-         * rounded up (the kernel checks the bound) */
-        local[0] = pow2_at_least(global[0], wg);
-    }
+    /* GPUs: work-groups along the contiguous axis, a power of two, rounded
+     * up (the kernel checks the bound) */
+    local[0] = pow2_at_least(global[0], wg);
     return clgan_cl_launchn(d, f->kernel, pi > 1 ? 3 : 2, global, local, l.n, l.a);
 }

@@ -3,7 +3,39 @@
 
 #include "runtime/device_impl.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 size_t clgan_cl_max_wg(const clgan_device *d) { return d->info.max_work_group ? d->info.max_work_group : 1; }
+
+bool clgan_cl_cpu_forms(const clgan_device *d) {
+    const char *e = getenv("CLGAN_KERNEL_FORMS");
+    if (e && strcmp(e, "gpu") == 0) return false;
+    if (e && strcmp(e, "cpu") == 0) return true;
+    return strcmp(d->info.type, "CPU") == 0;
+}
+
+enum { CPU_RUN = 64, MAX_RUN_ARGS = 32 };
+
+clgan_status clgan_cl_launch_runs(clgan_device *d, const char *name, size_t n, int nargs, const clgan_cl_arg *args) {
+    clgan_cl_arg all[MAX_RUN_ARGS + 1];
+    if (nargs > MAX_RUN_ARGS) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "kernel %s: %d arguments, more than %d", name, nargs,
+                                               MAX_RUN_ARGS);
+    bool cpu = clgan_cl_cpu_forms(d);
+    int run = cpu ? CPU_RUN : 1;
+    for (int i = 0; i < nargs; i++) all[i] = args[i];
+    all[nargs] = CLARG(run);
+    size_t items = (n + (size_t)run - 1) / (size_t)run;
+    size_t local = cpu ? clgan_cl_cpu_group(d, items) : 256;
+    if (local > clgan_cl_max_wg(d)) local = clgan_cl_max_wg(d);
+    return clgan_cl_launch(d, name, items, local, nargs + 1, all);
+}
+
+size_t clgan_cl_cpu_group(const clgan_device *d, size_t items) {
+    size_t groups = 4 * (size_t)(d->info.compute_units ? d->info.compute_units : 1), l = 1;
+    while (l < 16 && items / (2 * l) >= groups && 2 * l <= clgan_cl_max_wg(d)) l *= 2;
+    return l;
+}
 
 static clgan_status set_args(clgan_device *d, const char *name, cl_kernel *k, int nargs, const clgan_cl_arg *args) {
     clgan_status st = CLGAN_OK;

@@ -84,16 +84,6 @@ enum { IM2COL_COLS = 1, IM2COL_ROWS, COL2IM_PIXELS, COL2IM_PLANES };
 static const char *const conv_kernel[] = {NULL, "conv_im2col_f32", "conv_im2col_rows_f32", "conv_col2im_f32",
                                           "conv_col2im_planes_f32"};
 
-/* Whether d is a CPU device: it runs the row and plane forms of cl/conv.cl.
- * CLGAN_COL2IM=scatter|gather picks the forms instead (im2col: rows|columns),
- * so the tests run both on any device. */
-static bool conv_cpu_forms(const clgan_device *d) {
-    const char *e = getenv("CLGAN_COL2IM");
-    if (e && strcmp(e, "gather") == 0) return false;
-    if (e && strcmp(e, "scatter") == 0) return true;
-    return strcmp(d->info.type, "CPU") == 0;
-}
-
 /* Whether im2col and col2im run builds specialised to their shape (see
  * cl/conv.cl): wherever kernels can be generated (not from an offline
  * binary), unless CLGAN_CONV_SPECIALISE=0. */
@@ -136,20 +126,12 @@ static clgan_status conv_launch(clgan_device *d, int which, cl_mem out, int oo, 
     return clgan_cl_launch(d, kernel, global, local, 14, args);
 }
 
-/* The work-group size of the CPU forms: up to 16 rows or planes a group
- * (PoCL pays per group), but at least 4 groups per compute unit. */
-static size_t cpu_group(const clgan_device *d, size_t items) {
-    size_t groups = 4 * (size_t)(d->info.compute_units ? d->info.compute_units : 1), l = 1;
-    while (l < 16 && items / (2 * l) >= groups) l *= 2;
-    return l;
-}
-
 /* col (C*R*S, nb*P*Q) at co = im2col of x (nb, C, H, W) at xo */
 static clgan_status im2col(clgan_device *d, cl_mem col, int co, cl_mem x, int xo, int nb, int C, int H, int W, int R,
                            int S, int P, int Q, int s, int p) {
     const int sz[10] = {nb, C, H, W, R, S, P, Q, s, p};
-    if (conv_cpu_forms(d)) /* a row each */
-        return conv_launch(d, IM2COL_ROWS, col, co, x, xo, sz, (size_t)C * R * S, cpu_group(d, (size_t)C * R * S));
+    if (clgan_cl_cpu_forms(d)) /* a row each */
+        return conv_launch(d, IM2COL_ROWS, col, co, x, xo, sz, (size_t)C * R * S, clgan_cl_cpu_group(d, (size_t)C * R * S));
     return conv_launch(d, IM2COL_COLS, col, co, x, xo, sz, (size_t)nb * P * Q, WG); /* a column each */
 }
 
@@ -157,8 +139,8 @@ static clgan_status im2col(clgan_device *d, cl_mem col, int co, cl_mem x, int xo
 static clgan_status col2im(clgan_device *d, cl_mem y, int yo, cl_mem col, int co, int nb, int K, int Ho, int Wo,
                            int R, int S, int H, int W, int s, int p) {
     const int sz[10] = {nb, K, Ho, Wo, R, S, H, W, s, p};
-    if (conv_cpu_forms(d)) /* a plane each */
-        return conv_launch(d, COL2IM_PLANES, y, yo, col, co, sz, (size_t)nb * K, cpu_group(d, (size_t)nb * K));
+    if (clgan_cl_cpu_forms(d)) /* a plane each */
+        return conv_launch(d, COL2IM_PLANES, y, yo, col, co, sz, (size_t)nb * K, clgan_cl_cpu_group(d, (size_t)nb * K));
     return conv_launch(d, COL2IM_PIXELS, y, yo, col, co, sz, (size_t)nb * Ho * Wo, WG); /* a pixel each */
 }
 

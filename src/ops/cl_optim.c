@@ -5,14 +5,12 @@
 
 #include "runtime/device_impl.h"
 
-enum { WG = 256 };
-
 clgan_status cl_ema(clgan_device *d, const clgan_op_call *c) {
     int n = (int)clgan_op_numel(&c->in[0]), ro = (int)c->in[0].off, xo = (int)c->in[1].off;
     float a = c->fp[0];
     clgan_cl_arg args[] = {CLARG(c->in[0].buf->mem), CLARG(ro), CLARG(c->in[1].buf->mem), CLARG(xo), CLARG(n),
                            CLARG(a)};
-    return clgan_cl_launch(d, "optim_ema_f32", (size_t)n, WG, 6, args);
+    return clgan_cl_launch_runs(d, "optim_ema_f32", (size_t)n, 6, args);
 }
 
 clgan_status cl_adam(clgan_device *d, const clgan_op_call *c) {
@@ -23,7 +21,7 @@ clgan_status cl_adam(clgan_device *d, const clgan_op_call *c) {
                            CLARG(c->in[2].buf->mem), CLARG(mo),    CLARG(c->in[3].buf->mem), CLARG(vo),
                            CLARG(n),                 CLARG(fp[0]), CLARG(fp[1]),             CLARG(fp[2]),
                            CLARG(fp[3]),             CLARG(fp[4]), CLARG(fp[5]),             CLARG(fp[6])};
-    return clgan_cl_launch(d, "optim_adam_f32", (size_t)n, WG, 16, args);
+    return clgan_cl_launch_runs(d, "optim_adam_f32", (size_t)n, 16, args);
 }
 
 clgan_status cl_sgd(clgan_device *d, const clgan_op_call *c) {
@@ -32,7 +30,7 @@ clgan_status cl_sgd(clgan_device *d, const clgan_op_call *c) {
     clgan_cl_arg args[] = {CLARG(c->in[0].buf->mem), CLARG(po), CLARG(c->in[1].buf->mem), CLARG(go),
                            CLARG(c->in[2].buf->mem), CLARG(bo), CLARG(n),                 CLARG(fp[0]),
                            CLARG(fp[1]),             CLARG(fp[2])};
-    return clgan_cl_launch(d, "optim_sgd_f32", (size_t)n, WG, 10, args);
+    return clgan_cl_launch_runs(d, "optim_sgd_f32", (size_t)n, 10, args);
 }
 
 clgan_status cl_rmsprop(clgan_device *d, const clgan_op_call *c) {
@@ -41,5 +39,5 @@ clgan_status cl_rmsprop(clgan_device *d, const clgan_op_call *c) {
     clgan_cl_arg args[] = {CLARG(c->in[0].buf->mem), CLARG(po),    CLARG(c->in[1].buf->mem), CLARG(go),
                            CLARG(c->in[2].buf->mem), CLARG(so),    CLARG(n),                 CLARG(fp[0]),
                            CLARG(fp[1]),             CLARG(fp[2]), CLARG(fp[3])};
-    return clgan_cl_launch(d, "optim_rmsprop_f32", (size_t)n, WG, 11, args);
+    return clgan_cl_launch_runs(d, "optim_rmsprop_f32", (size_t)n, 11, args);
 }

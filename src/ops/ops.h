@@ -81,6 +81,20 @@ clgan_status clgan_cl_launch(clgan_device *d, const char *name, size_t global, s
 clgan_status clgan_cl_launchn(clgan_device *d, const char *name, int dims, const size_t *global, const size_t *local,
                               int nargs, const clgan_cl_arg *args);
 size_t clgan_cl_max_wg(const clgan_device *d);
+/* Whether d runs the CPU forms of kernels that have two (cl/conv.cl, the
+ * generated kernels of cl_fused.c): a work-item per contiguous run, which
+ * CPU drivers (a work-group run as a loop over its work-items) do well,
+ * rather than a work-item per element, which GPUs coalesce. CPU devices do;
+ * CLGAN_KERNEL_FORMS=cpu|gpu picks instead, so the tests run both forms on
+ * any device. */
+bool clgan_cl_cpu_forms(const clgan_device *d);
+/* The work-group size for the CPU forms over `items` work-items: up to 16 a
+ * group (PoCL pays per group), but at least 4 groups per compute unit. */
+size_t clgan_cl_cpu_group(const clgan_device *d, size_t items);
+/* Launches a 1-D kernel written with FOR_RUN (cl/common.cl) over n elements:
+ * appends its last argument, the run (64 in the CPU forms, else 1), and
+ * sizes the range to match. */
+clgan_status clgan_cl_launch_runs(clgan_device *d, const char *name, size_t n, int nargs, const clgan_cl_arg *args);
 /* (The device's scratch buffer is the runtime's: clgan_device_scratch in
  * runtime/device_impl.h.) */
 
