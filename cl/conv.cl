@@ -143,7 +143,7 @@ __kernel void conv_col2im_f32(CONV_ARGS) {
 }
 #endif
 
-/* CPU form (scatter): one work-item per output plane (n, k) clears it and
+/* CPU form (scatter): one work-item per output plane (n, k), n fastest, clears it and
  * adds every entry of its R*S column rows, in the order (r, t), then (h, v),
  * each row's run inside the plane found once. Each output pixel receives at
  * most one entry per (r, t), so it sums in the gather form's order, bit for
@@ -154,9 +154,9 @@ __kernel void conv_col2im_planes_f32(CONV_ARGS) {
     const int K = C, Ho = H, Wo = W, Hi = P, Wi = Q; /* see above */
     int g = GID0;
     if (g >= nb * K) return;
-    int k = g % K, n = g / K;
+    int n = g % nb, k = g / nb; /* neighbours read neighbouring runs of the same rows */
     int cols = nb * Hi * Wi;
-    __global float *out = out_ + oo_ + g * Ho * Wo;
+    __global float *out = out_ + oo_ + (n * K + k) * Ho * Wo;
     for (int e = 0; e < Ho * Wo; e++) out[e] = 0.0f;
     __global const float *ck = in_ + io_ + k * R * S * cols + n * Hi * Wi;
     for (int r = 0; r < R; r++) {
