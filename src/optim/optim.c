@@ -2,6 +2,7 @@
  * kernel) over the block's values, gradients and state. */
 #include "clgan/optim.h"
 
+#include "ops/fused.h"
 #include "ops/ops.h"
 
 #include <math.h>
@@ -15,6 +16,8 @@ struct clgan_optimizer {
     clgan_buffer *slot[2];
     int nslots;
     clgan_buffer *scratch; /* squares of the gradient, then their sum */
+    clgan_fused sumsq;     /* the sum of squares as one generated kernel, once prepared */
+    bool sumsq_ready;
 };
 
 static const char *const opt_names[] = {"adam", "sgd", "rmsprop"};
@@ -106,6 +109,30 @@ static clgan_op_tensor flat(clgan_buffer *b, size_t off, size_t n) {
 
 clgan_status clgan_optimizer_grad_sumsq_async(clgan_optimizer *o, float *sumsq) {
     size_t n = block_floats(o->p);
+    if (clgan_fused_available(o->dev)) {
+        /* one generated kernel: the squares are summed as they are made */
+        if (!o->sumsq_ready) {
+            clgan_fused *f = &o->sumsq;
+            memset(f, 0, sizeof *f);
+            f->nsteps = 1;
+            f->nleaves = 1;
+            f->step[0] = (clgan_fused_step){.op = CLGAN_OP_SQUARE, .arg = {CLGAN_FUSE_LEAF(0), 0}, .out = -1};
+            f->leaf[0] = (clgan_fused_leaf){.t = flat(clgan_params_grads(o->p), 0, n)};
+            f->n = n;
+            f->sum = true;
+            f->outer = 1;
+            f->mid = 1;
+            f->inner = (int)n;
+            f->sum_out = flat(o->scratch, n, 1);
+            f->sum_store = -1;
+            clgan_status st = clgan_fused_prepare(o->dev, f, 1);
+            if (st != CLGAN_OK) return st;
+            o->sumsq_ready = true;
+        }
+        clgan_status st = clgan_fused_run(o->dev, &o->sumsq);
+        if (st == CLGAN_OK) st = clgan_buffer_read_async(o->scratch, n * sizeof(float), sumsq, sizeof *sumsq);
+        return st;
+    }
     clgan_op_call sq = {.op = CLGAN_OP_SQUARE, .nin = 1, .in = {flat(clgan_params_grads(o->p), 0, n)},
                         .out = flat(o->scratch, 0, n)};
     clgan_op_call sum = {.op = CLGAN_OP_SUM, .nin = 1, .in = {flat(o->scratch, 0, n)}, .out = flat(o->scratch, n, 1),
