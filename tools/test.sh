@@ -4,6 +4,8 @@
 #   build-san/   AddressSanitizer + UndefinedBehaviorSanitizer
 #   build-fuzz/  clang, libFuzzer + ASan + UBSan: only the fuzz suite, each
 #                harness for $CLGAN_FUZZ_SECONDS (default 60; tests/fuzz/README.md)
+# and compiles a release build (build-release/, -O3, no tests run: counted as
+# one test), since -O3 warns of things -O2 does not and warnings are errors.
 # Tests that need an OpenCL device and find none are counted as skipped, and
 # so is the whole fuzz run when clang or its libFuzzer runtime is missing.
 # Ends with one line: "N passed, N failed, N skipped" (exit 1 if any failed).
@@ -65,6 +67,15 @@ PY
 
 MESON_TEST_ARGS=("$@")
 run_suite build
+if [ $# -eq 0 ]; then
+  if { [ -d build-release ] || meson setup build-release -Dbuildtype=release >/dev/null; } &&
+     ninja -C build-release >build-release/compile.log 2>&1; then
+    echo "build-release: compiles"; total[passed]=$((total[passed]+1))
+  else
+    grep -E "error|warning" build-release/compile.log | head -20
+    echo "build-release: FAILED to compile (build-release/compile.log)"; total[failed]=$((total[failed]+1)); status=1
+  fi
+fi
 # ASan's leak checker follows the tests into the OpenCL driver; a driver's own
 # one-time allocations are suppressed by name in tools/lsan.supp.
 export LSAN_OPTIONS="suppressions=$PWD/tools/lsan.supp:print_suppressions=0"

@@ -218,7 +218,7 @@ static clgan_status parse_string(parser *p, char **out, size_t *out_len) {
         case 'r': buf[n++] = '\r'; break;
         case 't': buf[n++] = '\t'; break;
         case 'u': {
-            uint32_t cp;
+            uint32_t cp = 0;
             if ((st = parse_hex4(p, &cp)) != CLGAN_OK) goto fail;
             if (cp >= 0xdc00 && cp <= 0xdfff) {
                 st = perr(p, esc, "lone low surrogate \\u%04X (expected a high surrogate first)", (unsigned)cp);
@@ -230,7 +230,7 @@ static clgan_status parse_string(parser *p, char **out, size_t *out_len) {
                     goto fail;
                 }
                 p->pos += 2;
-                uint32_t lo;
+                uint32_t lo = 0;
                 if ((st = parse_hex4(p, &lo)) != CLGAN_OK) goto fail;
                 if (lo < 0xdc00 || lo > 0xdfff) {
                     st = perr(p, p->pos - 6, "expected a low surrogate (\\uDC00-\\uDFFF) after \\u%04X, found \\u%04X",
@@ -568,14 +568,14 @@ static clgan_status get_member(const clgan_json *obj, const char *key, clgan_jso
 }
 
 clgan_status clgan_json_get_number(const clgan_json *obj, const char *key, double *out) {
-    const clgan_json *m;
+    const clgan_json *m = NULL;
     clgan_status st = get_member(obj, key, CLGAN_JSON_NUMBER, &m);
     if (st == CLGAN_OK) *out = m->number;
     return st;
 }
 
 clgan_status clgan_json_get_int(const clgan_json *obj, const char *key, int64_t *out) {
-    const clgan_json *m;
+    const clgan_json *m = NULL;
     clgan_status st = get_member(obj, key, CLGAN_JSON_NUMBER, &m);
     if (st != CLGAN_OK) return st;
     if (!m->is_integer)
@@ -586,14 +586,14 @@ clgan_status clgan_json_get_int(const clgan_json *obj, const char *key, int64_t 
 }
 
 clgan_status clgan_json_get_bool(const clgan_json *obj, const char *key, bool *out) {
-    const clgan_json *m;
+    const clgan_json *m = NULL;
     clgan_status st = get_member(obj, key, CLGAN_JSON_BOOL, &m);
     if (st == CLGAN_OK) *out = m->boolean;
     return st;
 }
 
 clgan_status clgan_json_get_string(const clgan_json *obj, const char *key, const char **out) {
-    const clgan_json *m;
+    const clgan_json *m = NULL;
     clgan_status st = get_member(obj, key, CLGAN_JSON_STRING, &m);
     if (st != CLGAN_OK) return st;
     if (strlen(m->string) != m->length)

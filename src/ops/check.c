@@ -141,7 +141,7 @@ static clgan_status broadcast_dims(const clgan_op_call *c, size_t *n) {
 
 /* y[i] = f(a[i], b[(i / inner) % mid]): a and y of outer*mid*inner, b of mid */
 static clgan_status check_binary(const clgan_op_call *c, const arg *a, const arg *b, const arg *y) {
-    size_t n;
+    size_t n = 0;
     clgan_status st = broadcast_dims(c, &n);
     if (st != CLGAN_OK) return st;
     if (a->n != n || y->n != n || b->n != (size_t)c->ip[1])
@@ -154,7 +154,7 @@ static clgan_status check_binary(const clgan_op_call *c, const arg *a, const arg
 
 /* SUM: x (outer, mid, inner) -> y (mid); EXPAND: b (mid) -> y (outer, mid, inner) */
 static clgan_status check_reduction(const clgan_op_call *c, const arg *full, const arg *kept) {
-    size_t n;
+    size_t n = 0;
     clgan_status st = broadcast_dims(c, &n);
     if (st != CLGAN_OK) return st;
     if (full->n != n || kept->n != (size_t)c->ip[1])

@@ -163,7 +163,7 @@ clgan_status cl_conv2d(clgan_device *d, const clgan_op_call *c) {
     int K = w->shape[0], R = w->shape[2], S = w->shape[3], P = y->shape[2], Q = y->shape[3];
     int s = c->ip[0], p = c->ip[1];
     size_t crs = (size_t)C * R * S, pq = (size_t)P * Q;
-    int nb;
+    int nb = 1;
     if ((st = chunk_samples(d, (crs + (size_t)K) * pq, N, &nb)) != CLGAN_OK) return st;
     /* scratch: col (CRS, nb*PQ), then Y' (K, nb*PQ) when nb > 1 */
     size_t prod_off = (size_t)nb * crs * pq;
@@ -195,7 +195,7 @@ clgan_status cl_conv_t2d(clgan_device *d, const clgan_op_call *c) {
     int K = w->shape[1], R = w->shape[2], S = w->shape[3], Ho = y->shape[2], Wo = y->shape[3];
     int s = c->ip[0], p = c->ip[1];
     size_t krs = (size_t)K * R * S, hw = (size_t)H * W;
-    int nb;
+    int nb = 1;
     if ((st = chunk_samples(d, (krs + (size_t)C) * hw, N, &nb)) != CLGAN_OK) return st;
     /* scratch: col (KRS, nb*HW), then x' (C, nb*HW) when nb > 1 */
     size_t xt_off = (size_t)nb * krs * hw;
@@ -228,7 +228,7 @@ clgan_status cl_conv2d_grad_w(clgan_device *d, const clgan_op_call *c) {
     int K = dy->shape[1], P = dy->shape[2], Q = dy->shape[3], R = dw->shape[2], S = dw->shape[3];
     int s = c->ip[0], p = c->ip[1];
     size_t crs = (size_t)C * R * S, pq = (size_t)P * Q;
-    int nb;
+    int nb = 1;
     if ((st = chunk_samples(d, (crs + (size_t)K) * pq, N, &nb)) != CLGAN_OK) return st;
     /* scratch: col (CRS, nb*PQ), then dy' (K, nb*PQ) when nb > 1 */
     size_t dyt_off = (size_t)nb * crs * pq;
