@@ -96,7 +96,7 @@ int cmd_train(int argc, char **argv) {
         {"loss", "L", NULL, "ns", "minimax, ns (non-saturating), wgan, wgan-gp, hinge", NULL, false},
         {"dataset", "D", NULL, "fashion-mnist", "fashion-mnist, mnist, idx, cifar10, folder, ring8, grid25", NULL, false},
         {"data", "PATH", NULL, NULL, "where the dataset is (default: its standard place; see datasets/README.md)", NULL, false},
-        {"steps", "N", NULL, "2000", "generator steps", NULL, false},
+        {"steps", "N", NULL, "2000 (10000 with no arguments)", "generator steps", NULL, false},
         {"batch-size", "B", NULL, "64 (256 for toy)", "samples per batch", NULL, false},
         {"seed", "S", NULL, "1", "seeds parameters, noise and data order", NULL, false},
         {"out", "DIR", NULL, "runs/MODEL-DATASET-LOSS", "the run folder", NULL, false},
@@ -250,7 +250,10 @@ int cmd_train(int argc, char **argv) {
         else
             snprintf(run.out_dir, sizeof run.out_dir, "runs/%s-%s-%s", clgan_model_name(model), run.dataset,
                      clgan_loss_name(loss));
-        if (no_args) run.time_limit = 600;
+        if (no_args) { /* the main job: as many steps as 10 minutes allow, up to 10000 */
+            run.time_limit = 600;
+            run.steps = 10000;
+        }
     }
     long v;
     double x;
