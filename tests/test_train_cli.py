@@ -125,8 +125,26 @@ def part_inputs(tmp):
     idx_images(good, n=20)
     expect(['train', '--model', 'toy', '--dataset', 'idx', '--data', good, '--device', 'ref', '--out', out], 1,
            err_re=r'dataset idx does not fit model toy')
-    expect(['train', '--model', 'dcgan', '--dataset', 'ring8', '--device', 'ref', '--out', out], 1,
-           err_re=r'ring8: 2-D points have no image size')
+    expect(['train', '--model', 'dcgan', '--dataset', 'ring8', '--device', 'ref', '--out', out], 2,
+           err_re=r'--dataset ring8 is 2-D points, which only --model toy trains \(not dcgan\)',
+           what='--dataset ring8 with an image model says which model 2-D points take')
+    expect(['train', '--dataset', 'ring8', '--steps', '2', '--batch-size', '32', '--sample-every', '0',
+            '--device', 'ref', '--out', os.path.join(tmp, 'ring8-default')], 0,
+           err_re=r'starting toy run: ns on ring8', what='--dataset ring8 alone trains the toy model')
+    check(os.path.exists(os.path.join(tmp, 'ring8-default', 'checkpoints', 'step_00000002.safetensors')),
+          '--dataset ring8 alone wrote its checkpoint')
+    # output folders that do not exist yet are created, as the run folder is
+    small = os.path.join(tmp, 'small-run')
+    expect(['train', '--model', 'mlp', '--dataset', 'idx', '--data', good, '--batch-size', '4', '--steps', '1',
+            '--sample-every', '0', '--device', 'ref', '--out', small], 0)
+    nested = os.path.join(tmp, 'not', 'yet', 'there')
+    expect(['sample', '--checkpoint', small, '--device', 'ref', '--count', '3', '--out-dir', nested], 0,
+           out_re=r'wrote 3 images', what='sample --out-dir creates a folder that does not exist')
+    check(sorted(os.listdir(nested)) == ['000000.png', '000001.png', '000002.png'], 'sample --out-dir wrote 3 PNGs')
+    grid = os.path.join(tmp, 'also', 'new', 'grid.png')
+    expect(['sample', '--checkpoint', small, '--device', 'ref', '--count', '3', '--out', grid], 0,
+           what='sample --out creates its folder')
+    check(os.path.isfile(grid), 'sample --out wrote the grid in a new folder')
     expect(['train', '--model', 'dcgan', '--conditional', '--dataset', 'idx', '--data', good, '--device', 'ref',
             '--out', out], 1, err_re=r'conditional model with 10 classes needs labels.*idx has none',
            what='--conditional on unlabelled data')

@@ -4,7 +4,8 @@
 # OpenCL device, CLBlast, OpenBLAS (the native GEMM path), libpng, zlib, cmocka, LAPACK, clang with its
 # libFuzzer runtime (the fuzz build), Oclgrind (the simulated OpenCL device
 # of the oclgrind test suite), and the Fashion-MNIST package used by the
-# default training job. Run as root (or with sudo).
+# default training job. Run it as root or as a user: it calls sudo itself
+# when it is not root.
 set -euo pipefail
 packages=(
   build-essential pkg-config meson ninja-build python3
@@ -14,7 +15,13 @@ packages=(
   dataset-fashion-mnist
 )
 SUDO=""
-if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+if [ "$(id -u)" != 0 ]; then
+  if ! command -v sudo >/dev/null; then
+    echo "clgan: installing packages needs root: run tools/install-deps.sh as root (sudo is not installed)" >&2
+    exit 1
+  fi
+  SUDO=sudo
+fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null

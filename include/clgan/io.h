@@ -53,6 +53,8 @@ const char *clgan_file_kind(unsigned int mode);
 clgan_status clgan_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *len);
 /* Creates a folder and any missing parents (mkdir -p); an existing one is fine. */
 clgan_status clgan_make_dirs(const char *path);
+/* The same for the folder a file is to be written in ("a/b" for "a/b/c.png"). */
+clgan_status clgan_make_parent_dirs(const char *file);
 
 /* ------------------------------------------------------------------------
  * PNG

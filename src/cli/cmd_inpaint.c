@@ -313,6 +313,7 @@ int cmd_inpaint(int argc, char **argv) {
             clgan_log(CLGAN_LOG_INFO, "%s: loss %.4g (context %.4g, prior %.4g), start %d%s", inputs.items[i],
                       results[i].loss, results[i].context, results[i].prior, results[i].restart, cls);
         }
+        if (st == CLGAN_OK) st = clgan_make_parent_dirs(out);
         if (st == CLGAN_OK)
             st = n == 1 ? clgan_png_write_grid(out, res, 1, ch, side, side, 1, 0)
                         : clgan_png_write_grid(out, res, n, ch, side, side, n < 8 ? n : 8, 2);

@@ -78,6 +78,7 @@ int cmd_interpolate(int argc, char **argv) {
     if (st == CLGAN_OK) st = clgan_interpolate_latents((int)pairs, (int)steps, m->z_dim, (uint64_t)seed, z);
     if (st == CLGAN_OK) st = clgan_gan_from_checkpoint(path, &run, d, &gan);
     if (st == CLGAN_OK) st = clgan_gan_generate(gan, z, m->classes > 0 ? labels : NULL, n, img);
+    if (st == CLGAN_OK) st = clgan_make_parent_dirs(out);
     if (st == CLGAN_OK)
         st = clgan_png_write_grid(out, img, n, m->channels, m->image_size, m->image_size, (int)steps, 2);
     if (st == CLGAN_OK)

@@ -64,6 +64,7 @@ int cmd_sample(int argc, char **argv) {
     }
     const char *dir = cli_get(&c, "out-dir"), *out = cli_get(&c, "out");
     if (st == CLGAN_OK && dir) {
+        st = clgan_make_dirs(dir);
         for (long i = 0; i < count && st == CLGAN_OK; i++) {
             char p[1400];
             snprintf(p, sizeof p, "%s/%06ld.png", dir, i);
@@ -74,6 +75,8 @@ int cmd_sample(int argc, char **argv) {
         if (st == CLGAN_OK) printf("wrote %ld images to %s\n", count, dir);
     } else if (st == CLGAN_OK) {
         if (!out) out = "samples.png";
+        st = clgan_make_parent_dirs(out);
+        if (st == CLGAN_OK)
         st = m->kind == CLGAN_MODEL_TOY
                  ? clgan_png_write_scatter(out, img, (int)count, NULL, 0, strcmp(run.dataset, "grid25") ? -2.0f : -6.0f,
                                            strcmp(run.dataset, "grid25") ? 2.0f : 6.0f, 512)

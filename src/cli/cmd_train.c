@@ -92,7 +92,7 @@ static const char *const run_defining[] = {"out", "model", "loss", "dataset", "d
 
 int cmd_train(int argc, char **argv) {
     cli_opt opts[] = {
-        {"model", "M", NULL, "dcgan", "mlp, dcgan, or toy (the MLP for ring8/grid25)", NULL, false},
+        {"model", "M", NULL, "dcgan", "mlp, dcgan, or toy (the MLP for ring8/grid25, and their default)", NULL, false},
         {"loss", "L", NULL, "ns", "minimax, ns (non-saturating), wgan, wgan-gp, hinge", NULL, false},
         {"dataset", "D", NULL, "fashion-mnist", "fashion-mnist, mnist, idx, cifar10, folder, ring8, grid25", NULL, false},
         {"data", "PATH", NULL, NULL, "where the dataset is (default: its standard place; see datasets/README.md)", NULL, false},
@@ -160,7 +160,15 @@ int cmd_train(int argc, char **argv) {
     } else {
         clgan_model_kind model;
         clgan_loss_kind loss;
-        if ((st = clgan_model_parse(cli_get(&c, "model"), &model)) != CLGAN_OK ||
+        /* 2-D point sets take the toy model: by default, and a clear error when another is asked for */
+        const char *ds_given = cli_given(&c, "dataset") ? cli_get(&c, "dataset") : NULL;
+        bool points = ds_given && (strcmp(ds_given, "ring8") == 0 || strcmp(ds_given, "grid25") == 0);
+        if (points && cli_given(&c, "model") && strcmp(cli_get(&c, "model"), "toy") != 0) {
+            fprintf(stderr, "clgan train: --dataset %s is 2-D points, which only --model toy trains (not %s)\n",
+                    ds_given, cli_get(&c, "model"));
+            return CLI_USAGE;
+        }
+        if ((st = clgan_model_parse(points ? "toy" : cli_get(&c, "model"), &model)) != CLGAN_OK ||
             (st = clgan_loss_parse(cli_get(&c, "loss"), &loss)) != CLGAN_OK) {
             fprintf(stderr, "clgan train: %s\n", clgan_last_error());
             return CLI_USAGE;

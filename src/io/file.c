@@ -146,3 +146,14 @@ clgan_status clgan_make_dirs(const char *path) {
         return CLGAN_ERR(CLGAN_ERR_IO, "%s: exists and is not a folder", tmp);
     return CLGAN_OK;
 }
+
+clgan_status clgan_make_parent_dirs(const char *file) {
+    const char *slash = strrchr(file, '/');
+    if (!slash || slash == file) return CLGAN_OK; /* the current folder, or / */
+    char dir[4096];
+    size_t n = (size_t)(slash - file);
+    if (n >= sizeof dir) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "file name of %zu bytes", strlen(file));
+    memcpy(dir, file, n);
+    dir[n] = 0;
+    return clgan_make_dirs(dir);
+}
