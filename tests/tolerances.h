@@ -11,10 +11,11 @@
  *    exp/log/tanh/sqrt (OpenCL allows up to 4 ulp, 2^-21 relative, so a
  *    squared relative error of about 1e-13 at worst) and contraction into
  *    fma. 1e-7 is the bound ggml's backend test uses for such ops.
- *  - sum: 1e-7. The kernel sums in float in a tree; the reference in double.
- *    The error grows like sqrt(n) ulp, far under 1e-7 for our sizes.
- *  - matmul, convolutions: 5e-4 is the issue's bound for GEMM-based ops;
- *    we hold them to 1e-9: float accumulation over K <= 1000 terms in a
+ *  - sum: 1e-7. The kernel sums in float, in a tree (GPU form) or with
+ *    compensated accumulators (CPU form); the reference in double. The
+ *    error grows like sqrt(n) ulp at most, far under 1e-7 for our sizes.
+ *  - matmul, convolutions: we hold GEMM-based ops to 1e-9 (far tighter
+ *    than the 5e-4 often allowed them): float accumulation over K <= 1000 terms in a
  *    different order gives relative errors near 1e-6, NMSE near 1e-12.
  *  - gradients computed on the device run chains of these ops: the bound of
  *    the loosest op in the chain. */

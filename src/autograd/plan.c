@@ -34,7 +34,7 @@ static bool fl_push(free_list *f, span s) {
     return true;
 }
 
-/* first fit among freed regions, else grow the arena */
+/* best fit: the smallest freed region that holds len, else grow the arena */
 static size_t fl_alloc(free_list *f, size_t len) {
     int best = -1;
     for (int i = 0; i < f->n; i++)

@@ -99,3 +99,11 @@ const char *clgan_cl_error_name(int code) {
     default: return "unknown OpenCL/CLBlast error";
     }
 }
+
+clgan_status clgan_cl_fail(int code, const char *call, const char *file, int line) {
+    /* out of memory: CL_OUT_OF_RESOURCES, CL_MEM_OBJECT_ALLOCATION_FAILURE,
+     * CL_OUT_OF_HOST_MEMORY, and CLBlast's temporary buffer */
+    bool oom = code == -5 || code == -4 || code == -6 || code == -2050;
+    return clgan_set_error(oom ? CLGAN_ERR_DEVICE_OOM : CLGAN_ERR_DEVICE, file, line, "%s failed: %s (%d) at %s:%d",
+                           call, clgan_cl_error_name(code), code, file, line);
+}

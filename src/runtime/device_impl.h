@@ -7,23 +7,20 @@
 
 #include <CL/cl.h>
 
-/* Every OpenCL call goes through CL_CHECK, which records the error name, the
+/* Every OpenCL call goes through CL_CHECK (CLBlast's through CLBLAST_CHECK,
+ * whose status codes extend OpenCL's), which records the error name, the
  * call's text and file:line, then jumps to the function's `fail:` label. */
-#define CL_CHECK(call)                                                                         \
-    do {                                                                                       \
-        cl_int cl_check_err_ = (call);                                                         \
-        if (cl_check_err_ != CL_SUCCESS) {                                                     \
-            st = clgan_set_error(cl_check_err_ == CL_OUT_OF_RESOURCES ||                       \
-                                         cl_check_err_ == CL_MEM_OBJECT_ALLOCATION_FAILURE ||  \
-                                         cl_check_err_ == CL_OUT_OF_HOST_MEMORY                \
-                                     ? CLGAN_ERR_DEVICE_OOM                                    \
-                                     : CLGAN_ERR_DEVICE,                                       \
-                                 __FILE__, __LINE__, "%s failed: %s (%d) at %s:%d", #call,     \
-                                 clgan_cl_error_name(cl_check_err_), (int)cl_check_err_,       \
-                                 __FILE__, __LINE__);                                          \
-            goto fail;                                                                         \
-        }                                                                                      \
+clgan_status clgan_cl_fail(int code, const char *call, const char *file, int line);
+#define CLGAN_CHECK_CODE_(code, text)                                  \
+    do {                                                               \
+        int clgan_check_code_ = (int)(code);                           \
+        if (clgan_check_code_ != 0) {                                  \
+            st = clgan_cl_fail(clgan_check_code_, text, __FILE__, __LINE__); \
+            goto fail;                                                 \
+        }                                                              \
     } while (0)
+#define CL_CHECK(call) CLGAN_CHECK_CODE_(call, #call)
+#define CLBLAST_CHECK(call) CLGAN_CHECK_CODE_(call, #call)
 
 /* The backend vtable. Optional members may be NULL. */
 typedef struct {

@@ -43,23 +43,6 @@
 #error "cblas.h is not OpenBLAS's: build with meson's dependency('openblas')"
 #endif
 
-/* As CL_CHECK, for CLBlast's status codes, which extend OpenCL's. */
-#define CLBLAST_CHECK(call)                                                                    \
-    do {                                                                                       \
-        CLBlastStatusCode clblast_check_err_ = (call);                                         \
-        if (clblast_check_err_ != CLBlastSuccess) {                                            \
-            st = clgan_set_error(clblast_check_err_ == CLBlastOpenCLOutOfResources ||          \
-                                         clblast_check_err_ == CLBlastTempBufferAllocFailure || \
-                                         clblast_check_err_ == CLBlastOpenCLOutOfHostMemory    \
-                                     ? CLGAN_ERR_DEVICE_OOM                                    \
-                                     : CLGAN_ERR_DEVICE,                                       \
-                                 __FILE__, __LINE__, "%s failed: %s (%d) at %s:%d", #call,     \
-                                 clgan_cl_error_name((int)clblast_check_err_),                 \
-                                 (int)clblast_check_err_, __FILE__, __LINE__);                 \
-            goto fail;                                                                         \
-        }                                                                                      \
-    } while (0)
-
 const char *clgan_gemm_path_name(clgan_gemm_path p) {
     switch (p) {
     case CLGAN_GEMM_AUTO: return "auto";

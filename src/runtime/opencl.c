@@ -32,7 +32,7 @@ static void fill_info(cl_platform_id p, cl_device_id dev, int pi, int di, clgan_
     o->device_index = di;
     snprintf(o->id, sizeof o->id, "%d:%d", pi, di);
     cl_device_type t = 0;
-    clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof t, &t, NULL);
+    if (clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof t, &t, NULL) != CL_SUCCESS) t = 0; /* type_name: "?" */
     snprintf(o->type, sizeof o->type, "%s", type_name(t));
     get_device_str(dev, CL_DEVICE_NAME, o->name, sizeof o->name);
     get_device_str(dev, CL_DEVICE_VENDOR, o->vendor, sizeof o->vendor);

@@ -336,34 +336,37 @@ static void check_present(const char *name, void *vctx) {
 
 static clgan_status add_kernels(clgan_device *d, cl_program prog, const char *origin) {
     clgan_status st = CLGAN_OK;
-    cl_uint n = 0;
+    cl_uint n = 0, i = 0;
+    cl_kernel *ks = NULL;
     CL_CHECK(clCreateKernelsInProgram(prog, 0, NULL, &n));
     if (n == 0) return CLGAN_OK;
     clgan_cl_kernel_entry *grown = realloc(d->cl.kernels, (size_t)(d->cl.kernel_count + (int)n) * sizeof *grown);
-    cl_kernel *ks = calloc(n, sizeof *ks);
+    ks = calloc(n, sizeof *ks);
     if (grown) d->cl.kernels = grown;
     if (!grown || !ks) {
         free(ks);
         return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory for kernels");
     }
     CL_CHECK(clCreateKernelsInProgram(prog, n, ks, NULL));
-    for (cl_uint i = 0; i < n; i++) {
+    for (; i < n; i++) {
         clgan_cl_kernel_entry *e = &d->cl.kernels[d->cl.kernel_count];
         memset(e, 0, sizeof *e);
         e->kernel = ks[i];
-        clGetKernelInfo(ks[i], CL_KERNEL_FUNCTION_NAME, sizeof e->name - 1, e->name, NULL);
+        CL_CHECK(clGetKernelInfo(ks[i], CL_KERNEL_FUNCTION_NAME, sizeof e->name - 1, e->name, NULL));
         if (clgan_cl_find_kernel(d, e->name)) {
             st = CLGAN_ERR(CLGAN_ERR_BUILD, "kernel %s in %s is defined twice among the kernel sources", e->name,
                            origin);
-            for (cl_uint j = i; j < n; j++) clReleaseKernel(ks[j]);
-            free(ks);
-            return st;
+            goto fail;
         }
         d->cl.kernel_count++;
     }
     free(ks);
     d->stats.kernels = d->cl.kernel_count;
-fail:
+    return CLGAN_OK;
+fail: /* the kernels not yet in the table are released here */
+    for (cl_uint j = i; ks && j < n; j++)
+        if (ks[j]) clReleaseKernel(ks[j]);
+    free(ks);
     return st;
 }
 
