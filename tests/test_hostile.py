@@ -458,8 +458,7 @@ def accepted_range(line):
 
 
 def part_sizes(tmp):
-    dcgan = ['train', '--model', 'dcgan', '--dataset', 'ring8', '--steps', '1', '--device', 'ref', '--sample-every',
-             '0']
+    dcgan = ['train', '--model', 'dcgan', '--steps', '1', '--device', 'ref', '--sample-every', '0']
     r = expect_bounded([*dcgan, '--image-size', '1000', '--out', os.path.join(tmp, 'r1000')], rc=(1, 2),
                        err_re=r'1000.*expected', what='--image-size 1000 is refused, saying what is expected')
     line = '\n'.join(r.error_lines())

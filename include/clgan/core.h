@@ -11,9 +11,23 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+/* The library's API is what include/clgan/ declares. libclgan.so is built
+ * with symbols hidden by default, and each header here wraps its
+ * declarations in CLGAN_API_BEGIN ... CLGAN_API_END (default visibility),
+ * the way ggml marks its API with GGML_API; tests/test_exports.py checks
+ * that nm -D of the library lists exactly these. */
+#if defined(__GNUC__) || defined(__clang__)
+#define CLGAN_API_BEGIN _Pragma("GCC visibility push(default)")
+#define CLGAN_API_END _Pragma("GCC visibility pop")
+#else
+#define CLGAN_API_BEGIN
+#define CLGAN_API_END
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+CLGAN_API_BEGIN
 
 typedef enum {
     CLGAN_OK = 0,
@@ -69,18 +83,6 @@ void clgan_log(clgan_log_level level, const char *fmt, ...) __attribute__((forma
 
 const char *clgan_version(void);
 
-/* SHA-256 (FIPS 180-4), used for cache keys and integrity checks. */
-typedef struct {
-    uint32_t h[8];
-    uint64_t len;
-    uint8_t buf[64];
-    size_t fill;
-} clgan_sha256;
-void clgan_sha256_init(clgan_sha256 *c);
-void clgan_sha256_update(clgan_sha256 *c, const void *data, size_t n);
-void clgan_sha256_final(clgan_sha256 *c, uint8_t out[32]);
-void clgan_sha256_hex(const uint8_t digest[32], char out[65]);
-
 /* Philox-4x32-10 ("Parallel Random Numbers: As Easy as 1, 2, 3", SC'11). Counter-based: the output for a given
  * (key, counter) is the same on the host and in cl/rng.cl, so a seed gives
  * the same stream on every device. */
@@ -106,6 +108,8 @@ void clgan_rng_init(clgan_rng *r, uint64_t seed);
 uint32_t clgan_rng_u32(clgan_rng *r);
 /* uniform integer in [0, n), unbiased */
 uint32_t clgan_rng_below(clgan_rng *r, uint32_t n);
+
+CLGAN_API_END
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+CLGAN_API_BEGIN
 
 typedef struct {
     char name[64];        /* "fashion-mnist", "mnist", "idx", "cifar10", "folder", "ring8", "grid25" */
@@ -139,6 +140,8 @@ void clgan_loader_next(clgan_loader *l, float *x, int32_t *y);
 /* Full batches per epoch: ds->n / batch. */
 size_t clgan_loader_batches_per_epoch(const clgan_loader *l);
 void clgan_loader_free(clgan_loader *l);
+
+CLGAN_API_END
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+CLGAN_API_BEGIN
 
 typedef struct clgan_graph clgan_graph;
 typedef struct clgan_params clgan_params;
@@ -174,6 +175,8 @@ clgan_status clgan_graph_read_async(const clgan_graph *g, clgan_node n, float *h
 /* Per-node hook called after each node runs (for `clgan check` and debugging). */
 typedef clgan_status (*clgan_node_hook)(const clgan_graph *g, clgan_node n, void *user);
 void clgan_graph_set_hook(clgan_graph *g, clgan_node_hook hook, void *user);
+
+CLGAN_API_END
 
 #ifdef __cplusplus
 }

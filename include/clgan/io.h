@@ -17,6 +17,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+CLGAN_API_BEGIN
 
 /* ------------------------------------------------------------------------
  * Files
@@ -328,6 +329,8 @@ clgan_status clgan_st_add_meta(clgan_st_writer *w, const char *key, const char *
  * every tensor is aligned to its element size in the file. */
 clgan_status clgan_st_write(const clgan_st_writer *w, const char *path);
 void clgan_st_writer_free(clgan_st_writer *w);
+
+CLGAN_API_END
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+CLGAN_API_BEGIN
 
 typedef enum {
     CLGAN_INIT_DCGAN,   /* weights N(0, 0.02); norm scale N(1, 0.02) (the DCGAN paper, 2016) */
@@ -84,6 +85,8 @@ clgan_status clgan_classifier_check(const clgan_classifier_config *m);
 /* x (N, C, S, S) -> logits (N, classes); *features (may be NULL) gets the
  * (N, CLGAN_CLASSIFIER_FEATURES) node. */
 clgan_node clgan_classifier(clgan_nn *c, const clgan_classifier_config *m, clgan_node x, clgan_node *features);
+
+CLGAN_API_END
 
 #ifdef __cplusplus
 }

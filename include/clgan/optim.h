@@ -9,6 +9,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+CLGAN_API_BEGIN
 
 typedef enum { CLGAN_OPT_ADAM, CLGAN_OPT_SGD, CLGAN_OPT_RMSPROP } clgan_opt_kind;
 
@@ -57,6 +58,8 @@ clgan_status clgan_optimizer_clamp_params(clgan_optimizer *o, float c);
 int clgan_optimizer_slots(const clgan_optimizer *o);
 clgan_buffer *clgan_optimizer_slot(const clgan_optimizer *o, int i);
 const char *clgan_optimizer_slot_name(const clgan_optimizer *o, int i); /* "adam_m", ... */
+
+CLGAN_API_END
 
 #ifdef __cplusplus
 }

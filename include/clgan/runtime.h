@@ -9,6 +9,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+CLGAN_API_BEGIN
 
 typedef enum { CLGAN_BACKEND_REF, CLGAN_BACKEND_OPENCL } clgan_backend_kind;
 
@@ -213,6 +214,8 @@ const clgan_kernel_time *clgan_device_kernel_times(const clgan_device *d, int *n
 /* The OpenCL / CLBlast name of an error code: "CL_OUT_OF_RESOURCES",
  * "CLBlastInvalidLeadDimA". */
 const char *clgan_cl_error_name(int code);
+
+CLGAN_API_END
 
 #ifdef __cplusplus
 }

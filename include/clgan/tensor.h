@@ -7,6 +7,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+CLGAN_API_BEGIN
 
 #define CLGAN_MAX_DIMS 4
 
@@ -33,6 +34,8 @@ clgan_status clgan_tensor_write(clgan_tensor *t, const float *src); /* numel flo
 clgan_status clgan_tensor_read(const clgan_tensor *t, float *dst);  /* numel floats to the host */
 /* Same shape; dst and src may be on different devices. */
 clgan_status clgan_tensor_copy(clgan_tensor *dst, const clgan_tensor *src);
+
+CLGAN_API_END
 
 #ifdef __cplusplus
 }

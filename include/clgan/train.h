@@ -10,6 +10,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+CLGAN_API_BEGIN
 
 typedef enum {
     CLGAN_LOSS_MINIMAX, /* "Generative Adversarial Nets" (2014), eq. 1: G minimises log(1 - D(G(z))) */
@@ -436,6 +437,8 @@ void clgan_mean_fill(const float *known, const uint8_t *missing, int c, int h, i
  * on 8-bit pixels), 10 log10(4 / MSE) with the squared errors pooled over all
  * images; INFINITY when equal, NAN when no pixel is unknown. */
 double clgan_psnr_hole(const float *a, const float *b, const uint8_t *missing, int n, int c, int h, int w);
+
+CLGAN_API_END
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,7 @@
 /* SHA-256 as specified in FIPS 180-4. Used for kernel-cache keys and for the
  * integrity check of cache entries, so a corrupt entry is never trusted. */
 #include "clgan/core.h"
+#include "core/sha256.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -18,6 +18,7 @@
  * same bits every run on a device. Parts are used when the kept elements
  * alone would leave compute units idle. */
 #include "ops/fused.h"
+#include "core/sha256.h"
 
 #include "runtime/device_impl.h"
 

@@ -17,6 +17,7 @@
  * per sample. With nb = 1 the sample-major and channel-major orders coincide
  * and the GEMM reads or writes the tensor itself. */
 #include "ops/fused.h"
+#include "core/sha256.h"
 #include "ops/ops.h"
 
 #include "runtime/device_impl.h"

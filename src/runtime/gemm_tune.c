@@ -21,6 +21,7 @@
  * every line checked, and a record that is corrupt, truncated or for another
  * device or library version is ignored with a warning naming the file. */
 #include "runtime/clblast_tune.h"
+#include "core/sha256.h"
 #include "runtime/device_impl.h"
 #include "clgan/io.h"
 

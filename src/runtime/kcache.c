@@ -1,6 +1,7 @@
 /* Kernel-cache entries: "CLGANKC\0" | u32 format | u32 0 | key[32] | u64 n |
  * sha256(payload)[32] | payload[n], little-endian. */
 #include "runtime/kcache.h"
+#include "core/sha256.h"
 #include "clgan/core.h"
 
 #include <stdio.h>

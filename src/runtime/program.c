@@ -13,6 +13,7 @@
  * binary; otherwise it is rebuilt and rewritten (temp file + rename, so two
  * processes starting together never see a half-written entry). */
 #include "runtime/device_impl.h"
+#include "core/sha256.h"
 #include "runtime/kcache.h"
 #include "clgan/io.h"
 

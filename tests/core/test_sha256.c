@@ -4,6 +4,7 @@
  * empty message; each message also fed in uneven pieces, so block
  * boundaries inside an update are crossed. */
 #include <stdarg.h>
+
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -12,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clgan/core.h"
+#include "core/sha256.h"
 
 static void digest_hex(const char *msg, size_t n, size_t piece, char hex[65]) {
     clgan_sha256 h;

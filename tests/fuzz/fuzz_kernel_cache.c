@@ -4,6 +4,7 @@
  * never forge a SHA-256 and the accepting path must be reached too. A refusal
  * must say why; an acceptance must describe a payload inside the entry. */
 #include <stdint.h>
+#include "core/sha256.h"
 #include <stdlib.h>
 #include <string.h>
 
