@@ -50,11 +50,7 @@ clgan_status clgan_op_check(const clgan_device *d, const clgan_op_call *c);
 /* EMA and the optimizers write input 0 in place; their `out` is ignored. */
 bool clgan_op_is_inplace(clgan_op op);
 
-static inline size_t clgan_op_numel(const clgan_op_tensor *t) {
-    size_t n = 1;
-    for (int i = 0; i < t->ndim; i++) n *= (size_t)t->shape[i];
-    return n;
-}
+static inline size_t clgan_op_numel(const clgan_op_tensor *t) { return clgan_shape_numel(t->ndim, t->shape); }
 
 /* reference: host pointers into ref buffers */
 float *clgan_ref_ptr(const clgan_op_tensor *t);
