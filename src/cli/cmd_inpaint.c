@@ -5,12 +5,11 @@
 #include "cli/cli.h"
 
 #include "clgan/train.h"
+#include "io/dir.h"
 
-#include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -38,8 +37,6 @@ static bool paths_add(path_list *l, const char *s, size_t len) {
     return true;
 }
 
-static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 static bool is_dir(const char *p) {
     struct stat sb;
     return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
@@ -50,35 +47,26 @@ static bool is_dir(const char *p) {
 static clgan_status expand_paths(const char *spec, const char *what, path_list *out) {
     memset(out, 0, sizeof *out);
     if (is_dir(spec)) {
-        DIR *dir = opendir(spec);
-        if (!dir) return CLGAN_ERR(CLGAN_ERR_IO, "%s %s: cannot open the folder", what, spec);
-        struct dirent *e;
-        clgan_status st = CLGAN_OK;
-        while (st == CLGAN_OK && (e = readdir(dir))) {
-            size_t len = strlen(e->d_name);
-            if (e->d_name[0] == '.' || len < 5 || strcasecmp(e->d_name + len - 4, ".png") != 0) continue;
-            char p[4096];
-            int k = snprintf(p, sizeof p, "%s/%s", spec, e->d_name);
-            struct stat sb;
-            bool listed = k >= 0 && (size_t)k < sizeof p && stat(p, &sb) == 0;
-            if (k < 0 || (size_t)k >= sizeof p)
-                st = CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s %s: a name is too long", what, spec);
-            else if (!listed || !S_ISREG(sb.st_mode))
+        clgan_dir_entries all;
+        clgan_status st = clgan_dir_list(spec, &all);
+        for (size_t i = 0; i < all.n && st == CLGAN_OK; i++) {
+            const clgan_dir_entry *e = &all.items[i];
+            if (!clgan_is_png_name(e->name)) continue;
+            if (e->kind != CLGAN_ENTRY_FILE)
                 /* as the data-set folder loader does: a FIFO or device named *.png is not an image */
-                clgan_log(CLGAN_LOG_WARN, "%s: skipped: %s, not a regular file", p,
-                          listed ? clgan_file_kind(sb.st_mode) : "cannot stat it");
-            else if (!paths_add(out, p, (size_t)k))
+                clgan_log(CLGAN_LOG_WARN, "%s: skipped: %s, not a regular file", e->path,
+                          e->kind == CLGAN_ENTRY_UNREADABLE ? "cannot stat it" : clgan_file_kind(e->mode));
+            else if (!paths_add(out, e->path, strlen(e->path)))
                 st = CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
         }
-        closedir(dir);
+        clgan_dir_entries_free(&all);
         if (st == CLGAN_OK && out->count == 0)
             st = CLGAN_ERR(CLGAN_ERR_NOT_FOUND, "%s %s: the folder holds no .png file", what, spec);
         if (st != CLGAN_OK) {
             paths_free(out);
             return st;
         }
-        qsort(out->items, (size_t)out->count, sizeof *out->items, by_name);
-        return CLGAN_OK;
+        return CLGAN_OK; /* in name order, as listed */
     }
     for (const char *s = spec;;) {
         const char *comma = strchr(s, ',');

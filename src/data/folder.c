@@ -4,8 +4,8 @@
 #include "data_internal.h"
 
 #include "clgan/io.h"
+#include "io/dir.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -39,71 +39,22 @@ static clgan_status names_push(name_list *l, const char *dir, const char *name) 
     return CLGAN_OK;
 }
 
-static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-static bool is_png_name(const char *name) {
-    size_t len = strlen(name);
-    if (len < 5) return false;
-    const char *ext = name + len - 4;
-    const char *want = ".png";
-    for (int i = 0; i < 4; i++) {
-        char ch = ext[i];
-        if (ch >= 'A' && ch <= 'Z') ch = (char)(ch - 'A' + 'a');
-        if (ch != want[i]) return false;
-    }
-    return true;
-}
-
 /* Appends the PNG files and the sub-folders of dir (full paths) to the lists,
- * the appended block of each sorted by name; subdirs may be NULL to skip them. */
+ * each in name order; subdirs may be NULL to skip them. */
 static clgan_status list_dir(const char *dir, name_list *pngs, name_list *subdirs) {
-    clgan_status st = CLGAN_OK;
-    size_t pngs_before = pngs->n, subdirs_before = subdirs ? subdirs->n : 0;
-    DIR *d = opendir(dir);
-    char *path = NULL;
-    if (!d)
-        return CLGAN_ERR(errno == ENOENT ? CLGAN_ERR_NOT_FOUND : CLGAN_ERR_IO, "%s: cannot open folder: %s", dir,
-                         strerror(errno));
-    size_t cap = strlen(dir) + 2 + NAME_MAX + 1;
-    path = malloc(cap);
-    if (!path) {
-        st = CLGAN_ERR(CLGAN_ERR_NOMEM, "%s: cannot allocate a path", dir);
-        goto fail;
+    clgan_dir_entries all;
+    clgan_status st = clgan_dir_list(dir, &all);
+    for (size_t i = 0; i < all.n && st == CLGAN_OK; i++) {
+        const clgan_dir_entry *e = &all.items[i];
+        if (e->kind == CLGAN_ENTRY_UNREADABLE) continue; /* a dangling link is not data */
+        if (e->kind == CLGAN_ENTRY_FILE && clgan_is_png_name(e->name))
+            st = names_push(pngs, dir, e->name);
+        else if (e->kind != CLGAN_ENTRY_DIR && clgan_is_png_name(e->name))
+            clgan_log(CLGAN_LOG_WARN, "%s: skipped: is %s, not a regular file", e->path, clgan_file_kind(e->mode));
+        else if (e->kind == CLGAN_ENTRY_DIR && subdirs)
+            st = names_push(subdirs, dir, e->name);
     }
-    for (;;) {
-        errno = 0;
-        struct dirent *e = readdir(d);
-        if (!e) {
-            if (errno != 0) {
-                st = CLGAN_ERR(CLGAN_ERR_IO, "%s: cannot read folder: %s", dir, strerror(errno));
-                goto fail;
-            }
-            break;
-        }
-        if (e->d_name[0] == '.') continue;
-        snprintf(path, cap, "%s/%s", dir, e->d_name);
-        struct stat sb;
-        if (stat(path, &sb) != 0) continue; /* a dangling link is not data */
-        if (S_ISREG(sb.st_mode) && is_png_name(e->d_name))
-            st = names_push(pngs, dir, e->d_name);
-        else if (!S_ISDIR(sb.st_mode) && is_png_name(e->d_name))
-            clgan_log(CLGAN_LOG_WARN, "%s: skipped: is %s, not a regular file", path, clgan_file_kind(sb.st_mode));
-        else if (S_ISDIR(sb.st_mode) && subdirs)
-            st = names_push(subdirs, dir, e->d_name);
-        if (st != CLGAN_OK) goto fail;
-    }
-    /* only the new block: earlier blocks are earlier classes */
-    if (pngs->n > pngs_before)
-        qsort(pngs->items + pngs_before, pngs->n - pngs_before, sizeof *pngs->items, cmp_names);
-    if (subdirs && subdirs->n > subdirs_before)
-        qsort(subdirs->items + subdirs_before, subdirs->n - subdirs_before, sizeof *subdirs->items, cmp_names);
-    free(path);
-    closedir(d);
-    return CLGAN_OK;
-
-fail:
-    free(path);
-    closedir(d);
+    clgan_dir_entries_free(&all);
     return st;
 }
 

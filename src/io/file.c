@@ -1,6 +1,11 @@
 /* Whole-file reads with a size bound, for parsers that must not trust the
  * file to be small (configs, safetensors headers, fuzz inputs). */
 #include "clgan/io.h"
+#include "io/dir.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <strings.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -156,4 +161,80 @@ clgan_status clgan_make_parent_dirs(const char *file) {
     memcpy(dir, file, n);
     dir[n] = 0;
     return clgan_make_dirs(dir);
+}
+
+static int entry_cmp(const void *a, const void *b) {
+    return strcmp(((const clgan_dir_entry *)a)->name, ((const clgan_dir_entry *)b)->name);
+}
+
+void clgan_dir_entries_free(clgan_dir_entries *e) {
+    for (size_t i = 0; i < e->n; i++) {
+        free(e->items[i].name);
+        free(e->items[i].path);
+    }
+    free(e->items);
+    e->items = NULL;
+    e->n = 0;
+}
+
+clgan_status clgan_dir_list(const char *dir, clgan_dir_entries *out) {
+    memset(out, 0, sizeof *out);
+    DIR *d = opendir(dir);
+    if (!d)
+        return CLGAN_ERR(errno == ENOENT ? CLGAN_ERR_NOT_FOUND : CLGAN_ERR_IO, "%s: cannot open folder: %s", dir,
+                         strerror(errno));
+    clgan_status st = CLGAN_OK;
+    size_t cap = 0;
+    for (;;) {
+        errno = 0;
+        struct dirent *e = readdir(d);
+        if (!e) {
+            if (errno != 0) st = CLGAN_ERR(CLGAN_ERR_IO, "%s: cannot read folder: %s", dir, strerror(errno));
+            break;
+        }
+        if (e->d_name[0] == '.') continue;
+        if (out->n == cap) {
+            size_t grown_cap = cap ? 2 * cap : 64;
+            clgan_dir_entry *g = realloc(out->items, grown_cap * sizeof *g);
+            if (!g) {
+                st = CLGAN_ERR(CLGAN_ERR_NOMEM, "%s: out of host memory listing the folder", dir);
+                break;
+            }
+            out->items = g;
+            cap = grown_cap;
+        }
+        size_t nlen = strlen(e->d_name), plen = strlen(dir) + 1 + nlen;
+        clgan_dir_entry *it = &out->items[out->n];
+        it->name = malloc(nlen + 1);
+        it->path = malloc(plen + 1);
+        if (!it->name || !it->path) {
+            free(it->name);
+            free(it->path);
+            st = CLGAN_ERR(CLGAN_ERR_NOMEM, "%s: out of host memory listing the folder", dir);
+            break;
+        }
+        memcpy(it->name, e->d_name, nlen + 1);
+        snprintf(it->path, plen + 1, "%s/%s", dir, e->d_name);
+        struct stat sb;
+        if (stat(it->path, &sb) != 0) {
+            it->kind = CLGAN_ENTRY_UNREADABLE;
+            it->mode = 0;
+        } else {
+            it->kind = S_ISREG(sb.st_mode) ? CLGAN_ENTRY_FILE : S_ISDIR(sb.st_mode) ? CLGAN_ENTRY_DIR : CLGAN_ENTRY_OTHER;
+            it->mode = (unsigned int)sb.st_mode;
+        }
+        out->n++;
+    }
+    closedir(d);
+    if (st != CLGAN_OK) {
+        clgan_dir_entries_free(out);
+        return st;
+    }
+    if (out->n > 1) qsort(out->items, out->n, sizeof *out->items, entry_cmp);
+    return CLGAN_OK;
+}
+
+bool clgan_is_png_name(const char *name) {
+    size_t len = strlen(name);
+    return len >= 5 && strcasecmp(name + len - 4, ".png") == 0;
 }

@@ -3,8 +3,8 @@
  * nothing itself. */
 #include "clgan/data.h"
 #include "clgan/train.h"
+#include "io/dir.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -112,32 +112,27 @@ clgan_status clgan_run_latest(const char *dir, char *path, size_t cap) {
     return CLGAN_OK;
 }
 
-static int name_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 /* Deletes all but the newest `keep` checkpoints. */
 static void prune(const run *r) {
     char dir[1100];
     snprintf(dir, sizeof dir, "%s/checkpoints", r->rc->out_dir);
-    DIR *d = opendir(dir);
-    if (!d) return;
-    char *names[4096];
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL && n < 4096) {
-        size_t len = strlen(e->d_name);
-        if (strncmp(e->d_name, "step_", 5) == 0 && len > 12 && strcmp(e->d_name + len - 12, ".safetensors") == 0)
-            names[n++] = strdup(e->d_name);
-    }
-    closedir(d);
-    qsort(names, (size_t)n, sizeof names[0], name_cmp);
-    for (int i = 0; i < n; i++) {
-        if (names[i] && i < n - r->rc->keep_checkpoints) {
-            char p[1400];
-            snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-            unlink(p);
+    clgan_dir_entries all;
+    if (clgan_dir_list(dir, &all) != CLGAN_OK) return;
+    size_t n = 0; /* step_*.safetensors, oldest first (names hold zero-padded steps) */
+    for (size_t i = 0; i < all.n; i++) {
+        const char *name = all.items[i].name;
+        size_t len = strlen(name);
+        if (strncmp(name, "step_", 5) == 0 && len > 12 && strcmp(name + len - 12, ".safetensors") == 0)
+            all.items[n++] = all.items[i];
+        else {
+            free(all.items[i].name);
+            free(all.items[i].path);
         }
-        free(names[i]);
     }
+    all.n = n;
+    for (size_t i = 0; i + (size_t)(r->rc->keep_checkpoints > 0 ? r->rc->keep_checkpoints : 0) < n; i++)
+        unlink(all.items[i].path);
+    clgan_dir_entries_free(&all);
 }
 
 static clgan_status save_checkpoint(run *r, long step, char *path, size_t cap) {
