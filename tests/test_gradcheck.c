@@ -3,8 +3,9 @@
  * differences; second order for the cases marked `second` and for the
  * composites the GAN losses need (linear layer, layernorm, batchnorm, the
  * full WGAN-GP penalty). Tolerances and their reasons: tolerances.h.
- * Needs no OpenCL device. Built again with CLGAN_PLANT_BUG set, it must fail
- * (meson's should_fail), which proves that it can. */
+ * Needs no OpenCL device. Built again with a planted bug (a patched copy of
+ * one library source, tests/meson.build), it must fail, which proves that it
+ * can. */
 #include "op_cases.h"
 #include "test_util.h"
 #include "tolerances.h"

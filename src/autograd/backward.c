@@ -62,11 +62,7 @@ void clgan_grad_rule(clgan_graph *g, int i, int dy, int dx[CLGAN_OP_MAX_IN]) {
     case CLGAN_OP_RELU: dx[0] = mul(g, dy, un(g, CLGAN_OP_STEP, x, 0, 0)); return;
     case CLGAN_OP_LEAKY_RELU: dx[0] = mul(g, dy, un(g, CLGAN_OP_LEAKY_STEP, x, n.fp[0], 0)); return;
     /* d tanh = 1 - y^2 */
-#if CLGAN_PLANT_BUG == 1 /* planted for tests/meson.build's proof that gradcheck can fail */
-    case CLGAN_OP_TANH: dx[0] = mul(g, dy, clgan_affine(g, clgan_square(g, i), 1.0f, -1.0f)); return;
-#else
     case CLGAN_OP_TANH: dx[0] = mul(g, dy, clgan_affine(g, clgan_square(g, i), -1.0f, 1.0f)); return;
-#endif
     /* d sigmoid = y (1 - y) */
     case CLGAN_OP_SIGMOID: dx[0] = mul(g, dy, mul(g, i, clgan_affine(g, i, -1.0f, 1.0f))); return;
     case CLGAN_OP_SOFTPLUS: dx[0] = mul(g, dy, clgan_sigmoid(g, x)); return;

@@ -80,11 +80,7 @@ clgan_node clgan_nn_batchnorm(clgan_nn *c, const char *name, clgan_node x) {
     int beta = declare(c, c->params, name, "bias", 1, f, CLGAN_INIT_ZEROS, 0, true);
     int rm = declare(c, c->buffers, name, "running_mean", 1, f, CLGAN_INIT_ZEROS, 0, false);
     int rv = declare(c, c->buffers, name, "running_var", 1, f, CLGAN_INIT_ONES, 0, false);
-#if CLGAN_PLANT_BUG == 5 /* planted for the proof that the golden test fails: BatchNorm's eps 1e-3, not 1e-5 */
-    const float eps = 1e-3f;
-#else
     const float eps = 1e-5f; /* PyTorch's BatchNorm default */
-#endif
     return named(c, name, clgan_batchnorm(c->g, x, fail_on(c, gamma), fail_on(c, beta), fail_on(c, rm), fail_on(c, rv),
                                           c->training, c->update_stats ? 0.1f : 0.0f, eps));
 }

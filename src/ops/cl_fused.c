@@ -126,11 +126,7 @@ static void put_steps(text *t, const clgan_fused *f, int from, int to, bool epi,
         if (epi && f->leaf[j].mid == 0) put(t, "%sfloat l%d = L%d[lo%d + m];\n", pad, j, j, j);
         else if (epi) put(t, "%sfloat l%d = L%d[lo%d + (m / LI%d) %% LM%d];\n", pad, j, j, j, j, j);
         else if (f->leaf[j].mid == 0) put(t, "%sfloat l%d = L%d[lo%d + i];\n", pad, j, j, j);
-#if CLGAN_PLANT_BUG == 6 /* planted for the proof that the fusion test fails: a broadcast leaf read one off */
-        else if (at_m(f, pm, pi, j)) put(t, "%sfloat l%d = L%d[lo%d + (m + 1) %% LM%d];\n", pad, j, j, j, j);
-#else
         else if (at_m(f, pm, pi, j)) put(t, "%sfloat l%d = L%d[lo%d + m];\n", pad, j, j, j);
-#endif
         else put(t, "%sfloat l%d = L%d[lo%d + (i / LI%d) %% LM%d];\n", pad, j, j, j, j, j);
     }
     char a[16], b[16];

@@ -46,13 +46,8 @@ void ref_conv2d(const clgan_op_call *c) {
                             for (int t = 0; t < S; t++) {
                                 int h = i * s - p + r, v = j * s - p + t;
                                 if (h < 0 || h >= H || v < 0 || v >= W) continue;
-#if CLGAN_PLANT_BUG == 2 /* planted for the proof that gradcheck fails: a wrong row stride */
-                                acc += (double)w[(((size_t)k * C + ch) * R + r) * S + t] *
-                                       x[(((size_t)n * C + ch) * H + h) * H + v];
-#else
                                 acc += (double)w[(((size_t)k * C + ch) * R + r) * S + t] *
                                        x[(((size_t)n * C + ch) * H + h) * W + v];
-#endif
                             }
                     y[(((size_t)n * K + k) * P + i) * Q + j] = (float)acc;
                 }
@@ -78,11 +73,7 @@ void ref_conv_t2d(const clgan_op_call *c) {
                     double acc = 0.0;
                     for (int r = 0; r < R; r++)
                         for (int t = 0; t < S; t++) {
-#if CLGAN_PLANT_BUG == 3 /* planted for the proof that gradcheck fails: padding off by one */
-                            int hs = oh + p + 1 - r, vs = ow + p - t;
-#else
                             int hs = oh + p - r, vs = ow + p - t; /* = h s, v s */
-#endif
                             if (hs < 0 || vs < 0 || hs % s != 0 || vs % s != 0) continue;
                             int h = hs / s, v = vs / s;
                             if (h >= H || v >= W) continue;

@@ -174,9 +174,6 @@ clgan_status clgan_optimizer_step(clgan_optimizer *o, uint64_t t, float lr_scale
         /* bias corrections 1 - beta^t, in double on the host */
         u.fp[4] = (float)(1.0 - pow(c->beta1, (double)t));
         u.fp[5] = (float)(1.0 - pow(c->beta2, (double)t));
-#if CLGAN_PLANT_BUG == 4 /* planted for the proof that the golden test fails: Adam's bias correction dropped */
-        u.fp[4] = u.fp[5] = 1.0f;
-#endif
         u.fp[6] = c->weight_decay;
         break;
     case CLGAN_OPT_SGD:
