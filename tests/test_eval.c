@@ -21,6 +21,7 @@
  * (modes), a tensor not written or read (classifier). */
 #include "clgan/data.h"
 #include "clgan/train.h"
+#include "clgan/eval.h"
 #include "test_check.h"
 #include "test_util.h"
 

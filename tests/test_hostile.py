@@ -458,7 +458,10 @@ def accepted_range(line):
 
 
 def part_sizes(tmp):
-    dcgan = ['train', '--model', 'dcgan', '--steps', '1', '--device', 'ref', '--sample-every', '0']
+    images = os.path.join(tmp, 'sizes-images-idx3-ubyte')  # a few images: sizes, not the data, are the test
+    idx_images(images, 8)
+    dcgan = ['train', '--model', 'dcgan', '--dataset', 'idx', '--data', images, '--batch-size', '4', '--steps', '1',
+             '--device', 'ref', '--sample-every', '0']
     r = expect_bounded([*dcgan, '--image-size', '1000', '--out', os.path.join(tmp, 'r1000')], rc=(1, 2),
                        err_re=r'1000.*expected', what='--image-size 1000 is refused, saying what is expected')
     line = '\n'.join(r.error_lines())

@@ -16,6 +16,7 @@
  * if there was any. */
 #include "clgan/data.h"
 #include "clgan/train.h"
+#include "clgan/repair.h"
 #include "test_check.h"
 #include "test_util.h"
 

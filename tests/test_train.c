@@ -16,6 +16,7 @@
  * group says what breaks it. */
 #include "clgan/data.h"
 #include "clgan/train.h"
+#include "clgan/eval.h"
 #include "test_check.h"
 #include "test_util.h"
 

@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 
 #include "clgan/train.h"
+#include "clgan/check.h"
 
 #include <string.h>
 

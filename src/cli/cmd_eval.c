@@ -7,6 +7,7 @@
 
 #include "clgan/data.h"
 #include "clgan/train.h"
+#include "clgan/eval.h"
 
 #include <stdlib.h>
 #include <string.h>

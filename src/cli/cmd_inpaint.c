@@ -1,10 +1,11 @@
 /* clgan inpaint: fill the unknown pixels of images with a trained generator
  * ("Semantic Image Inpainting with Deep Generative Models", 2017) and blend
  * them in by solving a Poisson equation. The algorithm is in
- * src/train/inpaint.c; this file reads and writes the files. */
+ * src/repair/inpaint.c; this file reads and writes the files. */
 #include "cli/cli.h"
 
 #include "clgan/train.h"
+#include "clgan/repair.h"
 #include "io/dir.h"
 
 #include <math.h>

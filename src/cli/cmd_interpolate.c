@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 
 #include "clgan/train.h"
+#include "clgan/repair.h"
 
 #include <stdlib.h>
 #include <string.h>

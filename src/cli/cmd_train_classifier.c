@@ -6,6 +6,7 @@
 
 #include "clgan/data.h"
 #include "clgan/train.h"
+#include "clgan/eval.h"
 
 #include <math.h>
 #include <stdlib.h>

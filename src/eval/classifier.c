@@ -1,7 +1,7 @@
 /* The evaluation classifier: its training step (softmax cross-entropy),
  * evaluation-mode prediction, and its safetensors file. The network itself
  * is clgan_classifier (src/nn/classifier.c). */
-#include "clgan/train.h"
+#include "clgan/eval.h"
 #include "train/params_io.h"
 
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* Sample-quality metrics for the synthetic mixtures. */
 #include "clgan/data.h"
-#include "clgan/train.h"
+#include "clgan/eval.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* clgan check: the same training step on two devices (normally ref and an
  * OpenCL device), compared layer by layer, so a kernel that goes wrong on one
  * vendor shows where it goes wrong. */
-#include "clgan/train.h"
+#include "clgan/check.h"
 
 #include <math.h>
 #include <stdlib.h>

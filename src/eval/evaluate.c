@@ -1,7 +1,7 @@
 /* clgan eval for an image generator: generated and real images through the
  * evaluation classifier, then the Fréchet distance of their features, the
  * inception score and the histogram of predicted classes. */
-#include "clgan/train.h"
+#include "clgan/eval.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* Classifier-based metrics: the Fréchet distance between Gaussians fitted to
  * two feature sets, and the inception score. Everything in double. */
-#include "clgan/train.h"
+#include "clgan/eval.h"
 
 #include <math.h>
 #include <stdlib.h>

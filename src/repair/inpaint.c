@@ -27,7 +27,7 @@
  * radially into the shell sqrt(d - 1/2) +- 3/sqrt(2) (three standard
  * deviations of the norm: a region holding essentially all of the prior's
  * mass), leaving its direction alone. */
-#include "clgan/train.h"
+#include "clgan/repair.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -14,7 +14,7 @@
  * Everything is computed in double. The result is written as
  * p = alpha a + beta b (+ gamma u), with coefficients that are exactly 1 and 0
  * at t = 0 and t = 1, so the endpoints are reproduced bit for bit. */
-#include "clgan/train.h"
+#include "clgan/repair.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,0 +1,120 @@
+/* clgan eval: metrics (mode coverage on the 2-D mixtures, classifier FID and
+ * inception score), the evaluation classifier, and eval on an image
+ * generator. Sources: src/eval/. */
+#ifndef CLGAN_EVAL_H
+#define CLGAN_EVAL_H
+
+#include "clgan/train.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+CLGAN_API_BEGIN
+
+/* ---- metrics ---- */
+typedef struct {
+    int modes_covered, modes_total;
+    double high_quality_fraction; /* samples within 3 sigma of their nearest mode */
+    double reverse_kl;            /* KL(generated mode histogram || uniform), over high-quality samples */
+    int counts[64];               /* high-quality samples per mode */
+} clgan_mode_stats;
+/* The PacGAN/VEEGAN protocol for the synthetic mixtures ("ring8", "grid25"):
+ * points (n, 2). */
+clgan_status clgan_mode_coverage(const char *kind, const float *points, int n, clgan_mode_stats *out);
+
+/* ---- classifier-based metrics (src/eval/fid.c) ---- */
+/* The mean (dim) and the unbiased covariance (dim x dim, row-major) of n >= 2
+ * feature rows x (n, dim), accumulated in double. */
+clgan_status clgan_feature_stats(const float *x, int n, int dim, double *mean, double *cov);
+/* The Fréchet distance between N(mu1, s1) and N(mu2, s2) ("GANs Trained by a
+ * Two Time-Scale Update Rule Converge to a Local Nash Equilibrium", 2017):
+ * ||mu1 - mu2||^2 + Tr(s1) + Tr(s2) - 2 Tr(sqrt(s1 s2)), with the trace of
+ * the square root from two symmetric eigendecompositions (LAPACK dsyev). */
+clgan_status clgan_frechet_distance(int dim, const double *mu1, const double *s1, const double *mu2, const double *s2,
+                                    double *out);
+/* The same between the Gaussians fitted to two feature sets (n, dim). */
+clgan_status clgan_fid_features(const float *a, int na, const float *b, int nb, int dim, double *out);
+/* exp(E_x KL(p(y|x) || p(y))) over n rows of class probabilities (n, k), p(y)
+ * their mean ("Improved Techniques for Training GANs", 2016), over the whole
+ * set (no splits). Rows must be finite, >= 0 and sum to 1 within 1e-3. */
+clgan_status clgan_inception_score(const float *probs, int n, int k, double *out);
+/* Row-wise softmax of logits (n, k) into probs (n, k), in double internally;
+ * probs may be logits (in place). */
+void clgan_softmax_rows(const float *logits, int n, int k, float *probs);
+
+/* ---- the evaluation classifier (src/eval/classifier.c) ---- */
+typedef struct clgan_clf clgan_clf;
+typedef struct {
+    clgan_classifier_config model;
+    int batch;             /* training batch (0: evaluation only) */
+    int eval_batch;        /* images per evaluation-mode run */
+    uint64_t seed;         /* initial parameters */
+    clgan_opt_config opt;  /* when batch > 0 */
+} clgan_clf_config;
+/* What a classifier file records besides its weights. */
+typedef struct {
+    char dataset[32];     /* the data set it was trained on ("mnist", ...) */
+    int channels, image_size, classes, features;
+    double test_accuracy; /* in [0, 1] */
+    char test_set[160];   /* what the accuracy was measured on */
+    long train_images, epochs;
+} clgan_clf_info;
+
+clgan_status clgan_clf_new(const clgan_clf_config *cfg, clgan_device *d, clgan_clf **out);
+void clgan_clf_free(clgan_clf *c);
+const clgan_classifier_config *clgan_clf_model(const clgan_clf *c);
+/* One Adam/SGD step of softmax cross-entropy on a batch x (batch, C, S, S)
+ * in [-1, 1] with labels y; loss and the number classified right come from
+ * the forward pass before the update. */
+clgan_status clgan_clf_train_step(clgan_clf *c, const float *x, const int32_t *y, float lr_scale, float *loss,
+                                  int *correct);
+/* Evaluation mode (running BatchNorm statistics) on n >= 1 images, eval_batch
+ * at a time: features (n, CLGAN_CLASSIFIER_FEATURES) and logits (n, classes),
+ * either may be NULL. */
+clgan_status clgan_clf_predict(clgan_clf *c, const float *x, int n, float *features, float *logits);
+/* The fraction of n images whose arg-max class is their label. */
+clgan_status clgan_clf_accuracy(clgan_clf *c, const float *x, const int32_t *y, int n, double *accuracy);
+/* A safetensors file: every parameter and running statistic by name, and
+ * __metadata__ format "clgan-classifier", format_version, clgan_version and
+ * the fields of info (the model's own fields are taken from c). Atomic. */
+clgan_status clgan_clf_save(const clgan_clf *c, const clgan_clf_info *info, const char *path);
+/* Where `clgan eval` looks for a classifier when none is named, and where
+ * `clgan train-classifier` writes one by default:
+ * $XDG_DATA_HOME/clgan/classifiers/<dataset>-<C>x<S>x<S>.safetensors
+ * ($HOME/.local/share when XDG_DATA_HOME is unset), e.g.
+ * mnist-1x28x28.safetensors. */
+clgan_status clgan_clf_default_path(const char *dataset, int channels, int image_size, char *out, size_t cap);
+/* Reads and checks the metadata only. */
+clgan_status clgan_clf_read_info(const char *path, clgan_clf_info *info);
+/* Builds an evaluation-only classifier from a file; every tensor is checked
+ * for presence, dtype and shape. info may be NULL. */
+clgan_status clgan_clf_load(const char *path, clgan_device *d, int eval_batch, clgan_clf **out, clgan_clf_info *info);
+/* Shifts each of n images (c, h, w) by a random whole number of pixels in
+ * [-max_shift, max_shift] on each axis, filling with the background -1
+ * (training augmentation). */
+clgan_status clgan_images_random_shift(float *x, int n, int c, int h, int w, int max_shift, clgan_rng *rng);
+
+/* ---- clgan eval on an image generator (src/eval/evaluate.c) ---- */
+typedef struct {
+    int n_generated, n_real;
+    double fid;                  /* generated vs real features */
+    double inception_score;      /* of the generated images */
+    double real_inception_score; /* of the real images, for scale */
+    double real_accuracy;        /* of the classifier on the real images (when labelled, else -1) */
+    int classes;
+    long *class_histogram;       /* classes counts of arg-max classes of the generated images (owned) */
+} clgan_image_eval;
+/* Generates n_gen images (noise from Philox(seed); a conditional model gets
+ * labels i mod classes) in batches, and compares their classifier features
+ * with those of the n_real real images (labels may be NULL). The classifier
+ * must fit the generator's image size and channels. */
+clgan_status clgan_eval_images(clgan_gan *gan, clgan_clf *clf, const float *real, const int32_t *real_labels,
+                               int n_real, int n_gen, uint64_t seed, clgan_image_eval *out);
+void clgan_image_eval_free(clgan_image_eval *e);
+
+CLGAN_API_END
+
+#ifdef __cplusplus
+}
+#endif
+#endif
