@@ -4,6 +4,8 @@
 
 #include "clgan/runtime.h"
 
+#include "tmpdir.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -56,19 +58,14 @@ static inline void test_require_opencl(void) {
     if (i < 0) exit(TEST_SKIP);
 }
 
-/* A fresh temporary directory (removed by test_rmdir). */
+/* A fresh temporary directory (removed by test_rmdir): tests/tmpdir.h */
 static inline void test_tmpdir(char *out, size_t cap) {
-    snprintf(out, cap, "/tmp/clgan-test-XXXXXX");
-    if (!mkdtemp(out)) {
+    if (!test_mkdtemp(out, cap, "test")) {
         perror("mkdtemp");
         exit(1);
     }
 }
 
-static inline void test_rmdir(const char *dir) {
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-}
+static inline void test_rmdir(const char *dir) { test_rmtree(dir); }
 
 #endif

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "../tmpdir.h"
 #include "clgan/data.h"
 
 /* cmocka after the system headers it needs */
@@ -24,33 +25,10 @@
 
 enum { FX_PATH = 4096 };
 
-/* A new empty folder under $TMPDIR (or /tmp). */
-static inline void fx_tmpdir(char out[FX_PATH]) {
-    const char *base = getenv("TMPDIR");
-    snprintf(out, FX_PATH, "%s/clgan-data-XXXXXX", base && *base ? base : "/tmp");
-    assert_non_null(mkdtemp(out));
-}
+/* A new empty folder under $TMPDIR (or /tmp): tests/tmpdir.h */
+static inline void fx_tmpdir(char out[FX_PATH]) { assert_true(test_mkdtemp(out, FX_PATH, "data")); }
 
-static inline void fx_rmtree(const char *path) {
-    struct stat sb;
-    if (lstat(path, &sb) != 0) return;
-    if (S_ISDIR(sb.st_mode)) {
-        DIR *d = opendir(path);
-        if (d) {
-            struct dirent *e;
-            while ((e = readdir(d)) != NULL) {
-                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-                char child[FX_PATH];
-                int k = snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-                if (k > 0 && k < FX_PATH) fx_rmtree(child);
-            }
-            closedir(d);
-        }
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
+static inline void fx_rmtree(const char *path) { test_rmtree(path); }
 
 static inline void fx_path(char out[FX_PATH], const char *dir, const char *name) {
     int k = snprintf(out, FX_PATH, "%s/%s", dir, name);

@@ -12,12 +12,12 @@
 #include <unistd.h>
 
 #include "clgan/core.h"
+#include "../tmpdir.h"
 
-/* A new empty folder /tmp/clgan-io-XXXXXX (caller frees the string). */
+/* A new empty folder $TMPDIR/clgan-io-XXXXXX (caller frees the string). */
 static inline char *tu_mkdtemp(void) {
-    char tmpl[] = "/tmp/clgan-io-XXXXXX";
-    if (!mkdtemp(tmpl)) return NULL;
-    return strdup(tmpl);
+    char dir[4096];
+    return test_mkdtemp(dir, sizeof dir, "io") ? strdup(dir) : NULL;
 }
 
 /* "<dir>/<name>" in a new string. */
@@ -29,25 +29,7 @@ static inline char *tu_path(const char *dir, const char *name) {
 }
 
 /* Removes a folder and everything in it (used on our own scratch folders). */
-static inline void tu_rmtree(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char *p = tu_path(dir, e->d_name);
-        struct stat sb;
-        if (p && lstat(p, &sb) == 0) {
-            if (S_ISDIR(sb.st_mode))
-                tu_rmtree(p);
-            else
-                unlink(p);
-        }
-        free(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
+static inline void tu_rmtree(const char *dir) { test_rmtree(dir); }
 
 /* Entries in a folder, not counting "." and ".."; -1 if it cannot be read. */
 static inline int tu_count_entries(const char *dir) {
