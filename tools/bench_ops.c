@@ -27,6 +27,7 @@
 #endif
 
 #include "bench_util.h"
+#include "cli/cli.h"
 #include "clgan/runtime.h"
 #include "clgan/train.h"
 #include "ops/ops.h"
@@ -367,87 +368,70 @@ typedef struct {
     int host_threads;  /* OpenBLAS's threads for the direct host calls; 0: the online cores */
 } options;
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: bench_ops [--device D]... [--repeat K] [--ref-repeat K] [--warmup W] [--filter S] [--csv] [--list]\n"
-            "       bench_ops --gemm-shapes [--device D] [--repeat K] [--warmup W] [--peak-gflops G]\n"
-            "                 [--host-threads N] [--csv]\n"
-            "Times single ops at DCGAN-64 sizes (batch 64) on ref and on OpenCL devices, side by side.\n"
-            "  --device D      an OpenCL device to time: P:D, gpu, cpu, a name substring (clgan devices);\n"
-            "                  repeat it or separate with commas; 'ref' alone times only ref.\n"
-            "                  Default: every OpenCL device.\n"
-            "  --repeat K      timed runs per case on OpenCL devices (median reported; default 5)\n"
-            "  --ref-repeat K  timed runs on ref; 0 skips ref. Default: --repeat, but 1 for cases of 1 GFLOP\n"
-            "                  or more (seconds each on ref). A single run on ref has no warm-up.\n"
-            "  --warmup W      untimed runs before timing (default 1)\n"
-            "  --filter S      only cases whose label, op or shapes contain S (case-insensitive)\n"
-            "  --csv           one CSV row per case and device on stdout (notes go to stderr)\n"
-            "  --list          list the cases and exit\n"
-            "  --gemm-shapes   instead of the op cases: every distinct GEMM shape of one DCGAN-28 training step\n"
-            "                  (D step + G step of the default config, traced), timed on one OpenCL device's\n"
-            "                  native path, CLBlast untuned (no_tune) and tuned (when a tune record exists),\n"
-            "                  and OpenBLAS called directly on the host; default --repeat 9\n"
-            "  --peak-gflops G the FMA peak for the %%-of-peak figures (default: cores x 2 FMA units x 8 floats\n"
-            "                  x 2 flops x \"cpu MHz\" of /proc/cpuinfo)\n"
-            "  --host-threads N OpenBLAS's threads for the direct host calls (default: the online cores)\n");
-}
-
+/* The options, through the CLI's option code (src/cli/options.c) */
 static int parse_options(int argc, char **argv, options *o) {
     *o = (options){.repeat = 5, .ref_repeat = -1, .warmup = 1};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        bool ok = true;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            exit(0);
-        } else if (strcmp(a, "--csv") == 0) {
-            o->csv = true;
-            continue;
-        } else if (strcmp(a, "--list") == 0) {
-            o->list = true;
-            continue;
-        } else if (strcmp(a, "--gemm-shapes") == 0) {
-            o->gemm_shapes = true;
-            continue;
-        } else if (strcmp(a, "--peak-gflops") == 0) {
-            char *end = NULL;
-            errno = 0;
-            o->peak = v ? strtod(v, &end) : 0;
-            ok = v && end != v && !*end && !errno && o->peak > 0 && o->peak < 1e9;
-        } else if (strcmp(a, "--host-threads") == 0) {
-            ok = parse_int(v, 1, &o->host_threads);
-        } else if (strcmp(a, "--device") == 0) {
-            ok = v && o->ndevices < MAX_DEVICES;
-            if (ok) o->devices[o->ndevices++] = v;
-        } else if (strcmp(a, "--repeat") == 0) {
-            ok = parse_int(v, 1, &o->repeat);
-            o->repeat_set = true;
-        } else if (strcmp(a, "--ref-repeat") == 0) {
-            ok = parse_int(v, 0, &o->ref_repeat);
-            o->ref_repeat_set = true;
-        } else if (strcmp(a, "--warmup") == 0) {
-            ok = parse_int(v, 0, &o->warmup);
-        } else if (strcmp(a, "--filter") == 0) {
-            ok = v != NULL;
-            o->filter = v;
-        } else {
-            fprintf(stderr, "bench_ops: unknown option '%s'\n", a);
-            usage(stderr);
-            return 2;
-        }
-        if (!ok) {
-            fprintf(stderr, "bench_ops: %s needs %s\n", a,
-                    strcmp(a, "--device") == 0 || strcmp(a, "--filter") == 0 ? "a value" : "a number");
-            return 2;
-        }
-        i++;
+    cli_opt opts[] = {
+        {"device", "D...", NULL, NULL, "an OpenCL device to time: P:D, gpu, cpu, a name substring (clgan devices); "
+                                       "repeat it or separate with commas; 'ref' alone times only ref. Default: every "
+                                       "OpenCL device", NULL, false},
+        {"repeat", "K", NULL, "5", "timed runs per case on OpenCL devices (median reported; 9 with --gemm-shapes)",
+         NULL, false},
+        {"ref-repeat", "K", NULL, NULL, "timed runs on ref; 0 skips ref. Default: --repeat, but 1 for cases of 1 "
+                                        "GFLOP or more (seconds each on ref; a single run has no warm-up)", NULL, false},
+        {"warmup", "W", NULL, "1", "untimed runs before timing", NULL, false},
+        {"filter", "S", NULL, NULL, "only cases whose label, op or shapes contain S (case-insensitive)", NULL, false},
+        {"csv", NULL, NULL, NULL, "one CSV row per case and device on stdout (notes go to stderr)", NULL, false},
+        {"list", NULL, NULL, NULL, "list the cases and exit", NULL, false},
+        {"gemm-shapes", NULL, NULL, NULL, "instead of the op cases: every distinct GEMM shape of one DCGAN-28 training "
+                                          "step (D step + G step of the default config, traced), timed on one OpenCL "
+                                          "device's native path, CLBlast untuned (no_tune) and tuned (when a tune "
+                                          "record exists), and OpenBLAS called directly on the host", NULL, false},
+        {"peak-gflops", "G", NULL, NULL, "the FMA peak for the %-of-peak figures (default: cores x 2 FMA units x 8 "
+                                         "floats x 2 flops x \"cpu MHz\" of /proc/cpuinfo)", NULL, false},
+        {"host-threads", "N", NULL, NULL, "OpenBLAS's threads for the direct host calls (default: the online cores)",
+         NULL, false},
+    };
+    cli_command c = {"bench_ops", "Times single ops at DCGAN-64 sizes (batch 64) on ref and on OpenCL devices, side by "
+                                  "side; or, with --gemm-shapes, the GEMMs of a DCGAN-28 step on every path.",
+                     "[--device D]... [--repeat K] [--filter S] [--csv] [--list] | --gemm-shapes ...", opts,
+                     (int)(sizeof opts / sizeof *opts)};
+    cli_program = "bench_ops";
+    bool help = false;
+    int rc = cli_parse(&c, argc, argv, &help);
+    if (rc != CLI_OK || help) return rc == CLI_OK ? -1 : rc;
+    long v;
+    if ((rc = cli_get_long(&c, "repeat", 1, 1000000, &v)) != CLI_OK) return rc;
+    o->repeat = (int)v;
+    o->repeat_set = cli_given(&c, "repeat");
+    if ((rc = cli_get_long(&c, "warmup", 0, 1000000, &v)) != CLI_OK) return rc;
+    o->warmup = (int)v;
+    if ((o->ref_repeat_set = cli_given(&c, "ref-repeat"))) {
+        if ((rc = cli_get_long(&c, "ref-repeat", 0, 1000000, &v)) != CLI_OK) return rc;
+        o->ref_repeat = (int)v;
     }
+    if (cli_given(&c, "host-threads")) {
+        if ((rc = cli_get_long(&c, "host-threads", 1, 1024, &v)) != CLI_OK) return rc;
+        o->host_threads = (int)v;
+    }
+    if (cli_given(&c, "peak-gflops")) {
+        if ((rc = cli_get_double(&c, "peak-gflops", &o->peak)) != CLI_OK) return rc;
+        if (!(o->peak > 0 && o->peak < 1e9)) {
+            fprintf(stderr, "bench_ops: --peak-gflops %s: expected a number of GFLOP/s above 0\n", cli_get(&c, "peak-gflops"));
+            return CLI_USAGE;
+        }
+    }
+    if (cli_given(&c, "device")) o->devices[o->ndevices++] = cli_get(&c, "device");
+    o->filter = cli_get(&c, "filter");
+    o->csv = cli_flag(&c, "csv");
+    o->list = cli_flag(&c, "list");
+    o->gemm_shapes = cli_flag(&c, "gemm-shapes");
     if (o->gemm_shapes && (o->filter || o->list || o->ref_repeat_set)) {
         fprintf(stderr, "bench_ops: --gemm-shapes takes no --filter, --list or --ref-repeat\n");
-        return 2;
+        return CLI_USAGE;
     }
     if (o->gemm_shapes && !o->repeat_set) o->repeat = 9;
-    return 0;
+    return CLI_OK;
 }
 
 static bool contains_ci(const char *hay, const char *needle) {
@@ -556,7 +540,7 @@ static int choose_devices(const clgan_device_list *l, const options *o, int *idx
     }
     bool saw_ref = false;
     for (int k = 0; k < o->ndevices; k++) {
-        char spec[256];
+        char spec[4096];
         snprintf(spec, sizeof spec, "%s", o->devices[k]);
         for (char *save = NULL, *t = strtok_r(spec, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
             int i;
@@ -1032,7 +1016,7 @@ static int run_gemm_shapes(const options *o, const clgan_device_list *l) {
 int main(int argc, char **argv) {
     options o;
     int rc = parse_options(argc, argv, &o);
-    if (rc) return rc;
+    if (rc) return rc < 0 ? 0 : rc; /* -1: --help shown */
     clgan_log_set_level(CLGAN_LOG_WARN);
     build_cases();
     for (int k = 0; k < ncases; k++) {

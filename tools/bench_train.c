@@ -17,6 +17,7 @@
 #endif
 
 #include "bench_util.h"
+#include "cli/cli.h"
 #include "clgan/data.h"
 #include "clgan/train.h"
 
@@ -39,31 +40,8 @@ typedef struct {
     bool csv, profile;
 } options;
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: bench_train [--device D]... [--model M]... [--steps N] [--ref-steps N] [--warmup W]\n"
-            "                   [--ref-warmup W] [--batch B] [--data DIR] [--csv]\n"
-            "                   [--profile]\n"
-            "Times whole GAN training steps (D update + G update) on ref and on OpenCL devices.\n"
-            "  --device D       ref, P:D, gpu, cpu or a name substring (clgan devices); repeat it or\n"
-            "                   separate with commas. Default: ref and every OpenCL device.\n"
-            "  --model M        dcgan, mlp, toy or all (repeatable; default all)\n"
-            "  --steps N        timed steps on OpenCL devices (median reported; default 10)\n"
-            "  --ref-steps N    timed steps on ref (default 3: a DCGAN step takes seconds there)\n"
-            "  --warmup W       untimed steps first on OpenCL devices (default 2)\n"
-            "  --ref-warmup W   untimed steps first on ref (default 1)\n"
-            "  --batch B        batch size (default: the model's, 64 or 256 for toy)\n"
-            "  --image-size S   dcgan and mlp image side (default 28; dcgan: 28 or a power of two, e.g. 32, 64)\n"
-            "  --channels C     dcgan and mlp image channels, 1 or 3 (default 1)\n"
-            "  --data DIR       a Fashion-MNIST folder (idx files) for dcgan and mlp; default: the usual\n"
-            "                   locations, else random images\n"
-            "  --csv            one CSV row per model and device on stdout (notes go to stderr)\n"
-            "  --profile        after timing, one more step with the device finished after every node:\n"
-            "                   time per op (summed over the step), and the kernel launches per step\n");
-}
-
 static bool parse_models(const char *s, bool *model) {
-    char buf[128];
+    char buf[1024];
     snprintf(buf, sizeof buf, "%s", s);
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         clgan_model_kind k;
@@ -79,58 +57,57 @@ static bool parse_models(const char *s, bool *model) {
     return true;
 }
 
+/* The options, through the CLI's option code (src/cli/options.c) */
 static int parse_options(int argc, char **argv, options *o) {
     *o = (options){.steps = 10, .ref_steps = 3, .warmup = 2, .ref_warmup = 1};
-    bool any_model = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        bool ok = true;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            exit(0);
-        } else if (strcmp(a, "--csv") == 0) {
-            o->csv = true;
-            continue;
-        } else if (strcmp(a, "--profile") == 0) {
-            o->profile = true;
-            continue;
-        } else if (strcmp(a, "--device") == 0) {
-            ok = v && o->ndevices < MAX_DEVICES;
-            if (ok) o->devices[o->ndevices++] = v;
-        } else if (strcmp(a, "--model") == 0) {
-            if (!v) ok = false;
-            else if (!parse_models(v, o->model)) return 2;
-            any_model = true;
-        } else if (strcmp(a, "--steps") == 0) {
-            ok = parse_int(v, 1, &o->steps);
-        } else if (strcmp(a, "--ref-steps") == 0) {
-            ok = parse_int(v, 0, &o->ref_steps);
-        } else if (strcmp(a, "--warmup") == 0) {
-            ok = parse_int(v, 0, &o->warmup);
-        } else if (strcmp(a, "--ref-warmup") == 0) {
-            ok = parse_int(v, 0, &o->ref_warmup);
-        } else if (strcmp(a, "--batch") == 0) {
-            ok = parse_int(v, 1, &o->batch);
-        } else if (strcmp(a, "--image-size") == 0) {
-            ok = parse_int(v, 1, &o->image_size);
-        } else if (strcmp(a, "--channels") == 0) {
-            ok = parse_int(v, 1, &o->channels);
-        } else if (strcmp(a, "--data") == 0) {
-            ok = v != NULL;
-            o->data = v;
-        } else {
-            fprintf(stderr, "bench_train: unknown option '%s'\n", a);
-            usage(stderr);
-            return 2;
-        }
-        if (!ok) {
-            fprintf(stderr, "bench_train: %s needs a valid value\n", a);
-            return 2;
-        }
-        i++;
+    cli_opt opts[] = {
+        {"device", "D...", NULL, NULL, "ref, P:D, gpu, cpu or a name substring (clgan devices); repeat it or separate "
+                                       "with commas. Default: ref and every OpenCL device", NULL, false},
+        {"model", "M...", NULL, "all", "dcgan, mlp, toy or all (repeatable)", NULL, false},
+        {"steps", "N", NULL, "10", "timed steps on OpenCL devices (median reported)", NULL, false},
+        {"ref-steps", "N", NULL, "3", "timed steps on ref (a DCGAN step takes seconds there; 0 skips ref)", NULL, false},
+        {"warmup", "W", NULL, "2", "untimed steps first on OpenCL devices", NULL, false},
+        {"ref-warmup", "W", NULL, "1", "untimed steps first on ref", NULL, false},
+        {"batch", "B", NULL, NULL, "batch size (default: the model's, 64 or 256 for toy)", NULL, false},
+        {"image-size", "S", NULL, "28", "dcgan and mlp image side (dcgan: 28 or a power of two, e.g. 32, 64)", NULL,
+         false},
+        {"channels", "C", NULL, "1", "dcgan and mlp image channels, 1 or 3", NULL, false},
+        {"data", "DIR", NULL, NULL, "a Fashion-MNIST folder (idx files) for dcgan and mlp; default: the usual "
+                                    "locations, else random images", NULL, false},
+        {"csv", NULL, NULL, NULL, "one CSV row per model and device on stdout (notes go to stderr)", NULL, false},
+        {"profile", NULL, NULL, NULL, "after timing, one step with the device finished after every node (time per "
+                                      "op), then one finished after every kernel (time per kernel), and the launches "
+                                      "per step", NULL, false},
+    };
+    cli_command c = {"bench_train", "Times whole GAN training steps (D update + G update) on ref and on OpenCL devices.",
+                     "[--device D]... [--model M]... [--steps N] [--csv] [--profile] ...", opts,
+                     (int)(sizeof opts / sizeof *opts)};
+    cli_program = "bench_train";
+    bool help = false;
+    int rc = cli_parse(&c, argc, argv, &help);
+    if (rc != CLI_OK || help) return rc == CLI_OK ? -1 : rc;
+    long v;
+    struct {
+        const char *name;
+        long lo, hi;
+        int *out;
+    } ints[] = {{"steps", 1, 1000000, &o->steps},      {"ref-steps", 0, 1000000, &o->ref_steps},
+                {"warmup", 0, 1000000, &o->warmup},    {"ref-warmup", 0, 1000000, &o->ref_warmup},
+                {"batch", 1, 1 << 20, &o->batch},      {"image-size", 1, 4096, &o->image_size},
+                {"channels", 1, 3, &o->channels}};
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
+        if (!cli_get(&c, ints[i].name)) continue; /* --batch: the model's */
+        if ((rc = cli_get_long(&c, ints[i].name, ints[i].lo, ints[i].hi, &v)) != CLI_OK) return rc;
+        *ints[i].out = (int)v;
     }
-    if (!any_model) o->model[0] = o->model[1] = o->model[2] = true;
-    return 0;
+    if (!cli_given(&c, "image-size")) o->image_size = 0; /* the defaults (28, 1) */
+    if (!cli_given(&c, "channels")) o->channels = 0;
+    if (cli_given(&c, "device")) o->devices[o->ndevices++] = cli_get(&c, "device");
+    if (!parse_models(cli_get(&c, "model"), o->model)) return CLI_USAGE;
+    o->data = cli_get(&c, "data");
+    o->csv = cli_flag(&c, "csv");
+    o->profile = cli_flag(&c, "profile");
+    return CLI_OK;
 }
 
 /* Resolves --device into list indices; the default is ref (last in the
@@ -144,7 +121,7 @@ static int choose_devices(const clgan_device_list *l, const options *o, int *idx
         return n;
     }
     for (int k = 0; k < o->ndevices; k++) {
-        char spec[256];
+        char spec[4096];
         snprintf(spec, sizeof spec, "%s", o->devices[k]);
         for (char *save = NULL, *t = strtok_r(spec, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
             int i;
@@ -379,7 +356,7 @@ static void model_text(const clgan_model_config *m, char *out, size_t cap) {
 int main(int argc, char **argv) {
     options o;
     int rc = parse_options(argc, argv, &o);
-    if (rc) return rc;
+    if (rc) return rc < 0 ? 0 : rc; /* -1: --help shown */
     clgan_log_set_level(CLGAN_LOG_WARN);
     clgan_device_list l;
     if (clgan_devices_enumerate(&l) != CLGAN_OK) {

@@ -27,16 +27,6 @@ static inline double median(double *t, int n) {
     return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
 }
 
-/* an integer in [lo, 1000000] */
-static inline bool parse_int(const char *s, int lo, int *out) {
-    char *end;
-    errno = 0;
-    long v = s ? strtol(s, &end, 10) : 0;
-    if (!s || errno || end == s || *end || v < lo || v > 1000000) return false;
-    *out = (int)v;
-    return true;
-}
-
 /* a CSV field, quoted when it holds a comma, quote or newline */
 static inline void csv_field(const char *s) {
     if (!strpbrk(s, ",\"\n")) {

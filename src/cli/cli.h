@@ -19,6 +19,8 @@ typedef struct {
     const char *value;   /* parsed: the value, "1" for a set flag, else env, else def */
     bool given;          /* on the command line (or from env) */
 } cli_opt;
+/* An option whose metavar ends in "..." ("D...") may be given more than
+ * once: its value is then the values joined with commas. */
 
 /* Options every device-using command takes. */
 #define CLI_DEVICE_OPTS                                                                                   \
@@ -47,6 +49,9 @@ typedef struct {
     cli_opt *opts;
     int nopts;
 } cli_command;
+/* The program's name in messages and --help: NULL (the default) for
+ * "clgan NAME"; a tool using this option code sets its own. */
+extern const char *cli_program;
 
 /* Parses argv[1..] (argv[0] is the command name) into c->opts. Positionals
  * are not accepted. Returns CLI_OK, or CLI_USAGE after printing why; --help

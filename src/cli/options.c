@@ -14,8 +14,22 @@ static cli_opt *find(cli_command *c, const char *name, size_t len) {
     return NULL;
 }
 
+/* "clgan train", or a tool's own name */
+const char *cli_program = NULL;
+
+static const char *prog(const cli_command *c) {
+    static _Thread_local char buf[96];
+    if (cli_program) return cli_program;
+    snprintf(buf, sizeof buf, "clgan %s", c->name);
+    return buf;
+}
+
+/* Room for repeated options' joined values (cli_opt.repeat) */
+static char joined[8192];
+static size_t joined_used;
+
 void cli_print_help(const cli_command *c, FILE *f) {
-    fprintf(f, "usage: clgan %s %s\n\n%s\n\noptions:\n", c->name, c->usage, c->summary);
+    fprintf(f, "usage: %s %s\n\n%s\n\noptions:\n", prog(c), c->usage, c->summary);
     for (int i = 0; i < c->nopts; i++) {
         const cli_opt *o = &c->opts[i];
         char left[64];
@@ -29,7 +43,13 @@ void cli_print_help(const cli_command *c, FILE *f) {
 }
 
 int cli_parse(cli_command *c, int argc, char **argv, bool *help_shown) {
+    enum { MAX_OPTS = 128 };
+    bool on_line[MAX_OPTS] = {false}; /* given on the command line (not only through the environment) */
     *help_shown = false;
+    if (c->nopts > MAX_OPTS) {
+        fprintf(stderr, "%s: %d options, more than %d\n", prog(c), c->nopts, MAX_OPTS);
+        return CLI_USAGE;
+    }
     for (int i = 0; i < c->nopts; i++) {
         cli_opt *o = &c->opts[i];
         o->value = o->def;
@@ -48,32 +68,45 @@ int cli_parse(cli_command *c, int argc, char **argv, bool *help_shown) {
             return CLI_OK;
         }
         if (strncmp(a, "--", 2) != 0) {
-            fprintf(stderr, "clgan %s: unexpected argument '%s' (see clgan %s --help)\n", c->name, a, c->name);
+            fprintf(stderr, "%s: unexpected argument '%s' (see %s --help)\n", prog(c), a, prog(c));
             return CLI_USAGE;
         }
         const char *name = a + 2, *eq = strchr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
         cli_opt *o = find(c, name, len);
         if (!o) {
-            fprintf(stderr, "clgan %s: unknown option '--%.*s' (see clgan %s --help)\n", c->name, (int)len, name,
-                    c->name);
+            fprintf(stderr, "%s: unknown option '--%.*s' (see %s --help)\n", prog(c), (int)len, name, prog(c));
             return CLI_USAGE;
         }
         if (!o->metavar) {
             if (eq) {
-                fprintf(stderr, "clgan %s: --%s takes no value\n", c->name, o->name);
+                fprintf(stderr, "%s: --%s takes no value\n", prog(c), o->name);
                 return CLI_USAGE;
             }
             o->value = "1";
-        } else if (eq) {
-            o->value = eq + 1;
-        } else if (i + 1 < argc) {
-            o->value = argv[++i];
         } else {
-            fprintf(stderr, "clgan %s: --%s needs a value (%s)\n", c->name, o->name, o->metavar);
-            return CLI_USAGE;
+            const char *v = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+            if (!v) {
+                fprintf(stderr, "%s: --%s needs a value (%s)\n", prog(c), o->name, o->metavar);
+                return CLI_USAGE;
+            }
+            size_t ml = strlen(o->metavar);
+            bool repeat = ml > 3 && strcmp(o->metavar + ml - 3, "...") == 0;
+            if (repeat && on_line[o - c->opts]) { /* a second --device X: "first,X" */
+                size_t need = strlen(o->value) + 1 + strlen(v) + 1;
+                if (joined_used + need > sizeof joined) {
+                    fprintf(stderr, "%s: --%s given too often\n", prog(c), o->name);
+                    return CLI_USAGE;
+                }
+                char *dst = joined + joined_used;
+                snprintf(dst, need, "%s,%s", o->value, v);
+                joined_used += need;
+                v = dst;
+            }
+            o->value = v;
         }
         o->given = true;
+        on_line[o - c->opts] = true;
     }
     return CLI_OK;
 }
@@ -101,7 +134,7 @@ int cli_get_long(const cli_command *c, const char *name, long lo, long hi, long 
     errno = 0;
     long x = v ? strtol(v, &end, 10) : 0;
     if (!v || !*v || *end || errno || x < lo || x > hi) {
-        fprintf(stderr, "clgan %s: --%s %s: expected an integer in [%ld, %ld]\n", c->name, name, v ? v : "(none)",
+        fprintf(stderr, "%s: --%s %s: expected an integer in [%ld, %ld]\n", prog(c), name, v ? v : "(none)",
                 lo, hi);
         return CLI_USAGE;
     }
@@ -114,7 +147,7 @@ int cli_get_double(const cli_command *c, const char *name, double *out) {
     char *end = NULL;
     double x = v ? strtod(v, &end) : 0;
     if (!v || !*v || *end || !isfinite(x)) {
-        fprintf(stderr, "clgan %s: --%s %s: expected a finite number\n", c->name, name, v ? v : "(none)");
+        fprintf(stderr, "%s: --%s %s: expected a finite number\n", prog(c), name, v ? v : "(none)");
         return CLI_USAGE;
     }
     *out = x;
@@ -126,7 +159,7 @@ int cli_get_float(const cli_command *c, const char *name, float *out) {
     if (cli_get_double(c, name, &x) != CLI_OK) return CLI_USAGE;
     /* 1e39 is a finite double but +inf as a float */
     if (fabs(x) > FLT_MAX) {
-        fprintf(stderr, "clgan %s: --%s %s: expected a finite number within float range (|x| <= %g)\n", c->name, name,
+        fprintf(stderr, "%s: --%s %s: expected a finite number within float range (|x| <= %g)\n", prog(c), name,
                 cli_get(c, name), (double)FLT_MAX);
         return CLI_USAGE;
     }
@@ -156,8 +189,8 @@ int cli_parse_labels(const cli_command *c, const char *s, int n, int classes, in
         char *end;
         long v = strtol(s, &end, 10);
         if (k == MAX_LABELS || end == s || v < 0 || v >= classes || (*end && *end != ',')) {
-            fprintf(stderr, "clgan %s: --labels: expected at most %d class numbers in [0, %d) separated by commas\n",
-                    c->name, MAX_LABELS, classes);
+            fprintf(stderr, "%s: --labels: expected at most %d class numbers in [0, %d) separated by commas\n",
+                    prog(c), MAX_LABELS, classes);
             free(given);
             return CLI_USAGE;
         }
@@ -165,7 +198,7 @@ int cli_parse_labels(const cli_command *c, const char *s, int n, int classes, in
         s = *end == ',' ? end + 1 : end;
     }
     if (k == 0) {
-        fprintf(stderr, "clgan %s: --labels: expected at least one class number in [0, %d)\n", c->name, classes);
+        fprintf(stderr, "%s: --labels: expected at least one class number in [0, %d)\n", prog(c), classes);
         free(given);
         return CLI_USAGE;
     }
@@ -177,13 +210,13 @@ int cli_parse_labels(const cli_command *c, const char *s, int n, int classes, in
 int cli_checkpoint_config(const cli_command *c, const char *image_use, char *path, size_t cap, clgan_run_config *run) {
     const char *ck = cli_get(c, "checkpoint");
     if (!ck) {
-        fprintf(stderr, "clgan %s: --checkpoint FILE is required\n", c->name);
+        fprintf(stderr, "%s: --checkpoint FILE is required\n", prog(c));
         return CLI_USAGE;
     }
     clgan_status st = clgan_checkpoint_open_config(ck, path, cap, run);
     if (st != CLGAN_OK) return cli_fail(st);
     if (image_use && run->gan.model.kind == CLGAN_MODEL_TOY) {
-        fprintf(stderr, "clgan %s: %s holds the 2-D toy model; %s needs an image model\n", c->name, path, image_use);
+        fprintf(stderr, "%s: %s holds the 2-D toy model; %s needs an image model\n", prog(c), path, image_use);
         return CLI_USAGE;
     }
     return CLI_OK;
