@@ -135,6 +135,28 @@ static void prune(const run *r) {
     clgan_dir_entries_free(&all);
 }
 
+/* After a step failed with a non-finite value (the error message says
+ * which): with --on-nan rollback and a checkpoint to go back to, restores it
+ * with the learning rates halved (at most MAX_ROLLBACKS times) and returns
+ * CLGAN_OK; else the divergence error, naming the last good checkpoint. */
+static clgan_status roll_back_or_stop(run *r, long step) {
+    char why[1024];
+    snprintf(why, sizeof why, "%s", clgan_last_error());
+    if (r->rc->on_nan == CLGAN_ON_NAN_ROLLBACK && r->last_ckpt[0] && r->pos.rollbacks < MAX_ROLLBACKS) {
+        float scale = clgan_gan_lr_scale(r->gan) * 0.5f;
+        uint64_t rollbacks = r->pos.rollbacks + 1;
+        clgan_status st = clgan_checkpoint_restore(r->last_ckpt, r->gan, &r->pos);
+        if (st == CLGAN_OK) st = clgan_loader_seek(&r->loader, r->pos.epoch, r->pos.pos);
+        if (st != CLGAN_OK) return st;
+        r->pos.rollbacks = rollbacks;
+        clgan_gan_set_lr_scale(r->gan, scale);
+        return CLGAN_OK;
+    }
+    return CLGAN_ERR(CLGAN_ERR_NUMERIC, "training diverged at step %ld: %s; %s%s%s", step + 1, why,
+                     r->last_ckpt[0] ? "the last good checkpoint is " : "no checkpoint was written yet", r->last_ckpt,
+                     r->last_ckpt[0] ? " (continue with --resume, --on-nan rollback or a lower --lr)" : "");
+}
+
 static clgan_status save_checkpoint(run *r, long step, char *path, size_t cap) {
     path_in(r, path, cap, "checkpoints/step_%08ld.safetensors", step);
     r->pos.epoch = r->have_loader ? r->loader.epoch : 0;
@@ -287,27 +309,13 @@ clgan_status clgan_train_run(const clgan_run_config *rc, clgan_device *d, bool r
     while (st == CLGAN_OK && step < rc->steps) {
         st = one_step(&r, &s);
         if (st == CLGAN_ERR_NUMERIC) {
-            char why[1024];
-            snprintf(why, sizeof why, "%s", clgan_last_error());
-            if (rc->on_nan == CLGAN_ON_NAN_ROLLBACK && r.last_ckpt[0] && r.pos.rollbacks < MAX_ROLLBACKS) {
-                float scale = clgan_gan_lr_scale(r.gan) * 0.5f;
-                uint64_t rollbacks = r.pos.rollbacks + 1;
-                st = clgan_checkpoint_restore(r.last_ckpt, r.gan, &r.pos);
-                if (st == CLGAN_OK) st = clgan_loader_seek(&r.loader, r.pos.epoch, r.pos.pos);
-                if (st != CLGAN_OK) break;
-                r.pos.rollbacks = rollbacks;
-                clgan_gan_set_lr_scale(r.gan, scale);
-                step = (long)clgan_gan_step_count(r.gan);
-                p.step = step;
-                start = step;
-                t_rate = now_s();
-                report(fn, user, &p, "rollback", r.last_ckpt);
-                continue;
-            }
-            st = CLGAN_ERR(CLGAN_ERR_NUMERIC, "training diverged at step %ld: %s; %s%s%s", step + 1, why,
-                           r.last_ckpt[0] ? "the last good checkpoint is " : "no checkpoint was written yet",
-                           r.last_ckpt, r.last_ckpt[0] ? " (continue with --resume, --on-nan rollback or a lower --lr)" : "");
-            break;
+            if ((st = roll_back_or_stop(&r, step)) != CLGAN_OK) break;
+            step = (long)clgan_gan_step_count(r.gan);
+            p.step = step;
+            start = step;
+            t_rate = now_s();
+            report(fn, user, &p, "rollback", r.last_ckpt);
+            continue;
         }
         if (st != CLGAN_OK) {
             clgan_error_context(st, "step %ld: ", step + 1);
