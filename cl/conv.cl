@@ -177,7 +177,16 @@ __kernel void conv_col2im_planes_f32(CONV_ARGS) {
 #if !defined(CONV_SPEC)
 /* y (B, A, I) = x (A, B, I) with the first two axes exchanged: moves a chunk
  * between sample-major (n, c, pixel) and channel-major (c, n, pixel) order.
- * One work-item per segment of up to `seg` floats of an I-row. */
+ * GPU form: a work-item per float over the range (I, A, B), so neighbours
+ * copy neighbouring floats of a row. */
+__kernel void conv_swap01_elems_f32(__global float *y, const int yo, __global const float *x, const int xo,
+                                    const int A, const int B, const int I) {
+    int i = get_global_id(0), a = get_global_id(1), b = get_global_id(2);
+    if (i >= I) return;
+    y[yo + (b * A + a) * I + i] = x[xo + (a * B + b) * I + i];
+}
+
+/* CPU form: one work-item per segment of up to `seg` floats of an I-row. */
 __kernel void conv_swap01_f32(__global float *y, const int yo, __global const float *x, const int xo,
                               const int A, const int B, const int I, const int seg) {
     int g = GID0;

@@ -73,8 +73,15 @@ static clgan_status sgemm(clgan_device *d, bool ta, bool tb, size_t m, size_t n,
     return clgan_cl_sgemm(d, CLGAN_GEMM_AUTO, ta, tb, m, n, k, a, ao, lda, b, bo, ldb, beta, cm, co, ldc);
 }
 
-/* y (B, A, I) = x (A, B, I), a work-item per SWAP_SEG floats */
+/* y (B, A, I) = x (A, B, I): a work-item per float on GPUs, per SWAP_SEG
+ * floats in the CPU forms */
 static clgan_status swap01(clgan_device *d, cl_mem y, int yo, cl_mem x, int xo, int A, int B, int I) {
+    if (!clgan_cl_cpu_forms(d)) {
+        clgan_cl_arg args[] = {CLARG(y), CLARG(yo), CLARG(x), CLARG(xo), CLARG(A), CLARG(B), CLARG(I)};
+        size_t global[3] = {(size_t)I, (size_t)A, (size_t)B}, local[3] = {1, 1, 1};
+        while (local[0] < global[0] && local[0] < WG) local[0] *= 2;
+        return clgan_cl_launchn(d, "conv_swap01_elems_f32", 3, global, local, 7, args);
+    }
     int seg = SWAP_SEG;
     clgan_cl_arg args[] = {CLARG(y), CLARG(yo), CLARG(x), CLARG(xo), CLARG(A), CLARG(B), CLARG(I), CLARG(seg)};
     return clgan_cl_launch(d, "conv_swap01_f32", (size_t)A * B * (size_t)((I + seg - 1) / seg), WG, 8, args);
