@@ -9,4 +9,14 @@
  * last argument is run: run contiguous elements per work-item (1 on GPUs,
  * coalesced; more on CPU devices, where a work-item per element costs more
  * than the element). */
+/* Neumaier's compensated addition: *s + *c holds the running sum to about
+ * one rounding of the exact one, so terms that cancel exactly leave (nearly)
+ * nothing, in any order (the CPU form of the generated sums, and the sums of
+ * their parts). */
+void sum_add(float *s, float *c, float x) {
+    float t = *s + x;
+    *c += fabs(*s) >= fabs(x) ? (*s - t) + x : (x - t) + *s;
+    *s = t;
+}
+
 #define FOR_RUN(i, n, run) for (int i = GID0 * (run), i##_end = min((n), i + (run)); i < i##_end; i++)

@@ -51,8 +51,8 @@
 
 /* The first v in [0, n) with 0 <= v*s + d, and one past the last with
  * v*s + d < lim: the run of a row that lands inside [0, lim). */
-inline int conv_run_lo(int d, int s, int n) { return min(n, d < 0 ? (-d + s - 1) / s : 0); }
-inline int conv_run_hi(int d, int s, int lim, int n) { return lim - 1 - d < 0 ? 0 : min(n, (lim - 1 - d) / s + 1); }
+int conv_run_lo(int d, int s, int n) { return min(n, d < 0 ? (-d + s - 1) / s : 0); }
+int conv_run_hi(int d, int s, int lim, int n) { return lim - 1 - d < 0 ? 0 : min(n, (lim - 1 - d) / s + 1); }
 
 /* im2col: col (C*R*S, nb*P*Q) of x (nb, C, H, W), stride s, zero padding p:
  * col[(c*R + r)*S + t, n*P*Q + i*Q + j] = x[n, c, i*s - p + r, j*s - p + t],

@@ -29,15 +29,6 @@ float ew_mul(float u, float v) { return u * v; }
 float ew_div(float u, float v) { return u / v; }
 float ew_bce_logits(float u, float v) { return fmax(u, 0.0f) - u * v + log1p(exp(-fabs(u))); }
 
-/* Neumaier's compensated addition, for the CPU form of the generated sums:
- * *s + *c holds the running sum to about one rounding of the exact one, so
- * terms that cancel leave (nearly) nothing, whatever the order. */
-void sum_add(float *s, float *c, float x) {
-    float t = *s + x;
-    *c += fabs(*s) >= fabs(x) ? (*s - t) + x : (x - t) + *s;
-    *s = t;
-}
-
 #ifndef FUSED_ONLY
 __kernel void fill_f32(__global float *y, const int yo, const int n, const float value) {
     int i = GID0;

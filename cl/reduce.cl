@@ -53,7 +53,7 @@ __kernel void sum_parts_f32(__global float *y, const int yo, __global const floa
                             const int parts) {
     int m = GID0;
     if (m >= mid) return;
-    float acc = 0.0f;
-    for (int q = 0; q < parts; q++) acc += p[m * parts + q];
-    y[yo + m] = acc;
+    float acc = 0.0f, comp = 0.0f;
+    for (int q = 0; q < parts; q++) sum_add(&acc, &comp, p[m * parts + q]);
+    y[yo + m] = acc + comp;
 }

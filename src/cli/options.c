@@ -18,7 +18,7 @@ static cli_opt *find(cli_command *c, const char *name, size_t len) {
 const char *cli_program = NULL;
 
 static const char *prog(const cli_command *c) {
-    static _Thread_local char buf[96];
+    static char buf[96];
     if (cli_program) return cli_program;
     snprintf(buf, sizeof buf, "clgan %s", c->name);
     return buf;

@@ -37,7 +37,7 @@ enum { EW_WG = 256, SUM_WG_MAX = 256, MIN_TERMS_PER_ITEM = 16 };
  * with 8 accumulators, or, when rows are shorter than SUM_ROWS_MIN_INNER,
  * SUM_COLS neighbouring kept elements side by side; a part holds at least
  * SUM_CPU_MIN_PART terms. The accumulators are compensated (sum_add in
- * cl/elementwise.cl): a long sequential float sum would round off far more
+ * cl/common.cl, also used to add the parts): a long sequential float sum would round off far more
  * than the GPU form's tree, and terms that cancel exactly (a bias gradient
  * of real and fake halves) must leave ~0, not a residue that Adam's first
  * step, g / (|g| + eps), turns into a full-size update. */
@@ -228,8 +228,8 @@ static void generate_sum_fin(const clgan_fused *f, text *t) {
     put(t, "__kernel void NAME_fin(__global float *S, const int so");
     put_params(t, f);
     put(t, ", const int outer, const int mid, const int inner, const int parts, const int chunk) {\n");
-    put(t, "    int m = GID0;\n    if (m >= mid) return;\n    float sv = 0.0f;\n");
-    put(t, "    for (int q = 0; q < parts; q++) sv += S[so + m * parts + q];\n");
+    put(t, "    int m = GID0;\n    if (m >= mid) return;\n    float sv = 0.0f, cv = 0.0f;\n");
+    put(t, "    for (int q = 0; q < parts; q++) sum_add(&sv, &cv, S[so + m * parts + q]);\n    sv += cv;\n");
     if (f->sum_store >= 0) put(t, "    Y%d[yo%d + m] = sv;\n", f->sum_store, f->sum_store);
     put_steps(t, f, pro, f->nsteps, true, 0, 0, "    ");
     put(t, "}\n");
@@ -257,7 +257,7 @@ static void generate_ew_cpu(const clgan_fused *f, text *t, int pj, int pm, int p
 
 /* The kernel's source with NAME for its name. */
 static void generate(const clgan_device *d, const clgan_fused *f, text *t) {
-    bool cpu = clgan_cl_cpu_forms(d);
+    bool cpu = f->cpu_form;
     if (f->sum && cpu) {
         generate_sum_cpu(f, t);
         if (f->nepi) generate_sum_fin(f, t);
@@ -349,6 +349,7 @@ clgan_status clgan_fused_prepare(clgan_device *d, clgan_fused *f, int n) {
     int added = 0;
     for (int c = 0; c < n; c++) {
         text body = {0};
+        f[c].cpu_form = clgan_cl_cpu_forms(d); /* fixed here: run launches what was generated */
         generate(d, &f[c], &body);
         if (body.failed) {
             free(body.s);
@@ -370,7 +371,7 @@ clgan_status clgan_fused_prepare(clgan_device *d, clgan_fused *f, int n) {
              * part at least SUM_CPU_MIN_PART terms */
             long count = (long)f[c].outer * f[c].inner, wg = sum_wg(d);
             long cu = d->info.compute_units ? d->info.compute_units : 1, want, most;
-            if (clgan_cl_cpu_forms(d)) {
+            if (f[c].cpu_form) {
                 long blocks = (f[c].mid + sum_cpu_block(&f[c]) - 1) / sum_cpu_block(&f[c]);
                 want = (8 * cu + blocks - 1) / blocks;
                 most = count / SUM_CPU_MIN_PART;
@@ -440,7 +441,7 @@ clgan_status clgan_fused_run(clgan_device *d, const clgan_fused *f) {
         return CLGAN_ERR(CLGAN_ERR_UNSUPPORTED, "fused kernel over %zu elements: more than the 2^31 kernels index", f->n);
     arg_list l = {.n = 0};
     clgan_status st = CLGAN_OK;
-    bool cpu = clgan_cl_cpu_forms(d);
+    bool cpu = f->cpu_form;
     if (f->sum) {
         int wg = sum_wg(d), parts = f->parts;
         long count = (long)f->outer * f->inner;

@@ -56,6 +56,7 @@ typedef struct {
     int nepi, sum_store;
     /* set by clgan_fused_prepare */
     char kernel[32];
+    bool cpu_form; /* generated in the CPU form (clgan_cl_cpu_forms) */
     int parts; /* sum: work-groups per kept element (partial sums, then sum_parts_f32) */
 } clgan_fused;
 
