@@ -88,9 +88,9 @@ static clgan_status swap01(clgan_device *d, cl_mem y, int yo, cl_mem x, int xo, 
 }
 
 /* The im2col and col2im kernels of cl/conv.cl, by their CONV_ONLY number */
-enum { IM2COL_COLS = 1, IM2COL_ROWS, COL2IM_PIXELS, COL2IM_PLANES };
+enum { IM2COL_COLS = 1, IM2COL_ROWS, COL2IM_PIXELS, COL2IM_STREAM };
 static const char *const conv_kernel[] = {NULL, "conv_im2col_f32", "conv_im2col_rows_f32", "conv_col2im_f32",
-                                          "conv_col2im_planes_f32"};
+                                          "conv_col2im_stream_f32"};
 
 /* Whether im2col and col2im run builds specialised to their shape (see
  * cl/conv.cl): wherever kernels can be generated (not from an offline
@@ -102,17 +102,17 @@ static bool conv_specialise(const clgan_device *d) {
 }
 
 /* Launches kernel `which` of cl/conv.cl with CONV_ARGS (out at oo, in at io,
- * then the ten sizes sz) on `global` work-items, building its specialised
+ * then the eleven sizes sz) on `global` work-items, building its specialised
  * form for these sizes first when it has none yet. */
-static clgan_status conv_launch(clgan_device *d, int which, cl_mem out, int oo, cl_mem in, int io, const int sz[10],
+static clgan_status conv_launch(clgan_device *d, int which, cl_mem out, int oo, cl_mem in, int io, const int sz[11],
                                 size_t global, size_t local) {
-    static const char *const names[10] = {"nb_", "C_", "H_", "W_", "R_", "S_", "P_", "Q_", "s_", "p_"};
+    static const char *const names[11] = {"nb_", "C_", "H_", "W_", "R_", "S_", "P_", "Q_", "s_", "p_", "blk_"};
     const char *kernel = conv_kernel[which];
     char spec[48], defines[512];
     clgan_status st = CLGAN_OK;
     if (conv_specialise(d)) {
         int len = snprintf(defines, sizeof defines, "#define CONV_SPEC 1\n#define CONV_ONLY %d\n", which);
-        for (int i = 0; i < 10; i++)
+        for (int i = 0; i < 11; i++)
             len += snprintf(defines + len, sizeof defines - (size_t)len, "#define CV_%s %d\n", names[i], sz[i]);
         clgan_sha256 h;
         uint8_t dig[32];
@@ -129,15 +129,15 @@ static clgan_status conv_launch(clgan_device *d, int which, cl_mem out, int oo, 
         }
         kernel = spec;
     }
-    clgan_cl_arg args[14] = {CLARG(out), CLARG(oo), CLARG(in), CLARG(io)};
-    for (int i = 0; i < 10; i++) args[4 + i] = CLARG(sz[i]);
-    return clgan_cl_launch(d, kernel, global, local, 14, args);
+    clgan_cl_arg args[15] = {CLARG(out), CLARG(oo), CLARG(in), CLARG(io)};
+    for (int i = 0; i < 11; i++) args[4 + i] = CLARG(sz[i]);
+    return clgan_cl_launch(d, kernel, global, local, 15, args);
 }
 
 /* col (C*R*S, nb*P*Q) at co = im2col of x (nb, C, H, W) at xo */
 static clgan_status im2col(clgan_device *d, cl_mem col, int co, cl_mem x, int xo, int nb, int C, int H, int W, int R,
                            int S, int P, int Q, int s, int p) {
-    const int sz[10] = {nb, C, H, W, R, S, P, Q, s, p};
+    const int sz[11] = {nb, C, H, W, R, S, P, Q, s, p, 1};
     if (clgan_cl_cpu_forms(d)) /* a row each */
         return conv_launch(d, IM2COL_ROWS, col, co, x, xo, sz, (size_t)C * R * S, clgan_cl_cpu_group(d, (size_t)C * R * S));
     return conv_launch(d, IM2COL_COLS, col, co, x, xo, sz, (size_t)nb * P * Q, WG); /* a column each */
@@ -146,9 +146,15 @@ static clgan_status im2col(clgan_device *d, cl_mem col, int co, cl_mem x, int xo
 /* y (nb, K, Ho, Wo) at yo = col2im of col (K*R*S, nb*H*W) at co */
 static clgan_status col2im(clgan_device *d, cl_mem y, int yo, cl_mem col, int co, int nb, int K, int Ho, int Wo,
                            int R, int S, int H, int W, int s, int p) {
-    const int sz[10] = {nb, K, Ho, Wo, R, S, H, W, s, p};
-    if (clgan_cl_cpu_forms(d)) /* a plane each */
-        return conv_launch(d, COL2IM_PLANES, y, yo, col, co, sz, (size_t)nb * K, clgan_cl_cpu_group(d, (size_t)nb * K));
+    if (clgan_cl_cpu_forms(d)) { /* a channel and block of samples each, blocks enough to fill the cores */
+        size_t want = 4 * (size_t)(d->info.compute_units ? d->info.compute_units : 1);
+        int blocks = K >= (int)want ? 1 : (int)((want + (size_t)K - 1) / (size_t)K);
+        if (blocks > nb) blocks = nb;
+        const int blk = (nb + blocks - 1) / blocks, sz[11] = {nb, K, Ho, Wo, R, S, H, W, s, p, blk};
+        size_t items = (size_t)K * (size_t)((nb + blk - 1) / blk);
+        return conv_launch(d, COL2IM_STREAM, y, yo, col, co, sz, items, clgan_cl_cpu_group(d, items));
+    }
+    const int sz[11] = {nb, K, Ho, Wo, R, S, H, W, s, p, 1};
     return conv_launch(d, COL2IM_PIXELS, y, yo, col, co, sz, (size_t)nb * Ho * Wo, WG); /* a pixel each */
 }
 
