@@ -46,7 +46,8 @@ typedef struct {
     field f;
     double value;          /* the paper's */
     const char *option;    /* the --help option showing it, or NULL */
-    const char *help;      /* text that --help must show for it */
+    const char *help;      /* the item --help's default must show for it: the value, or "LOSS VALUE", "MODEL VALUE"
+                            * or "MODEL LOSS VALUE" among the exceptions in parentheses */
     const char *deviation; /* NULL, or why clgan's default differs on purpose (and where that is documented) */
 } row;
 
@@ -66,23 +67,23 @@ static const row rows[] = {
     {"DCGAN", DC, CLGAN_LOSS_NS, F_ZDIM, 100, "z-dim", "100", NULL},
     {"DCGAN", DC, CLGAN_LOSS_NS, F_DNORM, CLGAN_NORM_BATCH, "d-norm", "batch", NULL},
     {"DCGAN", DC, CLGAN_LOSS_NS, F_NCRITIC, 1, "n-critic", "1", NULL},
-    {"WGAN", DC, CLGAN_LOSS_WGAN, F_OPT, CLGAN_OPT_RMSPROP, "optimizer", "rmsprop for wgan", NULL},
+    {"WGAN", DC, CLGAN_LOSS_WGAN, F_OPT, CLGAN_OPT_RMSPROP, "optimizer", "wgan rmsprop", NULL},
     {"WGAN", DC, CLGAN_LOSS_WGAN, F_LR, 5e-5, "lr", "wgan 5e-5", NULL},
-    {"WGAN", DC, CLGAN_LOSS_WGAN, F_CLIP, 0.01, "weight-clip", "0.01 for wgan", NULL},
-    {"WGAN", DC, CLGAN_LOSS_WGAN, F_NCRITIC, 5, "n-critic", "5 for wgan", NULL},
+    {"WGAN", DC, CLGAN_LOSS_WGAN, F_CLIP, 0.01, "weight-clip", "wgan 0.01", NULL},
+    {"WGAN", DC, CLGAN_LOSS_WGAN, F_NCRITIC, 5, "n-critic", "wgan 5", NULL},
     {"WGAN", DC, CLGAN_LOSS_WGAN, F_BATCH, 64, "batch-size", "64", NULL},
     {"TORCH", DC, CLGAN_LOSS_WGAN, F_ALPHA, 0.99, NULL, NULL, NULL},
     {"TORCH", DC, CLGAN_LOSS_WGAN, F_EPS, 1e-8, NULL, NULL, NULL},
     {"WGANGP", DC, CLGAN_LOSS_WGAN_GP, F_OPT, CLGAN_OPT_ADAM, "optimizer", "adam", NULL},
     {"WGANGP", DC, CLGAN_LOSS_WGAN_GP, F_LR, 1e-4, "lr", "wgan-gp 1e-4", NULL},
-    {"WGANGP", DC, CLGAN_LOSS_WGAN_GP, F_BETA1, 0.0, "beta1", "0 for wgan-gp", NULL},
-    {"WGANGP", DC, CLGAN_LOSS_WGAN_GP, F_BETA2, 0.9, "beta2", "0.9 for wgan-gp", NULL},
-    {"WGANGP", DC, CLGAN_LOSS_WGAN_GP, F_LAMBDA, 10, "gp-lambda", "10 for wgan-gp", NULL},
-    {"WGANGP", DC, CLGAN_LOSS_WGAN_GP, F_NCRITIC, 5, "n-critic", "5 for wgan, wgan-gp", NULL},
+    {"WGANGP", DC, CLGAN_LOSS_WGAN_GP, F_BETA1, 0.0, "beta1", "wgan-gp 0", NULL},
+    {"WGANGP", DC, CLGAN_LOSS_WGAN_GP, F_BETA2, 0.9, "beta2", "wgan-gp 0.9", NULL},
+    {"WGANGP", DC, CLGAN_LOSS_WGAN_GP, F_LAMBDA, 10, "gp-lambda", "wgan-gp 10", NULL},
+    {"WGANGP", DC, CLGAN_LOSS_WGAN_GP, F_NCRITIC, 5, "n-critic", "wgan-gp 5", NULL},
     {"WGANGP", DC, CLGAN_LOSS_WGAN_GP, F_BATCH, 64, "batch-size", "64", NULL},
-    {"WGANGP", DC, CLGAN_LOSS_WGAN_GP, F_DNORM, CLGAN_NORM_LAYER, "d-norm", "layer for wgan-gp", NULL},
-    {"WGANGP", TOY, CLGAN_LOSS_WGAN_GP, F_LAMBDA, 0.1, "gp-lambda", "0.1 for toy", NULL},
-    {"WGANGP", TOY, CLGAN_LOSS_WGAN_GP, F_BATCH, 256, "batch-size", "256 for toy", NULL},
+    {"WGANGP", DC, CLGAN_LOSS_WGAN_GP, F_DNORM, CLGAN_NORM_LAYER, "d-norm", "wgan-gp layer", NULL},
+    {"WGANGP", TOY, CLGAN_LOSS_WGAN_GP, F_LAMBDA, 0.1, "gp-lambda", "toy wgan-gp 0.1", NULL},
+    {"WGANGP", TOY, CLGAN_LOSS_WGAN_GP, F_BATCH, 256, "batch-size", "toy 256", NULL},
     {"SNGAN", DC, CLGAN_LOSS_HINGE, F_LR, 2e-4, "lr", "2e-4", NULL},
     {"SNGAN", DC, CLGAN_LOSS_HINGE, F_BETA1, 0.5, "beta1", "0.5", NULL},
     {"SNGAN", DC, CLGAN_LOSS_HINGE, F_BETA2, 0.999, "beta2", "0.999", NULL},
@@ -111,6 +112,20 @@ static double get(const clgan_run_config *rc, field f) {
 static bool same_opt(const clgan_opt_config *a, const clgan_opt_config *b) {
     return a->kind == b->kind && a->lr == b->lr && a->beta1 == b->beta1 && a->beta2 == b->beta2 && a->eps == b->eps &&
            a->momentum == b->momentum && a->alpha == b->alpha && a->weight_decay == b->weight_decay;
+}
+
+/* Whether the shown default holds `item` whole: at the start or after "(" or
+ * a space, and followed by the end, " (", ",", ";" or ")" ("wgan 5" is in
+ * "1 (wgan 5, wgan-gp 5)"; "wgan 5" is not in "1 (wgan 50)"). */
+static bool shows(const char *shown, const char *item) {
+    size_t n = strlen(item);
+    for (const char *p = strstr(shown, item); p; p = strstr(p + 1, item)) {
+        bool before = p == shown || p[-1] == '(' || p[-1] == ' ';
+        char a = p[n];
+        bool after = a == 0 || a == ',' || a == ';' || a == ')' || (a == ' ' && p[n + 1] == '(');
+        if (before && after) return true;
+    }
+    return false;
 }
 
 /* The bracketed default of --option in `clgan train --help`. */
@@ -239,7 +254,7 @@ int main(void) {
         bool equal = (float)lib == (float)r->value;
         char shown[256] = "";
         bool in_help = true;
-        if (r->option) in_help = help_default(help, r->option, shown, sizeof shown) && strstr(shown, r->help);
+        if (r->option) in_help = help_default(help, r->option, shown, sizeof shown) && shows(shown, r->help);
         const char *what = clgan_loss_name(r->loss);
         char label[96];
         snprintf(label, sizeof label, "[%s] %s %s --%s", r->paper, clgan_model_name(r->model), what,

@@ -154,6 +154,9 @@ typedef struct {
 
 /* The defaults a user expects for a model/loss pair (see clgan train --help). */
 void clgan_run_defaults(clgan_run_config *rc, clgan_model_kind model, clgan_loss_kind loss);
+/* Names the dataset and sets the image size and channels it comes in
+ * (cifar10 32x32 RGB, folder 64x64 RGB; the others keep the model's). */
+void clgan_run_set_dataset(clgan_run_config *rc, const char *dataset);
 void clgan_run_config_to_json(const clgan_run_config *rc, clgan_jbuf *b);
 /* The whole run configuration (clgan_gan_config_check, steps, time limit,
  * intervals); the message names the field. */
@@ -161,6 +164,43 @@ clgan_status clgan_run_config_check(const clgan_run_config *rc);
 /* Every field is read back; a missing or mistyped field is an error naming
  * it, and the result must pass clgan_run_config_check. */
 clgan_status clgan_run_config_from_json(const clgan_json *j, clgan_run_config *rc);
+
+/* The run configuration's fields, one table (src/train/config.c) behind
+ * config.json both ways and the CLI's options and the defaults its help shows.
+ * A key is the field's JSON path: "batch_size", "model.z_dim", "opt_g.lr". */
+typedef enum {
+    CLGAN_FIELD_INT,  /* int */
+    CLGAN_FIELD_LONG, /* long */
+    CLGAN_FIELD_U64,  /* uint64_t */
+    CLGAN_FIELD_F32,  /* float */
+    CLGAN_FIELD_F64,  /* double */
+    CLGAN_FIELD_TEXT, /* char[size] */
+    CLGAN_FIELD_ENUM, /* an enum (stored as int) by name */
+    CLGAN_FIELD_INTS  /* int[count] with its length (an int) at `size` */
+} clgan_field_kind;
+
+typedef struct {
+    const char *key;
+    clgan_field_kind kind;
+    size_t offset;              /* in clgan_run_config */
+    size_t size;                /* TEXT: the buffer's size; INTS: the offset of the length */
+    double lo, hi;              /* numbers and INTS entries: the bounds a value must lie in */
+    const char *(*names)(int);  /* ENUM: the name of value i, NULL past the last */
+    int count;                  /* INTS: at most this many */
+} clgan_config_field;
+
+/* Every field, in config.json's order. */
+const clgan_config_field *clgan_config_fields(int *count);
+/* The field of a key, or NULL. */
+const clgan_config_field *clgan_config_field_find(const char *key);
+/* Sets field f of rc from text (a number, a name, "128,128" for INTS),
+ * checked against the field's bounds; `what` ("--lr") names it in the error. */
+clgan_status clgan_config_field_parse(clgan_run_config *rc, const clgan_config_field *f, const char *text,
+                                      const char *what);
+/* Field f of rc as text, in the form clgan_config_field_parse reads;
+ * numbers in their shortest exact form (0.0002, 5e-5). */
+void clgan_config_field_format(const clgan_run_config *rc, const clgan_config_field *f, char *out, size_t cap);
+
 const char *clgan_model_name(clgan_model_kind k);
 clgan_status clgan_model_parse(const char *s, clgan_model_kind *out);
 

@@ -53,6 +53,28 @@ typedef struct {
  * "clgan NAME"; a tool using this option code sets its own. */
 extern const char *cli_program;
 
+/* An option that sets fields of a run configuration: one table per command
+ * (cmd_train.c) gives each option its fields, help and whether it defines
+ * the run; the parser, bounds and default come from the library's field
+ * table and defaults (clgan_config_fields, clgan_run_defaults), so --help
+ * shows what runs. */
+typedef struct {
+    const char *name, *metavar; /* metavar NULL: a flag, which sets its fields to `set` */
+    const char *keys;           /* the fields it sets, space-separated ("opt_g.lr opt_d.lr"); NULL: the command's own */
+    const char *def;            /* keys: a note after the default, or "=TEXT" shown instead; else the default shown */
+    const char *help;
+    bool run;                   /* defines the run: cannot change on --resume */
+    const char *set;            /* a flag's value */
+} cli_field_opt;
+enum { CLI_DEF_CAP = 192 };
+/* The cli_opt entries of table t into out, their shown defaults into defs. */
+void cli_fields_opts(const cli_field_opt *t, int n, cli_opt *out, char (*defs)[CLI_DEF_CAP]);
+/* Applies every given option of t that has fields to rc; CLI_USAGE after
+ * printing why for a value its field refuses. */
+int cli_fields_apply(const cli_command *c, const cli_field_opt *t, int n, clgan_run_config *rc);
+/* CLI_USAGE, printing "--NAME <why>", when an option that defines the run is given. */
+int cli_fields_refuse(const cli_command *c, const cli_field_opt *t, int n, const char *why);
+
 /* Parses argv[1..] (argv[0] is the command name) into c->opts. Positionals
  * are not accepted. Returns CLI_OK, or CLI_USAGE after printing why; --help
  * prints the command's help and sets *help_shown. */

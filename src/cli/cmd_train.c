@@ -55,254 +55,162 @@ static void on_progress(const clgan_progress *p, void *user) {
     }
 }
 
-static int parse_widths(const char *s, clgan_model_config *m) {
-    m->n_widths = 0;
-    while (s && *s) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || v < 1 || v > (1 << 20) || m->n_widths == CLGAN_MAX_WIDTHS) {
-            fprintf(stderr, "clgan train: --widths %s: expected up to %d comma-separated positive integers\n", s,
-                    CLGAN_MAX_WIDTHS);
-            return CLI_USAGE;
-        }
-        m->widths[m->n_widths++] = (int)v;
-        s = *end == ',' ? end + 1 : end;
-        if (*end && *end != ',') return CLI_USAGE;
+/* The options of clgan train. Those with fields set the run configuration
+ * through the library's field table, which gives their parser, bounds and
+ * shown default; the others the command reads below. */
+static const cli_field_opt train_opts[] = {
+    {"model", "M", NULL, "dcgan", "mlp, dcgan, or toy (the MLP for ring8/grid25, and their default)", true, NULL},
+    {"loss", "L", NULL, "ns", "minimax, ns (non-saturating), wgan, wgan-gp, hinge", true, NULL},
+    {"dataset", "D", NULL, "fashion-mnist (toy ring8)", "fashion-mnist, mnist, idx, cifar10, folder, ring8, grid25", true, NULL},
+    {"data", "PATH", "data_path", NULL, "where the dataset is (default: its standard place; see datasets/README.md)", true, NULL},
+    {"steps", "N", NULL, "2000 (10000 with no arguments)", "generator steps", false, NULL},
+    {"batch-size", "B", "batch_size", NULL, "samples per batch", true, NULL},
+    {"seed", "S", "seed", NULL, "seeds parameters, noise and data order", true, NULL},
+    {"out", "DIR", NULL, "runs/MODEL-DATASET-LOSS", "the run folder", true, NULL},
+    {"resume", "DIR", NULL, NULL, "continue the run in DIR from its latest checkpoint", false, NULL},
+    {"image-size", "S", "model.image_size", NULL, "image side; DCGAN: 28, 32 or 64", true, NULL},
+    {"channels", "C", "model.channels", NULL, "1 (gray) or 3 (RGB)", true, NULL},
+    {"z-dim", "N", "model.z_dim", NULL, "latent dimension", true, NULL},
+    {"width", "N", "model.width", NULL, "DCGAN feature maps (ngf = ndf), toy hidden units", true, NULL},
+    {"widths", "LIST", "model.widths", "toy: two of --width", "MLP (and toy) generator hidden widths, D takes them reversed", true, NULL},
+    {"conditional", NULL, "model.classes", NULL, "condition G and D on the class label (10 classes)", true, "10"},
+    {"d-norm", "N", "model.d_norm", NULL, "discriminator normalisation: batch, layer, none", true, NULL},
+    {"optimizer", "O", "opt_g.kind opt_d.kind", NULL, "adam, sgd, rmsprop (both networks)", true, NULL},
+    {"lr", "X", "opt_g.lr opt_d.lr", NULL, "learning rate of both networks", true, NULL},
+    {"lr-g", "X", "opt_g.lr", "=--lr's", "generator learning rate", true, NULL},
+    {"lr-d", "X", "opt_d.lr", "=--lr's", "discriminator learning rate", true, NULL},
+    {"beta1", "X", "opt_g.beta1 opt_d.beta1", NULL, "Adam beta1", true, NULL},
+    {"beta2", "X", "opt_g.beta2 opt_d.beta2", NULL, "Adam beta2", true, NULL},
+    {"momentum", "X", "opt_g.momentum opt_d.momentum", NULL, "SGD momentum", true, NULL},
+    {"lr-schedule", "S", "lr_schedule.kind", NULL, "constant; linear (from --lr-decay-start down to x factor at the last step); step (x factor from --lr-decay-start on)", true, NULL},
+    {"lr-decay-start", "N", NULL, "0 (linear), steps/2 (step)", "generator step where the decay begins", true, NULL},
+    {"lr-decay-factor", "F", NULL, "0 (linear), 0.1 (step)", "the final factor on both learning rates", true, NULL},
+    {"n-critic", "N", "n_critic", NULL, "discriminator steps per generator step", true, NULL},
+    {"gp-lambda", "X", "gp_lambda", NULL, "gradient-penalty weight", true, NULL},
+    {"gp-phase-steps", "N", "gp_phase_steps", NULL, "use the gradient penalty for the first N steps only, then the loss without it", true, NULL},
+    {"weight-clip", "C", "weight_clip", NULL, "WGAN weight clipping to [-C, C]", true, NULL},
+    {"clip-grad", "X", "clip_grad", "off", "clip each network's global gradient norm to X", true, NULL},
+    {"log-every", "N", "log_every", NULL, "steps between log lines", false, NULL},
+    {"sample-every", "N", "sample_every", "0: at the end only", "steps between sample grids", false, NULL},
+    {"checkpoint-every", "N", "checkpoint_every", "0: at the end only", "steps between checkpoints", false, NULL},
+    {"keep-checkpoints", "K", "keep_checkpoints", NULL, "checkpoints kept", false, NULL},
+    {"on-nan", "A", "on_nan", NULL, "stop, or rollback (to the last checkpoint, halving the learning rates)", false, NULL},
+    {"time-limit", "SEC", "time_limit", "none; 600 with no arguments", "stop after this long, writing samples and a checkpoint", false, NULL},
+};
+enum { N_TRAIN_OPTS = sizeof train_opts / sizeof train_opts[0] };
+
+/* A new run's configuration: the defaults of its model, loss and dataset,
+ * then the given options. */
+static int new_run(const cli_command *c, bool no_args, clgan_run_config *run) {
+    clgan_model_kind model;
+    clgan_loss_kind loss;
+    clgan_status st;
+    /* 2-D point sets take the toy model: by default, and a clear error when another is asked for */
+    const char *ds_given = cli_given(c, "dataset") ? cli_get(c, "dataset") : NULL;
+    bool points = ds_given && (strcmp(ds_given, "ring8") == 0 || strcmp(ds_given, "grid25") == 0);
+    if (points && cli_given(c, "model") && strcmp(cli_get(c, "model"), "toy") != 0) {
+        fprintf(stderr, "clgan train: --dataset %s is 2-D points, which only --model toy trains (not %s)\n", ds_given,
+                cli_get(c, "model"));
+        return CLI_USAGE;
+    }
+    if ((st = clgan_model_parse(points ? "toy" : cli_get(c, "model"), &model)) != CLGAN_OK ||
+        (st = clgan_loss_parse(cli_get(c, "loss"), &loss)) != CLGAN_OK) {
+        fprintf(stderr, "clgan train: %s\n", clgan_last_error());
+        return CLI_USAGE;
+    }
+    clgan_run_defaults(run, model, loss);
+    if (ds_given) clgan_run_set_dataset(run, ds_given);
+    if (cli_fields_apply(c, train_opts, N_TRAIN_OPTS, run) != CLI_OK) return CLI_USAGE;
+    clgan_gan_config *g = &run->gan;
+    if (g->gp_phase_steps > 0 && g->gp_lambda <= 0) { /* a penalty phase on another loss: wgan-gp's weight */
+        clgan_run_config gp;
+        clgan_run_defaults(&gp, model, CLGAN_LOSS_WGAN_GP);
+        g->gp_lambda = gp.gan.gp_lambda;
+    }
+    long v;
+    g->lr_schedule.start = -1; /* its default depends on --steps */
+    if (cli_given(c, "lr-decay-start")) {
+        if (cli_get_long(c, "lr-decay-start", 0, 1L << 40, &v) != CLI_OK) return CLI_USAGE;
+        g->lr_schedule.start = v;
+    }
+    g->lr_schedule.factor = g->lr_schedule.kind == CLGAN_LR_STEP ? 0.1f : 0.0f;
+    if (cli_given(c, "lr-decay-factor") && cli_get_float(c, "lr-decay-factor", &g->lr_schedule.factor) != CLI_OK)
+        return CLI_USAGE;
+    if (!(g->lr_schedule.factor >= 0 && g->lr_schedule.factor <= 1)) {
+        fprintf(stderr, "clgan train: --lr-decay-factor %g: expected a number in [0, 1]\n", (double)g->lr_schedule.factor);
+        return CLI_USAGE;
+    }
+    if (cli_given(c, "out"))
+        snprintf(run->out_dir, sizeof run->out_dir, "%s", cli_get(c, "out"));
+    else
+        snprintf(run->out_dir, sizeof run->out_dir, "runs/%s-%s-%s", clgan_model_name(model), run->dataset,
+                 clgan_loss_name(loss));
+    if (no_args) { /* the main job: as many steps as 10 minutes allow, up to 10000 */
+        run->time_limit = 600;
+        run->steps = 10000;
     }
     return CLI_OK;
 }
 
-/* options that define the run, which a resumed run takes from its checkpoint */
-/* integer and float options into config fields, when given */
-#define INT_OPT(name, lo, hi, dst)                                           \
-    if (cli_given(&c, name)) {                                               \
-        if (cli_get_long(&c, name, lo, hi, &v) != CLI_OK) return CLI_USAGE; \
-        dst = (int)v;                                                        \
+/* The learning-rate schedule fixed against the steps when the run starts */
+static int fix_schedule(const cli_command *c, clgan_run_config *run) {
+    clgan_lr_schedule *ls = &run->gan.lr_schedule;
+    if (ls->start < 0) ls->start = ls->kind == CLGAN_LR_STEP ? run->steps / 2 : 0;
+    ls->end = ls->kind == CLGAN_LR_LINEAR ? run->steps : 0;
+    if (ls->kind != CLGAN_LR_CONSTANT && ls->start > run->steps) {
+        fprintf(stderr, "clgan train: --lr-decay-start %ld is past the last step (--steps %ld)\n", ls->start, run->steps);
+        return CLI_USAGE;
     }
-#define NUM_OPT(name, dst)                                                   \
-    if (cli_given(&c, name)) {                                               \
-        if (cli_get_float(&c, name, &dst) != CLI_OK) return CLI_USAGE;       \
+    if (ls->kind == CLGAN_LR_CONSTANT) {
+        if (cli_given(c, "lr-decay-start") || cli_given(c, "lr-decay-factor")) {
+            fprintf(stderr, "clgan train: --lr-decay-start and --lr-decay-factor need --lr-schedule linear or step\n");
+            return CLI_USAGE;
+        }
+        ls->start = 0;
+        ls->factor = 0;
     }
-
-static const char *const run_defining[] = {"out", "model", "loss", "dataset", "data", "batch-size", "seed", "image-size",
-                                           "channels", "z-dim", "width", "widths", "conditional", "d-norm",
-                                           "optimizer", "lr", "lr-g", "lr-d", "beta1", "beta2", "momentum",
-                                           "n-critic", "gp-lambda", "gp-phase-steps", "weight-clip", "clip-grad",
-                                           "lr-schedule", "lr-decay-start", "lr-decay-factor"};
+    return CLI_OK;
+}
 
 int cmd_train(int argc, char **argv) {
-    cli_opt opts[] = {
-        {"model", "M", NULL, "dcgan", "mlp, dcgan, or toy (the MLP for ring8/grid25, and their default)", NULL, false},
-        {"loss", "L", NULL, "ns", "minimax, ns (non-saturating), wgan, wgan-gp, hinge", NULL, false},
-        {"dataset", "D", NULL, "fashion-mnist", "fashion-mnist, mnist, idx, cifar10, folder, ring8, grid25", NULL, false},
-        {"data", "PATH", NULL, NULL, "where the dataset is (default: its standard place; see datasets/README.md)", NULL, false},
-        {"steps", "N", NULL, "2000 (10000 with no arguments)", "generator steps", NULL, false},
-        {"batch-size", "B", NULL, "64 (256 for toy)", "samples per batch", NULL, false},
-        {"seed", "S", NULL, "1", "seeds parameters, noise and data order", NULL, false},
-        {"out", "DIR", NULL, "runs/MODEL-DATASET-LOSS", "the run folder", NULL, false},
-        {"resume", "DIR", NULL, NULL, "continue the run in DIR from its latest checkpoint", NULL, false},
-        {"image-size", "S", NULL, "28 (32 for cifar10, 64 for folder)", "image side; DCGAN: 28, 32 or 64", NULL, false},
-        {"channels", "C", NULL, "the dataset's", "1 (gray) or 3 (RGB)", NULL, false},
-        {"z-dim", "N", NULL, "100 (2 for toy)", "latent dimension", NULL, false},
-        {"width", "N", NULL, "64 (128 for toy)", "DCGAN feature maps (ngf = ndf), toy hidden units", NULL, false},
-        {"widths", "LIST", NULL, "128,128,1024,1024", "MLP (and toy) generator hidden widths, D takes them reversed; the toy default is two of --width", NULL, false},
-        {"conditional", NULL, NULL, NULL, "condition G and D on the class label", NULL, false},
-        {"d-norm", "N", NULL, "batch (layer for wgan-gp)", "discriminator normalisation: batch, layer, none", NULL, false},
-        {"optimizer", "O", NULL, "adam (rmsprop for wgan)", "adam, sgd, rmsprop (both networks)", NULL, false},
-        {"lr", "X", NULL, "2e-4 (wgan 5e-5, wgan-gp 1e-4)", "learning rate of both networks", NULL, false},
-        {"lr-g", "X", NULL, NULL, "generator learning rate", NULL, false},
-        {"lr-d", "X", NULL, NULL, "discriminator learning rate", NULL, false},
-        {"beta1", "X", NULL, "0.5 (0 for wgan-gp)", "Adam beta1", NULL, false},
-        {"beta2", "X", NULL, "0.999 (0.9 for wgan-gp)", "Adam beta2", NULL, false},
-        {"momentum", "X", NULL, "0.9", "SGD momentum", NULL, false},
-        {"lr-schedule", "S", NULL, "constant", "constant; linear (from --lr-decay-start down to x factor at the last step); step (x factor from --lr-decay-start on)", NULL, false},
-        {"lr-decay-start", "N", NULL, "0 (linear), steps/2 (step)", "generator step where the decay begins", NULL, false},
-        {"lr-decay-factor", "F", NULL, "0 (linear), 0.1 (step)", "the final factor on both learning rates", NULL, false},
-        {"n-critic", "N", NULL, "1 (5 for wgan, wgan-gp)", "discriminator steps per generator step", NULL, false},
-        {"gp-lambda", "X", NULL, "10 for wgan-gp (0.1 for toy)", "gradient-penalty weight", NULL, false},
-        {"gp-phase-steps", "N", NULL, "0", "use the gradient penalty for the first N steps only, then the loss without it", NULL, false},
-        {"weight-clip", "C", NULL, "0.01 for wgan", "WGAN weight clipping to [-C, C]", NULL, false},
-        {"clip-grad", "X", NULL, "0 (off)", "clip each network's global gradient norm to X", NULL, false},
-        {"log-every", "N", NULL, "50", "steps between log lines", NULL, false},
-        {"sample-every", "N", NULL, "500", "steps between sample grids (0: at the end only)", NULL, false},
-        {"checkpoint-every", "N", NULL, "1000", "steps between checkpoints (0: at the end only)", NULL, false},
-        {"keep-checkpoints", "K", NULL, "3", "checkpoints kept", NULL, false},
-        {"on-nan", "A", NULL, "stop", "stop, or rollback (to the last checkpoint, halving the learning rates)", NULL, false},
-        {"time-limit", "SEC", NULL, "0 (none; 600 with no arguments)", "stop after this long, writing samples and a checkpoint", NULL, false},
-        CLI_DEVICE_OPTS};
+    cli_opt opts[N_TRAIN_OPTS + 16] = {{0}};
+    static char defs[N_TRAIN_OPTS][CLI_DEF_CAP];
+    cli_fields_opts(train_opts, N_TRAIN_OPTS, opts, defs);
+    const cli_opt device_opts[] = {CLI_DEVICE_OPTS};
+    int nopts = N_TRAIN_OPTS;
+    for (size_t i = 0; i < sizeof device_opts / sizeof device_opts[0]; i++) opts[nopts++] = device_opts[i];
     cli_command c = {"train",
                      "Train a GAN. With no arguments: a DCGAN on Fashion-MNIST (from the Debian package "
                      "dataset-fashion-mnist) on the default device for at most 10 minutes, writing sample grids to "
                      "runs/dcgan-fashion-mnist-ns/samples/.",
-                     "[--model M] [--loss L] [--dataset D] [--steps N] [--out DIR] [--resume DIR] ...", opts,
-                     (int)(sizeof opts / sizeof opts[0])};
+                     "[--model M] [--loss L] [--dataset D] [--steps N] [--out DIR] [--resume DIR] ...", opts, nopts};
     bool help;
     int rc = cli_parse(&c, argc, argv, &help);
     if (rc != CLI_OK || help) return rc;
     cli_apply_verbosity(&c);
-    bool no_args = argc == 1;
     clgan_run_config run;
     const char *resume = cli_get(&c, "resume");
     clgan_status st;
     if (resume) {
-        for (size_t i = 0; i < sizeof run_defining / sizeof run_defining[0]; i++)
-            for (int k = 0; k < c.nopts; k++)
-                if (strcmp(c.opts[k].name, run_defining[i]) == 0 && c.opts[k].given) {
-                    fprintf(stderr, "clgan train: --%s cannot change on --resume: the run's configuration comes from its checkpoint\n",
-                            run_defining[i]);
-                    return CLI_USAGE;
-                }
+        if (cli_fields_refuse(&c, train_opts, N_TRAIN_OPTS,
+                              "cannot change on --resume: the run's configuration comes from its checkpoint") != CLI_OK)
+            return CLI_USAGE;
         char ckpt[1400];
         st = clgan_run_latest(resume, ckpt, sizeof ckpt);
         if (st == CLGAN_OK) st = clgan_checkpoint_config(ckpt, &run);
         if (st != CLGAN_OK) return cli_fail(st);
         snprintf(run.out_dir, sizeof run.out_dir, "%s", resume);
-    } else {
-        clgan_model_kind model;
-        clgan_loss_kind loss;
-        /* 2-D point sets take the toy model: by default, and a clear error when another is asked for */
-        const char *ds_given = cli_given(&c, "dataset") ? cli_get(&c, "dataset") : NULL;
-        bool points = ds_given && (strcmp(ds_given, "ring8") == 0 || strcmp(ds_given, "grid25") == 0);
-        if (points && cli_given(&c, "model") && strcmp(cli_get(&c, "model"), "toy") != 0) {
-            fprintf(stderr, "clgan train: --dataset %s is 2-D points, which only --model toy trains (not %s)\n",
-                    ds_given, cli_get(&c, "model"));
-            return CLI_USAGE;
-        }
-        if ((st = clgan_model_parse(points ? "toy" : cli_get(&c, "model"), &model)) != CLGAN_OK ||
-            (st = clgan_loss_parse(cli_get(&c, "loss"), &loss)) != CLGAN_OK) {
-            fprintf(stderr, "clgan train: %s\n", clgan_last_error());
-            return CLI_USAGE;
-        }
-        clgan_run_defaults(&run, model, loss);
-        clgan_gan_config *g = &run.gan;
-        clgan_model_config *m = &g->model;
-        /* the toy model's default data is ring8 */
-        const char *ds = model == CLGAN_MODEL_TOY && !cli_given(&c, "dataset") ? "ring8" : cli_get(&c, "dataset");
-        snprintf(run.dataset, sizeof run.dataset, "%s", ds);
-        if (strcmp(ds, "cifar10") == 0) {
-            m->channels = 3;
-            m->image_size = 32;
-        } else if (strcmp(ds, "folder") == 0) {
-            m->channels = 3;
-            m->image_size = 64;
-        }
-        if (cli_get(&c, "data")) snprintf(run.data_path, sizeof run.data_path, "%s", cli_get(&c, "data"));
-        long v;
-        INT_OPT("batch-size", 1, 1 << 16, g->batch)
-        if (cli_given(&c, "seed")) {
-            if (cli_get_long(&c, "seed", 0, 0x7fffffffffffffffL, &v) != CLI_OK) return CLI_USAGE;
-            g->seed = (uint64_t)v;
-        }
-        INT_OPT("image-size", 1, 1024, m->image_size)
-        INT_OPT("channels", 1, 3, m->channels)
-        INT_OPT("z-dim", 1, 1 << 16, m->z_dim)
-        INT_OPT("width", 1, 1 << 16, m->width)
-        if (cli_given(&c, "widths") && parse_widths(cli_get(&c, "widths"), m) != CLI_OK) return CLI_USAGE;
-        if (cli_flag(&c, "conditional")) m->classes = 10;
-        if (cli_given(&c, "d-norm")) {
-            const char *n = cli_get(&c, "d-norm");
-            if (strcmp(n, "batch") == 0) m->d_norm = CLGAN_NORM_BATCH;
-            else if (strcmp(n, "layer") == 0) m->d_norm = CLGAN_NORM_LAYER;
-            else if (strcmp(n, "none") == 0) m->d_norm = CLGAN_NORM_NONE;
-            else {
-                fprintf(stderr, "clgan train: --d-norm %s: expected batch, layer or none\n", n);
-                return CLI_USAGE;
-            }
-        }
-        if (cli_given(&c, "optimizer")) {
-            if ((st = clgan_opt_parse(cli_get(&c, "optimizer"), &g->opt_g.kind)) != CLGAN_OK) {
-                fprintf(stderr, "clgan train: %s\n", clgan_last_error());
-                return CLI_USAGE;
-            }
-            g->opt_d.kind = g->opt_g.kind;
-        }
-        NUM_OPT("lr", g->opt_g.lr)
-        if (cli_given(&c, "lr")) g->opt_d.lr = g->opt_g.lr;
-        NUM_OPT("lr-g", g->opt_g.lr)
-        NUM_OPT("lr-d", g->opt_d.lr)
-        NUM_OPT("beta1", g->opt_g.beta1)
-        NUM_OPT("beta1", g->opt_d.beta1)
-        NUM_OPT("beta2", g->opt_g.beta2)
-        NUM_OPT("beta2", g->opt_d.beta2)
-        NUM_OPT("momentum", g->opt_g.momentum)
-        NUM_OPT("momentum", g->opt_d.momentum)
-        INT_OPT("n-critic", 1, 1000, g->n_critic)
-        NUM_OPT("gp-lambda", g->gp_lambda)
-        INT_OPT("gp-phase-steps", 0, 1 << 30, g->gp_phase_steps)
-        if (g->gp_phase_steps > 0 && g->gp_lambda <= 0) { /* a penalty phase on another loss: wgan-gp's weight */
-            clgan_run_config gp;
-            clgan_run_defaults(&gp, model, CLGAN_LOSS_WGAN_GP);
-            g->gp_lambda = gp.gan.gp_lambda;
-        }
-        if (cli_given(&c, "lr-schedule") &&
-            (st = clgan_lr_schedule_parse(cli_get(&c, "lr-schedule"), &g->lr_schedule.kind)) != CLGAN_OK) {
-            fprintf(stderr, "clgan train: --lr-schedule: %s\n", clgan_last_error());
-            return CLI_USAGE;
-        }
-        g->lr_schedule.start = -1; /* its default depends on --steps */
-        if (cli_given(&c, "lr-decay-start")) {
-            if (cli_get_long(&c, "lr-decay-start", 0, 1L << 40, &v) != CLI_OK) return CLI_USAGE;
-            g->lr_schedule.start = v;
-        }
-        g->lr_schedule.factor = g->lr_schedule.kind == CLGAN_LR_STEP ? 0.1f : 0.0f;
-        NUM_OPT("lr-decay-factor", g->lr_schedule.factor)
-        if (!(g->lr_schedule.factor >= 0 && g->lr_schedule.factor <= 1)) {
-            fprintf(stderr, "clgan train: --lr-decay-factor %g: expected a number in [0, 1]\n",
-                    (double)g->lr_schedule.factor);
-            return CLI_USAGE;
-        }
-        NUM_OPT("weight-clip", g->weight_clip)
-        NUM_OPT("clip-grad", g->clip_grad)
-        if (cli_given(&c, "out"))
-            snprintf(run.out_dir, sizeof run.out_dir, "%s", cli_get(&c, "out"));
-        else
-            snprintf(run.out_dir, sizeof run.out_dir, "runs/%s-%s-%s", clgan_model_name(model), run.dataset,
-                     clgan_loss_name(loss));
-        if (no_args) { /* the main job: as many steps as 10 minutes allow, up to 10000 */
-            run.time_limit = 600;
-            run.steps = 10000;
-        }
+        /* how long to go on may change */
+        if (cli_fields_apply(&c, train_opts, N_TRAIN_OPTS, &run) != CLI_OK) return CLI_USAGE;
+    } else if ((rc = new_run(&c, argc == 1, &run)) != CLI_OK) {
+        return rc;
     }
     long v;
-    double x;
     if (cli_given(&c, "steps")) {
         if (cli_get_long(&c, "steps", 1, 1L << 40, &v) != CLI_OK) return CLI_USAGE;
         run.steps = v;
     }
-    clgan_lr_schedule *ls = &run.gan.lr_schedule;
-    if (!resume) { /* the schedule is fixed against --steps when the run starts */
-        if (ls->start < 0) ls->start = ls->kind == CLGAN_LR_STEP ? run.steps / 2 : 0;
-        ls->end = ls->kind == CLGAN_LR_LINEAR ? run.steps : 0;
-        if (ls->kind != CLGAN_LR_CONSTANT && ls->start > run.steps) {
-            fprintf(stderr, "clgan train: --lr-decay-start %ld is past the last step (--steps %ld)\n", ls->start,
-                    run.steps);
-            return CLI_USAGE;
-        }
-        if (ls->kind == CLGAN_LR_CONSTANT) {
-            if (cli_given(&c, "lr-decay-start") || cli_given(&c, "lr-decay-factor")) {
-                fprintf(stderr, "clgan train: --lr-decay-start and --lr-decay-factor need --lr-schedule linear or step\n");
-                return CLI_USAGE;
-            }
-            ls->start = 0;
-            ls->factor = 0;
-        }
-    }
-    if (cli_given(&c, "time-limit")) {
-        if (cli_get_double(&c, "time-limit", &x) != CLI_OK || x < 0) return CLI_USAGE;
-        run.time_limit = x;
-    }
-    INT_OPT("log-every", 1, 1 << 30, run.log_every)
-    INT_OPT("sample-every", 0, 1 << 30, run.sample_every)
-    INT_OPT("checkpoint-every", 0, 1 << 30, run.checkpoint_every)
-    INT_OPT("keep-checkpoints", 1, 1 << 20, run.keep_checkpoints)
-    if (cli_given(&c, "on-nan")) {
-        const char *a = cli_get(&c, "on-nan");
-        if (strcmp(a, "stop") != 0 && strcmp(a, "rollback") != 0) {
-            fprintf(stderr, "clgan train: --on-nan %s: expected stop or rollback\n", a);
-            return CLI_USAGE;
-        }
-        run.on_nan = strcmp(a, "rollback") == 0 ? CLGAN_ON_NAN_ROLLBACK : CLGAN_ON_NAN_STOP;
-    }
+    if (!resume && fix_schedule(&c, &run) != CLI_OK) return CLI_USAGE;
     st = clgan_model_check(&run.gan.model);
     if (st != CLGAN_OK) {
         fprintf(stderr, "clgan train: %s\n", clgan_last_error());

@@ -2,7 +2,10 @@
  * checkpoint's __metadata__ hold it). */
 #include "clgan/train.h"
 
+#include <errno.h>
 #include <float.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -59,264 +62,445 @@ void clgan_run_defaults(clgan_run_config *rc, clgan_model_kind model, clgan_loss
     rc->on_nan = CLGAN_ON_NAN_STOP;
 }
 
-static void opt_json(clgan_jbuf *b, const char *key, const clgan_opt_config *o) {
-    clgan_jbuf_key(b, key);
-    clgan_jbuf_begin_object(b);
-    clgan_jbuf_key(b, "kind");
-    clgan_jbuf_str(b, clgan_opt_name(o->kind));
-    const struct {
-        const char *k;
-        float v;
-    } f[] = {{"lr", o->lr}, {"beta1", o->beta1}, {"beta2", o->beta2}, {"eps", o->eps},
-             {"momentum", o->momentum}, {"alpha", o->alpha}, {"weight_decay", o->weight_decay}};
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-        clgan_jbuf_key(b, f[i].k);
-        clgan_jbuf_f32(b, f[i].v);
+void clgan_run_set_dataset(clgan_run_config *rc, const char *dataset) {
+    snprintf(rc->dataset, sizeof rc->dataset, "%s", dataset);
+    clgan_model_config *m = &rc->gan.model;
+    if (strcmp(dataset, "cifar10") == 0) {
+        m->channels = 3;
+        m->image_size = 32;
+    } else if (strcmp(dataset, "folder") == 0) { /* photographs, e.g. CelebA's aligned faces */
+        m->channels = 3;
+        m->image_size = 64;
     }
-    clgan_jbuf_end_object(b);
+}
+
+/* ---- the fields: one table for config.json both ways and for the CLI ---- */
+
+static const char *name_model(int i) { return i >= 0 && i < 3 ? model_names[i] : NULL; }
+static const char *name_norm(int i) { return i >= 0 && i < 3 ? norm_names[i] : NULL; }
+static const char *name_loss(int i) { return i >= 0 && i < 5 ? clgan_loss_name((clgan_loss_kind)i) : NULL; }
+static const char *name_opt(int i) { return i >= 0 && i < 3 ? clgan_opt_name((clgan_opt_kind)i) : NULL; }
+static const char *name_schedule(int i) { return i >= 0 && i < 3 ? clgan_lr_schedule_name((clgan_lr_schedule_kind)i) : NULL; }
+static const char *name_on_nan(int i) { return i == 0 ? "stop" : i == 1 ? "rollback" : NULL; }
+
+/* every enum of the configuration is stored as an int */
+_Static_assert(sizeof(clgan_model_kind) == sizeof(int) && sizeof(clgan_norm_kind) == sizeof(int) &&
+                   sizeof(clgan_loss_kind) == sizeof(int) && sizeof(clgan_opt_kind) == sizeof(int) &&
+                   sizeof(clgan_lr_schedule_kind) == sizeof(int) && sizeof(clgan_on_nan) == sizeof(int),
+               "enums stored as int");
+
+#define RC(member) offsetof(clgan_run_config, member)
+#define GC(member) offsetof(clgan_run_config, gan.member)
+#define NUM(key, kind, off, lo, hi) {key, kind, off, 0, lo, hi, NULL, 0}
+#define ENUM(key, off, names) {key, CLGAN_FIELD_ENUM, off, 0, 0, 0, names, 0}
+#define OPT_FIELDS(o)                                                                                   \
+    ENUM(#o ".kind", GC(o.kind), name_opt), NUM(#o ".lr", CLGAN_FIELD_F32, GC(o.lr), -FLT_MAX, FLT_MAX), \
+        NUM(#o ".beta1", CLGAN_FIELD_F32, GC(o.beta1), -FLT_MAX, FLT_MAX),                              \
+        NUM(#o ".beta2", CLGAN_FIELD_F32, GC(o.beta2), -FLT_MAX, FLT_MAX),                              \
+        NUM(#o ".eps", CLGAN_FIELD_F32, GC(o.eps), -FLT_MAX, FLT_MAX),                                  \
+        NUM(#o ".momentum", CLGAN_FIELD_F32, GC(o.momentum), -FLT_MAX, FLT_MAX),                        \
+        NUM(#o ".alpha", CLGAN_FIELD_F32, GC(o.alpha), -FLT_MAX, FLT_MAX),                              \
+        NUM(#o ".weight_decay", CLGAN_FIELD_F32, GC(o.weight_decay), -FLT_MAX, FLT_MAX)
+
+/* In the order config.json holds them; a group ("model.") is one JSON
+ * object, its fields side by side here. Bounds are what a file may hold
+ * (clgan_run_config_check then asks for a run that can be built). */
+static const clgan_config_field fields[] = {
+    ENUM("model.kind", GC(model.kind), name_model),
+    NUM("model.z_dim", CLGAN_FIELD_INT, GC(model.z_dim), 1, 1 << 20),
+    NUM("model.channels", CLGAN_FIELD_INT, GC(model.channels), 0, 4),
+    NUM("model.image_size", CLGAN_FIELD_INT, GC(model.image_size), 0, 4096),
+    NUM("model.width", CLGAN_FIELD_INT, GC(model.width), 0, 1 << 20),
+    {"model.widths", CLGAN_FIELD_INTS, GC(model.widths), GC(model.n_widths), 1, 1 << 20, NULL, CLGAN_MAX_WIDTHS},
+    NUM("model.classes", CLGAN_FIELD_INT, GC(model.classes), 0, 100000),
+    ENUM("model.d_norm", GC(model.d_norm), name_norm),
+    ENUM("loss", GC(loss), name_loss),
+    NUM("batch_size", CLGAN_FIELD_INT, GC(batch), 1, 1 << 20),
+    /* seeds are integers in [0, 2^63): exactly representable in the JSON reader */
+    NUM("seed", CLGAN_FIELD_U64, GC(seed), 0, (double)INT64_MAX),
+    NUM("gp_lambda", CLGAN_FIELD_F32, GC(gp_lambda), -FLT_MAX, FLT_MAX),
+    NUM("gp_phase_steps", CLGAN_FIELD_INT, GC(gp_phase_steps), 0, 1 << 30),
+    NUM("n_critic", CLGAN_FIELD_INT, GC(n_critic), 1, 1000),
+    NUM("weight_clip", CLGAN_FIELD_F32, GC(weight_clip), -FLT_MAX, FLT_MAX),
+    NUM("clip_grad", CLGAN_FIELD_F32, GC(clip_grad), -FLT_MAX, FLT_MAX),
+    OPT_FIELDS(opt_g),
+    OPT_FIELDS(opt_d),
+    /* optional as a group: configurations written before schedules existed have none */
+    ENUM("lr_schedule.kind", GC(lr_schedule.kind), name_schedule),
+    NUM("lr_schedule.start", CLGAN_FIELD_LONG, GC(lr_schedule.start), 0, (double)(1L << 40)),
+    NUM("lr_schedule.end", CLGAN_FIELD_LONG, GC(lr_schedule.end), 0, (double)(1L << 40)),
+    NUM("lr_schedule.factor", CLGAN_FIELD_F32, GC(lr_schedule.factor), 0, 1),
+    {"dataset", CLGAN_FIELD_TEXT, RC(dataset), sizeof(((clgan_run_config *)0)->dataset), 0, 0, NULL, 0},
+    {"data_path", CLGAN_FIELD_TEXT, RC(data_path), sizeof(((clgan_run_config *)0)->data_path), 0, 0, NULL, 0},
+    NUM("steps", CLGAN_FIELD_LONG, RC(steps), 0, (double)(1L << 40)),
+    NUM("time_limit", CLGAN_FIELD_F64, RC(time_limit), 0, 1e9),
+    NUM("log_every", CLGAN_FIELD_INT, RC(log_every), 1, 1 << 30),
+    NUM("sample_every", CLGAN_FIELD_INT, RC(sample_every), 0, 1 << 30),
+    NUM("checkpoint_every", CLGAN_FIELD_INT, RC(checkpoint_every), 0, 1 << 30),
+    NUM("keep_checkpoints", CLGAN_FIELD_INT, RC(keep_checkpoints), 1, 1 << 20),
+    ENUM("on_nan", RC(on_nan), name_on_nan),
+    {"out_dir", CLGAN_FIELD_TEXT, RC(out_dir), sizeof(((clgan_run_config *)0)->out_dir), 0, 0, NULL, 0},
+};
+enum { N_FIELDS = sizeof fields / sizeof fields[0] };
+
+const clgan_config_field *clgan_config_fields(int *count) {
+    *count = N_FIELDS;
+    return fields;
+}
+
+const clgan_config_field *clgan_config_field_find(const char *key) {
+    for (int i = 0; i < N_FIELDS; i++)
+        if (strcmp(fields[i].key, key) == 0) return &fields[i];
+    return NULL;
+}
+
+/* the group of a key ("model" of "model.z_dim", length 5; 0 for a top-level key) and its last part */
+static size_t group_len(const char *key) {
+    const char *dot = strchr(key, '.');
+    return dot ? (size_t)(dot - key) : 0;
+}
+static const char *leaf(const char *key) {
+    size_t g = group_len(key);
+    return g ? key + g + 1 : key;
+}
+static bool same_group(const char *a, const char *b) {
+    size_t g = group_len(a);
+    return g == group_len(b) && strncmp(a, b, g) == 0;
+}
+
+static int get_i(const void *p) {
+    int v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* "a, b or c" of an enum's names */
+static void enum_names(const clgan_config_field *f, char *out, size_t cap) {
+    size_t len = 0;
+    int n = 0;
+    while (f->names(n)) n++;
+    out[0] = 0;
+    for (int i = 0; i < n && len < cap; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", i == 0 ? "" : i == n - 1 ? " or " : ", ", f->names(i));
+}
+
+/* The shortest text that reads back to v as a float (or a double): the
+ * fewest %g digits, exponents without padding zeros, and of the decimal and
+ * exponent forms the shorter, the decimal one on a tie: 10, 0.01, 2e-4, 5e-5. */
+static bool reads_back(const char *text, double v, bool as_float) {
+    double back = strtod(text, NULL);
+    return as_float ? (float)back == (float)v : back == v;
+}
+
+static void shortest(double v, bool as_float, char *out, size_t cap) {
+    char e[40] = "", f[64] = "";
+    for (int digits = 0; digits <= 16; digits++) { /* d.ddde-N */
+        snprintf(e, sizeof e, "%.*e", digits, v);
+        if (reads_back(e, v, as_float)) break;
+    }
+    /* no padding zeros or + in the exponent, no trailing zeros in the digits */
+    char *x = strchr(e, 'e'), *d = x + 1;
+    if (*d == '+') memmove(d, d + 1, strlen(d));
+    if (*d == '-') d++;
+    while (*d == '0' && d[1]) memmove(d, d + 1, strlen(d));
+    for (int decimals = 0; decimals <= 40; decimals++) {
+        snprintf(f, sizeof f, "%.*f", decimals, v);
+        if (reads_back(f, v, as_float)) break;
+    }
+    bool exact = reads_back(f, v, as_float);
+    snprintf(out, cap, "%s", exact && strlen(f) <= strlen(e) ? f : e);
+}
+
+void clgan_config_field_format(const clgan_run_config *rc, const clgan_config_field *f, char *out, size_t cap) {
+    const char *p = (const char *)rc + f->offset;
+    switch (f->kind) {
+    case CLGAN_FIELD_INT: snprintf(out, cap, "%d", get_i(p)); break;
+    case CLGAN_FIELD_LONG: {
+        long v;
+        memcpy(&v, p, sizeof v);
+        snprintf(out, cap, "%ld", v);
+        break;
+    }
+    case CLGAN_FIELD_U64: {
+        uint64_t v;
+        memcpy(&v, p, sizeof v);
+        snprintf(out, cap, "%llu", (unsigned long long)v);
+        break;
+    }
+    case CLGAN_FIELD_F32: {
+        float v;
+        memcpy(&v, p, sizeof v);
+        shortest(v, true, out, cap);
+        break;
+    }
+    case CLGAN_FIELD_F64: {
+        double v;
+        memcpy(&v, p, sizeof v);
+        shortest(v, false, out, cap);
+        break;
+    }
+    case CLGAN_FIELD_TEXT: snprintf(out, cap, "%s", p); break;
+    case CLGAN_FIELD_ENUM: {
+        const char *n = f->names(get_i(p));
+        snprintf(out, cap, "%s", n ? n : "?");
+        break;
+    }
+    case CLGAN_FIELD_INTS: {
+        int n = get_i((const char *)rc + f->size);
+        size_t len = 0;
+        out[0] = 0;
+        for (int i = 0; i < n && len < cap; i++)
+            len += (size_t)snprintf(out + len, cap - len, "%s%d", i ? "," : "", get_i(p + (size_t)i * sizeof(int)));
+        break;
+    }
+    }
+}
+
+/* Sets an integer-valued field from v (already checked against its bounds) */
+static void put_integer(clgan_run_config *rc, const clgan_config_field *f, int64_t v) {
+    char *p = (char *)rc + f->offset;
+    if (f->kind == CLGAN_FIELD_INT || f->kind == CLGAN_FIELD_ENUM) {
+        int i = (int)v;
+        memcpy(p, &i, sizeof i);
+    } else if (f->kind == CLGAN_FIELD_LONG) {
+        long l = (long)v;
+        memcpy(p, &l, sizeof l);
+    } else {
+        uint64_t u = (uint64_t)v;
+        memcpy(p, &u, sizeof u);
+    }
+}
+
+static void put_number(clgan_run_config *rc, const clgan_config_field *f, double v) {
+    char *p = (char *)rc + f->offset;
+    if (f->kind == CLGAN_FIELD_F32) {
+        float x = (float)v;
+        memcpy(p, &x, sizeof x);
+    } else {
+        memcpy(p, &v, sizeof v);
+    }
+}
+
+static bool integer_kind(clgan_field_kind k) {
+    return k == CLGAN_FIELD_INT || k == CLGAN_FIELD_LONG || k == CLGAN_FIELD_U64;
+}
+
+/* An enum's value by name; the error says which names there are */
+static clgan_status put_enum(clgan_run_config *rc, const clgan_config_field *f, const char *s, const char *what) {
+    for (int i = 0; f->names(i); i++)
+        if (strcmp(s, f->names(i)) == 0) {
+            put_integer(rc, f, i);
+            return CLGAN_OK;
+        }
+    char names[160];
+    enum_names(f, names, sizeof names);
+    return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s %s: expected %s", what, s, names);
+}
+
+/* "an integer in [1, 1000]", "a finite number within float range", ...: what a field takes */
+static void expected(const clgan_config_field *f, char *out, size_t cap) {
+    if (integer_kind(f->kind) || f->kind == CLGAN_FIELD_INTS)
+        snprintf(out, cap, "an integer in [%.0f, %.0f]", f->lo, f->hi);
+    else if (f->kind == CLGAN_FIELD_F32 && f->lo == -FLT_MAX && f->hi == FLT_MAX)
+        snprintf(out, cap, "a finite number within float range");
+    else
+        snprintf(out, cap, "a finite number in [%g, %g]", f->lo, f->hi);
+}
+
+static clgan_status range_error(const char *what, const char *text, const clgan_config_field *f) {
+    char want[80];
+    expected(f, want, sizeof want);
+    return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s %s: expected %s", what, text, want);
+}
+
+clgan_status clgan_config_field_parse(clgan_run_config *rc, const clgan_config_field *f, const char *text,
+                                      const char *what) {
+    char *end;
+    errno = 0;
+    switch (f->kind) {
+    case CLGAN_FIELD_INT:
+    case CLGAN_FIELD_LONG:
+    case CLGAN_FIELD_U64: {
+        long long v = strtoll(text, &end, 10);
+        if (end == text || *end || errno == ERANGE || (double)v < f->lo || (double)v > f->hi)
+            return range_error(what, text, f);
+        put_integer(rc, f, v);
+        return CLGAN_OK;
+    }
+    case CLGAN_FIELD_F32:
+    case CLGAN_FIELD_F64: {
+        double v = strtod(text, &end);
+        bool fits = f->kind == CLGAN_FIELD_F64 || fabs(v) <= FLT_MAX;
+        if (end == text || *end || !isfinite(v) || !fits || v < f->lo || v > f->hi) return range_error(what, text, f);
+        put_number(rc, f, v);
+        return CLGAN_OK;
+    }
+    case CLGAN_FIELD_TEXT:
+        if (strlen(text) >= f->size)
+            return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s: longer than %zu bytes", what, f->size - 1);
+        memcpy((char *)rc + f->offset, text, strlen(text) + 1);
+        return CLGAN_OK;
+    case CLGAN_FIELD_ENUM: return put_enum(rc, f, text, what);
+    case CLGAN_FIELD_INTS: {
+        int vals[64], n = 0;
+        const char *s = text;
+        while (*s) {
+            long long v = strtoll(s, &end, 10);
+            if (end == s || (*end && *end != ',') || (double)v < f->lo || (double)v > f->hi || n == f->count ||
+                (*end == ',' && !end[1]))
+                return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s %s: expected up to %d comma-separated integers in [%.0f, %.0f]",
+                                 what, text, f->count, f->lo, f->hi);
+            vals[n++] = (int)v;
+            s = *end ? end + 1 : end;
+        }
+        memcpy((char *)rc + f->offset, vals, (size_t)n * sizeof(int));
+        memcpy((char *)rc + f->size, &n, sizeof n);
+        return CLGAN_OK;
+    }
+    }
+    return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "field %s of unknown kind", f->key);
 }
 
 void clgan_run_config_to_json(const clgan_run_config *rc, clgan_jbuf *b) {
-    const clgan_gan_config *g = &rc->gan;
-    const clgan_model_config *m = &g->model;
     clgan_jbuf_begin_object(b);
-    clgan_jbuf_key(b, "model");
-    clgan_jbuf_begin_object(b);
-    clgan_jbuf_key(b, "kind");
-    clgan_jbuf_str(b, clgan_model_name(m->kind));
-    clgan_jbuf_key(b, "z_dim");
-    clgan_jbuf_int(b, m->z_dim);
-    clgan_jbuf_key(b, "channels");
-    clgan_jbuf_int(b, m->channels);
-    clgan_jbuf_key(b, "image_size");
-    clgan_jbuf_int(b, m->image_size);
-    clgan_jbuf_key(b, "width");
-    clgan_jbuf_int(b, m->width);
-    clgan_jbuf_key(b, "widths");
-    clgan_jbuf_begin_array(b);
-    for (int i = 0; i < m->n_widths; i++) clgan_jbuf_int(b, m->widths[i]);
-    clgan_jbuf_end_array(b);
-    clgan_jbuf_key(b, "classes");
-    clgan_jbuf_int(b, m->classes);
-    clgan_jbuf_key(b, "d_norm");
-    clgan_jbuf_str(b, norm_names[m->d_norm]);
-    clgan_jbuf_end_object(b);
-    clgan_jbuf_key(b, "loss");
-    clgan_jbuf_str(b, clgan_loss_name(g->loss));
-    clgan_jbuf_key(b, "batch_size");
-    clgan_jbuf_int(b, g->batch);
-    clgan_jbuf_key(b, "seed");
-    clgan_jbuf_uint(b, g->seed);
-    clgan_jbuf_key(b, "gp_lambda");
-    clgan_jbuf_f32(b, g->gp_lambda);
-    clgan_jbuf_key(b, "gp_phase_steps");
-    clgan_jbuf_int(b, g->gp_phase_steps);
-    clgan_jbuf_key(b, "n_critic");
-    clgan_jbuf_int(b, g->n_critic);
-    clgan_jbuf_key(b, "weight_clip");
-    clgan_jbuf_f32(b, g->weight_clip);
-    clgan_jbuf_key(b, "clip_grad");
-    clgan_jbuf_f32(b, g->clip_grad);
-    opt_json(b, "opt_g", &g->opt_g);
-    opt_json(b, "opt_d", &g->opt_d);
-    clgan_jbuf_key(b, "lr_schedule");
-    clgan_jbuf_begin_object(b);
-    clgan_jbuf_key(b, "kind");
-    clgan_jbuf_str(b, clgan_lr_schedule_name(g->lr_schedule.kind));
-    clgan_jbuf_key(b, "start");
-    clgan_jbuf_int(b, g->lr_schedule.start);
-    clgan_jbuf_key(b, "end");
-    clgan_jbuf_int(b, g->lr_schedule.end);
-    clgan_jbuf_key(b, "factor");
-    clgan_jbuf_f32(b, g->lr_schedule.factor);
-    clgan_jbuf_end_object(b);
-    clgan_jbuf_key(b, "dataset");
-    clgan_jbuf_str(b, rc->dataset);
-    clgan_jbuf_key(b, "data_path");
-    clgan_jbuf_str(b, rc->data_path);
-    clgan_jbuf_key(b, "steps");
-    clgan_jbuf_int(b, rc->steps);
-    clgan_jbuf_key(b, "time_limit");
-    clgan_jbuf_num(b, rc->time_limit);
-    clgan_jbuf_key(b, "log_every");
-    clgan_jbuf_int(b, rc->log_every);
-    clgan_jbuf_key(b, "sample_every");
-    clgan_jbuf_int(b, rc->sample_every);
-    clgan_jbuf_key(b, "checkpoint_every");
-    clgan_jbuf_int(b, rc->checkpoint_every);
-    clgan_jbuf_key(b, "keep_checkpoints");
-    clgan_jbuf_int(b, rc->keep_checkpoints);
-    clgan_jbuf_key(b, "on_nan");
-    clgan_jbuf_str(b, rc->on_nan == CLGAN_ON_NAN_ROLLBACK ? "rollback" : "stop");
-    clgan_jbuf_key(b, "out_dir");
-    clgan_jbuf_str(b, rc->out_dir);
+    for (int i = 0; i < N_FIELDS; i++) {
+        const clgan_config_field *f = &fields[i];
+        const char *p = (const char *)rc + f->offset;
+        size_t g = group_len(f->key);
+        if (g && (i == 0 || !same_group(f->key, fields[i - 1].key))) {
+            clgan_jbuf_keyn(b, f->key, g);
+            clgan_jbuf_begin_object(b);
+        }
+        clgan_jbuf_key(b, leaf(f->key));
+        switch (f->kind) {
+        case CLGAN_FIELD_INT: clgan_jbuf_int(b, get_i(p)); break;
+        case CLGAN_FIELD_LONG: {
+            long v;
+            memcpy(&v, p, sizeof v);
+            clgan_jbuf_int(b, v);
+            break;
+        }
+        case CLGAN_FIELD_U64: {
+            uint64_t v;
+            memcpy(&v, p, sizeof v);
+            clgan_jbuf_uint(b, v);
+            break;
+        }
+        case CLGAN_FIELD_F32: {
+            float v;
+            memcpy(&v, p, sizeof v);
+            clgan_jbuf_f32(b, v);
+            break;
+        }
+        case CLGAN_FIELD_F64: {
+            double v;
+            memcpy(&v, p, sizeof v);
+            clgan_jbuf_num(b, v);
+            break;
+        }
+        case CLGAN_FIELD_TEXT: clgan_jbuf_str(b, p); break;
+        case CLGAN_FIELD_ENUM: clgan_jbuf_str(b, f->names(get_i(p)) ? f->names(get_i(p)) : "?"); break;
+        case CLGAN_FIELD_INTS: {
+            int n = get_i((const char *)rc + f->size);
+            clgan_jbuf_begin_array(b);
+            for (int k = 0; k < n; k++) clgan_jbuf_int(b, get_i(p + (size_t)k * sizeof(int)));
+            clgan_jbuf_end_array(b);
+            break;
+        }
+        }
+        if (g && (i == N_FIELDS - 1 || !same_group(f->key, fields[i + 1].key))) clgan_jbuf_end_object(b);
+    }
     clgan_jbuf_end_object(b);
 }
 
 /* ---- reading back: every field must be present and of its type ---- */
 
-typedef struct {
-    const clgan_json *obj;
-    const char *where;
-    clgan_status st;
-} reader;
-
-static const clgan_json *field(reader *r, const char *key, clgan_json_kind kind) {
-    if (r->st != CLGAN_OK) return NULL;
-    const clgan_json *v = clgan_json_get(r->obj, key);
-    if (!v || v->kind != kind) {
-        r->st = CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: %s%s is %s, expected %s", r->where, key,
-                          v ? clgan_json_kind_name(v->kind) : "missing", clgan_json_kind_name(kind));
-        return NULL;
+static clgan_status read_field(const clgan_json *v, const clgan_config_field *f, clgan_run_config *rc) {
+    clgan_json_kind want = f->kind == CLGAN_FIELD_TEXT || f->kind == CLGAN_FIELD_ENUM ? CLGAN_JSON_STRING
+                           : f->kind == CLGAN_FIELD_INTS                              ? CLGAN_JSON_ARRAY
+                                                                                      : CLGAN_JSON_NUMBER;
+    if (!v || v->kind != want)
+        return CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: %s is %s, expected %s", f->key,
+                         v ? clgan_json_kind_name(v->kind) : "missing", clgan_json_kind_name(want));
+    switch (f->kind) {
+    case CLGAN_FIELD_INT:
+    case CLGAN_FIELD_LONG:
+    case CLGAN_FIELD_U64:
+        if (!v->is_integer || (double)v->integer < f->lo || (double)v->integer > f->hi) {
+            char want[80];
+            expected(f, want, sizeof want);
+            return CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: %s = %g, expected %s", f->key, v->number, want);
+        }
+        put_integer(rc, f, v->integer);
+        return CLGAN_OK;
+    case CLGAN_FIELD_F32:
+    case CLGAN_FIELD_F64: {
+        /* a float field must be finite in float too (1e39 is a finite double but +inf as a float) */
+        bool fits = f->kind == CLGAN_FIELD_F64 || fabs(v->number) <= FLT_MAX;
+        if (!isfinite(v->number) || !fits || v->number < f->lo || v->number > f->hi) {
+            char want[80];
+            expected(f, want, sizeof want);
+            return CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: %s = %g, expected %s", f->key, v->number, want);
+        }
+        put_number(rc, f, v->number);
+        return CLGAN_OK;
     }
-    return v;
-}
-
-static long get_int(reader *r, const char *key, long lo, long hi) {
-    const clgan_json *v = field(r, key, CLGAN_JSON_NUMBER);
-    if (!v) return 0;
-    if (!v->is_integer || v->integer < lo || v->integer > hi) {
-        r->st = CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: %s%s = %g, expected an integer in [%ld, %ld]", r->where,
-                          key, v->number, lo, hi);
-        return 0;
+    case CLGAN_FIELD_TEXT:
+        if (v->length >= f->size || memchr(v->string, 0, v->length))
+            return CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: %s is longer than %zu bytes or holds a NUL", f->key,
+                             f->size - 1);
+        memcpy((char *)rc + f->offset, v->string, v->length + 1);
+        return CLGAN_OK;
+    case CLGAN_FIELD_ENUM:
+        /* a bad name in a file is a format error, not a bad argument */
+        if (memchr(v->string, 0, v->length) || put_enum(rc, f, v->string, f->key) != CLGAN_OK)
+            return clgan_error_context(CLGAN_ERR_FORMAT, "configuration: ");
+        return CLGAN_OK;
+    case CLGAN_FIELD_INTS: {
+        if (v->count > (size_t)f->count)
+            return CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: %s has %zu entries, at most %d", f->key, v->count,
+                             f->count);
+        int n = 0;
+        for (size_t k = 0; k < v->count; k++) {
+            const clgan_json *e = clgan_json_at(v, k);
+            if (e->kind != CLGAN_JSON_NUMBER || !e->is_integer || (double)e->integer < f->lo ||
+                (double)e->integer > f->hi)
+                return CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: %s[%zu] is not an integer in [%.0f, %.0f]", f->key,
+                                 k, f->lo, f->hi);
+            int x = (int)e->integer;
+            memcpy((char *)rc + f->offset + k * sizeof(int), &x, sizeof x);
+            n++;
+        }
+        memcpy((char *)rc + f->size, &n, sizeof n);
+        return CLGAN_OK;
     }
-    return (long)v->integer;
-}
-
-/* a number stored as a float: finite in float too (1e39 is a finite double but +inf as a float) */
-static double get_num(reader *r, const char *key) {
-    const clgan_json *v = field(r, key, CLGAN_JSON_NUMBER);
-    if (!v) return 0;
-    if (!isfinite(v->number) || fabs(v->number) > FLT_MAX) {
-        r->st = CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: %s%s = %g, expected a finite number within float range",
-                          r->where, key, v->number);
-        return 0;
     }
-    return v->number;
-}
-
-static void get_str(reader *r, const char *key, char *out, size_t cap) {
-    const clgan_json *v = field(r, key, CLGAN_JSON_STRING);
-    if (!v) return;
-    if (v->length >= cap) {
-        r->st = CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: %s%s is longer than %zu bytes", r->where, key, cap - 1);
-        return;
-    }
-    memcpy(out, v->string, v->length + 1);
-}
-
-static void get_opt(reader *r, const char *key, clgan_opt_config *o) {
-    const clgan_json *v = field(r, key, CLGAN_JSON_OBJECT);
-    if (!v) return;
-    reader sub = {v, key[4] == 'g' ? "opt_g." : "opt_d.", CLGAN_OK};
-    char kind[16] = "";
-    get_str(&sub, "kind", kind, sizeof kind);
-    /* a bad name in a file is a format error, not a bad argument */
-    if (sub.st == CLGAN_OK && clgan_opt_parse(kind, &o->kind) != CLGAN_OK)
-        sub.st = clgan_error_context(CLGAN_ERR_FORMAT, "configuration: %skind: ", sub.where);
-    o->lr = (float)get_num(&sub, "lr");
-    o->beta1 = (float)get_num(&sub, "beta1");
-    o->beta2 = (float)get_num(&sub, "beta2");
-    o->eps = (float)get_num(&sub, "eps");
-    o->momentum = (float)get_num(&sub, "momentum");
-    o->alpha = (float)get_num(&sub, "alpha");
-    o->weight_decay = (float)get_num(&sub, "weight_decay");
-    r->st = sub.st;
+    return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "field %s of unknown kind", f->key);
 }
 
 clgan_status clgan_run_config_from_json(const clgan_json *j, clgan_run_config *rc) {
     memset(rc, 0, sizeof *rc);
     if (!j || j->kind != CLGAN_JSON_OBJECT) return CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: not a JSON object");
-    reader r = {j, "", CLGAN_OK};
-    clgan_gan_config *g = &rc->gan;
-    clgan_model_config *m = &g->model;
-    const clgan_json *mj = field(&r, "model", CLGAN_JSON_OBJECT);
-    if (mj) {
-        reader mr = {mj, "model.", CLGAN_OK};
-        char s[32] = "";
-        get_str(&mr, "kind", s, sizeof s);
-        if (mr.st == CLGAN_OK && clgan_model_parse(s, &m->kind) != CLGAN_OK)
-            mr.st = clgan_error_context(CLGAN_ERR_FORMAT, "configuration: model.kind: ");
-        m->z_dim = (int)get_int(&mr, "z_dim", 1, 1 << 20);
-        m->channels = (int)get_int(&mr, "channels", 0, 4);
-        m->image_size = (int)get_int(&mr, "image_size", 0, 4096);
-        m->width = (int)get_int(&mr, "width", 0, 1 << 20);
-        m->classes = (int)get_int(&mr, "classes", 0, 100000);
-        const clgan_json *w = field(&mr, "widths", CLGAN_JSON_ARRAY);
-        if (w && w->count > CLGAN_MAX_WIDTHS)
-            mr.st = CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: model.widths has %zu entries, at most %d", w->count,
-                              CLGAN_MAX_WIDTHS);
-        for (size_t i = 0; w && mr.st == CLGAN_OK && i < w->count; i++) {
-            const clgan_json *e = clgan_json_at(w, i);
-            if (e->kind != CLGAN_JSON_NUMBER || !e->is_integer || e->integer < 1 || e->integer > (1 << 20))
-                mr.st = CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: model.widths[%zu] is not a positive integer", i);
-            else
-                m->widths[m->n_widths++] = (int)e->integer;
+    for (int i = 0; i < N_FIELDS; i++) {
+        const clgan_config_field *f = &fields[i];
+        const clgan_json *obj = j;
+        size_t g = group_len(f->key);
+        if (g) {
+            char group[32];
+            snprintf(group, sizeof group, "%.*s", (int)g, f->key);
+            obj = clgan_json_get(j, group);
+            /* configurations written before schedules existed have none: a constant rate */
+            if (!obj && strcmp(group, "lr_schedule") == 0) continue;
+            if (!obj || obj->kind != CLGAN_JSON_OBJECT)
+                return CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: %s is %s, expected object", group,
+                                 obj ? clgan_json_kind_name(obj->kind) : "missing");
         }
-        get_str(&mr, "d_norm", s, sizeof s);
-        if (mr.st == CLGAN_OK) {
-            int k = 0;
-            while (k < 3 && strcmp(s, norm_names[k]) != 0) k++;
-            if (k == 3) mr.st = CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: model.d_norm '%s'", s);
-            m->d_norm = (clgan_norm_kind)k;
-        }
-        r.st = mr.st;
+        clgan_status st = read_field(clgan_json_get(obj, leaf(f->key)), f, rc);
+        if (st != CLGAN_OK) return st;
     }
-    char s[32] = "";
-    get_str(&r, "loss", s, sizeof s);
-    if (r.st == CLGAN_OK && clgan_loss_parse(s, &g->loss) != CLGAN_OK)
-        r.st = clgan_error_context(CLGAN_ERR_FORMAT, "configuration: loss: ");
-    g->batch = (int)get_int(&r, "batch_size", 1, 1 << 20);
-    /* seeds are integers in [0, 2^63): exactly representable in the JSON reader */
-    g->seed = (uint64_t)get_int(&r, "seed", 0, INT64_MAX);
-    g->gp_lambda = (float)get_num(&r, "gp_lambda");
-    g->gp_phase_steps = (int)get_int(&r, "gp_phase_steps", 0, 1L << 30);
-    g->n_critic = (int)get_int(&r, "n_critic", 1, 1000);
-    g->weight_clip = (float)get_num(&r, "weight_clip");
-    g->clip_grad = (float)get_num(&r, "clip_grad");
-    get_opt(&r, "opt_g", &g->opt_g);
-    get_opt(&r, "opt_d", &g->opt_d);
-    /* optional: configurations written before schedules existed have none */
-    if (r.st == CLGAN_OK && clgan_json_get(r.obj, "lr_schedule")) {
-        const clgan_json *v = field(&r, "lr_schedule", CLGAN_JSON_OBJECT);
-        reader sr = {v, "lr_schedule.", r.st};
-        get_str(&sr, "kind", s, sizeof s);
-        if (sr.st == CLGAN_OK && clgan_lr_schedule_parse(s, &g->lr_schedule.kind) != CLGAN_OK)
-            sr.st = clgan_error_context(CLGAN_ERR_FORMAT, "configuration: lr_schedule.kind: ");
-        g->lr_schedule.start = get_int(&sr, "start", 0, 1L << 40);
-        g->lr_schedule.end = get_int(&sr, "end", 0, 1L << 40);
-        g->lr_schedule.factor = (float)get_num(&sr, "factor");
-        if (sr.st == CLGAN_OK && !(g->lr_schedule.factor >= 0 && g->lr_schedule.factor <= 1))
-            sr.st = CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: lr_schedule.factor = %g, expected a number in [0, 1]",
-                              (double)g->lr_schedule.factor);
-        r.st = sr.st;
-    }
-    get_str(&r, "dataset", rc->dataset, sizeof rc->dataset);
-    get_str(&r, "data_path", rc->data_path, sizeof rc->data_path);
-    rc->steps = get_int(&r, "steps", 0, 1L << 40);
-    {
-        /* a double, not a float */
-        const clgan_json *v = field(&r, "time_limit", CLGAN_JSON_NUMBER);
-        rc->time_limit = v ? v->number : 0;
-    }
-    rc->log_every = (int)get_int(&r, "log_every", 1, 1 << 30);
-    rc->sample_every = (int)get_int(&r, "sample_every", 0, 1 << 30);
-    rc->checkpoint_every = (int)get_int(&r, "checkpoint_every", 0, 1 << 30);
-    rc->keep_checkpoints = (int)get_int(&r, "keep_checkpoints", 1, 1 << 20);
-    get_str(&r, "on_nan", s, sizeof s);
-    if (r.st == CLGAN_OK) {
-        if (strcmp(s, "rollback") == 0)
-            rc->on_nan = CLGAN_ON_NAN_ROLLBACK;
-        else if (strcmp(s, "stop") == 0)
-            rc->on_nan = CLGAN_ON_NAN_STOP;
-        else
-            r.st = CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: on_nan is '%s', expected stop or rollback", s);
-    }
-    get_str(&r, "out_dir", rc->out_dir, sizeof rc->out_dir);
     /* read is not enough: the values must describe a run that can be built */
-    if (r.st == CLGAN_OK && clgan_run_config_check(rc) != CLGAN_OK)
-        r.st = clgan_error_context(CLGAN_ERR_FORMAT, "configuration: ");
-    return r.st;
+    if (clgan_run_config_check(rc) != CLGAN_OK) return clgan_error_context(CLGAN_ERR_FORMAT, "configuration: ");
+    return CLGAN_OK;
 }
 
 clgan_status clgan_run_config_check(const clgan_run_config *rc) {
