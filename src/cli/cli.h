@@ -79,6 +79,11 @@ int cli_fields_refuse(const cli_command *c, const cli_field_opt *t, int n, const
  * are not accepted. Returns CLI_OK, or CLI_USAGE after printing why; --help
  * prints the command's help and sets *help_shown. */
 int cli_parse(cli_command *c, int argc, char **argv, bool *help_shown);
+/* Every command's prologue: parses argv (cli_parse), shows --help, applies
+ * --verbose/--quiet. Returns CLI_GO when the command goes on, else the exit
+ * status to return (CLI_OK after --help, CLI_USAGE after printing why). */
+enum { CLI_GO = -1 };
+int cli_start(cli_command *c, int argc, char **argv);
 const char *cli_get(const cli_command *c, const char *name);
 bool cli_flag(const cli_command *c, const char *name);
 /* Given on the command line or through its environment variable. */

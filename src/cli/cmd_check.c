@@ -32,10 +32,8 @@ int cmd_check(int argc, char **argv) {
                      "largest absolute and relative difference and the NMSE. Fails when any tensor differs by more "
                      "than --tol, which shows where a device goes wrong.",
                      "--device D [--model M] [--loss L] [--tol X]", opts, (int)(sizeof opts / sizeof opts[0])};
-    bool help;
-    int rc = cli_parse(&c, argc, argv, &help);
-    if (rc != CLI_OK || help) return rc;
-    cli_apply_verbosity(&c);
+    int rc = cli_start(&c, argc, argv);
+    if (rc != CLI_GO) return rc;
     clgan_model_kind model;
     clgan_loss_kind loss;
     if (clgan_model_parse(cli_get(&c, "model"), &model) != CLGAN_OK ||

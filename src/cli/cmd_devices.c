@@ -11,10 +11,8 @@ int cmd_devices(int argc, char **argv) {
                                 "GEMM path each would use (--gemm, a clgan tune record, or the rule) and why. "
                                 "The device --device (or CLGAN_DEVICE) would choose is marked with *.",
                      "[--device D] [--gemm PATH]", opts, (int)(sizeof opts / sizeof opts[0])};
-    bool help;
-    int rc = cli_parse(&c, argc, argv, &help);
-    if (rc != CLI_OK || help) return rc;
-    cli_apply_verbosity(&c);
+    int rc = cli_start(&c, argc, argv);
+    if (rc != CLI_GO) return rc;
     clgan_device_options opt;
     if ((rc = cli_device_options(&c, &opt)) != CLI_OK) return rc;
     clgan_device_list l;

@@ -178,10 +178,8 @@ int cmd_eval(int argc, char **argv) {
                      "on the same data set.",
                      "--checkpoint FILE [--json] [--classifier FILE] [--samples N] [--device X] [--seed S]", opts,
                      (int)(sizeof opts / sizeof opts[0])};
-    bool help;
-    int rc = cli_parse(&c, argc, argv, &help);
-    if (rc != CLI_OK || help) return rc;
-    cli_apply_verbosity(&c);
+    int rc = cli_start(&c, argc, argv);
+    if (rc != CLI_GO) return rc;
     long seed, n = 0, real_limit = 0;
     if (cli_get_long(&c, "seed", 0, 1L << 62, &seed) != CLI_OK ||
         (cli_given(&c, "samples") && cli_get_long(&c, "samples", 2, 1 << 24, &n) != CLI_OK) ||

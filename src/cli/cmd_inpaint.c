@@ -149,6 +149,165 @@ static double now_s(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* The images of one inpainting and what is made of them, n x (ch, side, side) each */
+typedef struct {
+    int n, ch, side;
+    size_t hw, per;
+    float *x, *orig;  /* the inputs, and the originals (NULL without --original) */
+    float *gen, *res; /* G(z), and the result */
+    float *alt;       /* the generated pixels pasted into the hole */
+    uint8_t *missing; /* n x (side, side): nonzero = unknown */
+    int32_t *labels;
+    clgan_inpaint_result *results;
+} job;
+
+static clgan_status job_alloc(job *j, int n, int ch, int side, bool originals) {
+    *j = (job){.n = n, .ch = ch, .side = side, .hw = (size_t)side * side};
+    j->per = (size_t)ch * j->hw;
+    size_t floats = (size_t)n * j->per;
+    j->x = malloc(floats * sizeof(float));
+    j->orig = originals ? malloc(floats * sizeof(float)) : NULL;
+    j->gen = malloc(floats * sizeof(float));
+    j->res = malloc(floats * sizeof(float));
+    j->alt = malloc(floats * sizeof(float));
+    j->missing = malloc((size_t)n * j->hw);
+    j->labels = calloc((size_t)n, sizeof *j->labels);
+    j->results = calloc((size_t)n, sizeof *j->results);
+    if (!j->x || (originals && !j->orig) || !j->gen || !j->res || !j->alt || !j->missing || !j->labels || !j->results)
+        return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory for %d images", n);
+    return CLGAN_OK;
+}
+
+static void job_free(job *j) {
+    free(j->x);
+    free(j->orig);
+    free(j->gen);
+    free(j->res);
+    free(j->alt);
+    free(j->missing);
+    free(j->labels);
+    free(j->results);
+}
+
+/* alt: G(z) pasted into each hole; res: blended (or pasted) */
+static clgan_status blend_all(job *j, clgan_blend_kind blend, const path_list *inputs) {
+    clgan_status st = CLGAN_OK;
+    double t0 = now_s();
+    clgan_poisson_stats ps = {0, 0.0};
+    for (int i = 0; i < j->n && st == CLGAN_OK; i++) {
+        size_t o = (size_t)i * j->per;
+        const uint8_t *mk = j->missing + (size_t)i * j->hw;
+        clgan_inpaint_paste(j->x + o, j->gen + o, mk, j->ch, j->side, j->side, j->alt + o);
+        if (blend == CLGAN_BLEND_POISSON) {
+            clgan_poisson_stats one;
+            st = clgan_poisson_blend(j->x + o, j->gen + o, mk, j->ch, j->side, j->side, POISSON_TOL, 0, j->res + o, &one);
+            if (st != CLGAN_OK) clgan_error_context(st, "%s: ", inputs->items[i]);
+            if (one.iters > ps.iters) ps.iters = one.iters;
+            if (one.residual > ps.residual) ps.residual = one.residual;
+        } else {
+            memcpy(j->res + o, j->alt + o, j->per * sizeof *j->res);
+        }
+    }
+    if (st == CLGAN_OK && blend == CLGAN_BLEND_POISSON)
+        clgan_log(CLGAN_LOG_INFO,
+                  "poisson blending: at most %d conjugate-gradient iterations, relative residual <= %.2g "
+                  "(tolerance %g) in %.3f s",
+                  ps.iters, ps.residual, POISSON_TOL, now_s() - t0);
+    return st;
+}
+
+/* --out (one image, or a grid in input order) and, with --out-dir, each result under its input's name */
+static clgan_status write_results(const job *j, const char *out, const char *dir, const path_list *inputs) {
+    clgan_status st = clgan_make_parent_dirs(out);
+    int n = j->n, ch = j->ch, side = j->side;
+    if (st == CLGAN_OK)
+        st = n == 1 ? clgan_png_write_grid(out, j->res, 1, ch, side, side, 1, 0)
+                    : clgan_png_write_grid(out, j->res, n, ch, side, side, n < 8 ? n : 8, 2);
+    if (st == CLGAN_OK && dir) {
+        st = clgan_make_dirs(dir);
+        for (int i = 0; i < n && st == CLGAN_OK; i++) {
+            char p[4096];
+            snprintf(p, sizeof p, "%s/%s", dir, base_name(inputs->items[i]));
+            st = clgan_png_write_grid(p, j->res + (size_t)i * j->per, 1, ch, side, side, 1, 0);
+        }
+    }
+    return st;
+}
+
+/* PSNR on the hole against the originals: of the result, the pasted
+ * generation, and two fills that use no generator: the mean of the known
+ * pixels, and the smooth (harmonic) fill, Poisson blending of a flat guide,
+ * which continues the hole's boundary inwards. Per image, then pooled. */
+static clgan_status report_psnr(job *j, clgan_blend_kind blend, const path_list *inputs) {
+    int n = j->n, ch = j->ch, side = j->side;
+    size_t per = j->per, hw = j->hw;
+    float *mean = j->gen; /* G(z) is no longer needed */
+    /* n results, then one image of zeros: the flat guide */
+    float *smooth = calloc((size_t)(n + 1) * per, sizeof *smooth);
+    if (!smooth) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+    clgan_status st = CLGAN_OK;
+    for (int i = 0; i < n && st == CLGAN_OK; i++) {
+        clgan_mean_fill(j->x + (size_t)i * per, j->missing + (size_t)i * hw, ch, side, side, mean + (size_t)i * per);
+        st = clgan_poisson_blend(j->x + (size_t)i * per, smooth + (size_t)n * per, j->missing + (size_t)i * hw, ch,
+                                 side, side, POISSON_TOL, 0, smooth + (size_t)i * per, NULL);
+    }
+    for (int i = 0; i <= n && st == CLGAN_OK; i++) {
+        /* each image, then all of them pooled */
+        int first = i < n ? i : 0, count = i < n ? 1 : n;
+        if (i == n && n == 1) break;
+        size_t o = (size_t)first * per;
+        const uint8_t *mk = j->missing + (size_t)first * hw;
+        double p_res = clgan_psnr_hole(j->res + o, j->orig + o, mk, count, ch, side, side);
+        double p_alt = clgan_psnr_hole(j->alt + o, j->orig + o, mk, count, ch, side, side);
+        double p_mean = clgan_psnr_hole(mean + o, j->orig + o, mk, count, ch, side, side);
+        double p_smooth = clgan_psnr_hole(smooth + o, j->orig + o, mk, count, ch, side, side);
+        if (i < n)
+            printf("%s: ", base_name(inputs->items[i]));
+        else
+            printf("all %d images: ", n);
+        if (blend == CLGAN_BLEND_POISSON)
+            printf("PSNR on the hole: inpainted (poisson) %.2f dB, pasted %.2f dB; without the generator: "
+                   "mean fill %.2f dB, smooth fill %.2f dB\n",
+                   p_res, p_alt, p_mean, p_smooth);
+        else
+            printf("PSNR on the hole: inpainted (pasted) %.2f dB; without the generator: mean fill %.2f dB, "
+                   "smooth fill %.2f dB\n",
+                   p_res, p_mean, p_smooth);
+    }
+    free(smooth);
+    return st;
+}
+
+/* The latent search, blending, outputs and report, on device d */
+static clgan_status run_job(job *j, const cli_command *c, const char *path, const clgan_run_config *run,
+                            const clgan_inpaint_config *ic, clgan_blend_kind blend, const path_list *inputs,
+                            clgan_device *d) {
+    const clgan_model_config *m = &run->gan.model;
+    clgan_gan *gan = NULL;
+    clgan_status st = clgan_gan_from_checkpoint(path, run, d, &gan);
+    double t0 = now_s();
+    if (st == CLGAN_OK)
+        st = clgan_inpaint_search(gan, ic, j->x, j->missing, m->classes > 0 && cli_given(c, "labels") ? j->labels : NULL,
+                                  j->n, j->gen, NULL, j->results);
+    clgan_gan_free(gan);
+    if (st != CLGAN_OK) return st;
+    clgan_log(CLGAN_LOG_INFO, "searched %d images x %d starts x %d iterations in %.1f s", j->n, ic->restarts,
+              ic->iters, now_s() - t0);
+    if ((st = blend_all(j, blend, inputs)) != CLGAN_OK) return st;
+    for (int i = 0; i < j->n; i++) {
+        char cls[32] = "";
+        if (m->classes > 0) snprintf(cls, sizeof cls, ", class %d", (int)j->results[i].label);
+        clgan_log(CLGAN_LOG_INFO, "%s: loss %.4g (context %.4g, prior %.4g), start %d%s", inputs->items[i],
+                  j->results[i].loss, j->results[i].context, j->results[i].prior, j->results[i].restart, cls);
+    }
+    const char *out = cli_get(c, "out"), *dir = cli_get(c, "out-dir");
+    if ((st = write_results(j, out, dir, inputs)) != CLGAN_OK) return st;
+    printf("wrote %s (%d image%s, mask %s, blend %s)\n", out, j->n, j->n == 1 ? "" : "s", cli_get(c, "mask"),
+           cli_get(c, "blend"));
+    if (dir) printf("wrote %d images to %s\n", j->n, dir);
+    return j->orig ? report_psnr(j, blend, inputs) : CLGAN_OK;
+}
+
 int cmd_inpaint(int argc, char **argv) {
     cli_opt opts[] = {
         {"checkpoint", "FILE", NULL, NULL, "a checkpoint (or a run folder: its latest)", NULL, false},
@@ -187,11 +346,9 @@ int cmd_inpaint(int argc, char **argv) {
                      "--checkpoint FILE --image in.png --mask center|left|random|MASK.png --out out.png "
                      "[--original in.png] [--iters N] [--lambda L] [--lr X] [--blend poisson|none]",
                      opts, (int)(sizeof opts / sizeof opts[0])};
-    bool help;
-    int rc = cli_parse(&c, argc, argv, &help);
-    if (rc != CLI_OK || help) return rc;
-    cli_apply_verbosity(&c);
-    const char *image = cli_get(&c, "image"), *out = cli_get(&c, "out");
+    int rc = cli_start(&c, argc, argv);
+    if (rc != CLI_GO) return rc;
+    const char *image = cli_get(&c, "image");
     if (!image) {
         fprintf(stderr, "clgan inpaint: --image IN is required\n");
         return CLI_USAGE;
@@ -223,155 +380,33 @@ int cmd_inpaint(int argc, char **argv) {
     char path[1400];
     clgan_run_config run;
     if ((rc = cli_checkpoint_config(&c, "inpainting", path, sizeof path, &run)) != CLI_OK) return rc;
-    clgan_status st = CLGAN_OK;
     const clgan_model_config *m = &run.gan.model;
-    int ch = m->channels, side = m->image_size;
-    size_t hw = (size_t)side * side, per = (size_t)ch * hw;
-
     path_list inputs = {0}, originals = {0};
-    st = expand_paths(image, "--image", &inputs);
+    clgan_status st = expand_paths(image, "--image", &inputs);
     if (st == CLGAN_OK && cli_given(&c, "original"))
         st = expand_paths(cli_get(&c, "original"), "--original", &originals);
     if (st == CLGAN_OK && originals.count && originals.count != inputs.count)
         st = CLGAN_ERR(CLGAN_ERR_INVALID_ARG,
                        "--original names %d images and --image %d; expected one original per image", originals.count,
                        inputs.count);
-    if (st != CLGAN_OK) {
-        paths_free(&inputs);
-        paths_free(&originals);
-        return cli_fail(st);
-    }
-    int n = inputs.count;
-    float *x = malloc((size_t)n * per * sizeof *x),
-          *orig = originals.count ? malloc((size_t)n * per * sizeof *orig) : NULL;
-    float *gen = malloc((size_t)n * per * sizeof *gen), *res = malloc((size_t)n * per * sizeof *res);
-    float *alt = malloc((size_t)n * per * sizeof *alt);
-    uint8_t *missing = malloc((size_t)n * hw);
-    int32_t *labels = calloc((size_t)n, sizeof *labels);
-    clgan_inpaint_result *results = calloc((size_t)n, sizeof *results);
-    clgan_device *d = NULL;
-    clgan_gan *gan = NULL;
-    if (!x || (originals.count && !orig) || !gen || !res || !alt || !missing || !labels || !results)
-        st = CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory for %d images", n);
-    if (st == CLGAN_OK) st = read_images(&inputs, "--image", ch, side, x);
-    if (st == CLGAN_OK && orig) st = read_images(&originals, "--original", ch, side, orig);
-    if (st == CLGAN_OK) st = make_masks(cli_get(&c, "mask"), n, side, (uint64_t)seed, missing);
-    rc = CLI_OK;
+    job j = {0};
+    if (st == CLGAN_OK) st = job_alloc(&j, inputs.count, m->channels, m->image_size, originals.count > 0);
+    if (st == CLGAN_OK) st = read_images(&inputs, "--image", j.ch, j.side, j.x);
+    if (st == CLGAN_OK && j.orig) st = read_images(&originals, "--original", j.ch, j.side, j.orig);
+    if (st == CLGAN_OK) st = make_masks(cli_get(&c, "mask"), j.n, j.side, (uint64_t)seed, j.missing);
     if (st == CLGAN_OK && cli_given(&c, "labels")) {
         if (m->classes <= 0) {
             fprintf(stderr, "clgan inpaint: --labels: this model is not conditional\n");
             rc = CLI_USAGE;
         } else {
-            rc = cli_parse_labels(&c, cli_get(&c, "labels"), n, m->classes, labels);
+            rc = cli_parse_labels(&c, cli_get(&c, "labels"), j.n, m->classes, j.labels);
         }
     }
+    clgan_device *d = NULL;
     if (st == CLGAN_OK && rc == CLI_OK) rc = cli_open_device(&c, &d);
-    if (st == CLGAN_OK && rc == CLI_OK && d) {
-        st = clgan_gan_from_checkpoint(path, &run, d, &gan);
-        double t0 = now_s();
-        if (st == CLGAN_OK)
-            st = clgan_inpaint_search(gan, &ic, x, missing, m->classes > 0 && cli_given(&c, "labels") ? labels : NULL,
-                                      n, gen, NULL, results);
-        double t1 = now_s();
-        if (st == CLGAN_OK)
-            clgan_log(CLGAN_LOG_INFO, "searched %d images x %d starts x %d iterations in %.1f s", n, ic.restarts,
-                      ic.iters, t1 - t0);
-        clgan_poisson_stats ps = {0, 0.0};
-        for (int i = 0; i < n && st == CLGAN_OK; i++) {
-            size_t o = (size_t)i * per;
-            clgan_inpaint_paste(x + o, gen + o, missing + (size_t)i * hw, ch, side, side, alt + o);
-            if (blend == CLGAN_BLEND_POISSON) {
-                clgan_poisson_stats one;
-                st = clgan_poisson_blend(x + o, gen + o, missing + (size_t)i * hw, ch, side, side, POISSON_TOL, 0,
-                                         res + o, &one);
-                if (st != CLGAN_OK) clgan_error_context(st, "%s: ", inputs.items[i]);
-                if (one.iters > ps.iters) ps.iters = one.iters;
-                if (one.residual > ps.residual) ps.residual = one.residual;
-            } else {
-                memcpy(res + o, alt + o, per * sizeof *res);
-            }
-        }
-        if (st == CLGAN_OK && blend == CLGAN_BLEND_POISSON)
-            clgan_log(CLGAN_LOG_INFO,
-                      "poisson blending: at most %d conjugate-gradient iterations, relative residual <= %.2g "
-                      "(tolerance %g) in %.3f s",
-                      ps.iters, ps.residual, POISSON_TOL, now_s() - t1);
-        for (int i = 0; i < n && st == CLGAN_OK; i++) {
-            char cls[32] = "";
-            if (m->classes > 0) snprintf(cls, sizeof cls, ", class %d", (int)results[i].label);
-            clgan_log(CLGAN_LOG_INFO, "%s: loss %.4g (context %.4g, prior %.4g), start %d%s", inputs.items[i],
-                      results[i].loss, results[i].context, results[i].prior, results[i].restart, cls);
-        }
-        if (st == CLGAN_OK) st = clgan_make_parent_dirs(out);
-        if (st == CLGAN_OK)
-            st = n == 1 ? clgan_png_write_grid(out, res, 1, ch, side, side, 1, 0)
-                        : clgan_png_write_grid(out, res, n, ch, side, side, n < 8 ? n : 8, 2);
-        const char *dir = cli_get(&c, "out-dir");
-        if (st == CLGAN_OK && dir) {
-            st = clgan_make_dirs(dir);
-            for (int i = 0; i < n && st == CLGAN_OK; i++) {
-                char p[4096];
-                snprintf(p, sizeof p, "%s/%s", dir, base_name(inputs.items[i]));
-                st = clgan_png_write_grid(p, res + (size_t)i * per, 1, ch, side, side, 1, 0);
-            }
-        }
-        if (st == CLGAN_OK) {
-            printf("wrote %s (%d image%s, mask %s, blend %s)\n", out, n, n == 1 ? "" : "s", cli_get(&c, "mask"),
-                   cli_get(&c, "blend"));
-            if (dir) printf("wrote %d images to %s\n", n, dir);
-        }
-        float *smooth = NULL;
-        if (st == CLGAN_OK && orig) {
-            /* two baselines that use no generator: the mean of the known pixels, and the smooth (harmonic)
-             * fill, Poisson blending of a flat guide, which continues the hole's boundary inwards */
-            float *mean = gen; /* G(z) is no longer needed */
-            /* n results, then one image of zeros: the flat guide */
-            smooth = calloc((size_t)(n + 1) * per, sizeof *smooth);
-            if (!smooth) st = CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
-            for (int i = 0; i < n && st == CLGAN_OK; i++) {
-                clgan_mean_fill(x + (size_t)i * per, missing + (size_t)i * hw, ch, side, side, mean + (size_t)i * per);
-                st = clgan_poisson_blend(x + (size_t)i * per, smooth + (size_t)n * per, missing + (size_t)i * hw, ch,
-                                         side, side, POISSON_TOL, 0, smooth + (size_t)i * per, NULL);
-            }
-        }
-        if (st == CLGAN_OK && orig) {
-            const float *mean = gen;
-            for (int i = 0; i <= n; i++) {
-                /* each image, then all of them pooled */
-                int first = i < n ? i : 0, count = i < n ? 1 : n;
-                if (i == n && n == 1) break;
-                size_t o = (size_t)first * per;
-                const uint8_t *mk = missing + (size_t)first * hw;
-                double p_res = clgan_psnr_hole(res + o, orig + o, mk, count, ch, side, side);
-                double p_alt = clgan_psnr_hole(alt + o, orig + o, mk, count, ch, side, side);
-                double p_mean = clgan_psnr_hole(mean + o, orig + o, mk, count, ch, side, side);
-                double p_smooth = clgan_psnr_hole(smooth + o, orig + o, mk, count, ch, side, side);
-                if (i < n)
-                    printf("%s: ", base_name(inputs.items[i]));
-                else
-                    printf("all %d images: ", n);
-                if (blend == CLGAN_BLEND_POISSON)
-                    printf("PSNR on the hole: inpainted (poisson) %.2f dB, pasted %.2f dB; without the generator: "
-                           "mean fill %.2f dB, smooth fill %.2f dB\n",
-                           p_res, p_alt, p_mean, p_smooth);
-                else
-                    printf("PSNR on the hole: inpainted (pasted) %.2f dB; without the generator: mean fill %.2f dB, "
-                           "smooth fill %.2f dB\n",
-                           p_res, p_mean, p_smooth);
-            }
-        }
-        free(smooth);
-    }
-    clgan_gan_free(gan);
+    if (st == CLGAN_OK && rc == CLI_OK && d) st = run_job(&j, &c, path, &run, &ic, blend, &inputs, d);
     clgan_device_close(d);
-    free(x);
-    free(orig);
-    free(gen);
-    free(res);
-    free(alt);
-    free(missing);
-    free(labels);
-    free(results);
+    job_free(&j);
     paths_free(&inputs);
     paths_free(&originals);
     if (rc != CLI_OK) return rc;

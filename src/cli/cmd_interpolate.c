@@ -24,10 +24,8 @@ int cmd_interpolate(int argc, char **argv) {
                      "between the endpoints'. A conditional model keeps one label per row.",
                      "--checkpoint FILE [--out strip.png] [--pairs N] [--steps K] [--seed S] [--labels LIST]", opts,
                      (int)(sizeof opts / sizeof opts[0])};
-    bool help;
-    int rc = cli_parse(&c, argc, argv, &help);
-    if (rc != CLI_OK || help) return rc;
-    cli_apply_verbosity(&c);
+    int rc = cli_start(&c, argc, argv);
+    if (rc != CLI_GO) return rc;
     const char *out = cli_get(&c, "out");
     long pairs, steps, seed;
     if (cli_get_long(&c, "pairs", 1, 4096, &pairs) != CLI_OK || cli_get_long(&c, "steps", 2, 4096, &steps) != CLI_OK ||

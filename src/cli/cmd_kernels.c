@@ -13,10 +13,8 @@ int cmd_kernels(int argc, char **argv) {
                      "what was built and what came from the cache. A kernel that fails to build shows the "
                      "device's build log.",
                      "[--device D] [--kernel-dir DIR] [--save-binary FILE]", opts, (int)(sizeof opts / sizeof opts[0])};
-    bool help;
-    int rc = cli_parse(&c, argc, argv, &help);
-    if (rc != CLI_OK || help) return rc;
-    cli_apply_verbosity(&c);
+    int rc = cli_start(&c, argc, argv);
+    if (rc != CLI_GO) return rc;
     clgan_device *d = NULL;
     rc = cli_open_device(&c, &d);
     if (rc != CLI_OK || !d) return rc;

@@ -19,10 +19,8 @@ int cmd_sample(int argc, char **argv) {
     cli_command c = {"sample", "Generate images with a trained generator.",
                      "--checkpoint FILE [--count N] [--labels LIST] [--out grid.png | --out-dir DIR]", opts,
                      (int)(sizeof opts / sizeof opts[0])};
-    bool help;
-    int rc = cli_parse(&c, argc, argv, &help);
-    if (rc != CLI_OK || help) return rc;
-    cli_apply_verbosity(&c);
+    int rc = cli_start(&c, argc, argv);
+    if (rc != CLI_GO) return rc;
     long count, seed, cols;
     if (cli_get_long(&c, "count", 1, 1 << 20, &count) != CLI_OK || cli_get_long(&c, "seed", 0, 1L << 62, &seed) != CLI_OK ||
         cli_get_long(&c, "cols", 1, 4096, &cols) != CLI_OK)

@@ -184,10 +184,8 @@ int cmd_train(int argc, char **argv) {
                      "dataset-fashion-mnist) on the default device for at most 10 minutes, writing sample grids to "
                      "runs/dcgan-fashion-mnist-ns/samples/.",
                      "[--model M] [--loss L] [--dataset D] [--steps N] [--out DIR] [--resume DIR] ...", opts, nopts};
-    bool help;
-    int rc = cli_parse(&c, argc, argv, &help);
-    if (rc != CLI_OK || help) return rc;
-    cli_apply_verbosity(&c);
+    int rc = cli_start(&c, argc, argv);
+    if (rc != CLI_GO) return rc;
     clgan_run_config run;
     const char *resume = cli_get(&c, "resume");
     clgan_status st;

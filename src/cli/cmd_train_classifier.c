@@ -115,10 +115,8 @@ int cmd_train_classifier(int argc, char **argv) {
                      "written atomically).",
                      "--dataset D [--data PATH] [--out FILE] [--epochs N] [--seed S] [--device X] ...", opts,
                      (int)(sizeof opts / sizeof opts[0])};
-    bool help;
-    int rc = cli_parse(&c, argc, argv, &help);
-    if (rc != CLI_OK || help) return rc;
-    cli_apply_verbosity(&c);
+    int rc = cli_start(&c, argc, argv);
+    if (rc != CLI_GO) return rc;
     const char *dataset = cli_get(&c, "dataset");
     if (!dataset) {
         fprintf(stderr, "clgan train-classifier: --dataset D is required (fashion-mnist, mnist, idx, cifar10 or folder)\n");

@@ -70,10 +70,8 @@ int cmd_tune(int argc, char **argv) {
                      "them, and store the parameters and the faster path beside the kernel cache. Every later open "
                      "of the device applies them (--verbose says so); --gemm auto then takes the faster path.",
                      "--device D [--fraction F]", opts, (int)(sizeof opts / sizeof opts[0])};
-    bool help;
-    int rc = cli_parse(&c, argc, argv, &help);
-    if (rc != CLI_OK || help) return rc;
-    cli_apply_verbosity(&c);
+    int rc = cli_start(&c, argc, argv);
+    if (rc != CLI_GO) return rc;
     double fraction;
     long runs, max_dim, batch, width;
     if (cli_get_double(&c, "fraction", &fraction) != CLI_OK || cli_get_long(&c, "runs", 1, 16, &runs) != CLI_OK ||

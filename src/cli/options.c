@@ -111,6 +111,14 @@ int cli_parse(cli_command *c, int argc, char **argv, bool *help_shown) {
     return CLI_OK;
 }
 
+int cli_start(cli_command *c, int argc, char **argv) {
+    bool help = false;
+    int rc = cli_parse(c, argc, argv, &help);
+    if (rc != CLI_OK || help) return rc;
+    cli_apply_verbosity(c);
+    return CLI_GO;
+}
+
 const char *cli_get(const cli_command *c, const char *name) {
     for (int i = 0; i < c->nopts; i++)
         if (strcmp(c->opts[i].name, name) == 0) return c->opts[i].value;
