@@ -110,6 +110,11 @@ int cli_parse_labels(const cli_command *c, const char *s, int n, int classes, in
  * model. Returns CLI_OK, or CLI_USAGE / CLI_FAIL after printing why. */
 int cli_checkpoint_config(const cli_command *c, const char *image_use, char *path, size_t cap, clgan_run_config *run);
 
+/* Seconds on a monotonic clock. */
+double cli_now_s(void);
+/* "12m05s", "1h02m"; "--" for a negative, NaN or absurd duration (an ETA not known yet). */
+void cli_format_duration(double s, char *out, size_t cap);
+
 /* Prints "clgan: error: <last error>" and returns CLI_FAIL. */
 int cli_fail(clgan_status st);
 

@@ -143,12 +143,6 @@ static const char *base_name(const char *p) {
     return s ? s + 1 : p;
 }
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* The images of one inpainting and what is made of them, n x (ch, side, side) each */
 typedef struct {
     int n, ch, side;
@@ -192,7 +186,7 @@ static void job_free(job *j) {
 /* alt: G(z) pasted into each hole; res: blended (or pasted) */
 static clgan_status blend_all(job *j, clgan_blend_kind blend, const path_list *inputs) {
     clgan_status st = CLGAN_OK;
-    double t0 = now_s();
+    double t0 = cli_now_s();
     clgan_poisson_stats ps = {0, 0.0};
     for (int i = 0; i < j->n && st == CLGAN_OK; i++) {
         size_t o = (size_t)i * j->per;
@@ -212,7 +206,7 @@ static clgan_status blend_all(job *j, clgan_blend_kind blend, const path_list *i
         clgan_log(CLGAN_LOG_INFO,
                   "poisson blending: at most %d conjugate-gradient iterations, relative residual <= %.2g "
                   "(tolerance %g) in %.3f s",
-                  ps.iters, ps.residual, POISSON_TOL, now_s() - t0);
+                  ps.iters, ps.residual, POISSON_TOL, cli_now_s() - t0);
     return st;
 }
 
@@ -285,14 +279,14 @@ static clgan_status run_job(job *j, const cli_command *c, const char *path, cons
     const clgan_model_config *m = &run->gan.model;
     clgan_gan *gan = NULL;
     clgan_status st = clgan_gan_from_checkpoint(path, run, d, &gan);
-    double t0 = now_s();
+    double t0 = cli_now_s();
     if (st == CLGAN_OK)
         st = clgan_inpaint_search(gan, ic, j->x, j->missing, m->classes > 0 && cli_given(c, "labels") ? j->labels : NULL,
                                   j->n, j->gen, NULL, j->results);
     clgan_gan_free(gan);
     if (st != CLGAN_OK) return st;
     clgan_log(CLGAN_LOG_INFO, "searched %d images x %d starts x %d iterations in %.1f s", j->n, ic->restarts,
-              ic->iters, now_s() - t0);
+              ic->iters, cli_now_s() - t0);
     if ((st = blend_all(j, blend, inputs)) != CLGAN_OK) return st;
     for (int i = 0; i < j->n; i++) {
         char cls[32] = "";

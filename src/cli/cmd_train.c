@@ -13,18 +13,6 @@ typedef struct {
     bool quiet;
 } progress_state;
 
-static void fmt_time(double s, char *out, size_t cap) {
-    if (!(s >= 0) || s > 360000) {
-        snprintf(out, cap, "--");
-        return;
-    }
-    long t = (long)s;
-    if (t >= 3600)
-        snprintf(out, cap, "%ldh%02ldm", t / 3600, t / 60 % 60);
-    else
-        snprintf(out, cap, "%ldm%02lds", t / 60, t % 60);
-}
-
 static void on_progress(const clgan_progress *p, void *user) {
     progress_state *ps = user;
     if (ps->quiet) return;
@@ -38,7 +26,7 @@ static void on_progress(const clgan_progress *p, void *user) {
         return;
     }
     char eta[32];
-    fmt_time(p->eta_s, eta, sizeof eta);
+    cli_format_duration(p->eta_s, eta, sizeof eta);
     const clgan_step_stats *s = &p->stats;
     if (ps->tty) {
         int width = 24, done = p->steps > 0 ? (int)((double)p->step / (double)p->steps * width) : 0;

@@ -14,12 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* dst = the samples idx[0..n) of src (x and labels copied) */
 static clgan_status subset(const clgan_dataset *src, const uint32_t *idx, int n, clgan_dataset *dst) {
     memset(dst, 0, sizeof *dst);
@@ -73,12 +67,94 @@ static clgan_status limit_to(clgan_dataset *ds, long limit) {
     return CLGAN_OK;
 }
 
-static void fmt_time(double s, char *out, size_t cap) {
-    long t = (long)(s + 0.5);
-    if (t >= 3600)
-        snprintf(out, cap, "%ldh%02ldm%02lds", t / 3600, t / 60 % 60, t % 60);
-    else
-        snprintf(out, cap, "%ldm%02lds", t / 60, t % 60);
+/* The train and test splits of `dataset`; with from_test > 0, from_test
+ * images of its test split (shuffled by seed) to train on and the rest (up
+ * to limit in all) to measure on. test_set says which. */
+static clgan_status open_splits(const char *dataset, const char *data, int size, int channels, long seed, long from_test,
+                                long limit, clgan_dataset *train_out, clgan_dataset *test_out, char *test_set,
+                                size_t cap) {
+    clgan_dataset train = {0}, test = {0};
+    clgan_status st = clgan_dataset_open(dataset, data, from_test == 0, size, channels, (uint64_t)seed, &train);
+    if (st == CLGAN_OK && from_test == 0)
+        st = clgan_dataset_open(dataset, data, false, size, channels, (uint64_t)seed, &test);
+    if (st == CLGAN_OK && (!train.y || train.num_classes < 2 || (from_test == 0 && (!test.y || test.num_classes < 2))))
+        st = CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "data set %s has no class labels (or one class): a classifier needs them",
+                       dataset);
+    if (st == CLGAN_OK && from_test > 0) {
+        int total = train.n;
+        uint32_t *order = shuffled(total, (uint64_t)seed);
+        int use = limit > 0 && limit < total ? (int)limit : total;
+        if (!order) st = CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+        else if (from_test >= use)
+            st = CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "--train-on-test %ld leaves none of the %d test images to measure on",
+                           from_test, use);
+        clgan_dataset all = train;
+        memset(&train, 0, sizeof train);
+        if (st == CLGAN_OK) st = subset(&all, order, (int)from_test, &train);
+        if (st == CLGAN_OK) st = subset(&all, order + from_test, use - (int)from_test, &test);
+        if (st == CLGAN_OK)
+            snprintf(test_set, cap,
+                     "%s test split: %d of its %d images held out at random (seed %ld), the other %ld trained on",
+                     dataset, test.n, total, seed, from_test);
+        free(order);
+        clgan_dataset_free(&all);
+    } else if (st == CLGAN_OK) {
+        if (limit > 0) st = limit_to(&train, limit);
+        if (st == CLGAN_OK) st = limit_to(&test, limit);
+        snprintf(test_set, cap, "%s test split (%d images)", dataset, test.n);
+    }
+    if (st != CLGAN_OK) {
+        clgan_dataset_free(&train);
+        clgan_dataset_free(&test);
+        return st;
+    }
+    *train_out = train;
+    *test_out = test;
+    return CLGAN_OK;
+}
+
+/* `epochs` passes over train (random shifts of up to `shift` pixels, the
+ * learning rate decayed to 0 on a cosine), measuring on test after each;
+ * x and y hold one batch. */
+static clgan_status train_epochs(clgan_clf *clf, clgan_loader *loader, const clgan_dataset *train,
+                                 const clgan_dataset *test, long epochs, int shift, uint64_t seed, bool quiet, float *x,
+                                 int32_t *y, double *accuracy) {
+    clgan_status st = CLGAN_OK;
+    long batch = loader->batch;
+    bool tty = isatty(2) != 0;
+    long steps_per_epoch = (long)clgan_loader_batches_per_epoch(loader);
+    long total = steps_per_epoch * epochs, step = 0;
+    clgan_rng aug;
+    clgan_rng_init(&aug, seed ^ UINT64_C(0x617567)); /* "aug" */
+    for (long e = 0; e < epochs && st == CLGAN_OK; e++) {
+        double te = cli_now_s(), loss_sum = 0;
+        long right = 0, seen = 0;
+        for (long s = 0; s < steps_per_epoch && st == CLGAN_OK; s++, step++) {
+            clgan_loader_next(loader, x, y);
+            st = clgan_images_random_shift(x, (int)batch, train->c, train->h, train->w, shift, &aug);
+            /* cosine decay of the learning rate to 0 over the whole run */
+            float scale = (float)(0.5 * (1.0 + cos(acos(-1.0) * (double)step / (double)total)));
+            float loss = 0;
+            int correct = 0;
+            if (st == CLGAN_OK) st = clgan_clf_train_step(clf, x, y, scale, &loss, &correct);
+            loss_sum += loss;
+            right += correct;
+            seen += batch;
+            if (st == CLGAN_OK && tty && !quiet && (s % 10 == 9 || s + 1 == steps_per_epoch))
+                fprintf(stderr, "\r\033[Kepoch %ld/%ld  %ld/%ld  loss %.4f  train accuracy %.2f%%  %.0f img/s", e + 1,
+                        epochs, s + 1, steps_per_epoch, loss_sum / (double)(s + 1), 100.0 * (double)right / (double)seen,
+                        (double)seen / (cli_now_s() - te));
+        }
+        double train_s = cli_now_s() - te;
+        if (st == CLGAN_OK) st = clgan_clf_accuracy(clf, test->x, test->y, test->n, accuracy);
+        if (st == CLGAN_OK && !quiet) {
+            if (tty) fputs("\r\033[K", stderr);
+            fprintf(stderr, "epoch %ld/%ld: loss %.4f, train accuracy %.2f%%, %.0f img/s; test accuracy %.2f%% (%.0f s)\n",
+                    e + 1, epochs, loss_sum / (double)steps_per_epoch, 100.0 * (double)right / (double)seen,
+                    (double)seen / train_s, 100.0 * *accuracy, cli_now_s() - te);
+        }
+    }
+    return st;
 }
 
 int cmd_train_classifier(int argc, char **argv) {
@@ -152,41 +228,13 @@ int cmd_train_classifier(int argc, char **argv) {
                         "on N of its images and measure on the rest\n", dataset);
         return CLI_USAGE;
     }
-    const char *data = cli_get(&c, "data");
-    double t0 = now_s();
+    double t0 = cli_now_s();
 
     /* the data: train and test splits, or a split of the test split */
     clgan_dataset train = {0}, test = {0};
     char test_set[160];
-    clgan_status st = clgan_dataset_open(dataset, data, from_test == 0, (int)size, (int)channels, (uint64_t)seed, &train);
-    if (st == CLGAN_OK && from_test == 0)
-        st = clgan_dataset_open(dataset, data, false, (int)size, (int)channels, (uint64_t)seed, &test);
-    if (st == CLGAN_OK && (!train.y || train.num_classes < 2 || (from_test == 0 && (!test.y || test.num_classes < 2))))
-        st = CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "data set %s has no class labels (or one class): a classifier needs them",
-                       dataset);
-    if (st == CLGAN_OK && from_test > 0) {
-        int total = train.n;
-        uint32_t *order = shuffled(total, (uint64_t)seed);
-        int use = limit > 0 && limit < total ? (int)limit : total;
-        if (!order) st = CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
-        else if (from_test >= use)
-            st = CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "--train-on-test %ld leaves none of the %d test images to measure on",
-                           from_test, use);
-        clgan_dataset all = train;
-        memset(&train, 0, sizeof train);
-        if (st == CLGAN_OK) st = subset(&all, order, (int)from_test, &train);
-        if (st == CLGAN_OK) st = subset(&all, order + from_test, use - (int)from_test, &test);
-        if (st == CLGAN_OK)
-            snprintf(test_set, sizeof test_set,
-                     "%s test split: %d of its %d images held out at random (seed %ld), the other %ld trained on",
-                     dataset, test.n, total, seed, from_test);
-        free(order);
-        clgan_dataset_free(&all);
-    } else if (st == CLGAN_OK) {
-        if (limit > 0) st = limit_to(&train, limit);
-        if (st == CLGAN_OK) st = limit_to(&test, limit);
-        snprintf(test_set, sizeof test_set, "%s test split (%d images)", dataset, test.n);
-    }
+    clgan_status st = open_splits(dataset, cli_get(&c, "data"), (int)size, (int)channels, seed, from_test, limit, &train,
+                                  &test, test_set, sizeof test_set);
     int classes = train.num_classes > test.num_classes ? train.num_classes : test.num_classes;
     if (st == CLGAN_OK && train.n < batch)
         st = CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%d training images, fewer than a batch of %ld", train.n, batch);
@@ -233,43 +281,12 @@ int cmd_train_classifier(int argc, char **argv) {
     if (st == CLGAN_OK) st = clgan_clf_new(&cfg, d, &clf);
     if (st == CLGAN_OK) st = clgan_loader_init(&loader, &train, (int)batch, (uint64_t)seed);
     have_loader = st == CLGAN_OK;
-    bool quiet = cli_flag(&c, "quiet"), tty = isatty(2) != 0;
+    bool quiet = cli_flag(&c, "quiet");
     if (st == CLGAN_OK && !quiet)
         fprintf(stderr, "clgan: training a %d-class classifier on %d %dx%dx%d images of %s, measuring on %d, %ld epochs on %s\n",
                 classes, train.n, train.c, train.h, train.w, dataset, test.n, epochs, clgan_device_get_info(d)->id);
-    long steps_per_epoch = have_loader ? (long)clgan_loader_batches_per_epoch(&loader) : 0;
-    long total = steps_per_epoch * epochs, step = 0;
     double accuracy = 0;
-    clgan_rng aug;
-    clgan_rng_init(&aug, (uint64_t)seed ^ UINT64_C(0x617567)); /* "aug" */
-    for (long e = 0; e < epochs && st == CLGAN_OK; e++) {
-        double te = now_s(), loss_sum = 0;
-        long right = 0, seen = 0;
-        for (long s = 0; s < steps_per_epoch && st == CLGAN_OK; s++, step++) {
-            clgan_loader_next(&loader, x, y);
-            st = clgan_images_random_shift(x, (int)batch, train.c, train.h, train.w, (int)shift, &aug);
-            /* cosine decay of the learning rate to 0 over the whole run */
-            float scale = (float)(0.5 * (1.0 + cos(acos(-1.0) * (double)step / (double)total)));
-            float loss = 0;
-            int correct = 0;
-            if (st == CLGAN_OK) st = clgan_clf_train_step(clf, x, y, scale, &loss, &correct);
-            loss_sum += loss;
-            right += correct;
-            seen += batch;
-            if (st == CLGAN_OK && tty && !quiet && (s % 10 == 9 || s + 1 == steps_per_epoch))
-                fprintf(stderr, "\r\033[Kepoch %ld/%ld  %ld/%ld  loss %.4f  train accuracy %.2f%%  %.0f img/s", e + 1,
-                        epochs, s + 1, steps_per_epoch, loss_sum / (double)(s + 1), 100.0 * (double)right / (double)seen,
-                        (double)seen / (now_s() - te));
-        }
-        double train_s = now_s() - te;
-        if (st == CLGAN_OK) st = clgan_clf_accuracy(clf, test.x, test.y, test.n, &accuracy);
-        if (st == CLGAN_OK && !quiet) {
-            if (tty) fputs("\r\033[K", stderr);
-            fprintf(stderr, "epoch %ld/%ld: loss %.4f, train accuracy %.2f%%, %.0f img/s; test accuracy %.2f%% (%.0f s)\n",
-                    e + 1, epochs, loss_sum / (double)steps_per_epoch, 100.0 * (double)right / (double)seen,
-                    (double)seen / train_s, 100.0 * accuracy, now_s() - te);
-        }
-    }
+    if (st == CLGAN_OK) st = train_epochs(clf, &loader, &train, &test, epochs, (int)shift, (uint64_t)seed, quiet, x, y, &accuracy);
     if (st == CLGAN_OK) {
         clgan_clf_info info = {.test_accuracy = accuracy, .train_images = train.n, .epochs = epochs};
         snprintf(info.dataset, sizeof info.dataset, "%s", dataset);
@@ -278,7 +295,7 @@ int cmd_train_classifier(int argc, char **argv) {
     }
     if (st == CLGAN_OK) {
         char wall[32];
-        fmt_time(now_s() - t0, wall, sizeof wall);
+        cli_format_duration(cli_now_s() - t0, wall, sizeof wall);
         printf("test accuracy %.2f%% on %s\nwrote %s (wall time %s)\n", 100.0 * accuracy, test_set, out, wall);
     }
     if (have_loader) clgan_loader_free(&loader);

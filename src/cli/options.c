@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static cli_opt *find(cli_command *c, const char *name, size_t len) {
     for (int i = 0; i < c->nopts; i++)
@@ -228,4 +229,22 @@ int cli_checkpoint_config(const cli_command *c, const char *image_use, char *pat
         return CLI_USAGE;
     }
     return CLI_OK;
+}
+
+double cli_now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+void cli_format_duration(double s, char *out, size_t cap) {
+    if (!(s >= 0) || s > 360000) {
+        snprintf(out, cap, "--");
+        return;
+    }
+    long t = (long)(s + 0.5);
+    if (t >= 3600)
+        snprintf(out, cap, "%ldh%02ldm", t / 3600, t / 60 % 60);
+    else
+        snprintf(out, cap, "%ldm%02lds", t / 60, t % 60);
 }
