@@ -10,7 +10,7 @@ set -euo pipefail
 packages=(
   build-essential pkg-config meson ninja-build python3
   ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo
-  libclblast-dev libopenblas-dev libpng-dev zlib1g-dev libcmocka-dev liblapack-dev
+  libclblast-dev libopenblas-dev libpng-dev zlib1g-dev libcmocka-dev liblapack-dev libjansson-dev
   clang libclang-rt-dev oclgrind
   dataset-fashion-mnist
 )

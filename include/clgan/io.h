@@ -146,23 +146,24 @@ struct clgan_json {
     size_t count;       /* ARRAY, OBJECT: number of children */
     char *key;          /* member of an OBJECT: its key (as string/length); else NULL */
     size_t key_length;
-    size_t offset;      /* byte offset of this value in the parsed text */
-    size_t key_offset;  /* byte offset of the key (members only) */
 };
 
 /* Whether s[0, len) is well-formed UTF-8 (no overlong forms, surrogates or
  * code points above U+10FFFF). */
 bool clgan_utf8_valid(const char *s, size_t len);
 
-/* Parses exactly one JSON value from text[0, len) (surrounding whitespace
- * allowed, anything else after it is an error). Strict: UTF-8 is validated,
- * \uXXXX escapes (surrogate pairs included) become UTF-8, lone surrogates,
- * control characters in strings, leading zeros, "+1", ".5", trailing commas,
- * comments, NaN/Infinity, numbers beyond double range, nesting deeper than
+/* Parses exactly one JSON value from text[0, len) with jansson (surrounding
+ * whitespace allowed, anything else after it is an error). Strict: UTF-8 is
+ * validated, \uXXXX escapes (surrogate pairs included) become UTF-8, lone
+ * surrogates, control characters in strings, leading zeros, "+1", ".5",
+ * trailing commas, comments, NaN/Infinity, numbers beyond double range,
+ * integer literals beyond 64 bits, NUL bytes in keys, nesting deeper than
  * CLGAN_JSON_MAX_DEPTH, more than CLGAN_JSON_MAX_NODES values and duplicate
- * keys within an object are errors.
+ * keys within an object are errors. An integer literal is an integer ("-0"
+ * is 0); a real keeps its sign ("-0.0").
  * On error: CLGAN_ERR_FORMAT (CLGAN_ERR_NOMEM) with a message
- * "byte offset N (line L, column C): expected ..., found ...", *out = NULL. */
+ * "byte offset N (line L, column C): <what jansson found> near '<text>'",
+ * *out = NULL. */
 clgan_status clgan_json_parse(const char *text, size_t len, clgan_json **out);
 /* Reads and parses a file of at most max_bytes; messages start with the path. */
 clgan_status clgan_json_parse_file(const char *path, size_t max_bytes, clgan_json **out);
@@ -193,7 +194,7 @@ clgan_status clgan_json_get_string(const clgan_json *obj, const char *key, const
  * clgan_jbuf_finish, clgan_jsonl_append and clgan_jbuf_write_file return it.
  *
  * Numbers are printed in the shortest form that reads back to the same
- * value (at most %.17g for double, %.9g for float). JSON has no NaN or
+ * value (at most %.17g for double, %.9g for float; -0 as "-0.0"). JSON has no NaN or
  * Infinity: they are written as null, so logs stay readable by any JSON
  * reader (a null loss means the loss was not finite). Strings are UTF-8;
  * invalid UTF-8 bytes are replaced by U+FFFD so the output is always valid. */

@@ -1,16 +1,19 @@
-/* JSON (RFC 8259): a strict recursive-descent parser into a tree, and a
+/* JSON (RFC 8259): untrusted text into a tree (jansson parses it), and a
  * builder that writes JSON text (configs, JSON-lines logs, safetensors
- * headers).
+ * headers) with float32 in its shortest round-trip form, which jansson's
+ * writer (one precision for every real) does not give.
  *
  * The parser reads untrusted input (safetensors headers come from the
- * outside world), so it is bounded: it never reads past `len`, recursion is
- * limited to CLGAN_JSON_MAX_DEPTH, the number of values to
+ * outside world), so it is bounded: jansson never reads past `len`, rejects
+ * duplicate keys (a seeded hash table) and stops at its own nesting limit;
+ * before it runs, the values the text can hold are counted against
  * CLGAN_JSON_MAX_NODES (a node is ~100 bytes, so "[0,0,0,...]" would
- * otherwise cost 50 times its size), and duplicate keys are found by sorting
- * (n log n), never by comparing all pairs. */
+ * otherwise cost 50 times its size), and the tree it gives is converted
+ * only down to CLGAN_JSON_MAX_DEPTH. */
 #include "clgan/io.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -18,65 +21,9 @@
 #include <string.h>
 
 /* ------------------------------------------------------------------------
- * Parser
+ * Parser: jansson reads the text (strict RFC 8259 with JSON_REJECT_DUPLICATES,
+ * UTF-8 validated, \u0000 allowed in strings), then its tree becomes ours.
  * ------------------------------------------------------------------------ */
-
-typedef struct {
-    const char *s;
-    size_t len;
-    size_t pos;
-    int depth;
-    size_t nodes;
-} parser;
-
-/* "'x'", "end of input" or "byte 0xNN", for "found ..." in messages. */
-static void describe_at(const parser *p, size_t off, char *out, size_t cap) {
-    if (off >= p->len) {
-        snprintf(out, cap, "end of input");
-        return;
-    }
-    unsigned char c = (unsigned char)p->s[off];
-    if (c >= 0x20 && c < 0x7f)
-        snprintf(out, cap, "'%c'", c);
-    else
-        snprintf(out, cap, "byte 0x%02x", c);
-}
-
-/* Records "byte offset N (line L, column C): <msg>". Lines and columns are
- * counted only here, on the error path. */
-static clgan_status perr(const parser *p, size_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static clgan_status perr(const parser *p, size_t off, const char *fmt, ...) {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i < off && i < p->len; i++) {
-        if (p->s[i] == '\n') {
-            line++;
-            col = 1;
-        } else {
-            col++;
-        }
-    }
-    return CLGAN_ERR(CLGAN_ERR_FORMAT, "byte offset %zu (line %zu, column %zu): %s", off, line, col, msg);
-}
-
-/* "expected X, found Y" at the current position. */
-static clgan_status expected(const parser *p, const char *what) {
-    char found[32];
-    describe_at(p, p->pos, found, sizeof found);
-    return perr(p, p->pos, "expected %s, found %s", what, found);
-}
-
-static void skip_ws(parser *p) {
-    while (p->pos < p->len) {
-        char c = p->s[p->pos];
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
-        p->pos++;
-    }
-}
 
 static void free_contents(clgan_json *n) {
     for (size_t i = 0; i < n->count; i++) free_contents(&n->items[i]);
@@ -128,381 +75,117 @@ bool clgan_utf8_valid(const char *s, size_t len) {
     return true;
 }
 
-static size_t utf8_encode(uint32_t cp, char *out) {
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
+/* An upper bound on the values in text: one, plus one per ',' and per
+ * opening bracket outside strings. Checked before jansson builds its tree,
+ * whose nodes cost ~50 times the bytes of "[0,0,0,...]". */
+static size_t count_values(const char *s, size_t len) {
+    size_t n = 1;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == ',' || c == '[' || c == '{') {
+            n++;
+        }
     }
-    if (cp < 0x800) {
-        out[0] = (char)(0xc0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xe0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        out[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    out[0] = (char)(0xf0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    out[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
+    return n;
 }
 
-/* Four hex digits at p->pos (after "\u"). */
-static clgan_status parse_hex4(parser *p, uint32_t *out) {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) {
-        if (p->pos >= p->len) return expected(p, "4 hex digits after \\u");
-        char c = p->s[p->pos];
-        uint32_t d;
-        if (c >= '0' && c <= '9')
-            d = (uint32_t)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            d = (uint32_t)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            d = (uint32_t)(c - 'A' + 10);
-        else
-            return expected(p, "4 hex digits after \\u");
-        v = v * 16 + d;
-        p->pos++;
-    }
-    *out = v;
+static clgan_status from_jansson(json_t *v, int depth, clgan_json *out);
+
+static clgan_status copy_text(const char *s, size_t len, char **out) {
+    *out = malloc(len + 1);
+    if (!*out) return CLGAN_ERR(CLGAN_ERR_NOMEM, "JSON: out of memory");
+    memcpy(*out, s, len);
+    (*out)[len] = 0;
     return CLGAN_OK;
 }
 
-/* A string starting at the opening quote; the result is NUL-terminated.
- * Decoded text is never longer than its source (an escape of k bytes
- * yields at most k bytes of UTF-8), so one allocation of the source length
- * suffices. */
-static clgan_status parse_string(parser *p, char **out, size_t *out_len) {
-    size_t start = p->pos;
-    p->pos++; /* opening quote */
-    size_t end = p->pos;
-    while (end < p->len && p->s[end] != '"') end += p->s[end] == '\\' ? 2 : 1;
-    if (end >= p->len) return perr(p, start, "unterminated string (expected a closing '\"')");
-
-    char *buf = malloc(end - p->pos + 1);
-    if (!buf) return CLGAN_ERR(CLGAN_ERR_NOMEM, "JSON: out of memory for a string of %zu bytes", end - p->pos);
-    size_t n = 0;
+static clgan_status from_container(json_t *v, int depth, clgan_json *out) {
+    if (depth >= CLGAN_JSON_MAX_DEPTH)
+        return CLGAN_ERR(CLGAN_ERR_FORMAT, "nesting deeper than %d arrays and objects (expected at most %d)",
+                         CLGAN_JSON_MAX_DEPTH, CLGAN_JSON_MAX_DEPTH);
+    bool object = json_is_object(v);
+    out->kind = object ? CLGAN_JSON_OBJECT : CLGAN_JSON_ARRAY;
+    size_t n = object ? json_object_size(v) : json_array_size(v);
+    if (n == 0) return CLGAN_OK;
+    out->items = calloc(n, sizeof *out->items);
+    if (!out->items) return CLGAN_ERR(CLGAN_ERR_NOMEM, "JSON: out of memory");
     clgan_status st = CLGAN_OK;
-    while (p->pos < end) {
-        unsigned char c = (unsigned char)p->s[p->pos];
-        if (c < 0x20) {
-            st = perr(p, p->pos, "control character 0x%02x in string (expected it escaped)", c);
-            goto fail;
-        }
-        if (c != '\\') {
-            size_t k = utf8_seq_len((const unsigned char *)p->s + p->pos, end - p->pos);
-            if (k == 0) {
-                st = perr(p, p->pos, "invalid UTF-8 byte 0x%02x in string", c);
-                goto fail;
-            }
-            memcpy(buf + n, p->s + p->pos, k);
-            n += k;
-            p->pos += k;
-            continue;
-        }
-        size_t esc = p->pos;
-        p->pos++;
-        char e = p->s[p->pos++];
-        switch (e) {
-        case '"': buf[n++] = '"'; break;
-        case '\\': buf[n++] = '\\'; break;
-        case '/': buf[n++] = '/'; break;
-        case 'b': buf[n++] = '\b'; break;
-        case 'f': buf[n++] = '\f'; break;
-        case 'n': buf[n++] = '\n'; break;
-        case 'r': buf[n++] = '\r'; break;
-        case 't': buf[n++] = '\t'; break;
-        case 'u': {
-            uint32_t cp = 0;
-            if ((st = parse_hex4(p, &cp)) != CLGAN_OK) goto fail;
-            if (cp >= 0xdc00 && cp <= 0xdfff) {
-                st = perr(p, esc, "lone low surrogate \\u%04X (expected a high surrogate first)", (unsigned)cp);
-                goto fail;
-            }
-            if (cp >= 0xd800 && cp <= 0xdbff) {
-                if (p->pos + 1 >= end || p->s[p->pos] != '\\' || p->s[p->pos + 1] != 'u') {
-                    st = perr(p, esc, "high surrogate \\u%04X not followed by a \\u low surrogate", (unsigned)cp);
-                    goto fail;
-                }
-                p->pos += 2;
-                uint32_t lo = 0;
-                if ((st = parse_hex4(p, &lo)) != CLGAN_OK) goto fail;
-                if (lo < 0xdc00 || lo > 0xdfff) {
-                    st = perr(p, p->pos - 6, "expected a low surrogate (\\uDC00-\\uDFFF) after \\u%04X, found \\u%04X",
-                              (unsigned)cp, (unsigned)lo);
-                    goto fail;
-                }
-                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-            }
-            n += utf8_encode(cp, buf + n);
-            break;
-        }
-        default:
-            p->pos = esc + 1;
-            st = expected(p, "an escape (one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)");
-            goto fail;
-        }
-    }
-    p->pos = end + 1; /* closing quote */
-    buf[n] = 0;
-    *out = buf;
-    *out_len = n;
-    return CLGAN_OK;
-
-fail:
-    free(buf);
-    return st;
-}
-
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-static clgan_status parse_number(parser *p, clgan_json *node) {
-    size_t start = p->pos;
-    bool neg = false;
-    if (p->s[p->pos] == '-') {
-        neg = true;
-        p->pos++;
-    }
-    if (p->pos >= p->len || !is_digit(p->s[p->pos])) return expected(p, "a digit");
-    /* int64 accumulated negatively so INT64_MIN fits */
-    bool fits = true;
-    int64_t acc = 0;
-    if (p->s[p->pos] == '0') {
-        p->pos++;
-        if (p->pos < p->len && is_digit(p->s[p->pos]))
-            return perr(p, start, "leading zero in number (expected '.', 'e' or the end of the number after 0)");
-    } else {
-        while (p->pos < p->len && is_digit(p->s[p->pos])) {
-            int d = p->s[p->pos++] - '0';
-            if (acc < (INT64_MIN + d) / 10) fits = false;
-            if (fits) acc = acc * 10 - d;
-        }
-    }
-    bool integral = true;
-    if (p->pos < p->len && p->s[p->pos] == '.') {
-        integral = false;
-        p->pos++;
-        if (p->pos >= p->len || !is_digit(p->s[p->pos])) return expected(p, "a digit after the decimal point");
-        while (p->pos < p->len && is_digit(p->s[p->pos])) p->pos++;
-    }
-    if (p->pos < p->len && (p->s[p->pos] == 'e' || p->s[p->pos] == 'E')) {
-        integral = false;
-        p->pos++;
-        if (p->pos < p->len && (p->s[p->pos] == '+' || p->s[p->pos] == '-')) p->pos++;
-        if (p->pos >= p->len || !is_digit(p->s[p->pos])) return expected(p, "a digit in the exponent");
-        while (p->pos < p->len && is_digit(p->s[p->pos])) p->pos++;
-    }
-
-    /* strtod needs a terminated copy; the text is not NUL-terminated. */
-    size_t n = p->pos - start;
-    char small[64];
-    char *buf = n < sizeof small ? small : malloc(n + 1);
-    if (!buf) return CLGAN_ERR(CLGAN_ERR_NOMEM, "JSON: out of memory for a number of %zu bytes", n);
-    memcpy(buf, p->s + start, n);
-    buf[n] = 0;
-    errno = 0;
-    double v = strtod(buf, NULL);
-    int e = errno;
-    if (buf != small) free(buf);
-    if (e == ERANGE && isinf(v)) return perr(p, start, "number out of range (expected a finite double)");
-
-    node->kind = CLGAN_JSON_NUMBER;
-    node->number = v;
-    if (integral && (neg || acc != INT64_MIN) && fits) {
-        node->is_integer = true;
-        node->integer = neg ? acc : -acc;
-    }
-    return CLGAN_OK;
-}
-
-static clgan_status parse_value(parser *p, clgan_json *node);
-
-/* Appends a zeroed child to a growing items vector. */
-static clgan_status push_child(parser *p, clgan_json *parent, size_t *cap, clgan_json **child) {
-    if (++p->nodes > CLGAN_JSON_MAX_NODES)
-        return perr(p, p->pos, "more than %d values (expected at most %d)", CLGAN_JSON_MAX_NODES, CLGAN_JSON_MAX_NODES);
-    if (parent->count == *cap) {
-        size_t nc = *cap ? *cap * 2 : 4;
-        clgan_json *items = nc > SIZE_MAX / sizeof *items ? NULL : realloc(parent->items, nc * sizeof *items);
-        if (!items)
-            return CLGAN_ERR(CLGAN_ERR_NOMEM, "JSON: out of memory for %s of %zu members",
-                             parent->kind == CLGAN_JSON_OBJECT ? "an object" : "an array", parent->count);
-        parent->items = items;
-        *cap = nc;
-    }
-    *child = &parent->items[parent->count++];
-    memset(*child, 0, sizeof **child);
-    return CLGAN_OK;
-}
-
-static clgan_status parse_array(parser *p, clgan_json *node) {
-    node->kind = CLGAN_JSON_ARRAY;
-    p->pos++; /* '[' */
-    size_t cap = 0;
-    skip_ws(p);
-    if (p->pos < p->len && p->s[p->pos] == ']') {
-        p->pos++;
-        return CLGAN_OK;
-    }
-    for (;;) {
-        clgan_json *c;
-        clgan_status st = push_child(p, node, &cap, &c);
-        if (st != CLGAN_OK) return st;
-        st = parse_value(p, c);
-        if (st != CLGAN_OK) return st;
-        skip_ws(p);
-        if (p->pos < p->len && p->s[p->pos] == ',') {
-            p->pos++;
-            continue;
-        }
-        if (p->pos < p->len && p->s[p->pos] == ']') {
-            p->pos++;
-            return CLGAN_OK;
-        }
-        return expected(p, "',' or ']' after an array element");
-    }
-}
-
-static int cmp_member(const void *a, const void *b) {
-    const clgan_json *x = *(const clgan_json *const *)a, *y = *(const clgan_json *const *)b;
-    size_t n = x->key_length < y->key_length ? x->key_length : y->key_length;
-    int c = memcmp(x->key, y->key, n);
-    if (c) return c;
-    if (x->key_length != y->key_length) return x->key_length < y->key_length ? -1 : 1;
-    return x->key_offset < y->key_offset ? -1 : x->key_offset > y->key_offset;
-}
-
-/* Reports the earliest repeated key. Sorted by (key, offset), the second
- * member of each run of equal keys is its first repetition. */
-static clgan_status check_duplicates(const parser *p, const clgan_json *obj) {
-    if (obj->count < 2) return CLGAN_OK;
-    const clgan_json **v = malloc(obj->count * sizeof *v);
-    if (!v) return CLGAN_ERR(CLGAN_ERR_NOMEM, "JSON: out of memory checking an object of %zu members", obj->count);
-    for (size_t i = 0; i < obj->count; i++) v[i] = &obj->items[i];
-    qsort(v, obj->count, sizeof *v, cmp_member);
-    const clgan_json *dup = NULL, *first = NULL;
-    for (size_t i = 1; i < obj->count; i++) {
-        if (v[i]->key_length == v[i - 1]->key_length && memcmp(v[i]->key, v[i - 1]->key, v[i]->key_length) == 0 &&
-            (!dup || v[i]->key_offset < dup->key_offset)) {
-            dup = v[i];
-            first = v[i - 1];
-        }
-    }
-    clgan_status st = CLGAN_OK;
-    if (dup)
-        st = perr(p, dup->key_offset, "duplicate key \"%.*s\" in object (first at byte offset %zu; expected unique keys)",
-                  (int)(dup->key_length > 200 ? 200 : dup->key_length), dup->key, first->key_offset);
-    free(v);
-    return st;
-}
-
-static clgan_status parse_object(parser *p, clgan_json *node) {
-    node->kind = CLGAN_JSON_OBJECT;
-    p->pos++; /* '{' */
-    size_t cap = 0;
-    skip_ws(p);
-    if (p->pos < p->len && p->s[p->pos] == '}') {
-        p->pos++;
-        return CLGAN_OK;
-    }
-    for (;;) {
-        skip_ws(p);
-        if (p->pos >= p->len || p->s[p->pos] != '"')
-            return expected(p, node->count ? "a string key after ','" : "a string key or '}'");
-        clgan_json *c;
-        clgan_status st = push_child(p, node, &cap, &c);
-        if (st != CLGAN_OK) return st;
-        c->key_offset = p->pos;
-        st = parse_string(p, &c->key, &c->key_length);
-        if (st != CLGAN_OK) return st;
-        skip_ws(p);
-        if (p->pos >= p->len || p->s[p->pos] != ':') return expected(p, "':' after an object key");
-        p->pos++;
-        if ((st = parse_value(p, c)) != CLGAN_OK) return st;
-        skip_ws(p);
-        if (p->pos < p->len && p->s[p->pos] == ',') {
-            p->pos++;
-            continue;
-        }
-        if (p->pos < p->len && p->s[p->pos] == '}') {
-            p->pos++;
-            return check_duplicates(p, node);
-        }
-        return expected(p, "',' or '}' after an object member");
-    }
-}
-
-static clgan_status parse_literal(parser *p, const char *word, clgan_json *node) {
-    size_t n = strlen(word);
-    if (p->len - p->pos < n || memcmp(p->s + p->pos, word, n) != 0) {
-        char what[32];
-        snprintf(what, sizeof what, "'%s'", word);
-        /* point at the first differing byte */
-        size_t i = 0;
-        while (p->pos + i < p->len && i < n && p->s[p->pos + i] == word[i]) i++;
-        p->pos += i;
-        return expected(p, what);
-    }
-    p->pos += n;
-    if (word[0] == 'n') {
-        node->kind = CLGAN_JSON_NULL;
-    } else {
-        node->kind = CLGAN_JSON_BOOL;
-        node->boolean = word[0] == 't';
-    }
-    return CLGAN_OK;
-}
-
-static clgan_status parse_value(parser *p, clgan_json *node) {
-    skip_ws(p);
-    node->offset = p->pos;
-    if (p->pos >= p->len) return expected(p, "a value");
-    char c = p->s[p->pos];
-    clgan_status st;
-    switch (c) {
-    case '{':
-    case '[':
-        if (p->depth >= CLGAN_JSON_MAX_DEPTH)
-            return perr(p, p->pos, "nesting deeper than %d levels (expected at most %d)", CLGAN_JSON_MAX_DEPTH,
-                        CLGAN_JSON_MAX_DEPTH);
-        p->depth++;
-        st = c == '{' ? parse_object(p, node) : parse_array(p, node);
-        p->depth--;
+    if (!object) {
+        for (size_t i = 0; i < n && st == CLGAN_OK; i++, out->count++) st = from_jansson(json_array_get(v, i), depth + 1, &out->items[i]);
         return st;
-    case '"':
-        node->kind = CLGAN_JSON_STRING;
-        return parse_string(p, &node->string, &node->length);
-    case 't': return parse_literal(p, "true", node);
-    case 'f': return parse_literal(p, "false", node);
-    case 'n': return parse_literal(p, "null", node);
-    default:
-        if (c == '-' || is_digit(c)) return parse_number(p, node);
-        return expected(p, "a value (object, array, string, number, true, false or null)");
     }
+    /* members in document order (jansson keeps the insertion order) */
+    for (void *it = json_object_iter(v); it && st == CLGAN_OK; it = json_object_iter_next(v, it)) {
+        clgan_json *m = &out->items[out->count++];
+        size_t klen = json_object_iter_key_len(it);
+        st = copy_text(json_object_iter_key(it), klen, &m->key);
+        m->key_length = klen;
+        if (st == CLGAN_OK) st = from_jansson(json_object_iter_value(it), depth + 1, m);
+    }
+    return st;
 }
+
+static clgan_status from_jansson(json_t *v, int depth, clgan_json *out) {
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+    case JSON_ARRAY: return from_container(v, depth, out);
+    case JSON_STRING:
+        out->kind = CLGAN_JSON_STRING;
+        out->length = json_string_length(v);
+        return copy_text(json_string_value(v), out->length, &out->string);
+    case JSON_INTEGER:
+        out->kind = CLGAN_JSON_NUMBER;
+        out->is_integer = true;
+        out->integer = (int64_t)json_integer_value(v);
+        out->number = (double)out->integer;
+        return CLGAN_OK;
+    case JSON_REAL:
+        out->kind = CLGAN_JSON_NUMBER;
+        out->number = json_real_value(v);
+        return CLGAN_OK;
+    case JSON_TRUE:
+    case JSON_FALSE:
+        out->kind = CLGAN_JSON_BOOL;
+        out->boolean = json_is_true(v);
+        return CLGAN_OK;
+    case JSON_NULL: out->kind = CLGAN_JSON_NULL; return CLGAN_OK;
+    }
+    return CLGAN_ERR(CLGAN_ERR_FORMAT, "JSON: a value of unknown type");
+}
+
+_Static_assert(sizeof(json_int_t) == sizeof(int64_t), "jansson's integers are 64-bit");
 
 clgan_status clgan_json_parse(const char *text, size_t len, clgan_json **out) {
     if (!out) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "JSON parse: NULL output");
     *out = NULL;
     if (!text && len) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "JSON parse: NULL text of length %zu", len);
-    parser p = {.s = text ? text : "", .len = len, .pos = 0, .depth = 0, .nodes = 1};
-    clgan_json *root = calloc(1, sizeof *root);
-    if (!root) return CLGAN_ERR(CLGAN_ERR_NOMEM, "JSON: out of memory");
-    clgan_status st = parse_value(&p, root);
-    if (st == CLGAN_OK) {
-        skip_ws(&p);
-        if (p.pos < p.len) st = expected(&p, "the end of input after the value");
+    if (!text) text = "";
+    size_t values = count_values(text, len);
+    if (values > CLGAN_JSON_MAX_NODES)
+        return CLGAN_ERR(CLGAN_ERR_FORMAT, "up to %zu values (expected at most %d)", values, CLGAN_JSON_MAX_NODES);
+    json_error_t err;
+    json_t *root = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
+    if (!root) {
+        /* jansson's message quotes the text near the error, which the error record escapes */
+        return CLGAN_ERR(CLGAN_ERR_FORMAT, "byte offset %d (line %d, column %d): %s", err.position, err.line,
+                         err.column, err.text);
     }
+    clgan_json *tree = calloc(1, sizeof *tree);
+    clgan_status st = tree ? from_jansson(root, 0, tree) : CLGAN_ERR(CLGAN_ERR_NOMEM, "JSON: out of memory");
+    json_decref(root);
     if (st != CLGAN_OK) {
-        clgan_json_free(root);
+        clgan_json_free(tree);
         return st;
     }
-    *out = root;
+    *out = tree;
     return CLGAN_OK;
 }
 
@@ -562,8 +245,8 @@ static clgan_status get_member(const clgan_json *obj, const char *key, clgan_jso
     *m = clgan_json_get(obj, key);
     if (!*m) return CLGAN_ERR(CLGAN_ERR_NOT_FOUND, "missing field \"%s\" (expected a %s)", key, clgan_json_kind_name(kind));
     if ((*m)->kind != kind)
-        return CLGAN_ERR(CLGAN_ERR_FORMAT, "field \"%s\" at byte offset %zu: expected a %s, found %s", key,
-                         (*m)->offset, clgan_json_kind_name(kind), clgan_json_kind_name((*m)->kind));
+        return CLGAN_ERR(CLGAN_ERR_FORMAT, "field \"%s\": expected a %s, found %s", key, clgan_json_kind_name(kind),
+                         clgan_json_kind_name((*m)->kind));
     return CLGAN_OK;
 }
 
@@ -579,8 +262,8 @@ clgan_status clgan_json_get_int(const clgan_json *obj, const char *key, int64_t 
     clgan_status st = get_member(obj, key, CLGAN_JSON_NUMBER, &m);
     if (st != CLGAN_OK) return st;
     if (!m->is_integer)
-        return CLGAN_ERR(CLGAN_ERR_FORMAT, "field \"%s\" at byte offset %zu: expected an integer (no fraction or "
-                         "exponent, within 64 bits), found %.17g", key, m->offset, m->number);
+        return CLGAN_ERR(CLGAN_ERR_FORMAT, "field \"%s\": expected an integer (no fraction or exponent, within 64 "
+                         "bits), found %.17g", key, m->number);
     *out = m->integer;
     return CLGAN_OK;
 }
@@ -597,8 +280,7 @@ clgan_status clgan_json_get_string(const clgan_json *obj, const char *key, const
     clgan_status st = get_member(obj, key, CLGAN_JSON_STRING, &m);
     if (st != CLGAN_OK) return st;
     if (strlen(m->string) != m->length)
-        return CLGAN_ERR(CLGAN_ERR_FORMAT, "field \"%s\" at byte offset %zu: expected a string without NUL (\\u0000)",
-                         key, m->offset);
+        return CLGAN_ERR(CLGAN_ERR_FORMAT, "field \"%s\": expected a string without NUL (\\u0000)", key);
     *out = m->string;
     return CLGAN_OK;
 }
@@ -823,6 +505,10 @@ static void put_raw_value(clgan_jbuf *b, const char *what, const char *text) {
  * The digit count p is the first of 1..max_digits whose correctly rounded
  * form round-trips; 17 always does for double, 9 for float. */
 static void format_shortest(char *out, size_t cap, double v, int max_digits, bool as_float) {
+    if (v == 0 && signbit(v)) { /* a real: "-0" would read back as the integer 0 */
+        snprintf(out, cap, "-0.0");
+        return;
+    }
     int p = 1;
     for (; p <= max_digits; p++) {
         snprintf(out, cap, "%.*e", p - 1, v);

@@ -169,8 +169,7 @@ static clgan_status check_metadata(const char *path, const clgan_json *m) {
         const clgan_json *v = &m->items[i];
         char found[64];
         if (has_nul(v->key, v->key_length))
-            return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: __metadata__ key at header byte %zu contains a NUL byte", path,
-                             v->key_offset);
+            return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: __metadata__ key number %zu contains a NUL byte", path, i + 1);
         if (v->kind != CLGAN_JSON_STRING)
             return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: __metadata__ \"%s\" is %s (expected a string)", path, clgan_esc(v->key),
                              json_found(v, found, sizeof found));
@@ -186,8 +185,8 @@ static clgan_status check_tensor(const char *path, const clgan_json *m, size_t d
     const char *name = m->key;
     char found[64];
     if (has_nul(m->key, m->key_length))
-        return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: tensor name at header byte %zu contains a NUL byte", path,
-                         m->key_offset);
+        return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: a tensor name contains a NUL byte (\"%s\" before it)", path,
+                         clgan_esc(m->key));
     if (m->kind != CLGAN_JSON_OBJECT)
         return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: tensor \"%s\" is %s (expected an object with dtype, shape and "
                          "data_offsets)", path, clgan_esc(name), clgan_json_kind_name(m->kind));
@@ -224,8 +223,8 @@ static clgan_status check_tensor(const char *path, const clgan_json *m, size_t d
 
     if (offs->kind != CLGAN_JSON_ARRAY || offs->count != 2 || !json_uint(&offs->items[0], &e->begin) ||
         !json_uint(&offs->items[1], &e->end))
-        return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: tensor \"%s\": data_offsets at header byte %zu is not a pair of "
-                         "non-negative integers [begin, end]", path, clgan_esc(name), offs->offset);
+        return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: tensor \"%s\": data_offsets is %s (expected a pair of non-negative "
+                         "integers [begin, end])", path, clgan_esc(name), json_found(offs, found, sizeof found));
     if (e->end < e->begin)
         return CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: tensor \"%s\": data_offsets [%" PRIu64 ", %" PRIu64 "] end before "
                          "they begin", path, clgan_esc(name), e->begin, e->end);

@@ -286,17 +286,17 @@ static void test_reject_lengths(void **state) {
 static void test_reject_header(void **state) {
     fixture *fx = *state;
     write_st(fx->path, "hello, not json", 0);
-    expect_reject(fx->path, "header (JSON from file byte 8)", "byte offset 0 ");
+    expect_reject(fx->path, "header (JSON from file byte 8)", "byte offset 5 (line 1, column 5): invalid token near 'hello'");
     write_st(fx->path, "[1, 2]", 0);
     expect_reject(fx->path, "expected an object", NULL);
     write_st(fx->path, "{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}} x", 1);
-    expect_reject(fx->path, "end of input", NULL);
+    expect_reject(fx->path, "end of file expected near 'x'", NULL);
     /* invalid UTF-8 in a name */
     write_st(fx->path, "{\"\xff\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1);
-    expect_reject(fx->path, "UTF-8", NULL);
+    expect_reject(fx->path, "unable to decode byte 0xff", NULL);
     /* duplicate names */
     write_st(fx->path, "{" T("a", "U8", "[1]", 0, 1) "," T("a", "U8", "[1]", 1, 2) "}", 2);
-    expect_reject(fx->path, "duplicate key \"a\"", NULL);
+    expect_reject(fx->path, "duplicate object key near '\"a\"'", NULL);
     /* a NUL in a name */
     write_st(fx->path, "{" T("a\\u0000b", "U8", "[1]", 0, 1) "}", 1);
     expect_reject(fx->path, "NUL", NULL);
@@ -354,7 +354,7 @@ static void test_reject_tensor_fields(void **state) {
     write_st(fx->path, "{\"w\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1],\"extra\":1}}", 1);
     expect_reject(fx->path, "\"w\": unexpected field \"extra\"", NULL);
     write_st(fx->path, "{\"w\":{\"dtype\":\"U8\",\"dtype\\u0000x\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1);
-    expect_reject(fx->path, "\"w\": unexpected field \"dtype\"", NULL);
+    expect_reject(fx->path, "NUL byte in object key", "dtype\\u0000x"); /* a key with NUL: refused by the JSON reader */
     write_st(fx->path, "{\"w\":[1,2]}", 0);
     expect_reject(fx->path, "\"w\" is array", NULL);
 }
@@ -380,7 +380,9 @@ static void test_reject_tiling(void **state) {
     write_st(fx->path, "{" T("a", "U8", "[8]", 0, 8) "}", 4);
     expect_reject(fx->path, "\"a\": data_offsets [0, 8] run past the end of the data buffer (4 bytes)", NULL);
     write_st(fx->path, "{" T("a", "U8", "[1]", 18446744073709551614, 18446744073709551615) "}", 4);
-    expect_reject(fx->path, "\"a\": data_offsets", NULL);
+    expect_reject(fx->path, "too big integer", "18446744073709551614"); /* past int64: the JSON reader refuses it */
+    write_st(fx->path, "{" T("a", "U8", "[1]", 9223372036854775806, 9223372036854775807) "}", 4);
+    expect_reject(fx->path, "\"a\": data_offsets", "run past the end");
     /* trailing bytes no tensor owns */
     write_st(fx->path, "{" T("a", "U8", "[8]", 0, 8) "}", 10);
     expect_reject(fx->path, "data buffer is 10 bytes but the tensors end at 8", NULL);
