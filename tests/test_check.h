@@ -1,10 +1,9 @@
-/* Checks shared by the tests that report many checks and run the clgan
- * binary: CHECK counts a failure and goes on, MUST stops the test, cli()
- * runs "$CLGAN_BIN ARGS" and expect_cli() checks its exit status and output. */
+/* The tests that run the clgan binary: cli() runs "$CLGAN_BIN ARGS" and
+ * expect_cli() checks its exit status and output (a CHECK of tests/harness.h). */
 #ifndef CLGAN_TEST_CHECK_H
 #define CLGAN_TEST_CHECK_H
 
-#include "clgan/core.h"
+#include "harness.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -14,29 +13,6 @@
 #include <sys/wait.h>
 
 enum { OUT_CAP = 1 << 16 };
-
-static int failures;
-
-#define CHECK(cond, ...)                                              \
-    do {                                                              \
-        if (!(cond)) {                                                \
-            failures++;                                               \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);      \
-            fprintf(stderr, __VA_ARGS__);                             \
-            fputc('\n', stderr);                                      \
-        }                                                             \
-    } while (0)
-
-/* a library call that must succeed; otherwise the group cannot go on */
-#define MUST(call)                                                                                    \
-    do {                                                                                              \
-        clgan_status must_st_ = (call);                                                               \
-        if (must_st_ != CLGAN_OK) {                                                                   \
-            fprintf(stderr, "FAIL %s:%d: %s: %s: %s\n", __FILE__, __LINE__, #call,                    \
-                    clgan_status_name(must_st_), clgan_last_error());                                 \
-            exit(1);                                                                                  \
-        }                                                                                             \
-    } while (0)
 
 /* Runs "$CLGAN_BIN <args>" through sh (args is shell text; paths are quoted
  * by the caller) with stdout and stderr into out (may be NULL); returns the
@@ -90,7 +66,7 @@ static inline void expect_cli(int rc, const char *const *needles, const char *fm
         if (!strstr(out, needles[i])) ok = false;
     CHECK(ok, "clgan %s: expected exit %d and output containing the expected text; got exit %d:\n%s", args, rc, got,
           out);
-    if (ok) printf("ok   clgan %.160s -> %d\n", args, rc);
+    if (ok) OK("clgan %.160s -> %d", args, rc);
 }
 
 #endif
