@@ -330,18 +330,6 @@ static void test_modes(void) {
 
 /* ---- the classifier ---- */
 
-static clgan_device *open_ref(void) {
-    clgan_device_list l;
-    MUST(clgan_devices_enumerate(&l));
-    int idx = -1;
-    MUST(clgan_device_choose(&l, "ref", &idx));
-    clgan_device_options opt = {0};
-    clgan_device *d = NULL;
-    MUST(clgan_device_open(&l.items[idx], &opt, &d));
-    clgan_device_list_free(&l);
-    return d;
-}
-
 /* 8x8 images: class 0 has its left half bright, class 1 its right half, plus noise */
 static void two_class_batch(float *x, int32_t *y, int n, uint64_t seed) {
     float noise[64];
@@ -355,14 +343,13 @@ static void two_class_batch(float *x, int32_t *y, int n, uint64_t seed) {
 static void write_bytes(const char *path, const void *data, size_t n) {
     FILE *f = fopen(path, "wb");
     if (!f || fwrite(data, 1, n, f) != n) {
-        fprintf(stderr, "cannot write %s\n", path);
-        exit(1);
+        fail_msg("cannot write %s", path);
     }
     fclose(f);
 }
 
 static void test_classifier(void) {
-    clgan_device *d = open_ref();
+    clgan_device *d = test_open_device(false);
     enum { B = 16, E = 40 };
     clgan_clf_config cfg = {.model = {.channels = 1, .image_size = 8, .classes = 2},
                             .batch = B,
@@ -485,19 +472,7 @@ static void test_classifier(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: test_eval fid|inception|modes|classifier\n");
-        return 2;
-    }
-    if (strcmp(argv[1], "fid") == 0) test_fid();
-    else if (strcmp(argv[1], "inception") == 0) test_inception();
-    else if (strcmp(argv[1], "modes") == 0) test_modes();
-    else if (strcmp(argv[1], "classifier") == 0) test_classifier();
-    else {
-        fprintf(stderr, "unknown part %s\n", argv[1]);
-        return 2;
-    }
-    if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
-    else printf("ok: %s\n", argv[1]);
-    return failures ? 1 : 0;
+    static const harness_part parts[] = {{"fid", test_fid}, {"inception", test_inception}, {"modes", test_modes},
+                                         {"classifier", test_classifier}};
+    return harness_main(argc, argv, "test_eval", parts, sizeof parts / sizeof parts[0]);
 }

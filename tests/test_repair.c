@@ -373,21 +373,6 @@ static bool mnist_images(char *out) {
     return access(out, R_OK) == 0;
 }
 
-static clgan_device *open_device(bool opencl) {
-    clgan_device_list l;
-    MUST(clgan_devices_enumerate(&l));
-    int i = opencl ? test_first_opencl(&l) : l.count - 1;
-    if (i < 0) {
-        fprintf(stderr, "no OpenCL device (%s): skipping\n", l.opencl_note);
-        clgan_device_list_free(&l);
-        exit(TEST_SKIP);
-    }
-    clgan_device *d = NULL;
-    MUST(clgan_device_open(&l.items[i], NULL, &d));
-    clgan_device_list_free(&l);
-    return d;
-}
-
 /* Trains a small DCGAN on all but the last HELD images of the MNIST test set
  * on the OpenCL device, then inpaints the held-out images with two masks, 80%
  * of the pixels unknown (a different draw per image) and the centred square,
@@ -488,10 +473,9 @@ static void inpaint_mask(clgan_gan *gan, const float *held, clgan_mask_kind kind
 static void part_mnist(void) {
     char images[PATH_CAP];
     if (!mnist_images(images)) {
-        fprintf(stderr, "no MNIST test set under $CLGAN_SHARED_DATA/mnist: skipping\n");
-        exit(TEST_SKIP);
+        harness_skip("no MNIST test set under $CLGAN_SHARED_DATA/mnist");
     }
-    clgan_device *d = open_device(true);
+    clgan_device *d = test_open_device(true);
     clgan_dataset ds = {0};
     MUST(clgan_dataset_open("idx", images, false, S, 1, 0, &ds));
     int n_all = ds.n;
@@ -537,7 +521,7 @@ static void part_mnist(void) {
 
 /* A tiny MLP GAN (8x8 gray) saved on ref: enough to drive the commands. */
 static void tiny_checkpoint(const char *path, int classes) {
-    clgan_device *d = open_device(false);
+    clgan_device *d = test_open_device(false);
     clgan_run_config rc;
     clgan_run_defaults(&rc, CLGAN_MODEL_MLP, CLGAN_LOSS_NS);
     rc.gan.model.image_size = 8;
@@ -676,25 +660,7 @@ static void part_cli(void) {
 }
 
 int main(int argc, char **argv) {
-    const char *part = argc > 1 ? argv[1] : "";
-    if (strcmp(part, "slerp") == 0)
-        part_slerp();
-    else if (strcmp(part, "poisson") == 0)
-        part_poisson();
-    else if (strcmp(part, "weights") == 0)
-        part_weights();
-    else if (strcmp(part, "mnist") == 0)
-        part_mnist();
-    else if (strcmp(part, "cli") == 0)
-        part_cli();
-    else {
-        fprintf(stderr, "usage: test_repair slerp|poisson|weights|mnist|cli\n");
-        return 2;
-    }
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("all checks passed\n");
-    return 0;
+    static const harness_part parts[] = {{"slerp", part_slerp},     {"poisson", part_poisson}, {"weights", part_weights},
+                                         {"mnist", part_mnist},     {"cli", part_cli}};
+    return harness_main(argc, argv, "test_repair", parts, sizeof parts / sizeof parts[0]);
 }

@@ -33,8 +33,7 @@ enum { PATH_CAP = 1400 };
 static void path_join(char *out, const char *dir, const char *name) {
     int k = snprintf(out, PATH_CAP, "%s/%s", dir, name);
     if (k < 0 || k >= PATH_CAP) {
-        fprintf(stderr, "path too long: %s/%s\n", dir, name);
-        exit(1);
+        fail_msg("path too long: %s/%s", dir, name);
     }
 }
 
@@ -60,22 +59,6 @@ static int count_files(const char *dir, const char *suffix) {
 }
 
 /* ---- devices ---- */
-
-static clgan_device *open_device(bool opencl) {
-    clgan_device_list l;
-    MUST(clgan_devices_enumerate(&l));
-    int i = opencl ? test_first_opencl(&l) : l.count - 1;
-    if (i < 0) {
-        fprintf(stderr, "no OpenCL device (%s): skipping\n", l.opencl_note);
-        clgan_device_list_free(&l);
-        exit(TEST_SKIP);
-    }
-    clgan_device *d = NULL;
-    /* NULL options: the cache is $CLGAN_CACHE_DIR, which meson's test_env sets */
-    MUST(clgan_device_open(&l.items[i], NULL, &d));
-    clgan_device_list_free(&l);
-    return d;
-}
 
 /* ---- the clgan binary ---- */
 
@@ -107,8 +90,7 @@ static void write_tiny_idx(const char *dir, int n, char *out) {
     path_join(lp, dir, "tiny-labels-idx1-ubyte");
     FILE *fi = fopen(out, "wb"), *fl = fopen(lp, "wb");
     if (!fi || !fl) {
-        perror(out);
-        exit(1);
+        fail_msg("%s: %s", out, strerror(errno));
     }
     put_be32(fi, 0x803);
     put_be32(fi, (uint32_t)n);
@@ -127,8 +109,7 @@ static void write_tiny_idx(const char *dir, int n, char *out) {
         fputc(c, fl);
     }
     if (fclose(fi) != 0 || fclose(fl) != 0) {
-        perror("write idx");
-        exit(1);
+        fail_msg("write idx: %s", strerror(errno));
     }
 }
 
@@ -138,7 +119,7 @@ static float *block_values(const clgan_gan *gan, clgan_block_id b) {
     clgan_params *p = clgan_gan_block(gan, b);
     size_t n = clgan_params_total(p);
     float *v = malloc((n ? n : 1) * sizeof *v);
-    if (!v) exit(1);
+    if (!v) fail_msg("out of host memory");
     if (n) MUST(clgan_buffer_read(clgan_params_values(p), 0, v, n * sizeof *v));
     return v;
 }
@@ -194,8 +175,8 @@ static clgan_status gan_step(clgan_gan *gan, clgan_loader *ld, float *x, int32_t
 #define RING8_SEED 1
 #define RING8_SAMPLES 2500
 
-static int test_ring8(void) {
-    clgan_device *d = open_device(true);
+static void test_ring8(void) {
+    clgan_device *d = test_open_device(true);
     clgan_run_config rc;
     clgan_run_defaults(&rc, CLGAN_MODEL_TOY, CLGAN_LOSS_NS);
     clgan_gan_config *g = &rc.gan;
@@ -212,7 +193,7 @@ static int test_ring8(void) {
     MUST(clgan_loader_init(&ld, &ds, g->batch, g->seed));
     float *x = malloc((size_t)g->batch * 2 * sizeof *x);
     float *z = malloc(RING8_SAMPLES * 2 * sizeof *z), *pts = malloc(RING8_SAMPLES * 2 * sizeof *pts);
-    if (!x || !z || !pts) return 1;
+    if (!x || !z || !pts) fail_msg("out of host memory");
     clgan_step_stats s = {0};
     for (int step = 0; step < RING8_STEPS; step++) MUST(gan_step(gan, &ld, x, NULL, &s));
     CHECK(clgan_gan_step_count(gan) == RING8_STEPS, "step count %llu", (unsigned long long)clgan_gan_step_count(gan));
@@ -244,7 +225,6 @@ static int test_ring8(void) {
     clgan_dataset_free(&ds);
     clgan_gan_free(gan);
     clgan_device_close(d);
-    return failures ? 1 : 0;
 }
 
 /* =====================================================================
@@ -384,14 +364,13 @@ static void run_model_case(clgan_device *d, const clgan_dataset *ds, const model
     clgan_gan_free(gan);
 }
 
-static int test_models(const char *which) {
+static void test_models(const char *which) {
     bool cl = strcmp(which, "cl") == 0;
     char dir[PATH_CAP];
     if (!mnist_dir(dir)) {
-        fprintf(stderr, "no MNIST test set under $CLGAN_SHARED_DATA/mnist: skipping\n");
-        return TEST_SKIP;
+        harness_skip("no MNIST test set under $CLGAN_SHARED_DATA/mnist");
     }
-    clgan_device *d = open_device(cl);
+    clgan_device *d = test_open_device(cl);
     clgan_dataset ds;
     /* the t10k split (train = false): the only one the shared folder has */
     MUST(clgan_dataset_open("mnist", dir, false, 28, 1, 0, &ds));
@@ -418,7 +397,6 @@ static int test_models(const char *which) {
     printf("%s: %d failed check(s) on %s\n", failures ? "FAIL" : "ok", failures, clgan_device_get_info(d)->id);
     clgan_dataset_free(&ds);
     clgan_device_close(d);
-    return failures ? 1 : 0;
 }
 
 /* ---- rewriting checkpoints ---- */
@@ -648,7 +626,7 @@ static void resume_case(const char *tmp, const char *name, int n, const char *ar
           n, 2 * n);
 }
 
-static int test_resume(void) {
+static void test_resume(void) {
     char tmp[PATH_CAP], images[PATH_CAP], args[2 * PATH_CAP];
     test_tmpdir(tmp, sizeof tmp);
     /* 40 images in batches of 8: 5 batches an epoch, so the 6-step runs cross
@@ -678,7 +656,6 @@ static int test_resume(void) {
                 NULL);
     if (!failures) test_rmdir(tmp);
     printf("%s: %d failed check(s)\n", failures ? "FAIL" : "ok", failures);
-    return failures ? 1 : 0;
 }
 
 /* =====================================================================
@@ -700,8 +677,7 @@ static uint8_t *slurp(const char *path, size_t *len) {
 static void spit(const char *path, const void *data, size_t len) {
     FILE *f = fopen(path, "wb");
     if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
-        perror(path);
-        exit(1);
+        fail_msg("%s: %s", path, strerror(errno));
     }
 }
 
@@ -735,10 +711,10 @@ static void expect_refused(const char *path, const char *field, clgan_device *re
     CHECK(!file_exists(png), "%s: clgan sample wrote %s from a bad checkpoint", base, png);
 }
 
-static int test_checkpoints(void) {
+static void test_checkpoints(void) {
     char tmp[PATH_CAP], good[PATH_CAP], p[PATH_CAP];
     test_tmpdir(tmp, sizeof tmp);
-    clgan_device *ref = open_device(false);
+    clgan_device *ref = test_open_device(false);
     /* a real checkpoint of a small toy GAN after one step */
     clgan_run_config rc;
     clgan_run_defaults(&rc, CLGAN_MODEL_TOY, CLGAN_LOSS_NS);
@@ -915,7 +891,6 @@ static int test_checkpoints(void) {
     clgan_device_close(ref);
     if (!failures) test_rmdir(tmp);
     printf("%s: %d failed check(s)\n", failures ? "FAIL" : "ok", failures);
-    return failures ? 1 : 0;
 }
 
 /* =====================================================================
@@ -1042,7 +1017,7 @@ static void check_checkpoints(const char *dir, const long *kept, int n) {
     CHECK(clgan_checkpoint_config(latest, &rc) == CLGAN_OK, "latest %s: %s", latest, clgan_last_error());
 }
 
-static int test_run_folder(void) {
+static void test_run_folder(void) {
     char tmp[PATH_CAP], images[PATH_CAP], run[PATH_CAP], p[PATH_CAP], q[PATH_CAP];
     static char out[OUT_CAP];
     test_tmpdir(tmp, sizeof tmp);
@@ -1157,7 +1132,6 @@ static int test_run_folder(void) {
     }
     if (!failures) test_rmdir(tmp);
     printf("%s: %d failed check(s)\n", failures ? "FAIL" : "ok", failures);
-    return failures ? 1 : 0;
 }
 
 
@@ -1183,7 +1157,7 @@ static void e_critic(clgan_gan_config *c) { c->n_critic = 0; }
 static void e_tensor(clgan_gan_config *c) { c->batch = CLGAN_MAX_BATCH; c->model.z_dim = 32768; }
 static void e_factor(clgan_gan_config *c) { c->lr_schedule.kind = CLGAN_LR_STEP; c->lr_schedule.factor = NAN; }
 
-static int test_limits(void) {
+static void test_limits(void) {
     /* graph accessors on the -1 a failed builder returns: empty shape, no index past the nodes */
     clgan_graph *g = clgan_graph_new();
     int nd = 7, shape[CLGAN_MAX_DIMS] = {5, 5, 5, 5};
@@ -1214,7 +1188,7 @@ static int test_limits(void) {
         {"a batch tensor past 2^30 floats", "more than the 1073741824 supported", e_tensor},
         {"schedule factor NaN", "factor nan", e_factor},
     };
-    clgan_device *ref = open_device(false);
+    clgan_device *ref = test_open_device(false);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         clgan_gan_config c = rc.gan;
         bad[i].edit(&c);
@@ -1272,18 +1246,23 @@ static int test_limits(void) {
     CHECK(mem->total == mem->params + mem->optimizer + mem->graphs && mem->optimizer > 0, "total adds up");
     clgan_gan_free(gan);
     clgan_device_close(ref);
-    return failures ? 1 : 0;
 }
 
+static void test_models_ref(void) { test_models("ref"); }
+static void test_models_cl(void) { test_models("cl"); }
+
 int main(int argc, char **argv) {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    const char *what = argc > 1 ? argv[1] : "";
-    if (strcmp(what, "ring8") == 0) return test_ring8();
-    if (strcmp(what, "models") == 0 && argc > 2) return test_models(argv[2]);
-    if (strcmp(what, "resume") == 0) return test_resume();
-    if (strcmp(what, "checkpoints") == 0) return test_checkpoints();
-    if (strcmp(what, "run-folder") == 0) return test_run_folder();
-    if (strcmp(what, "limits") == 0) return test_limits();
-    fprintf(stderr, "usage: test_train ring8 | models ref|cl | resume | checkpoints | run-folder | limits\n");
-    return 2;
+    static const harness_part parts[] = {
+        {"ring8", test_ring8},         {"models-ref", test_models_ref},   {"models-cl", test_models_cl},
+        {"resume", test_resume},       {"checkpoints", test_checkpoints}, {"run-folder", test_run_folder},
+        {"limits", test_limits},
+    };
+    /* "models ref" names the part "models-ref" */
+    char name[32];
+    char *args[2] = {argv[0], argc > 1 ? argv[1] : NULL};
+    if (argc > 2 && strcmp(argv[1], "models") == 0) {
+        snprintf(name, sizeof name, "models-%s", argv[2]);
+        args[1] = name;
+    }
+    return harness_main(argc > 1 ? 2 : 1, args, "test_train", parts, sizeof parts / sizeof parts[0]);
 }

@@ -45,6 +45,26 @@ static inline int test_first_opencl(const clgan_device_list *l) {
     return -1;
 }
 
+/* The first OpenCL device (opencl) or ref, opened with NULL options (the
+ * kernel cache is $CLGAN_CACHE_DIR, which meson's test_env sets); with no
+ * OpenCL device the running part is skipped. */
+static inline clgan_device *test_open_device(bool opencl) {
+    clgan_device_list l;
+    MUST(clgan_devices_enumerate(&l));
+    int i = opencl ? test_first_opencl(&l) : l.count - 1;
+    if (i < 0) {
+        char note[sizeof l.opencl_note];
+        snprintf(note, sizeof note, "%s", l.opencl_note);
+        clgan_device_list_free(&l);
+        harness_skip("no OpenCL device (%s)", note);
+    }
+    clgan_device *d = NULL;
+    clgan_status st = clgan_device_open(&l.items[i], NULL, &d);
+    clgan_device_list_free(&l);
+    MUST(st);
+    return d;
+}
+
 /* Exits 77 when no OpenCL device exists: such a test is skipped, never passed. */
 static inline void test_require_opencl(void) {
     clgan_device_list l;
