@@ -211,34 +211,39 @@ static void shortest(double v, bool as_float, char *out, size_t cap) {
     snprintf(out, cap, "%s", exact && strlen(f) <= strlen(e) ? f : e);
 }
 
+/* An INT, LONG or U64 field's value (U64 fields hold at most INT64_MAX: their bounds) */
+static int64_t get_integer(const char *p, clgan_field_kind kind) {
+    if (kind == CLGAN_FIELD_INT) return get_i(p);
+    if (kind == CLGAN_FIELD_LONG) {
+        long v;
+        memcpy(&v, p, sizeof v);
+        return v;
+    }
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return (int64_t)v;
+}
+
+/* An F32 or F64 field's value */
+static double get_real(const char *p, clgan_field_kind kind) {
+    if (kind == CLGAN_FIELD_F32) {
+        float v;
+        memcpy(&v, p, sizeof v);
+        return v;
+    }
+    double v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
 void clgan_config_field_format(const clgan_run_config *rc, const clgan_config_field *f, char *out, size_t cap) {
     const char *p = (const char *)rc + f->offset;
     switch (f->kind) {
-    case CLGAN_FIELD_INT: snprintf(out, cap, "%d", get_i(p)); break;
-    case CLGAN_FIELD_LONG: {
-        long v;
-        memcpy(&v, p, sizeof v);
-        snprintf(out, cap, "%ld", v);
-        break;
-    }
-    case CLGAN_FIELD_U64: {
-        uint64_t v;
-        memcpy(&v, p, sizeof v);
-        snprintf(out, cap, "%llu", (unsigned long long)v);
-        break;
-    }
-    case CLGAN_FIELD_F32: {
-        float v;
-        memcpy(&v, p, sizeof v);
-        shortest(v, true, out, cap);
-        break;
-    }
-    case CLGAN_FIELD_F64: {
-        double v;
-        memcpy(&v, p, sizeof v);
-        shortest(v, false, out, cap);
-        break;
-    }
+    case CLGAN_FIELD_INT:
+    case CLGAN_FIELD_LONG:
+    case CLGAN_FIELD_U64: snprintf(out, cap, "%lld", (long long)get_integer(p, f->kind)); break;
+    case CLGAN_FIELD_F32:
+    case CLGAN_FIELD_F64: shortest(get_real(p, f->kind), f->kind == CLGAN_FIELD_F32, out, cap); break;
     case CLGAN_FIELD_TEXT: snprintf(out, cap, "%s", p); break;
     case CLGAN_FIELD_ENUM: {
         const char *n = f->names(get_i(p));
@@ -373,31 +378,11 @@ void clgan_run_config_to_json(const clgan_run_config *rc, clgan_jbuf *b) {
         }
         clgan_jbuf_key(b, leaf(f->key));
         switch (f->kind) {
-        case CLGAN_FIELD_INT: clgan_jbuf_int(b, get_i(p)); break;
-        case CLGAN_FIELD_LONG: {
-            long v;
-            memcpy(&v, p, sizeof v);
-            clgan_jbuf_int(b, v);
-            break;
-        }
-        case CLGAN_FIELD_U64: {
-            uint64_t v;
-            memcpy(&v, p, sizeof v);
-            clgan_jbuf_uint(b, v);
-            break;
-        }
-        case CLGAN_FIELD_F32: {
-            float v;
-            memcpy(&v, p, sizeof v);
-            clgan_jbuf_f32(b, v);
-            break;
-        }
-        case CLGAN_FIELD_F64: {
-            double v;
-            memcpy(&v, p, sizeof v);
-            clgan_jbuf_num(b, v);
-            break;
-        }
+        case CLGAN_FIELD_INT:
+        case CLGAN_FIELD_LONG:
+        case CLGAN_FIELD_U64: clgan_jbuf_int(b, get_integer(p, f->kind)); break;
+        case CLGAN_FIELD_F32: clgan_jbuf_f32(b, (float)get_real(p, f->kind)); break;
+        case CLGAN_FIELD_F64: clgan_jbuf_num(b, get_real(p, f->kind)); break;
         case CLGAN_FIELD_TEXT: clgan_jbuf_str(b, p); break;
         case CLGAN_FIELD_ENUM: clgan_jbuf_str(b, f->names(get_i(p)) ? f->names(get_i(p)) : "?"); break;
         case CLGAN_FIELD_INTS: {
