@@ -47,18 +47,19 @@
 #define CONV_ARGS                                                                                          \
     __global float *restrict out_, const int oo_, __global const float *restrict in_, const int io_,      \
         const int nb_, const int C_, const int H_, const int W_, const int R_, const int S_, const int P_, \
-        const int Q_, const int s_, const int p_, const int blk_
+        const int Q_, const int s_, const int ph_, const int pw_, const int blk_
 #define CONV_SIZES                                                                                         \
     const int nb = CV(nb_), C = CV(C_), H = CV(H_), W = CV(W_), R = CV(R_), S = CV(S_), P = CV(P_),       \
-              Q = CV(Q_), s = CV(s_), p = CV(p_)
+              Q = CV(Q_), s = CV(s_), ph = CV(ph_), pw = CV(pw_)
 
 /* The first v in [0, n) with 0 <= v*s + d, and one past the last with
  * v*s + d < lim: the run of a row that lands inside [0, lim). */
 int conv_run_lo(int d, int s, int n) { return min(n, d < 0 ? (-d + s - 1) / s : 0); }
 int conv_run_hi(int d, int s, int lim, int n) { return lim - 1 - d < 0 ? 0 : min(n, (lim - 1 - d) / s + 1); }
 
-/* im2col: col (C*R*S, nb*P*Q) of x (nb, C, H, W), stride s, zero padding p:
- * col[(c*R + r)*S + t, n*P*Q + i*Q + j] = x[n, c, i*s - p + r, j*s - p + t],
+/* im2col: col (C*R*S, nb*P*Q) of x (nb, C, H, W), stride s, zero padding ph
+ * rows and pw columns:
+ * col[(c*R + r)*S + t, n*P*Q + i*Q + j] = x[n, c, i*s - ph + r, j*s - pw + t],
  * or 0 where that lies outside x. Arguments: out_ = col at oo_, in_ = x at io_. */
 
 /* GPU form: one work-item per column (n, i, j) */
@@ -73,10 +74,10 @@ __kernel void conv_im2col_f32(CONV_ARGS) {
     for (int c = 0; c < C; c++) {
         __global const float *xc = xn + c * H * W;
         for (int r = 0; r < R; r++) {
-            int h = i * s - p + r;
+            int h = i * s - ph + r;
             bool inside = h >= 0 && h < H;
             for (int t = 0; t < S; t++) {
-                int v = j * s - p + t;
+                int v = j * s - pw + t;
                 *out = inside && v >= 0 && v < W ? xc[h * W + v] : 0.0f;
                 out += cols;
             }
@@ -94,13 +95,13 @@ __kernel void conv_im2col_rows_f32(CONV_ARGS) {
     if (row >= C * R * S) return;
     int t = row % S, r = (row / S) % R, c = row / (R * S);
     __global float *out = out_ + oo_ + row * nb * P * Q;
-    int ilo = conv_run_lo(r - p, s, P), ihi = max(ilo, conv_run_hi(r - p, s, H, P));
-    int jlo = conv_run_lo(t - p, s, Q), jhi = max(jlo, conv_run_hi(t - p, s, W, Q));
+    int ilo = conv_run_lo(r - ph, s, P), ihi = max(ilo, conv_run_hi(r - ph, s, H, P));
+    int jlo = conv_run_lo(t - pw, s, Q), jhi = max(jlo, conv_run_hi(t - pw, s, W, Q));
     for (int n = 0; n < nb; n++) {
         __global const float *xc = in_ + io_ + (n * C + c) * H * W;
         for (int e = 0; e < ilo * Q; e++) *out++ = 0.0f;
         for (int i = ilo; i < ihi; i++) {
-            int x0 = (i * s + r - p) * W + t - p; /* x[.., h, v] at x0 + j*s */
+            int x0 = (i * s + r - ph) * W + t - pw; /* x[.., h, v] at x0 + j*s */
             int j = 0;
             for (; j < jlo; j++) *out++ = 0.0f;
             for (; j < jhi; j++) *out++ = xc[x0 + j * s];
@@ -112,15 +113,15 @@ __kernel void conv_im2col_rows_f32(CONV_ARGS) {
 #endif
 
 /* col2im: y (nb, K, Ho, Wo) of col (K*R*S, nb*H*W), the adjoint of im2col
- * (stride s, padding p): each output pixel adds, in the order (r, t), the
+ * (stride s, padding ph, pw): each output pixel adds, in the order (r, t), the
  * entries that land on it,
  *   y[n,k,oh,ow] = sum of col[(k*R + r)*S + t, n*H*W + h*W + v]
- *   over the taps with oh = h*s - p + r, ow = v*s - p + t, 0 <= h < H, 0 <= v < W.
+ *   over the taps with oh = h*s - ph + r, ow = v*s - pw + t, 0 <= h < H, 0 <= v < W.
  * Arguments: out_ = y at oo_, in_ = col at io_, and in CONV_ARGS's order
  * (nb, C, H, W, R, S, P, Q) = (nb, K, Ho, Wo, R, S, H, W). */
 
 /* GPU form (gather): one work-item per output pixel (n, oh, ow), for every
- * k. With oh + p = h0*s + r0, the taps that can hit are r = r0, r0 + s, ...
+ * k. With oh + ph = h0*s + r0, the taps that can hit are r = r0, r0 + s, ...
  * with h = h0, h0 - 1, ...; the same along ow. */
 #if CONV_BUILDS(CONV_COL2IM_PIXELS)
 __kernel void conv_col2im_f32(CONV_ARGS) {
@@ -130,7 +131,7 @@ __kernel void conv_col2im_f32(CONV_ARGS) {
     if (g >= nb * Ho * Wo) return;
     int ow = g % Wo, oh = (g / Wo) % Ho, n = g / (Ho * Wo);
     int cols = nb * Hi * Wi;
-    int r0 = (oh + p) % s, h0 = (oh + p) / s, t0 = (ow + p) % s, v0 = (ow + p) / s;
+    int r0 = (oh + ph) % s, h0 = (oh + ph) / s, t0 = (ow + pw) % s, v0 = (ow + pw) / s;
     __global const float *base = in_ + io_ + n * Hi * Wi;
     __global float *out = out_ + oo_ + n * K * Ho * Wo + oh * Wo + ow;
     for (int k = 0; k < K; k++) {
@@ -168,15 +169,15 @@ __kernel void conv_col2im_stream_f32(CONV_ARGS) {
         for (int e = 0; e < Ho * Wo; e++) yk[n * K * Ho * Wo + e] = 0.0f;
     __global const float *ck = in_ + io_ + k * R * S * cols;
     for (int r = 0; r < R; r++) {
-        int hlo = conv_run_lo(r - p, s, Hi), hhi = conv_run_hi(r - p, s, Ho, Hi);
+        int hlo = conv_run_lo(r - ph, s, Hi), hhi = conv_run_hi(r - ph, s, Ho, Hi);
         for (int t = 0; t < S; t++) {
-            int vlo = conv_run_lo(t - p, s, Wi), vhi = conv_run_hi(t - p, s, Wo, Wi);
+            int vlo = conv_run_lo(t - pw, s, Wi), vhi = conv_run_hi(t - pw, s, Wo, Wi);
             __global const float *row = ck + (r * S + t) * cols;
             for (int n = n0; n < n1; n++) {
                 __global float *out = yk + n * K * Ho * Wo;
                 __global const float *rn = row + n * Hi * Wi;
                 for (int h = hlo; h < hhi; h++) {
-                    int o0 = (h * s - p + r) * Wo + t - p; /* y[n, k, oh, ow] at o0 + v*s */
+                    int o0 = (h * s - ph + r) * Wo + t - pw; /* y[n, k, oh, ow] at o0 + v*s */
                     __global const float *crow = rn + h * Wi;
                     for (int v = vlo; v < vhi; v++) out[o0 + v * s] += crow[v];
                 }

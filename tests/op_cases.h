@@ -73,10 +73,13 @@ static int b_mm11(clgan_graph *g, const int *in) { return clgan_matmul(g, in[0],
 static int b_conv_s1p1(clgan_graph *g, const int *in) { return clgan_conv2d(g, in[0], in[1], 1, 1); }
 static int b_conv_s2p0(clgan_graph *g, const int *in) { return clgan_conv2d(g, in[0], in[1], 2, 0); }
 static int b_conv_s3p2(clgan_graph *g, const int *in) { return clgan_conv2d(g, in[0], in[1], 3, 2); }
+/* a padding per axis, as Inception's 1x7 and 7x1 convolutions take */
+static int b_conv_p02(clgan_graph *g, const int *in) { return clgan_conv2d_pad(g, in[0], in[1], 1, 0, 2); }
+static int b_conv_s2p20(clgan_graph *g, const int *in) { return clgan_conv2d_pad(g, in[0], in[1], 2, 2, 0); }
 static int b_convt_s2p1(clgan_graph *g, const int *in) { return clgan_conv_transpose2d(g, in[0], in[1], 2, 1, 0); }
 static int b_convt_s3p2(clgan_graph *g, const int *in) { return clgan_conv_transpose2d(g, in[0], in[1], 3, 2, 1); }
 static int b_conv_gw(clgan_graph *g, const int *in) {
-    return clgan_conv_generic(g, CLGAN_OP_CONV2D_GRAD_W, in[0], in[1], 2, 1, 0, 0, 4, (int[]){5, 3, 3, 3});
+    return clgan_conv_generic(g, CLGAN_OP_CONV2D_GRAD_W, in[0], in[1], 2, 1, 1, 0, 0, 4, (int[]){5, 3, 3, 3});
 }
 static int b_copy(clgan_graph *g, const int *in) { return clgan_copy(g, in[0]); }
 static int b_permute(clgan_graph *g, const int *in) { return clgan_permute(g, in[0], (int[]){2, 0, 3, 1}); }
@@ -153,6 +156,8 @@ static const op_case op_cases[] = {
     {"conv2d s1 p1", CLGAN_OP_CONV2D, 2, {4, 4}, {{2, 3, 7, 7}, {5, 3, 3, 3}}, {DOM_ANY, DOM_ANY}, {1, 1}, true, b_conv_s1p1},
     {"conv2d s2 p0", CLGAN_OP_CONV2D, 2, {4, 4}, {{3, 2, 7, 5}, {4, 2, 3, 2}}, {DOM_ANY, DOM_ANY}, {1, 1}, false, b_conv_s2p0},
     {"conv2d s3 p2", CLGAN_OP_CONV2D, 2, {4, 4}, {{1, 1, 13, 13}, {2, 1, 5, 5}}, {DOM_ANY, DOM_ANY}, {1, 1}, true, b_conv_s3p2},
+    {"conv2d 1x5 p0,2", CLGAN_OP_CONV2D, 2, {4, 4}, {{2, 3, 6, 7}, {4, 3, 1, 5}}, {DOM_ANY, DOM_ANY}, {1, 1}, true, b_conv_p02},
+    {"conv2d 5x1 s2 p2,0", CLGAN_OP_CONV2D, 2, {4, 4}, {{2, 3, 7, 6}, {4, 3, 5, 1}}, {DOM_ANY, DOM_ANY}, {1, 1}, true, b_conv_s2p20},
     {"conv_t2d s2 p1", CLGAN_OP_CONV_T2D, 2, {4, 4}, {{2, 3, 4, 4}, {3, 5, 4, 4}}, {DOM_ANY, DOM_ANY}, {1, 1}, true, b_convt_s2p1},
     {"conv_t2d s3 p2 op1", CLGAN_OP_CONV_T2D, 2, {4, 4}, {{1, 2, 3, 5}, {2, 3, 5, 5}}, {DOM_ANY, DOM_ANY}, {1, 1}, false, b_convt_s3p2},
     {"conv2d_grad_w", CLGAN_OP_CONV2D_GRAD_W, 2, {4, 4}, {{2, 3, 7, 7}, {2, 5, 4, 4}}, {DOM_ANY, DOM_ANY}, {1, 1}, true, b_conv_gw},

@@ -139,6 +139,7 @@ static void add_conv2d(const char *label, int n, int c, int h, int k, int r, int
     bench_case *b = add_case(label, CLGAN_OP_CONV2D, 2, in, NULL, tensor_of(4, (int[]){n, k, o, o}), extra);
     b->call.ip[0] = s;
     b->call.ip[1] = p;
+    b->call.ip[4] = p; /* the same padding on both axes */
     b->rate = RATE_FLOP;
     b->flop = 2.0 * n * k * o * o * (double)c * r * r;
 }
@@ -152,6 +153,7 @@ static void add_conv_t2d(const char *label, int n, int c, int h, int k, int r, i
     bench_case *b = add_case(label, CLGAN_OP_CONV_T2D, 2, in, NULL, tensor_of(4, (int[]){n, k, o, o}), extra);
     b->call.ip[0] = s;
     b->call.ip[1] = p;
+    b->call.ip[4] = p; /* the same padding on both axes */
     b->rate = RATE_FLOP;
     b->flop = 2.0 * n * c * h * h * (double)k * r * r;
 }
@@ -167,6 +169,7 @@ static void add_grad_w(const char *label, int n, int c, int h, int k, int r, int
     bench_case *b = add_case(label, CLGAN_OP_CONV2D_GRAD_W, 2, in, NULL, tensor_of(4, (int[]){k, c, r, r}), extra);
     b->call.ip[0] = s;
     b->call.ip[1] = p;
+    b->call.ip[4] = p; /* the same padding on both axes */
     b->rate = RATE_FLOP;
     b->flop = 2.0 * n * k * o * o * (double)c * r * r;
 }

@@ -123,6 +123,8 @@ clgan_node clgan_expand(clgan_graph *g, clgan_node b, int ndim, const int *shape
 clgan_node clgan_matmul(clgan_graph *g, clgan_node a, clgan_node b, bool trans_a, bool trans_b);
 /* x (N, C, H, W), w (K, C, R, S) -> (N, K, P, Q) */
 clgan_node clgan_conv2d(clgan_graph *g, clgan_node x, clgan_node w, int stride, int pad);
+/* The same with its own padding on each axis: pad_h rows above and below, pad_w columns each side. */
+clgan_node clgan_conv2d_pad(clgan_graph *g, clgan_node x, clgan_node w, int stride, int pad_h, int pad_w);
 /* x (N, C, H, W), w (C, K, R, S) -> (N, K, (H-1)s - 2p + R + op, ...) */
 clgan_node clgan_conv_transpose2d(clgan_graph *g, clgan_node x, clgan_node w, int stride, int pad, int out_pad);
 

@@ -361,34 +361,39 @@ clgan_node clgan_matmul(clgan_graph *g, clgan_node a, clgan_node b, bool ta, boo
     return clgan_matmul_node(g, a, b, ta, tb);
 }
 
-int clgan_conv_generic(clgan_graph *g, clgan_op op, int a, int b, int stride, int pad, int out_pad_h, int out_pad_w,
-                       int ndim, const int *shape) {
+int clgan_conv_generic(clgan_graph *g, clgan_op op, int a, int b, int stride, int pad_h, int pad_w, int out_pad_h,
+                       int out_pad_w, int ndim, const int *shape) {
     int in[2] = {a, b};
     int i = clgan_graph_add(g, op, 2, in, ndim, shape);
     if (i < 0) return -1;
     N(g, i)->ip[0] = stride;
-    N(g, i)->ip[1] = pad;
+    N(g, i)->ip[1] = pad_h;
     N(g, i)->ip[2] = out_pad_h;
     N(g, i)->ip[3] = out_pad_w;
+    N(g, i)->ip[4] = pad_w;
     return i;
 }
 
-clgan_node clgan_conv2d(clgan_graph *g, clgan_node x, clgan_node w, int stride, int pad) {
+clgan_node clgan_conv2d_pad(clgan_graph *g, clgan_node x, clgan_node w, int stride, int pad_h, int pad_w) {
     int in[2] = {x, w};
     if (!clgan_graph_ok(g, 2, in)) return -1;
     const clgan_gnode *X = N(g, x), *W = N(g, w);
-    if (X->ndim != 4 || W->ndim != 4 || X->shape[1] != W->shape[1] || stride < 1 || pad < 0 ||
-        X->shape[2] + 2 * pad < W->shape[2] || X->shape[3] + 2 * pad < W->shape[3]) {
+    if (X->ndim != 4 || W->ndim != 4 || X->shape[1] != W->shape[1] || stride < 1 || pad_h < 0 || pad_w < 0 ||
+        X->shape[2] + 2 * pad_h < W->shape[2] || X->shape[3] + 2 * pad_w < W->shape[3]) {
         char sx[64], sw[64];
         shape_str(X, sx, sizeof sx);
         shape_str(W, sw, sizeof sw);
         return clgan_graph_fail(g, CLGAN_ERR(CLGAN_ERR_INVALID_ARG,
-                                             "conv2d: input %s, weight %s, stride %d, padding %d do not fit", sx, sw,
-                                             stride, pad));
+                                             "conv2d: input %s, weight %s, stride %d, padding %d, %d do not fit", sx,
+                                             sw, stride, pad_h, pad_w));
     }
-    int shape[4] = {X->shape[0], W->shape[0], (X->shape[2] + 2 * pad - W->shape[2]) / stride + 1,
-                    (X->shape[3] + 2 * pad - W->shape[3]) / stride + 1};
-    return clgan_conv_generic(g, CLGAN_OP_CONV2D, x, w, stride, pad, 0, 0, 4, shape);
+    int shape[4] = {X->shape[0], W->shape[0], (X->shape[2] + 2 * pad_h - W->shape[2]) / stride + 1,
+                    (X->shape[3] + 2 * pad_w - W->shape[3]) / stride + 1};
+    return clgan_conv_generic(g, CLGAN_OP_CONV2D, x, w, stride, pad_h, pad_w, 0, 0, 4, shape);
+}
+
+clgan_node clgan_conv2d(clgan_graph *g, clgan_node x, clgan_node w, int stride, int pad) {
+    return clgan_conv2d_pad(g, x, w, stride, pad, pad);
 }
 
 clgan_node clgan_conv_transpose2d(clgan_graph *g, clgan_node x, clgan_node w, int stride, int pad, int out_pad) {
@@ -408,7 +413,7 @@ clgan_node clgan_conv_transpose2d(clgan_graph *g, clgan_node x, clgan_node w, in
                                              sx, sw, stride, pad, out_pad));
     }
     int shape[4] = {X->shape[0], W->shape[1], ho, wo};
-    return clgan_conv_generic(g, CLGAN_OP_CONV_T2D, x, w, stride, pad, out_pad, out_pad, 4, shape);
+    return clgan_conv_generic(g, CLGAN_OP_CONV_T2D, x, w, stride, pad, pad, out_pad, out_pad, 4, shape);
 }
 
 /* ---- layout ---- */

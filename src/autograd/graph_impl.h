@@ -95,7 +95,7 @@ int clgan_binary_bcast(clgan_graph *g, clgan_op op, int a, int b, int outer, int
 int clgan_sum_to(clgan_graph *g, int x, int ndim, const int *shape, int outer, int mid, int inner);
 int clgan_expand_to(clgan_graph *g, int b, int ndim, const int *shape, int outer, int mid, int inner);
 /* out_pad_h/w: CONV_T2D's output padding per dimension */
-int clgan_conv_generic(clgan_graph *g, clgan_op op, int a, int b, int stride, int pad, int out_pad_h, int out_pad_w,
+int clgan_conv_generic(clgan_graph *g, clgan_op op, int a, int b, int stride, int pad_h, int pad_w, int out_pad_h, int out_pad_w,
                        int ndim, const int *shape);
 int clgan_matmul_node(clgan_graph *g, int a, int b, int ta, int tb);
 int clgan_unary_node(clgan_graph *g, clgan_op op, int x, float p0, float p1);

@@ -185,10 +185,10 @@ static long long conv_out(long long in, long long k, long long s, long long p) {
     return in + 2 * p >= k ? (in + 2 * p - k) / s + 1 : 0;
 }
 
-/* CONV2D        x (N,C,H,W), w (K,C,R,S) -> y (N,K,P,Q), P = (H + 2p - R)/s + 1
- * CONV_T2D      x (N,C,H,W), w (C,K,R,S) -> y (N,K,Ho,Wo), Ho = (H - 1)s - 2p + R + ip2, Wo likewise with ip3
- * CONV2D_GRAD_W x (N,C,H,W), dy (N,K,P,Q) -> dw (K,C,R,S), P as for CONV2D
- * stride ip0 >= 1, padding ip1 >= 0, output paddings >= 0; the padded
+/* CONV2D        x (N,C,H,W), w (K,C,R,S) -> y (N,K,P,Q), P = (H + 2ph - R)/s + 1, Q = (W + 2pw - S)/s + 1
+ * CONV_T2D      x (N,C,H,W), w (C,K,R,S) -> y (N,K,Ho,Wo), Ho = (H - 1)s - 2ph + R + ip2, Wo likewise with pw, ip3
+ * CONV2D_GRAD_W x (N,C,H,W), dy (N,K,P,Q) -> dw (K,C,R,S), P, Q as for CONV2D
+ * stride ip0 >= 1, paddings ph = ip1, pw = ip4 >= 0, output paddings >= 0; the padded
  * image (the input, or CONV_T2D's output) stays below 2^31 on each axis,
  * so the int index arithmetic of the reference and the kernels holds. */
 static clgan_status check_conv(const clgan_op_call *c, const arg *x, const arg *w, const arg *y) {
@@ -196,30 +196,30 @@ static clgan_status check_conv(const clgan_op_call *c, const arg *x, const arg *
     if ((st = want_full(x, 4)) != CLGAN_OK || (st = want_full(w, 4)) != CLGAN_OK || (st = want_full(y, 4)) != CLGAN_OK)
         return st;
     bool t = c->op == CLGAN_OP_CONV_T2D;
-    int s = c->ip[0], p = c->ip[1];
+    int s = c->ip[0], ph = c->ip[1], pw = c->ip[4];
     char opad[40] = "";
     if (t) snprintf(opad, sizeof opad, ", output padding %d, %d", c->ip[2], c->ip[3]);
-    if (s < 1 || p < 0 || (t && (c->ip[2] < 0 || c->ip[3] < 0)))
-        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "stride %d, padding %d%s: want a stride >= 1 and paddings >= 0", s, p,
-                         opad);
+    if (s < 1 || ph < 0 || pw < 0 || (t && (c->ip[2] < 0 || c->ip[3] < 0)))
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "stride %d, padding %d, %d%s: want a stride >= 1 and paddings >= 0", s,
+                         ph, pw, opad);
     const int *X = x->t->shape, *Wt = w->t->shape, *Y = y->t->shape;
     bool fit;
     const clgan_op_tensor *padded = t ? y->t : x->t;
-    if ((long long)padded->shape[2] + 2LL * p > INT_MAX || (long long)padded->shape[3] + 2LL * p > INT_MAX)
+    if ((long long)padded->shape[2] + 2LL * ph > INT_MAX || (long long)padded->shape[3] + 2LL * pw > INT_MAX)
         fit = false;
     else if (c->op == CLGAN_OP_CONV2D)
-        fit = Wt[1] == X[1] && Y[0] == X[0] && Y[1] == Wt[0] && Y[2] == conv_out(X[2], Wt[2], s, p) &&
-              Y[3] == conv_out(X[3], Wt[3], s, p);
+        fit = Wt[1] == X[1] && Y[0] == X[0] && Y[1] == Wt[0] && Y[2] == conv_out(X[2], Wt[2], s, ph) &&
+              Y[3] == conv_out(X[3], Wt[3], s, pw);
     else if (t)
         fit = Wt[0] == X[1] && Y[0] == X[0] && Y[1] == Wt[1] &&
-              Y[2] == ((long long)X[2] - 1) * s - 2LL * p + Wt[2] + c->ip[2] &&
-              Y[3] == ((long long)X[3] - 1) * s - 2LL * p + Wt[3] + c->ip[3];
+              Y[2] == ((long long)X[2] - 1) * s - 2LL * ph + Wt[2] + c->ip[2] &&
+              Y[3] == ((long long)X[3] - 1) * s - 2LL * pw + Wt[3] + c->ip[3];
     else /* GRAD_W: w is dy, y is dw */
-        fit = Wt[0] == X[0] && Y[0] == Wt[1] && Y[1] == X[1] && Wt[2] == conv_out(X[2], Y[2], s, p) &&
-              Wt[3] == conv_out(X[3], Y[3], s, p);
+        fit = Wt[0] == X[0] && Y[0] == Wt[1] && Y[1] == X[1] && Wt[2] == conv_out(X[2], Y[2], s, ph) &&
+              Wt[3] == conv_out(X[3], Y[3], s, pw);
     if (!fit)
-        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "shapes do not fit: x %s, %s %s, stride %d, pad %d%s -> %s %s", x->s,
-                         w->name, w->s, s, p, opad, y->name, y->s);
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "shapes do not fit: x %s, %s %s, stride %d, pad %d, %d%s -> %s %s",
+                         x->s, w->name, w->s, s, ph, pw, opad, y->name, y->s);
     return CLGAN_OK;
 }
 

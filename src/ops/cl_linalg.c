@@ -102,17 +102,17 @@ static bool conv_specialise(const clgan_device *d) {
 }
 
 /* Launches kernel `which` of cl/conv.cl with CONV_ARGS (out at oo, in at io,
- * then the eleven sizes sz) on `global` work-items, building its specialised
+ * then the twelve sizes sz) on `global` work-items, building its specialised
  * form for these sizes first when it has none yet. */
-static clgan_status conv_launch(clgan_device *d, int which, cl_mem out, int oo, cl_mem in, int io, const int sz[11],
+static clgan_status conv_launch(clgan_device *d, int which, cl_mem out, int oo, cl_mem in, int io, const int sz[12],
                                 size_t global, size_t local) {
-    static const char *const names[11] = {"nb_", "C_", "H_", "W_", "R_", "S_", "P_", "Q_", "s_", "p_", "blk_"};
+    static const char *const names[12] = {"nb_", "C_", "H_", "W_", "R_", "S_", "P_", "Q_", "s_", "ph_", "pw_", "blk_"};
     const char *kernel = conv_kernel[which];
     char spec[48], defines[512];
     clgan_status st = CLGAN_OK;
     if (conv_specialise(d)) {
         int len = snprintf(defines, sizeof defines, "#define CONV_SPEC 1\n#define CONV_ONLY %d\n", which);
-        for (int i = 0; i < 11; i++)
+        for (int i = 0; i < 12; i++)
             len += snprintf(defines + len, sizeof defines - (size_t)len, "#define CV_%s %d\n", names[i], sz[i]);
         clgan_sha256 h;
         uint8_t dig[32];
@@ -129,15 +129,15 @@ static clgan_status conv_launch(clgan_device *d, int which, cl_mem out, int oo, 
         }
         kernel = spec;
     }
-    clgan_cl_arg args[15] = {CLARG(out), CLARG(oo), CLARG(in), CLARG(io)};
-    for (int i = 0; i < 11; i++) args[4 + i] = CLARG(sz[i]);
-    return clgan_cl_launch(d, kernel, global, local, 15, args);
+    clgan_cl_arg args[16] = {CLARG(out), CLARG(oo), CLARG(in), CLARG(io)};
+    for (int i = 0; i < 12; i++) args[4 + i] = CLARG(sz[i]);
+    return clgan_cl_launch(d, kernel, global, local, 16, args);
 }
 
 /* col (C*R*S, nb*P*Q) at co = im2col of x (nb, C, H, W) at xo */
 static clgan_status im2col(clgan_device *d, cl_mem col, int co, cl_mem x, int xo, int nb, int C, int H, int W, int R,
-                           int S, int P, int Q, int s, int p) {
-    const int sz[11] = {nb, C, H, W, R, S, P, Q, s, p, 1};
+                           int S, int P, int Q, int s, int ph, int pw) {
+    const int sz[12] = {nb, C, H, W, R, S, P, Q, s, ph, pw, 1};
     if (clgan_cl_cpu_forms(d)) /* a row each */
         return conv_launch(d, IM2COL_ROWS, col, co, x, xo, sz, (size_t)C * R * S, clgan_cl_cpu_group(d, (size_t)C * R * S));
     return conv_launch(d, IM2COL_COLS, col, co, x, xo, sz, (size_t)nb * P * Q, WG); /* a column each */
@@ -145,16 +145,16 @@ static clgan_status im2col(clgan_device *d, cl_mem col, int co, cl_mem x, int xo
 
 /* y (nb, K, Ho, Wo) at yo = col2im of col (K*R*S, nb*H*W) at co */
 static clgan_status col2im(clgan_device *d, cl_mem y, int yo, cl_mem col, int co, int nb, int K, int Ho, int Wo,
-                           int R, int S, int H, int W, int s, int p) {
+                           int R, int S, int H, int W, int s, int ph, int pw) {
     if (clgan_cl_cpu_forms(d)) { /* a channel and block of samples each, blocks enough to fill the cores */
         size_t want = 4 * (size_t)(d->info.compute_units ? d->info.compute_units : 1);
         int blocks = K >= (int)want ? 1 : (int)((want + (size_t)K - 1) / (size_t)K);
         if (blocks > nb) blocks = nb;
-        const int blk = (nb + blocks - 1) / blocks, sz[11] = {nb, K, Ho, Wo, R, S, H, W, s, p, blk};
+        const int blk = (nb + blocks - 1) / blocks, sz[12] = {nb, K, Ho, Wo, R, S, H, W, s, ph, pw, blk};
         size_t items = (size_t)K * (size_t)((nb + blk - 1) / blk);
         return conv_launch(d, COL2IM_STREAM, y, yo, col, co, sz, items, clgan_cl_cpu_group(d, items));
     }
-    const int sz[11] = {nb, K, Ho, Wo, R, S, H, W, s, p, 1};
+    const int sz[12] = {nb, K, Ho, Wo, R, S, H, W, s, ph, pw, 1};
     return conv_launch(d, COL2IM_PIXELS, y, yo, col, co, sz, (size_t)nb * Ho * Wo, WG); /* a pixel each */
 }
 
@@ -175,7 +175,7 @@ clgan_status cl_conv2d(clgan_device *d, const clgan_op_call *c) {
     clgan_status st;
     int N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
     int K = w->shape[0], R = w->shape[2], S = w->shape[3], P = y->shape[2], Q = y->shape[3];
-    int s = c->ip[0], p = c->ip[1];
+    int s = c->ip[0], ph = c->ip[1], pw = c->ip[4];
     size_t crs = (size_t)C * R * S, pq = (size_t)P * Q;
     int nb = 1;
     if ((st = chunk_samples(d, (crs + (size_t)K) * pq, N, &nb)) != CLGAN_OK) return st;
@@ -186,7 +186,7 @@ clgan_status cl_conv2d(clgan_device *d, const clgan_op_call *c) {
     for (int n0 = 0; n0 < N && st == CLGAN_OK; n0 += nb) {
         int m = N - n0 < nb ? N - n0 : nb;
         int xo = (int)(x->off + (size_t)n0 * C * H * W), yo = (int)(y->off + (size_t)n0 * K * pq);
-        st = im2col(d, scratch, 0, x->buf->mem, xo, m, C, H, W, R, S, P, Q, s, p);
+        st = im2col(d, scratch, 0, x->buf->mem, xo, m, C, H, W, R, S, P, Q, s, ph, pw);
         if (st != CLGAN_OK) break;
         if (m == 1) {
             st = sgemm(d, false, false, (size_t)K, pq, crs, w->buf->mem, w->off, crs, scratch, 0, pq, 0.0f, y->buf->mem,
@@ -207,7 +207,7 @@ clgan_status cl_conv_t2d(clgan_device *d, const clgan_op_call *c) {
     clgan_status st;
     int N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
     int K = w->shape[1], R = w->shape[2], S = w->shape[3], Ho = y->shape[2], Wo = y->shape[3];
-    int s = c->ip[0], p = c->ip[1];
+    int s = c->ip[0], ph = c->ip[1], pw = c->ip[4];
     size_t krs = (size_t)K * R * S, hw = (size_t)H * W;
     int nb = 1;
     if ((st = chunk_samples(d, (krs + (size_t)C) * hw, N, &nb)) != CLGAN_OK) return st;
@@ -229,7 +229,7 @@ clgan_status cl_conv_t2d(clgan_device *d, const clgan_op_call *c) {
                            scratch, 0, cols);
         }
         if (st != CLGAN_OK) break;
-        st = col2im(d, y->buf->mem, yo, scratch, 0, m, K, Ho, Wo, R, S, H, W, s, p);
+        st = col2im(d, y->buf->mem, yo, scratch, 0, m, K, Ho, Wo, R, S, H, W, s, ph, pw);
     }
     return st;
 }
@@ -240,7 +240,7 @@ clgan_status cl_conv2d_grad_w(clgan_device *d, const clgan_op_call *c) {
     clgan_status st;
     int N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
     int K = dy->shape[1], P = dy->shape[2], Q = dy->shape[3], R = dw->shape[2], S = dw->shape[3];
-    int s = c->ip[0], p = c->ip[1];
+    int s = c->ip[0], ph = c->ip[1], pw = c->ip[4];
     size_t crs = (size_t)C * R * S, pq = (size_t)P * Q;
     int nb = 1;
     if ((st = chunk_samples(d, (crs + (size_t)K) * pq, N, &nb)) != CLGAN_OK) return st;
@@ -253,7 +253,7 @@ clgan_status cl_conv2d_grad_w(clgan_device *d, const clgan_op_call *c) {
         int xo = (int)(x->off + (size_t)n0 * C * H * W);
         size_t dyo = dy->off + (size_t)n0 * K * pq, cols = (size_t)m * pq;
         float beta = n0 == 0 ? 0.0f : 1.0f; /* the first chunk overwrites dw, the rest add to it */
-        st = im2col(d, scratch, 0, x->buf->mem, xo, m, C, H, W, R, S, P, Q, s, p);
+        st = im2col(d, scratch, 0, x->buf->mem, xo, m, C, H, W, R, S, P, Q, s, ph, pw);
         if (st != CLGAN_OK) break;
         if (m == 1) {
             st = sgemm(d, false, true, (size_t)K, crs, cols, dy->buf->mem, dyo, cols, scratch, 0, cols, beta,

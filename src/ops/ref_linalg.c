@@ -27,7 +27,7 @@ void ref_matmul(const clgan_op_call *c) {
 }
 
 /* x is (N,C,H,W), w is (K,C,R,S), y is (N,K,P,Q) with P = (H + 2p - R)/s + 1:
- * y[n,k,i,j] = sum over c,r,t of w[k,c,r,t] x[n,c, i s - p + r, j s - p + t],
+ * y[n,k,i,j] = sum over c,r,t of w[k,c,r,t] x[n,c, i s - ph + r, j s - pw + t],
  * terms outside x being zero. */
 void ref_conv2d(const clgan_op_call *c) {
     const float *x = clgan_ref_ptr(&c->in[0]), *w = clgan_ref_ptr(&c->in[1]);
@@ -35,7 +35,7 @@ void ref_conv2d(const clgan_op_call *c) {
     int N = c->in[0].shape[0], C = c->in[0].shape[1], H = c->in[0].shape[2], W = c->in[0].shape[3];
     int K = c->in[1].shape[0], R = c->in[1].shape[2], S = c->in[1].shape[3];
     int P = c->out.shape[2], Q = c->out.shape[3];
-    int s = c->ip[0], p = c->ip[1];
+    int s = c->ip[0], ph = c->ip[1], pw = c->ip[4];
     for (int n = 0; n < N; n++)
         for (int k = 0; k < K; k++)
             for (int i = 0; i < P; i++)
@@ -44,7 +44,7 @@ void ref_conv2d(const clgan_op_call *c) {
                     for (int ch = 0; ch < C; ch++)
                         for (int r = 0; r < R; r++)
                             for (int t = 0; t < S; t++) {
-                                int h = i * s - p + r, v = j * s - p + t;
+                                int h = i * s - ph + r, v = j * s - pw + t;
                                 if (h < 0 || h >= H || v < 0 || v >= W) continue;
                                 acc += (double)w[(((size_t)k * C + ch) * R + r) * S + t] *
                                        x[(((size_t)n * C + ch) * H + h) * W + v];
@@ -54,18 +54,18 @@ void ref_conv2d(const clgan_op_call *c) {
 }
 
 /* x is (N,C,H,W), w is (C,K,R,S), y is (N,K,Ho,Wo) with
- * Ho = (H - 1)s - 2p + R + output_padding (the shape comes from y):
+ * Ho = (H - 1)s - 2ph + R + output_padding (the shape comes from y; Wo with pw):
  * y[n,k,oh,ow] = sum of x[n,c,h,v] w[c,k,r,t] over all (c,h,v,r,t) with
- * oh = h s - p + r and ow = v s - p + t. Written in gather form, so each
+ * oh = h s - ph + r and ow = v s - pw + t. Written in gather form, so each
  * output has its own double accumulator: for each tap (r,t), the input pixel
- * is h = (oh + p - r)/s when that division is exact and lands inside x. */
+ * is h = (oh + ph - r)/s when that division is exact and lands inside x. */
 void ref_conv_t2d(const clgan_op_call *c) {
     const float *x = clgan_ref_ptr(&c->in[0]), *w = clgan_ref_ptr(&c->in[1]);
     float *y = clgan_ref_ptr(&c->out);
     int N = c->in[0].shape[0], C = c->in[0].shape[1], H = c->in[0].shape[2], W = c->in[0].shape[3];
     int K = c->in[1].shape[1], R = c->in[1].shape[2], S = c->in[1].shape[3];
     int Ho = c->out.shape[2], Wo = c->out.shape[3];
-    int s = c->ip[0], p = c->ip[1];
+    int s = c->ip[0], ph = c->ip[1], pw = c->ip[4];
     for (int n = 0; n < N; n++)
         for (int k = 0; k < K; k++)
             for (int oh = 0; oh < Ho; oh++)
@@ -73,7 +73,7 @@ void ref_conv_t2d(const clgan_op_call *c) {
                     double acc = 0.0;
                     for (int r = 0; r < R; r++)
                         for (int t = 0; t < S; t++) {
-                            int hs = oh + p - r, vs = ow + p - t; /* = h s, v s */
+                            int hs = oh + ph - r, vs = ow + pw - t; /* = h s, v s */
                             if (hs < 0 || vs < 0 || hs % s != 0 || vs % s != 0) continue;
                             int h = hs / s, v = vs / s;
                             if (h >= H || v >= W) continue;
@@ -86,7 +86,7 @@ void ref_conv_t2d(const clgan_op_call *c) {
 }
 
 /* x is (N,C,H,W), dy is (N,K,P,Q), dw is (K,C,R,S) (R,S from dw's shape):
- * dw[k,c,r,t] = sum over n,i,j of dy[n,k,i,j] x[n,c, i s - p + r, j s - p + t],
+ * dw[k,c,r,t] = sum over n,i,j of dy[n,k,i,j] x[n,c, i s - ph + r, j s - pw + t],
  * terms outside x being zero: the gradient of CONV2D with respect to w. */
 void ref_conv2d_grad_w(const clgan_op_call *c) {
     const float *x = clgan_ref_ptr(&c->in[0]), *dy = clgan_ref_ptr(&c->in[1]);
@@ -94,7 +94,7 @@ void ref_conv2d_grad_w(const clgan_op_call *c) {
     int N = c->in[0].shape[0], C = c->in[0].shape[1], H = c->in[0].shape[2], W = c->in[0].shape[3];
     int K = c->in[1].shape[1], P = c->in[1].shape[2], Q = c->in[1].shape[3];
     int R = c->out.shape[2], S = c->out.shape[3];
-    int s = c->ip[0], p = c->ip[1];
+    int s = c->ip[0], ph = c->ip[1], pw = c->ip[4];
     for (int k = 0; k < K; k++)
         for (int ch = 0; ch < C; ch++)
             for (int r = 0; r < R; r++)
@@ -103,7 +103,7 @@ void ref_conv2d_grad_w(const clgan_op_call *c) {
                     for (int n = 0; n < N; n++)
                         for (int i = 0; i < P; i++)
                             for (int j = 0; j < Q; j++) {
-                                int h = i * s - p + r, v = j * s - p + t;
+                                int h = i * s - ph + r, v = j * s - pw + t;
                                 if (h < 0 || h >= H || v < 0 || v >= W) continue;
                                 acc += (double)dy[(((size_t)n * K + k) * P + i) * Q + j] *
                                        x[(((size_t)n * C + ch) * H + h) * W + v];
