@@ -2,11 +2,19 @@
 print 'ok' or 'FAIL' per check, collecting the failures.
 
 A crash never passes: expect() names the exact exit status, and a sanitizer
-report (its process exits with status 1 too) fails any expectation."""
+report (its process exits with status 1 too) fails any expectation.
+
+Also, with the standard library only, the files the tests make or check: PNG
+(png_write, png_read, png_size, grid_size), safetensors (st_read, st_write)
+and a tiny labelled idx data set (write_tiny_idx). The Python tests are the
+only code that runs the binary; the C tests call the library."""
+import json
 import os
 import re
+import struct
 import subprocess
 import sys
+import zlib
 
 BIN = os.environ['CLGAN_BIN']
 failures = []
@@ -53,6 +61,168 @@ def must(args, what, env=None):
         print('FAIL %s\nrc=%d\nstdout:\n%s\nstderr:\n%s' % (what, code, out, err))
         sys.exit(1)
     return out, err
+
+
+def has(*texts):
+    """A regex (for expect's out_re / err_re) that matches a text holding every one of texts, as
+    literal strings in any order; None (no condition) when texts is empty."""
+    if not texts:
+        return None
+    return ''.join('(?=.*?%s)' % re.escape(t) for t in texts)
+
+
+# ---- the files clgan reads and writes, with the stdlib only ----
+# PNG: 8-bit, non-interlaced, colour types gray (0), gray+alpha (4), RGB (2), RGBA (6).
+PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
+PNG_CHANNELS = {0: 1, 4: 2, 2: 3, 6: 4}
+
+
+def _png_chunk(kind, data):
+    return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data) & 0xffffffff)
+
+
+def png_write(path, pixels, width, height, channels=1):
+    """Writes pixels (bytes, row-major, channels interleaved: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA)
+    as an 8-bit PNG, every row with filter 0 (none)."""
+    pixels = bytes(pixels)
+    color = {v: k for k, v in PNG_CHANNELS.items()}[channels]
+    stride = width * channels
+    if len(pixels) != stride * height:
+        raise ValueError('png_write: %d bytes for %dx%dx%d' % (len(pixels), width, height, channels))
+    raw = b''.join(b'\x00' + pixels[y * stride:(y + 1) * stride] for y in range(height))
+    with open(path, 'wb') as f:
+        f.write(PNG_SIGNATURE + _png_chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 8, color, 0, 0, 0)) +
+                _png_chunk(b'IDAT', zlib.compress(raw)) + _png_chunk(b'IEND', b''))
+
+
+def png_read(path):
+    """Decodes an 8-bit non-interlaced PNG: returns (width, height, channels, pixels), pixels as bytes
+    (row-major, channels interleaved). Raises ValueError when the file is not such a PNG (bad
+    signature, chunk CRC, IHDR, filter or data length)."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    if data[:8] != PNG_SIGNATURE:
+        raise ValueError('%s: not a PNG (signature)' % path)
+    at, idat, ihdr = 8, [], None
+    while True:
+        if at + 8 > len(data):
+            raise ValueError('%s: ends without IEND' % path)
+        n, kind = struct.unpack('>I4s', data[at:at + 8])
+        body = data[at + 8:at + 8 + n]
+        if len(body) != n or at + 12 + n > len(data):
+            raise ValueError('%s: chunk %r cut off' % (path, kind))
+        if struct.unpack('>I', data[at + 8 + n:at + 12 + n])[0] != zlib.crc32(kind + body) & 0xffffffff:
+            raise ValueError('%s: chunk %r: bad CRC' % (path, kind))
+        at += 12 + n
+        if kind == b'IHDR':
+            ihdr = struct.unpack('>IIBBBBB', body)
+        elif kind == b'IDAT':
+            idat.append(body)
+        elif kind == b'IEND':
+            break
+    if ihdr is None:
+        raise ValueError('%s: no IHDR' % path)
+    width, height, depth, color, _, _, interlace = ihdr
+    if depth != 8 or color not in PNG_CHANNELS or interlace != 0 or width < 1 or height < 1:
+        raise ValueError('%s: IHDR %r (expected 8-bit, non-interlaced, gray/RGB[A])' % (path, ihdr))
+    ch = PNG_CHANNELS[color]
+    stride = width * ch
+    raw = zlib.decompress(b''.join(idat))
+    if len(raw) != (stride + 1) * height:
+        raise ValueError('%s: %d bytes of image data, expected %d' % (path, len(raw), (stride + 1) * height))
+    out, prev = bytearray(), bytearray(stride)
+    for y in range(height):
+        ft, row = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = row[i - ch] if i >= ch else 0
+            b = prev[i]
+            c = prev[i - ch] if i >= ch else 0
+            if ft == 0:
+                pred = 0
+            elif ft == 1:
+                pred = a
+            elif ft == 2:
+                pred = b
+            elif ft == 3:
+                pred = (a + b) // 2
+            elif ft == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                pred = a if pa <= pb and pa <= pc else b if pb <= pc else c
+            else:
+                raise ValueError('%s: row %d: filter type %d' % (path, y, ft))
+            row[i] = (row[i] + pred) & 0xff
+        out += row
+        prev = row
+    return width, height, ch, bytes(out)
+
+
+def png_size(path):
+    """(width, height) of a PNG that decodes (png_read), else (-1, -1)."""
+    try:
+        w, h, _, _ = png_read(path)
+        return w, h
+    except (OSError, ValueError, struct.error, zlib.error):
+        return -1, -1
+
+
+def grid_size(n, side, cols, pad=2):
+    """The size of clgan's image grid (src/io/png.c clgan_png_grid_size): n images of side x side in
+    cols columns (at most n), pad pixels around each."""
+    cols = min(cols, n)
+    rows = (n + cols - 1) // cols
+    return cols * side + (cols + 1) * pad, rows * side + (rows + 1) * pad
+
+
+# safetensors: an 8-byte little-endian header length, a JSON header (tensors with dtype, shape and
+# data_offsets into the data that follows; optional "__metadata__", an object of strings), the data.
+def st_read(path):
+    """Returns (tensors, metadata): tensors an ordered dict name -> {'dtype', 'shape', 'data'} in
+    the header's order (data: the tensor's bytes), metadata the __metadata__ dict ({} if none)."""
+    with open(path, 'rb') as f:
+        n = struct.unpack('<Q', f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    meta = header.pop('__metadata__', {})
+    tensors = {}
+    for name, t in header.items():
+        b, e = t['data_offsets']
+        tensors[name] = {'dtype': t['dtype'], 'shape': list(t['shape']), 'data': data[b:e]}
+    return tensors, meta
+
+
+def st_write(path, tensors, metadata=None):
+    """Writes tensors (a dict name -> {'dtype', 'shape', 'data'}, laid out in its order, end to end)
+    and metadata (a dict of strings) as a safetensors file, the header padded with spaces to 8 bytes."""
+    header, blobs, at = {}, [], 0
+    if metadata is not None:
+        header['__metadata__'] = metadata
+    for name, t in tensors.items():
+        header[name] = {'dtype': t['dtype'], 'shape': list(t['shape']), 'data_offsets': [at, at + len(t['data'])]}
+        blobs.append(t['data'])
+        at += len(t['data'])
+    text = json.dumps(header, separators=(',', ':')).encode()
+    text += b' ' * (-len(text) % 8)
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<Q', len(text)) + text + b''.join(blobs))
+
+
+def write_tiny_idx(directory, n):
+    """A small labelled idx data set, directory/tiny-{images-idx3,labels-idx1}-ubyte: n 28x28 images,
+    image i of class i % 10 (a bright bar whose place depends on the class, over a faint
+    deterministic texture), so the run tests never depend on downloaded data. Returns the images path."""
+    images = os.path.join(directory, 'tiny-images-idx3-ubyte')
+    px = bytearray()
+    for i in range(n):
+        c = i % 10
+        for r in range(28):
+            for q in range(28):
+                px.append(250 if 2 + 2 * c <= r < 5 + 2 * c and 3 < q < 24 else (r * 7 + q * 13 + i * 31) % 40)
+    with open(images, 'wb') as f:
+        f.write(struct.pack('>IIII', 0x803, n, 28, 28) + bytes(px))
+    with open(os.path.join(directory, 'tiny-labels-idx1-ubyte'), 'wb') as f:
+        f.write(struct.pack('>II', 0x801, n) + bytes(i % 10 for i in range(n)))
+    return images
 
 
 # ---- bounded runs: time, memory and a clear one-line error ----

@@ -7,6 +7,7 @@
  *                          goes on: for sweeps over devices, ops and cases,
  *                          which report every case;
  *   OK(fmt, ...)           prints an "ok   ..." line for a case that passed;
+ *   EXPECT(ok, fmt, ...)   either of the two, for a sweep's row;
  *   MUST(call)             a library call that must return CLGAN_OK, else the
  *                          test fails at once with the library's message.
  *
@@ -20,6 +21,7 @@
 #include "clgan/core.h"
 
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +51,14 @@ static int failures;
         fputs("ok   ", stdout);  \
         printf(__VA_ARGS__);     \
         fputc('\n', stdout);     \
+    } while (0)
+
+/* a case's row: an "ok" line when it passed, else a FAIL line (a CHECK) */
+#define EXPECT(ok, ...)                  \
+    do {                                 \
+        bool expect_ok_ = (ok);          \
+        CHECK(expect_ok_, __VA_ARGS__);  \
+        if (expect_ok_) OK(__VA_ARGS__); \
     } while (0)
 
 /* a library call that must succeed; otherwise the part cannot go on */

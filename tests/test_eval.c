@@ -22,7 +22,6 @@
 #include "clgan/data.h"
 #include "clgan/train.h"
 #include "clgan/eval.h"
-#include "test_check.h"
 #include "test_util.h"
 
 #include <math.h>

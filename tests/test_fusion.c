@@ -8,7 +8,9 @@
  * Every kept value must agree within the op tests' bound (tolerances.h:
  * 1e-7 for elementwise ops and sums); the fused graph must have fused (some
  * group of two or more ops) and launched fewer kernels than the unfused one.
- * Exits 77 when no OpenCL device exists. */
+ * Exits 77 when no OpenCL device exists.
+ *
+ *   test_fusion [batchnorm|layernorm|sums]   (every case without an argument) */
 #include "test_util.h"
 #include "tolerances.h"
 
@@ -16,8 +18,6 @@
 #include "clgan/graph.h"
 
 #include <math.h>
-
-static int failures;
 
 typedef struct {
     clgan_graph *g;
@@ -118,8 +118,8 @@ static bool run_case(int c, clgan_device *d, float **out, size_t *n, int *nkept,
     built b = {.g = clgan_graph_new()};
     cases[c].fn(&b);
     clgan_status st = clgan_graph_compile(b.g, d);
+    CHECK(st == CLGAN_OK, "%s: compile on %s: %s", cases[c].name, clgan_device_get_info(d)->id, clgan_last_error());
     if (st != CLGAN_OK) {
-        printf("FAIL %s: compile on %s: %s\n", cases[c].name, clgan_device_get_info(d)->id, clgan_last_error());
         clgan_graph_free(b.g);
         return false;
     }
@@ -147,7 +147,7 @@ static bool run_case(int c, clgan_device *d, float **out, size_t *n, int *nkept,
         out[k] = malloc(n[k] * sizeof(float));
         st = clgan_graph_read(b.g, b.kept[k], out[k]);
     }
-    if (st != CLGAN_OK) printf("FAIL %s: run on %s: %s\n", cases[c].name, clgan_device_get_info(d)->id, clgan_last_error());
+    CHECK(st == CLGAN_OK, "%s: run on %s: %s", cases[c].name, clgan_device_get_info(d)->id, clgan_last_error());
     clgan_graph_free(b.g);
     return st == CLGAN_OK;
 }
@@ -156,56 +156,64 @@ static void free_all(float **v, int n) {
     for (int k = 0; k < n; k++) free(v[k]);
 }
 
-int main(void) {
-    clgan_log_set_level(CLGAN_LOG_WARN);
-    test_require_opencl();
+/* Case c on every OpenCL device: ref, fused and unfused (CLGAN_FUSE=0). */
+static void run_on_devices(int c) {
     clgan_device_list l;
-    if (clgan_devices_enumerate(&l) != CLGAN_OK) return 1;
+    MUST(clgan_devices_enumerate(&l));
     clgan_device *ref = NULL;
-    if (clgan_device_open(&l.items[l.count - 1], NULL, &ref) != CLGAN_OK) return 1;
+    MUST(clgan_device_open(&l.items[l.count - 1], NULL, &ref));
     for (int di = 0; di < l.count; di++) {
         if (l.items[di].backend != CLGAN_BACKEND_OPENCL) continue;
         clgan_device *d = NULL;
         if (clgan_device_open(&l.items[di], NULL, &d) != CLGAN_OK) {
-            printf("FAIL open %s: %s\n", l.items[di].id, clgan_last_error());
-            failures++;
+            CHECK(false, "open %s: %s", l.items[di].id, clgan_last_error());
             continue;
         }
-        for (int c = 0; c < (int)(sizeof cases / sizeof cases[0]); c++) {
-            float *want[16] = {0}, *fused[16] = {0}, *plain[16] = {0};
-            size_t n[16];
-            int nk = 0, groups = 0, largest = 0, g_unfused = 0, unused;
-            uint64_t lf = 0, lu = 0, lr = 0;
-            bool ok = run_case(c, ref, want, n, &nk, &lr, &unused, &unused);
-            ok = ok && run_case(c, d, fused, n, &nk, &lf, &groups, &largest);
-            setenv("CLGAN_FUSE", "0", 1);
-            ok = ok && run_case(c, d, plain, n, &nk, &lu, &g_unfused, &unused);
-            unsetenv("CLGAN_FUSE");
-            if (!ok) {
-                failures++;
-            } else {
-                double worst = 0, worst_plain = 0;
-                for (int k = 0; k < nk; k++) {
-                    double e = test_nmse(want[k], fused[k], n[k]), ep = test_nmse(want[k], plain[k], n[k]);
-                    if (!(e <= worst)) worst = e;
-                    if (!(ep <= worst_plain)) worst_plain = ep;
-                }
-                bool pass = worst <= tol_device(CLGAN_OP_SUM) && worst_plain <= tol_device(CLGAN_OP_SUM) &&
-                            largest >= 2 && g_unfused == 0 && lf < lu;
-                printf("%s %-10s on %s: %d values, NMSE fused %.3g, unfused %.3g; %d fused kernels (largest %d ops), "
-                       "%llu launches fused, %llu unfused\n",
-                       pass ? "ok  " : "FAIL", cases[c].name, l.items[di].id, nk, worst, worst_plain, groups, largest,
-                       (unsigned long long)lf, (unsigned long long)lu);
-                if (!pass) failures++;
+        float *want[16] = {0}, *fused[16] = {0}, *plain[16] = {0};
+        size_t n[16];
+        int nk = 0, groups = 0, largest = 0, g_unfused = 0, unused;
+        uint64_t lf = 0, lu = 0, lr = 0;
+        /* a run that fails is reported by run_case (a CHECK) */
+        bool ok = run_case(c, ref, want, n, &nk, &lr, &unused, &unused);
+        ok = ok && run_case(c, d, fused, n, &nk, &lf, &groups, &largest);
+        setenv("CLGAN_FUSE", "0", 1);
+        ok = ok && run_case(c, d, plain, n, &nk, &lu, &g_unfused, &unused);
+        unsetenv("CLGAN_FUSE");
+        if (ok) {
+            double worst = 0, worst_plain = 0;
+            for (int k = 0; k < nk; k++) {
+                double e = test_nmse(want[k], fused[k], n[k]), ep = test_nmse(want[k], plain[k], n[k]);
+                if (!(e <= worst)) worst = e;
+                if (!(ep <= worst_plain)) worst_plain = ep;
             }
-            free_all(want, nk);
-            free_all(fused, nk);
-            free_all(plain, nk);
+            bool pass = worst <= tol_device(CLGAN_OP_SUM) && worst_plain <= tol_device(CLGAN_OP_SUM) &&
+                        largest >= 2 && g_unfused == 0 && lf < lu;
+            EXPECT(pass,
+                   "%-10s on %s: %d values, NMSE fused %.3g, unfused %.3g; %d fused kernels (largest %d ops), "
+                   "%llu launches fused, %llu unfused",
+                   cases[c].name, l.items[di].id, nk, worst, worst_plain, groups, largest, (unsigned long long)lf,
+                   (unsigned long long)lu);
         }
+        free_all(want, nk);
+        free_all(fused, nk);
+        free_all(plain, nk);
         clgan_device_close(d);
     }
     clgan_device_close(ref);
     clgan_device_list_free(&l);
-    printf("%s\n", failures ? "FAILED" : "ok");
-    return failures ? 1 : 0;
+}
+
+static void part_batchnorm(void) { run_on_devices(0); }
+static void part_layernorm(void) { run_on_devices(1); }
+static void part_sums(void) { run_on_devices(2); }
+
+int main(int argc, char **argv) {
+    clgan_log_set_level(CLGAN_LOG_WARN);
+    test_require_opencl();
+    static const harness_part parts[] = {
+        {"batchnorm", part_batchnorm},
+        {"layernorm", part_layernorm},
+        {"sums", part_sums},
+    };
+    return harness_main(argc, argv, "test_fusion", parts, sizeof parts / sizeof parts[0]);
 }

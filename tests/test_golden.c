@@ -2,6 +2,8 @@
  *
  *   test_golden ref|cl [CASE]...
  *
+ * (its two parts, ref and cl: one must be named; CASE... limits the run to
+ * the fixtures whose names start with one of them.)
  * Each tests/golden/<case>.safetensors was made once by the PyTorch twin
  * (tools/golden_make.py; PyTorch is not needed here). It holds clgan's
  * initial parameters and running statistics, the run configuration, the
@@ -13,8 +15,8 @@
  * builds each case's GAN on `ref` (or on every OpenCL device: exit 77 when
  * there is none), loads the initial state, trains the same steps through
  * clgan_gan_d_step / clgan_gan_g_step and compares everything. A row that
- * fails prints "FAIL <case> <device> <kind> <name> ..." and the exit
- * status is 1.
+ * fails prints "FAIL <file:line>: <case> <device> <kind> <name> ..." (a
+ * CHECK) and the exit status is 1.
  *
  * The noise is clgan's own (drawn in the step graphs from Philox(seed)); the
  * twin reimplements the stream in numpy, and the first z and epsilon it used
@@ -62,7 +64,7 @@
 typedef struct {
     const char *dev;
     const char *name;
-    int failures, checks;
+    int checks;
     size_t masked;   /* update elements left out (mask_noise) */
     double worst[5]; /* by kind index */
 } case_report;
@@ -88,11 +90,8 @@ static void check(case_report *r, int kind, const char *what, const float *got, 
     double e = nmse(got, want, base, n);
     r->checks++;
     if (e > r->worst[kind] || isnan(e)) r->worst[kind] = e;
-    if (!(e <= kind_tol[kind])) {
-        r->failures++;
-        printf("FAIL %s %s %s %s: nmse %.3g > %.0e (n %zu; clgan %.9g, torch %.9g at [0])\n", r->name, r->dev,
-               kind_names[kind], what, e, kind_tol[kind], n, (double)got[0], (double)want[0]);
-    }
+    CHECK(e <= kind_tol[kind], "%s %s %s %s: nmse %.3g > %.0e (n %zu; clgan %.9g, torch %.9g at [0])", r->name, r->dev,
+          kind_names[kind], what, e, kind_tol[kind], n, (double)got[0], (double)want[0]);
 }
 
 /* A loss-like scalar: its rounding error is relative to the size of the
@@ -105,11 +104,8 @@ static void check_scalar(case_report *r, const char *what, float got, const clga
     double e = isfinite(a) ? (a - b) * (a - b) / (b * b + s * s + FLOOR2) : INFINITY;
     r->checks++;
     if (e > r->worst[K_LOSS] || isnan(e)) r->worst[K_LOSS] = e;
-    if (!(e <= TOL_LOSS)) {
-        r->failures++;
-        printf("FAIL %s %s loss %s: nmse %.3g > %.0e (clgan %.9g, torch %.9g, terms of size %.3g)\n", r->name, r->dev,
-               what, e, TOL_LOSS, a, b, s);
-    }
+    CHECK(e <= TOL_LOSS, "%s %s loss %s: nmse %.3g > %.0e (clgan %.9g, torch %.9g, terms of size %.3g)", r->name,
+          r->dev, what, e, TOL_LOSS, a, b, s);
 }
 
 static size_t numel(const clgan_st_tensor *t) {
@@ -124,10 +120,7 @@ static const clgan_st_tensor *need(case_report *r, const clgan_st_file *f, const
     if (a) snprintf(name, sizeof name, fmt, k, a);
     else snprintf(name, sizeof name, fmt, k);
     const clgan_st_tensor *t = clgan_st_find(f, name);
-    if (!t) {
-        r->failures++;
-        printf("FAIL %s %s fixture: no tensor %s\n", r->name, r->dev, name);
-    }
+    CHECK(t, "%s %s fixture: no tensor %s", r->name, r->dev, name);
     return t;
 }
 
@@ -182,14 +175,12 @@ static void check_grads(case_report *r, const clgan_st_file *f, clgan_params *p,
         snprintf(key, sizeof key, "%s.grad.%s", step, name);
         const clgan_st_tensor *t = clgan_st_find(f, key);
         if (!t) {
-            r->failures++;
-            printf("FAIL %s %s fixture: no tensor %s\n", r->name, r->dev, key);
+            CHECK(false, "%s %s fixture: no tensor %s", r->name, r->dev, key);
             continue;
         }
         size_t n = numel(t);
         if (read_block_floats(clgan_params_grads(p), clgan_params_offset(p, i), n, tmp) != CLGAN_OK) {
-            r->failures++;
-            printf("FAIL %s %s read %s: %s\n", r->name, r->dev, key, clgan_last_error());
+            CHECK(false, "%s %s read %s: %s", r->name, r->dev, key, clgan_last_error());
             continue;
         }
         check(r, K_GRAD, key, tmp, t->data, NULL, n);
@@ -197,7 +188,8 @@ static void check_grads(case_report *r, const clgan_st_file *f, clgan_params *p,
 }
 
 /* Loads init.<name> into every entry of the blocks; every init tensor must
- * belong to one (the twin and clgan declare the same tensors). */
+ * belong to one (the twin and clgan declare the same tensors). -1 (and a
+ * failed CHECK) when it cannot. */
 static int load_init(case_report *r, const clgan_st_file *f, clgan_gan *gan) {
     int used = 0, inits = 0;
     for (int i = 0; i < clgan_st_count(f); i++) inits += strncmp(clgan_st_at(f, i)->name, "init.", 5) == 0;
@@ -213,15 +205,15 @@ static int load_init(case_report *r, const clgan_st_file *f, clgan_gan *gan) {
             const void *data = NULL;
             if (clgan_st_get(f, key, CLGAN_DT_F32, nd, s64, &data) != CLGAN_OK ||
                 clgan_params_write(p, i, data) != CLGAN_OK) {
-                printf("FAIL %s %s init: %s\n", r->name, r->dev, clgan_last_error());
+                CHECK(false, "%s %s init: %s", r->name, r->dev, clgan_last_error());
                 return -1;
             }
             used++;
         }
     }
     if (used != inits) {
-        printf("FAIL %s %s init: the fixture has %d initial tensors, clgan's networks %d\n", r->name, r->dev, inits,
-               used);
+        CHECK(false, "%s %s init: the fixture has %d initial tensors, clgan's networks %d", r->name, r->dev, inits,
+              used);
         return -1;
     }
     return 0;
@@ -241,7 +233,7 @@ static void check_noise(case_report *r, const clgan_st_file *f, const clgan_gan_
         if (!t) continue; /* eps only with the penalty */
         size_t n = numel(t);
         float *v = malloc(n * sizeof *v);
-        if (!v) exit(1);
+        if (!v) fail_msg("out of memory");
         if (s[i].normal) clgan_rng_normal(cfg->seed, s[i].offset, v, n);
         else clgan_rng_uniform(cfg->seed, s[i].offset, v, n);
         const float *w = t->data;
@@ -252,49 +244,46 @@ static void check_noise(case_report *r, const clgan_st_file *f, const clgan_gan_
         }
         r->checks++;
         if (worst > r->worst[K_NOISE]) r->worst[K_NOISE] = worst;
-        if (worst > (s[i].normal ? 3e-7 : 0)) {
-            r->failures++;
-            printf("FAIL %s %s noise %s: clgan's Philox stream differs from the twin's by %.3g relative\n", r->name,
-                   r->dev, s[i].name, worst);
-        }
+        CHECK(!(worst > (s[i].normal ? 3e-7 : 0)),
+              "%s %s noise %s: clgan's Philox stream differs from the twin's by %.3g relative", r->name, r->dev,
+              s[i].name, worst);
         free(v);
     }
 }
 
-static int run_case(clgan_device *dev, const char *path, case_report *r) {
+/* Trains the case on dev and compares every row (CHECKs). */
+static void run_case(clgan_device *dev, const char *path, case_report *r) {
     clgan_st_file *f = NULL;
     if (clgan_st_read(path, &f) != CLGAN_OK) {
-        printf("FAIL %s %s: %s\n", r->name, r->dev, clgan_last_error());
-        return 1;
+        CHECK(false, "%s %s: %s", r->name, r->dev, clgan_last_error());
+        return;
     }
     const char *conf = clgan_st_meta(f, "config"), *steps_s = clgan_st_meta(f, "steps");
     clgan_json *j = NULL;
     clgan_run_config rc;
     if (!conf || !steps_s || clgan_json_parse(conf, strlen(conf), &j) != CLGAN_OK ||
         clgan_run_config_from_json(j, &rc) != CLGAN_OK) {
-        printf("FAIL %s %s fixture configuration: %s\n", r->name, r->dev, conf ? clgan_last_error() : "missing");
+        CHECK(false, "%s %s fixture configuration: %s", r->name, r->dev, conf ? clgan_last_error() : "missing");
         clgan_json_free(j);
         clgan_st_close(f);
-        return 1;
+        return;
     }
     clgan_json_free(j);
     int steps = atoi(steps_s);
     const clgan_gan_config *cfg = &rc.gan;
     clgan_gan *gan = NULL;
     if (clgan_gan_new(cfg, dev, &gan) != CLGAN_OK) {
-        printf("FAIL %s %s build: %s\n", r->name, r->dev, clgan_last_error());
+        CHECK(false, "%s %s build: %s", r->name, r->dev, clgan_last_error());
         clgan_st_close(f);
-        return 1;
+        return;
     }
     size_t most = 0;
     for (int b = 0; b < CLGAN_BLOCK_COUNT; b++)
         if (clgan_params_total(clgan_gan_block(gan, b)) > most) most = clgan_params_total(clgan_gan_block(gan, b));
     float *tmp = malloc(3 * (most + 1) * sizeof *tmp), *mw = tmp + most + 1, *mi = mw + most + 1;
     unsigned char *mask = malloc(most + 1);
-    if (!tmp || !mask || load_init(r, f, gan) != 0) {
-        r->failures++;
-        goto done;
-    }
+    if (!tmp || !mask) fail_msg("out of memory");
+    if (load_init(r, f, gan) != 0) goto done; /* reported there */
     check_noise(r, f, cfg);
     int k = 0;
     for (int s = 0; s < steps; s++) {
@@ -304,8 +293,7 @@ static int run_case(clgan_device *dev, const char *path, case_report *r) {
             if (!x || (cfg->model.classes > 0 && !y)) goto done;
             clgan_step_stats st = {0};
             if (clgan_gan_d_step(gan, x->data, y ? y->data : NULL, &st) != CLGAN_OK) {
-                r->failures++;
-                printf("FAIL %s %s D step %d: %s\n", r->name, r->dev, k, clgan_last_error());
+                CHECK(false, "%s %s D step %d: %s", r->name, r->dev, k, clgan_last_error());
                 goto done;
             }
             const char *sn[] = {"loss", "d_real", "d_fake", "penalty", "grad_norm"};
@@ -325,8 +313,7 @@ static int run_case(clgan_device *dev, const char *path, case_report *r) {
         if (cfg->model.classes > 0 && !y) goto done;
         clgan_step_stats st = {0};
         if (clgan_gan_g_step(gan, y ? y->data : NULL, &st) != CLGAN_OK) {
-            r->failures++;
-            printf("FAIL %s %s G step %d: %s\n", r->name, r->dev, s, clgan_last_error());
+            CHECK(false, "%s %s G step %d: %s", r->name, r->dev, s, clgan_last_error());
             goto done;
         }
         char what[64], step[16];
@@ -347,7 +334,7 @@ static int run_case(clgan_device *dev, const char *path, case_report *r) {
                 const clgan_st_tensor *want = need(r, f, "s%d.%s", name, s), *init = clgan_st_find(f, key);
                 if (!want || !init) continue;
                 if (clgan_params_read(p, i, tmp) != CLGAN_OK) {
-                    r->failures++;
+                    CHECK(false, "%s %s read s%d.%s: %s", r->name, r->dev, s, name, clgan_last_error());
                     continue;
                 }
                 snprintf(what, sizeof what, "s%d.%s", s, name);
@@ -380,10 +367,9 @@ static int run_case(clgan_device *dev, const char *path, case_report *r) {
     if (z && out && (cfg->model.classes == 0 || ys)) {
         size_t n = numel(out);
         float *g = malloc(n * sizeof *g);
-        if (!g) exit(1);
+        if (!g) fail_msg("out of memory");
         if (clgan_gan_generate(gan, z->data, ys ? ys->data : NULL, (int)z->shape[0], g) != CLGAN_OK) {
-            r->failures++;
-            printf("FAIL %s %s generate: %s\n", r->name, r->dev, clgan_last_error());
+            CHECK(false, "%s %s generate: %s", r->name, r->dev, clgan_last_error());
         } else {
             check(r, K_VALUE, "sample.out (G in evaluation mode)", g, out->data, NULL, n);
         }
@@ -394,78 +380,67 @@ done:
     free(mask);
     clgan_gan_free(gan);
     clgan_st_close(f);
-    return r->failures ? 1 : 0;
 }
 
-/* Philox-4x32-10 against Random123's kat_vectors. */
-static int check_philox(void) {
-    int bad = 0;
+/* Philox-4x32-10 against Random123's kat_vectors; false when it differs. */
+static bool check_philox(void) {
+    bool good = true;
     for (int i = 0; i < 3; i++) {
         uint32_t out[4];
         clgan_philox4x32(&test_philox_kat[i][4], test_philox_kat[i], out);
-        if (memcmp(out, &test_philox_kat[i][6], sizeof out) != 0) {
-            printf("FAIL philox known answer %d: %08x %08x %08x %08x\n", i, out[0], out[1], out[2], out[3]);
-            bad = 1;
-        }
+        bool same = memcmp(out, &test_philox_kat[i][6], sizeof out) == 0;
+        CHECK(same, "philox known answer %d: %08x %08x %08x %08x", i, out[0], out[1], out[2], out[3]);
+        good &= same;
     }
-    return bad;
+    return good;
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-int main(int argc, char **argv) {
-    if (argc < 2 || (strcmp(argv[1], "ref") != 0 && strcmp(argv[1], "cl") != 0)) {
-        fprintf(stderr, "usage: test_golden ref|cl [CASE]...\n");
-        return 2;
-    }
-    bool want_cl = strcmp(argv[1], "cl") == 0;
-    clgan_log_set_level(CLGAN_LOG_WARN);
-    if (check_philox()) return 1;
+/* the fixture names given after the part, if any: main sets them */
+static int case_argc;
+static char **case_argv;
+
+/* Every fixture (or those chosen) on ref (cl false) or on every OpenCL device
+ * (cl true; skipped without one). */
+static void run_golden(bool want_cl) {
+    if (!check_philox()) return;
     const char *root = getenv("CLGAN_SOURCE_ROOT");
     char dir[1200];
     snprintf(dir, sizeof dir, "%s/tests/golden", root ? root : ".");
     DIR *dp = opendir(dir);
-    if (!dp) {
-        fprintf(stderr, "cannot open %s (set CLGAN_SOURCE_ROOT)\n", dir);
-        return 1;
-    }
+    if (!dp) fail_msg("cannot open %s (set CLGAN_SOURCE_ROOT)", dir);
     char *files[256];
     int nf = 0;
     for (struct dirent *e; (e = readdir(dp)) && nf < 256;) {
         size_t len = strlen(e->d_name);
         if (len > 12 && strcmp(e->d_name + len - 12, ".safetensors") == 0) {
-            bool chosen = argc <= 2;
-            for (int a = 2; a < argc; a++) chosen |= strncmp(e->d_name, argv[a], strlen(argv[a])) == 0;
+            bool chosen = case_argc == 0;
+            for (int a = 0; a < case_argc; a++) chosen |= strncmp(e->d_name, case_argv[a], strlen(case_argv[a])) == 0;
             if (chosen) files[nf++] = strdup(e->d_name);
         }
     }
     closedir(dp);
-    if (nf == 0) {
-        fprintf(stderr, "no fixtures in %s\n", dir);
-        return 1;
-    }
+    if (nf == 0) fail_msg("no fixtures in %s", dir);
     qsort(files, (size_t)nf, sizeof files[0], cmp_str);
 
     clgan_device_list l;
-    if (clgan_devices_enumerate(&l) != CLGAN_OK) {
-        fprintf(stderr, "cannot enumerate devices: %s\n", clgan_last_error());
-        return 1;
-    }
+    MUST(clgan_devices_enumerate(&l));
     int idx[16], nd = 0;
     for (int i = 0; i < l.count && nd < 16; i++)
         if ((l.items[i].backend == CLGAN_BACKEND_OPENCL) == want_cl) idx[nd++] = i;
     if (nd == 0) {
-        fprintf(stderr, "no OpenCL device (%s): skipping\n", l.opencl_note);
+        char note[512];
+        snprintf(note, sizeof note, "%s", l.opencl_note);
         clgan_device_list_free(&l);
-        return TEST_SKIP;
+        for (int i = 0; i < nf; i++) free(files[i]);
+        harness_skip("no OpenCL device (%s)", note);
     }
-    int failed = 0;
     double worst[5] = {0};
     for (int di = 0; di < nd; di++) {
         clgan_device *dev = NULL;
         if (clgan_device_open(&l.items[idx[di]], NULL, &dev) != CLGAN_OK) {
-            printf("FAIL open %s: %s\n", l.items[idx[di]].id, clgan_last_error());
-            failed = 1;
+            CHECK(false, "open %s: %s", l.items[idx[di]].id, clgan_last_error());
             continue;
         }
         for (int i = 0; i < nf; i++) {
@@ -473,12 +448,13 @@ int main(int argc, char **argv) {
             snprintf(path, sizeof path, "%s/%s", dir, files[i]);
             snprintf(name, sizeof name, "%.*s", (int)(strlen(files[i]) - 12), files[i]);
             case_report r = {.dev = l.items[idx[di]].id, .name = name};
-            int rc = run_case(dev, path, &r);
-            failed |= rc;
-            printf("%s %-32s %-5s %4d checks, worst nmse: loss %.1e grad %.1e update %.1e sample %.1e; noise %.1e; "
-                   "%zu update elements at gradient-noise level left out\n",
-                   rc ? "FAIL" : "ok  ", name, r.dev, r.checks, r.worst[0], r.worst[1], r.worst[2], r.worst[3],
-                   r.worst[4], r.masked);
+            int before = failures;
+            run_case(dev, path, &r);
+            /* the case's summary, failed when any of its rows failed (each reported as it came) */
+            EXPECT(failures == before,
+                   "%-32s %-5s %4d checks, worst nmse: loss %.1e grad %.1e update %.1e sample %.1e; noise %.1e; "
+                   "%zu update elements at gradient-noise level left out",
+                   name, r.dev, r.checks, r.worst[0], r.worst[1], r.worst[2], r.worst[3], r.worst[4], r.masked);
             for (int q = 0; q < 5; q++)
                 if (r.worst[q] > worst[q] || isnan(r.worst[q])) worst[q] = r.worst[q];
             fflush(stdout);
@@ -489,5 +465,19 @@ int main(int argc, char **argv) {
            worst[0], TOL_LOSS, worst[1], TOL_GRAD, worst[2], TOL_UPDATE, worst[3], TOL_VALUE);
     for (int i = 0; i < nf; i++) free(files[i]);
     clgan_device_list_free(&l);
-    return failed;
+}
+
+static void part_ref(void) { run_golden(false); }
+static void part_cl(void) { run_golden(true); }
+
+int main(int argc, char **argv) {
+    if (argc < 2 || (strcmp(argv[1], "ref") != 0 && strcmp(argv[1], "cl") != 0)) {
+        fprintf(stderr, "usage: test_golden ref|cl [CASE]...\n");
+        return 2;
+    }
+    clgan_log_set_level(CLGAN_LOG_WARN);
+    case_argc = argc - 2;
+    case_argv = argv + 2;
+    static const harness_part parts[] = {{"ref", part_ref}, {"cl", part_cl}};
+    return harness_main(argc, argv, "test_golden", parts, sizeof parts / sizeof parts[0]);
 }

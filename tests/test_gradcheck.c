@@ -5,15 +5,17 @@
  * full WGAN-GP penalty). Tolerances and their reasons: tolerances.h.
  * Needs no OpenCL device. Built again with a planted bug (a patched copy of
  * one library source, tests/meson.build), it must fail, which proves that it
- * can. */
+ * can.
+ *
+ *   test_gradcheck [ops|composites]   (both without an argument) */
 #include "op_cases.h"
 #include "test_util.h"
 #include "tolerances.h"
 
 #include <math.h>
 
-static int failures, checks;
-static clgan_device *ref;
+static int checks; /* in the running part */
+static clgan_device *ref; /* opened by main */
 
 typedef struct {
     clgan_graph *g;
@@ -28,15 +30,9 @@ typedef struct {
 
 static double eval_loss(problem *p) {
     for (int k = 0; k < p->n_in; k++) clgan_graph_write(p->g, p->in[k], p->val[k]);
-    if (clgan_graph_run(p->g, 0) != CLGAN_OK) {
-        printf("run: %s\n", clgan_last_error());
-        exit(1);
-    }
+    MUST(clgan_graph_run(p->g, 0));
     float l;
-    if (clgan_graph_read(p->g, p->loss, &l) != CLGAN_OK) {
-        printf("read: %s\n", clgan_last_error());
-        exit(1);
-    }
+    MUST(clgan_graph_read(p->g, p->loss, &l));
     return l;
 }
 
@@ -45,8 +41,7 @@ static void check(problem *p, const char *what) {
     for (int k = 0; k < p->n_wrt; k++) clgan_graph_keep(p->g, p->grad[k]);
     clgan_graph_keep(p->g, p->loss);
     if (clgan_graph_compile(p->g, ref) != CLGAN_OK) {
-        printf("FAIL %s: %s\n", what, clgan_last_error());
-        failures++;
+        CHECK(false, "%s: %s", what, clgan_last_error());
         return;
     }
     eval_loss(p);
@@ -57,10 +52,7 @@ static void check(problem *p, const char *what) {
         size_t n = clgan_node_numel(p->g, w);
         float *ana = malloc(n * sizeof *ana);
         eval_loss(p);
-        if (clgan_graph_read(p->g, p->grad[k], ana) != CLGAN_OK) {
-            printf("read: %s\n", clgan_last_error());
-            exit(1);
-        }
+        MUST(clgan_graph_read(p->g, p->grad[k], ana));
         double max_ana = 0, max_err = 0;
         size_t worst = 0;
         for (size_t i = 0; i < n; i++) {
@@ -90,9 +82,8 @@ static void check(problem *p, const char *what) {
             double a0 = eval_loss(p);
             printf("  worst element: analytic %g, L(x+h) %.9g, L(x) %.9g\n", ana[worst], a1, a0);
         }
-        printf("%-5s %-40s input %d: max |num - ana| %.3g at %zu, bound %.3g (max |ana| %.3g)\n", ok ? "ok" : "FAIL",
-               what, slot, max_err, worst, bound, max_ana);
-        if (!ok) failures++;
+        EXPECT(ok, "%-40s input %d: max |num - ana| %.3g at %zu, bound %.3g (max |ana| %.3g)", what, slot, max_err,
+               worst, bound, max_ana);
         free(ana);
     }
 }
@@ -268,19 +259,11 @@ static void gradient_penalty_check(void) {
     free_problem(&p);
 }
 
-int main(void) {
-    clgan_log_set_level(CLGAN_LOG_WARN);
+/* every differentiable input of every op case, second order where marked */
+static void part_ops(void) {
     int missing = op_without_case();
-    if (missing >= 0) {
-        printf("FAIL op %s has no test case in tests/op_cases.h\n", clgan_ops[missing].name);
-        return 1;
-    }
-    clgan_device_list l;
-    if (clgan_devices_enumerate(&l) != CLGAN_OK || clgan_device_open(&l.items[l.count - 1], NULL, &ref) != CLGAN_OK) {
-        printf("cannot open ref: %s\n", clgan_last_error());
-        return 1;
-    }
-    clgan_device_list_free(&l);
+    CHECK(missing < 0, "op %s has no test case in tests/op_cases.h", clgan_ops[missing].name);
+    checks = 0;
     for (int k = 0; k < N_OP_CASES; k++) {
         bool any = false;
         for (int j = 0; j < op_cases[k].nin; j++) any |= op_cases[k].diff[j];
@@ -288,6 +271,12 @@ int main(void) {
         op_case_check(&op_cases[k], k, false);
         if (op_cases[k].second) op_case_check(&op_cases[k], k, true);
     }
+    printf("%d checks, %d failed\n", checks, failures);
+}
+
+/* the composites the GAN losses need */
+static void part_composites(void) {
+    checks = 0;
     linear_check(false);
     linear_check(true);
     layernorm_check(false);
@@ -295,7 +284,19 @@ int main(void) {
     batchnorm_check(2);
     batchnorm_check(4);
     gradient_penalty_check();
-    clgan_device_close(ref);
     printf("%d checks, %d failed\n", checks, failures);
-    return failures ? 1 : 0;
+}
+
+int main(int argc, char **argv) {
+    clgan_log_set_level(CLGAN_LOG_WARN);
+    clgan_device_list l;
+    if (clgan_devices_enumerate(&l) != CLGAN_OK || clgan_device_open(&l.items[l.count - 1], NULL, &ref) != CLGAN_OK) {
+        printf("cannot open ref: %s\n", clgan_last_error());
+        return 1;
+    }
+    clgan_device_list_free(&l);
+    static const harness_part parts[] = {{"ops", part_ops}, {"composites", part_composites}};
+    int rc = harness_main(argc, argv, "test_gradcheck", parts, sizeof parts / sizeof parts[0]);
+    clgan_device_close(ref);
+    return rc;
 }

@@ -7,7 +7,9 @@
  * The unchanged call each bad one is made from must pass, so a checker that
  * refuses too much fails here too. On `ref`, a bad call that got through
  * would read or write out of bounds, which the sanitized build reports.
- * OpenCL devices are optional: without one, only `ref` is checked. */
+ * OpenCL devices are optional: without one, only `ref` is checked.
+ *
+ *   test_op_checks [op_codes|specific|generic|own]   (all without an argument) */
 #include "op_cases.h"
 #include "test_util.h"
 
@@ -19,7 +21,6 @@ enum { GUARD = 67 };         /* floats of sentinel before every tensor and after
 enum { SLOTS = 5, OUT = 4 }; /* inputs 0..3, the output */
 enum { TARGET = -1 };        /* the output, or input 0 of an in-place op */
 static const float SENTINEL = -7.77e30f;
-static int failures;
 
 typedef enum {
     M_NONE,  /* the good call */
@@ -160,10 +161,7 @@ static plan plan_of(const op_case *oc) {
     int in[4];
     for (int k = 0; k < oc->nin; k++) in[k] = clgan_input(g, "x", oc->ndim[k], oc->shape[k]);
     int y = oc->build(g, in);
-    if (clgan_graph_status(g) != CLGAN_OK || y < 0) {
-        printf("case %s: cannot build: %s\n", oc->name, g->error);
-        exit(1);
-    }
+    if (clgan_graph_status(g) != CLGAN_OK || y < 0) fail_msg("case %s: cannot build: %s", oc->name, g->error);
     const clgan_gnode *n = &g->nodes[y];
     plan p = {.call = {.op = n->op, .nin = n->nin, .seed = n->seed, .offset = 77}};
     memcpy(p.call.fp, n->fp, sizeof p.call.fp);
@@ -237,26 +235,18 @@ static outcome run_plan(clgan_device *d, const plan *p, int k) {
     for (int s = 0; s < SLOTS; s++) {
         if (s != OUT && s >= c.nin) continue;
         init[s] = initial(p, s, k);
-        if (clgan_buffer_alloc(d, p->cap[s] * sizeof(float), &bufs[s]) != CLGAN_OK ||
-            clgan_buffer_write(bufs[s], 0, init[s], p->cap[s] * sizeof(float)) != CLGAN_OK) {
-            printf("buffer on %s: %s\n", clgan_device_get_info(d)->id, clgan_last_error());
-            exit(1);
-        }
+        MUST(clgan_buffer_alloc(d, p->cap[s] * sizeof(float), &bufs[s]));
+        MUST(clgan_buffer_write(bufs[s], 0, init[s], p->cap[s] * sizeof(float)));
         slot_of(&c, s)->buf = bufs[s];
     }
     o.st = clgan_op_run(d, &c);
     snprintf(o.msg, sizeof o.msg, "%s", o.st == CLGAN_OK ? "" : clgan_last_error());
-    if (clgan_device_finish(d) != CLGAN_OK) {
-        printf("FAIL finish on %s: %s\n", clgan_device_get_info(d)->id, clgan_last_error());
-        failures++;
-    }
+    bool finished = clgan_device_finish(d) == CLGAN_OK;
+    CHECK(finished, "finish on %s: %s", clgan_device_get_info(d)->id, clgan_last_error());
     for (int s = 0; s < SLOTS; s++) {
         if (!bufs[s]) continue;
         float *h = malloc((p->cap[s] ? p->cap[s] : 1) * sizeof *h);
-        if (clgan_buffer_read(bufs[s], 0, h, p->cap[s] * sizeof(float)) != CLGAN_OK) {
-            printf("read: %s\n", clgan_last_error());
-            exit(1);
-        }
+        MUST(clgan_buffer_read(bufs[s], 0, h, p->cap[s] * sizeof(float)));
         if (memcmp(h, init[s], p->cap[s] * sizeof *h) != 0) o.unchanged = false;
         free(h);
         free(init[s]);
@@ -265,44 +255,43 @@ static outcome run_plan(clgan_device *d, const plan *p, int k) {
     return o;
 }
 
-/* Runs the bad call on every device; true when it was refused as wanted. */
-static bool check_bad(clgan_device *const *devs, int ndev, const op_case *oc, int k, const bad_case *b, bool *applied) {
+/* Runs the bad call on every device: it must be refused as wanted (CHECKs). */
+static void check_bad(clgan_device *const *devs, int ndev, const op_case *oc, int k, const bad_case *b) {
     plan p = plan_of(oc);
-    *applied = mutate(&p, b);
-    if (!*applied) return true;
+    if (!mutate(&p, b)) return;
     bool ok = true;
     outcome first = {0};
     for (int i = 0; i < ndev; i++) {
         outcome o = run_plan(devs[i], &p, k);
         const char *id = clgan_device_get_info(devs[i])->id;
         if (o.st != b->want) {
-            printf("FAIL %-20s %-32s on %s: %s, want %s%s%s\n", oc->name, b->what, id, clgan_status_name(o.st),
-                   clgan_status_name(b->want), o.st ? ": " : "", o.msg);
+            CHECK(false, "%-20s %-32s on %s: %s, want %s%s%s", oc->name, b->what, id, clgan_status_name(o.st),
+                  clgan_status_name(b->want), o.st ? ": " : "", o.msg);
             ok = false;
         } else if (!o.unchanged) {
-            printf("FAIL %-20s %-32s on %s: refused, but a buffer changed\n", oc->name, b->what, id);
+            CHECK(false, "%-20s %-32s on %s: refused, but a buffer changed", oc->name, b->what, id);
             ok = false;
         } else if (i > 0 && strcmp(o.msg, first.msg) != 0) {
-            printf("FAIL %-20s %-32s on %s: message differs from %s's:\n     %s\n     %s\n", oc->name, b->what, id,
-                   clgan_device_get_info(devs[0])->id, o.msg, first.msg);
+            CHECK(false, "%-20s %-32s on %s: message differs from %s's:\n     %s\n     %s", oc->name, b->what, id,
+                  clgan_device_get_info(devs[0])->id, o.msg, first.msg);
             ok = false;
         }
         if (i == 0) first = o;
     }
-    if (ok) printf("ok   %-20s %-32s %s\n", oc->name, b->what, first.msg);
-    return ok;
+    if (ok) OK("%-20s %-32s %s", oc->name, b->what, first.msg);
 }
 
-static bool check_good(clgan_device *const *devs, int ndev, const op_case *oc, int k) {
+/* The unchanged call must pass on every device (a CHECK), so a checker that
+ * refuses too much fails too. */
+static void check_good(clgan_device *const *devs, int ndev, const op_case *oc, int k) {
     plan p = plan_of(oc);
     for (int i = 0; i < ndev; i++) {
         outcome o = run_plan(devs[i], &p, k);
         if (o.st != CLGAN_OK) {
-            printf("FAIL %-20s the good call on %s: %s\n", oc->name, clgan_device_get_info(devs[i])->id, o.msg);
-            return false;
+            CHECK(false, "%-20s the good call on %s: %s", oc->name, clgan_device_get_info(devs[i])->id, o.msg);
+            return;
         }
     }
-    return true;
 }
 
 /* The op codes every program is built with (generated from op_table.h by
@@ -316,14 +305,14 @@ static void check_op_codes(void) {
         char want[64];                                                                   \
         snprintf(want, sizeof want, "#define OPC_%s %d\n", #E, (int)CLGAN_OP_##E);      \
         if (!strstr(clgan_embedded_op_codes, want)) {                                    \
-            printf("FAIL the kernels' op codes lack \"%.*s\"\n", (int)strlen(want) - 1, want); \
+            CHECK(false, "the kernels' op codes lack \"%.*s\"", (int)strlen(want) - 1, want); \
             ok = false;                                                                  \
         }                                                                                \
     }
     CLGAN_OP_LIST(X)
 #undef X
-    printf("%s  op codes in the kernels: %d lines for %d ops\n", ok ? "ok  " : "FAIL", lines, CLGAN_OP_COUNT);
-    if (!ok) failures++;
+    CHECK(ok, "op codes in the kernels: %d lines for %d ops", lines, CLGAN_OP_COUNT);
+    if (ok) OK("op codes in the kernels: %d lines for %d ops", lines, CLGAN_OP_COUNT);
 }
 
 static int case_index(const char *name) {
@@ -332,61 +321,91 @@ static int case_index(const char *name) {
     return -1;
 }
 
-int main(void) {
-    clgan_log_set_level(CLGAN_LOG_WARN);
+enum { MAX_DEVICES = 16 };
+
+/* ref first (the other devices' messages are compared with its), then every
+ * OpenCL device that opens (one that does not is a failure); returns how many. */
+static int open_devices(clgan_device **devs) {
     clgan_device_list l;
-    if (clgan_devices_enumerate(&l) != CLGAN_OK) return 1;
-    clgan_device *devs[16];
+    MUST(clgan_devices_enumerate(&l));
     int ndev = 0;
-    /* ref first: the other devices' messages are compared with its */
-    if (clgan_device_open(&l.items[l.count - 1], NULL, &devs[ndev++]) != CLGAN_OK) return 1;
-    for (int i = 0; i < l.count && ndev < 16; i++) {
+    MUST(clgan_device_open(&l.items[l.count - 1], NULL, &devs[ndev++]));
+    for (int i = 0; i < l.count && ndev < MAX_DEVICES; i++) {
         if (l.items[i].backend != CLGAN_BACKEND_OPENCL) continue;
         if (clgan_device_open(&l.items[i], NULL, &devs[ndev]) != CLGAN_OK) {
-            printf("FAIL open %s: %s\n", l.items[i].id, clgan_last_error());
-            failures++;
+            CHECK(false, "open %s: %s", l.items[i].id, clgan_last_error());
             continue;
         }
         printf("device %s (%s)\n", l.items[i].id, l.items[i].name);
         ndev++;
     }
     if (ndev == 1) printf("no OpenCL device (%s): checking ref alone\n", l.opencl_note);
+    clgan_device_list_free(&l);
+    return ndev;
+}
 
-    check_op_codes();
-    int own[CLGAN_OP_COUNT] = {0}; /* bad calls of each op from `specific` */
+static void close_devices(clgan_device **devs, int ndev) {
+    for (int i = 0; i < ndev; i++) clgan_device_close(devs[i]);
+}
+
+static void part_op_codes(void) { check_op_codes(); }
+
+/* shapes that do not fit and bad parameters, op by op (`specific`), each
+ * after its unchanged call */
+static void part_specific(void) {
+    clgan_device *devs[MAX_DEVICES];
+    int ndev = open_devices(devs);
     for (size_t i = 0; i < sizeof specific / sizeof specific[0]; i++) {
         int k = case_index(specific[i].name);
         if (k < 0) {
-            printf("FAIL no op case named \"%s\"\n", specific[i].name);
-            failures++;
+            CHECK(false, "no op case named \"%s\"", specific[i].name);
             continue;
         }
-        bool applied;
-        if (!check_good(devs, ndev, &op_cases[k], k)) failures++;
-        if (!check_bad(devs, ndev, &op_cases[k], k, &specific[i], &applied)) failures++;
-        if (applied) own[op_cases[k].op]++;
+        check_good(devs, ndev, &op_cases[k], k);
+        check_bad(devs, ndev, &op_cases[k], k, &specific[i]);
     }
+    close_devices(devs, ndev);
+}
+
+/* the `generic` bad calls on the first case of every op, after its unchanged call */
+static void part_generic(void) {
+    clgan_device *devs[MAX_DEVICES];
+    int ndev = open_devices(devs);
     for (int op = 0; op < CLGAN_OP_COUNT; op++) {
         int k = 0;
         while (k < N_OP_CASES && (int)op_cases[k].op != op) k++;
         if (k == N_OP_CASES) {
-            printf("FAIL op %s has no case in tests/op_cases.h\n", clgan_ops[op].name);
-            failures++;
+            CHECK(false, "op %s has no case in tests/op_cases.h", clgan_ops[op].name);
             continue;
         }
-        if (!check_good(devs, ndev, &op_cases[k], k)) failures++;
-        for (size_t i = 0; i < sizeof generic / sizeof generic[0]; i++) {
-            bool applied;
-            if (!check_bad(devs, ndev, &op_cases[k], k, &generic[i], &applied)) failures++;
-        }
+        check_good(devs, ndev, &op_cases[k], k);
+        for (size_t i = 0; i < sizeof generic / sizeof generic[0]; i++)
+            check_bad(devs, ndev, &op_cases[k], k, &generic[i]);
+    }
+    close_devices(devs, ndev);
+}
+
+/* every op has a bad call of its own in `specific`, beside the generic ones
+ * (the table alone: no device runs here) */
+static void part_own(void) {
+    int own[CLGAN_OP_COUNT] = {0};
+    for (size_t i = 0; i < sizeof specific / sizeof specific[0]; i++) {
+        int k = case_index(specific[i].name);
+        if (k < 0) continue; /* reported by part specific */
+        plan p = plan_of(&op_cases[k]);
+        if (mutate(&p, &specific[i])) own[op_cases[k].op]++;
     }
     for (int op = 0; op < CLGAN_OP_COUNT; op++)
-        if (own[op] == 0) { /* beside the generic ones */
-            printf("FAIL op %s has no bad call of its own in tests/test_op_checks.c\n", clgan_ops[op].name);
-            failures++;
-        }
-    for (int i = 0; i < ndev; i++) clgan_device_close(devs[i]);
-    clgan_device_list_free(&l);
-    printf("%d failures\n", failures);
-    return failures ? 1 : 0;
+        CHECK(own[op] > 0, "op %s has no bad call of its own in tests/test_op_checks.c", clgan_ops[op].name);
+}
+
+int main(int argc, char **argv) {
+    clgan_log_set_level(CLGAN_LOG_WARN);
+    static const harness_part parts[] = {
+        {"op_codes", part_op_codes},
+        {"specific", part_specific},
+        {"generic", part_generic},
+        {"own", part_own},
+    };
+    return harness_main(argc, argv, "test_op_checks", parts, sizeof parts / sizeof parts[0]);
 }

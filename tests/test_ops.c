@@ -2,7 +2,11 @@
  * called directly, with sentinels around its output to catch writes out of
  * bounds) and backward (the op's gradient graph run on both devices).
  * Cases come from op_cases.h; tolerances from tolerances.h. Exits 77 when
- * no OpenCL device exists. */
+ * no OpenCL device exists, or when CLGAN_GEMM names a path no device has.
+ *
+ *   test_ops [ops]   (its one part; CLGAN_GEMM, CLGAN_OPS_ONLY,
+ *                     CLGAN_OPS_FORWARD_ONLY, CLGAN_KERNEL_DIR and
+ *                     CLGAN_KERNEL_BINARY choose what it runs, below) */
 #include "op_cases.h"
 #include "test_util.h"
 #include "tolerances.h"
@@ -13,7 +17,6 @@
 
 enum { GUARD = 67 }; /* floats of sentinel either side of every buffer */
 static const float SENTINEL = -7.77e30f;
-static int failures;
 
 /* A buffer of n floats with GUARD sentinels either side; the tensor is at GUARD. */
 static clgan_buffer *guarded(clgan_device *d, const float *data, size_t n) {
@@ -22,10 +25,8 @@ static clgan_buffer *guarded(clgan_device *d, const float *data, size_t n) {
     for (size_t i = 0; i < total; i++) h[i] = SENTINEL;
     if (data) memcpy(h + GUARD, data, n * sizeof *h);
     clgan_buffer *b = NULL;
-    if (clgan_buffer_alloc(d, total * sizeof *h, &b) != CLGAN_OK || clgan_buffer_write(b, 0, h, total * sizeof *h) != CLGAN_OK) {
-        printf("buffer: %s\n", clgan_last_error());
-        exit(1);
-    }
+    MUST(clgan_buffer_alloc(d, total * sizeof *h, &b));
+    MUST(clgan_buffer_write(b, 0, h, total * sizeof *h));
     free(h);
     return b;
 }
@@ -34,10 +35,7 @@ static clgan_buffer *guarded(clgan_device *d, const float *data, size_t n) {
 static bool read_guarded(clgan_buffer *b, float *out, size_t n) {
     size_t total = n + 2 * GUARD;
     float *h = malloc(total * sizeof *h);
-    if (clgan_buffer_read(b, 0, h, total * sizeof *h) != CLGAN_OK) {
-        printf("read: %s\n", clgan_last_error());
-        exit(1);
-    }
+    MUST(clgan_buffer_read(b, 0, h, total * sizeof *h));
     bool ok = true;
     for (size_t i = 0; i < GUARD; i++) ok = ok && h[i] == SENTINEL && h[GUARD + n + i] == SENTINEL;
     memcpy(out, h + GUARD, n * sizeof *h);
@@ -55,14 +53,9 @@ static built build_case(const op_case *c) {
     built b = {.g = clgan_graph_new()};
     for (int k = 0; k < c->nin; k++) b.in[k] = clgan_input(b.g, "x", c->ndim[k], c->shape[k]);
     b.y = c->build(b.g, b.in);
-    if (clgan_graph_status(b.g) != CLGAN_OK || b.y < 0) {
-        printf("case %s: cannot build: %s\n", c->name, b.g->error);
-        exit(1);
-    }
-    if (b.g->nodes[b.y].op != c->op || b.g->nodes[b.y].kind != NODE_OP) {
-        printf("case %s builds op %s, not %s\n", c->name, clgan_node_op_name(b.g, b.y), clgan_ops[c->op].name);
-        exit(1);
-    }
+    if (clgan_graph_status(b.g) != CLGAN_OK || b.y < 0) fail_msg("case %s: cannot build: %s", c->name, b.g->error);
+    if (b.g->nodes[b.y].op != c->op || b.g->nodes[b.y].kind != NODE_OP)
+        fail_msg("case %s builds op %s, not %s", c->name, clgan_node_op_name(b.g, b.y), clgan_ops[c->op].name);
     return b;
 }
 
@@ -86,10 +79,8 @@ static float *run_direct(clgan_device *d, const op_case *c, const built *b, floa
     clgan_buffer *out = guarded(d, NULL, n);
     call.out = (clgan_op_tensor){.buf = out, .off = GUARD, .ndim = y->ndim};
     memcpy(call.out.shape, y->shape, sizeof call.out.shape);
-    if (clgan_op_run(d, &call) != CLGAN_OK || clgan_device_finish(d) != CLGAN_OK) {
-        printf("FAIL %s on %s: %s\n", c->name, clgan_device_get_info(d)->id, clgan_last_error());
-        failures++;
-    }
+    bool ran = clgan_op_run(d, &call) == CLGAN_OK && clgan_device_finish(d) == CLGAN_OK;
+    CHECK(ran, "%s on %s: %s", c->name, clgan_device_get_info(d)->id, clgan_last_error());
     float *res;
     *guards_ok = true;
     if (clgan_op_is_inplace(c->op)) {
@@ -132,20 +123,15 @@ static float *run_backward(clgan_device *d, const op_case *c, float *const *inpu
         if (c->diff[k]) wrt[n++] = b.in[k];
     clgan_backward(b.g, loss, n, wrt, grads);
     for (int k = 0; k < n; k++) clgan_graph_keep(b.g, grads[k]);
-    if (clgan_graph_compile(b.g, d) != CLGAN_OK) {
-        printf("compile %s: %s\n", c->name, clgan_last_error());
-        exit(1);
-    }
+    if (clgan_graph_compile(b.g, d) != CLGAN_OK) fail_msg("compile %s: %s", c->name, clgan_last_error());
     for (int k = 0; k < c->nin; k++) clgan_graph_write(b.g, b.in[k], inputs[k]);
     size_t nr = clgan_shape_numel(ny, shape);
     float *rv = malloc(nr * sizeof *rv);
     fill_domain(rv, nr, DOM_ANY, 99);
     clgan_graph_write(b.g, r, rv);
     free(rv);
-    if (clgan_graph_run(b.g, 1) != CLGAN_OK) {
-        printf("FAIL backward %s on %s: %s\n", c->name, clgan_device_get_info(d)->id, clgan_last_error());
-        failures++;
-    }
+    bool ran = clgan_graph_run(b.g, 1) == CLGAN_OK;
+    CHECK(ran, "backward %s on %s: %s", c->name, clgan_device_get_info(d)->id, clgan_last_error());
     size_t total = 0;
     for (int k = 0; k < n; k++) total += clgan_node_numel(b.g, grads[k]);
     float *res = calloc(total ? total : 1, sizeof *res);
@@ -164,8 +150,7 @@ static float *run_backward(clgan_device *d, const op_case *c, float *const *inpu
 static void check_philox(clgan_device *d) {
     clgan_buffer *b = NULL;
     if (clgan_buffer_alloc(d, 4 * sizeof(uint32_t), &b) != CLGAN_OK) {
-        printf("FAIL philox on %s: %s\n", clgan_device_get_info(d)->id, clgan_last_error());
-        failures++;
+        CHECK(false, "philox on %s: %s", clgan_device_get_info(d)->id, clgan_last_error());
         return;
     }
     for (int i = 0; i < 3; i++) {
@@ -175,14 +160,11 @@ static void check_philox(clgan_device *d) {
         uint32_t out[4] = {0};
         if (clgan_cl_launch(d, "rng_philox_words", 1, 1, 7, args) != CLGAN_OK ||
             clgan_buffer_read(b, 0, out, sizeof out) != CLGAN_OK) {
-            printf("FAIL philox on %s: %s\n", clgan_device_get_info(d)->id, clgan_last_error());
-            failures++;
+            CHECK(false, "philox on %s: %s", clgan_device_get_info(d)->id, clgan_last_error());
             break;
         }
-        bool ok = memcmp(out, &v[6], sizeof out) == 0;
-        printf("%-5s philox known answer %d   %08x %08x %08x %08x\n", ok ? "ok" : "FAIL", i, out[0], out[1], out[2],
-               out[3]);
-        if (!ok) failures++;
+        EXPECT(memcmp(out, &v[6], sizeof out) == 0, "philox known answer %d   %08x %08x %08x %08x", i, out[0], out[1],
+               out[2], out[3]);
     }
     clgan_buffer_free(b);
 }
@@ -199,7 +181,7 @@ static float wide_sum(clgan_device *d, const float *x, const int *shape) {
     float r = NAN;
     if (clgan_graph_compile(g, d) != CLGAN_OK || clgan_graph_write(g, in, x) != CLGAN_OK ||
         clgan_graph_run(g, 1) != CLGAN_OK || clgan_graph_read(g, y, &r) != CLGAN_OK)
-        printf("FAIL wide sum on %s: %s\n", clgan_device_get_info(d)->id, clgan_last_error());
+        CHECK(false, "wide sum on %s: %s", clgan_device_get_info(d)->id, clgan_last_error());
     clgan_graph_free(g);
     return r;
 }
@@ -211,8 +193,7 @@ static void check_wide_sum(clgan_device *ref, clgan_device *d) {
     fill_domain(x, n, DOM_ANY, 4099);
     float yr = wide_sum(ref, x, shape), yd = wide_sum(d, x, shape);
     double e = test_nmse(&yr, &yd, 1), tol = tol_device(CLGAN_OP_SUM);
-    printf("%-5s %-22s graph    nmse %.3g (tol %.0e)\n", e <= tol ? "ok" : "FAIL", "sum in parts", e, tol);
-    if (!(e <= tol)) failures++;
+    EXPECT(e <= tol, "%-22s graph    nmse %.3g (tol %.0e)", "sum in parts", e, tol);
     free(x);
 }
 
@@ -222,21 +203,22 @@ static bool any_diff(const op_case *c) {
     return false;
 }
 
-int main(void) {
-    clgan_log_set_level(CLGAN_LOG_WARN);
+/* Every op case (and the Philox and long-sum checks) on every OpenCL device
+ * against ref. */
+static void part_ops(void) {
     int missing = op_without_case();
     if (missing >= 0) {
-        printf("FAIL op %s has no test case in tests/op_cases.h\n", clgan_ops[missing].name);
-        return 1;
+        CHECK(false, "op %s has no test case in tests/op_cases.h", clgan_ops[missing].name);
+        return;
     }
     clgan_device_list l;
-    if (clgan_devices_enumerate(&l) != CLGAN_OK) return 1;
+    MUST(clgan_devices_enumerate(&l));
     if (test_first_opencl(&l) < 0) {
-        printf("no OpenCL device: skipped\n");
-        return TEST_SKIP;
+        clgan_device_list_free(&l);
+        harness_skip("no OpenCL device");
     }
     clgan_device *ref = NULL;
-    if (clgan_device_open(&l.items[l.count - 1], NULL, &ref) != CLGAN_OK) return 1;
+    MUST(clgan_device_open(&l.items[l.count - 1], NULL, &ref));
     /* CLGAN_KERNEL_DIR lets the planted-bug test run edited kernels;
      * CLGAN_KERNEL_BINARY opens the devices from an offline program binary
      * (clgan kernels --save-binary), where no kernel is generated: graphs run
@@ -246,8 +228,10 @@ int main(void) {
      * runs the suite once per path); devices without it are skipped */
     const char *gemm = getenv("CLGAN_GEMM");
     if (gemm && *gemm && clgan_gemm_path_parse(gemm, &opt.gemm) != CLGAN_OK) {
-        printf("FAIL CLGAN_GEMM: %s\n", clgan_last_error());
-        return 1;
+        CHECK(false, "CLGAN_GEMM: %s", clgan_last_error());
+        clgan_device_close(ref);
+        clgan_device_list_free(&l);
+        return;
     }
     int tested = 0;
     /* CLGAN_OPS_ONLY=TEXT runs only the cases whose name contains TEXT (for a
@@ -266,8 +250,7 @@ int main(void) {
         tested++;
         clgan_device *d = NULL;
         if (clgan_device_open(&l.items[di], &opt, &d) != CLGAN_OK) {
-            printf("FAIL open %s: %s\n", l.items[di].id, clgan_last_error());
-            failures++;
+            CHECK(false, "open %s: %s", l.items[di].id, clgan_last_error());
             continue;
         }
         printf("device %s (%s), GEMM %s: %s\n", l.items[di].id, l.items[di].name,
@@ -293,18 +276,15 @@ int main(void) {
             float *yr = run_direct(ref, c, &b, inputs, &n_ref, &g_ref);
             float *yd = run_direct(d, c, &b, inputs, &n_dev, &g_dev);
             double e = test_nmse(yr, yd, n_ref), tol = tol_device(c->op);
-            printf("%-5s %-22s forward  nmse %.3g (tol %.0e)%s\n", e <= tol ? "ok" : "FAIL", c->name, e, tol,
+            EXPECT(e <= tol && g_ref && g_dev, "%-22s forward  nmse %.3g (tol %.0e)%s", c->name, e, tol,
                    g_ref && g_dev ? "" : " SENTINEL OVERWRITTEN OR INPUT CHANGED");
-            if (!(e <= tol)) failures++;
-            if (!g_ref || !g_dev) failures++;
             free(yr);
             free(yd);
             if (any_diff(c) && !forward_only) {
                 float *gr = run_backward(ref, c, inputs, &n_ref);
                 float *gd = run_backward(d, c, inputs, &n_dev);
                 e = test_nmse(gr, gd, n_ref);
-                printf("%-5s %-22s backward nmse %.3g (tol %.0e)\n", e <= tol ? "ok" : "FAIL", c->name, e, tol);
-                if (!(e <= tol)) failures++;
+                EXPECT(e <= tol, "%-22s backward nmse %.3g (tol %.0e)", c->name, e, tol);
                 free(gr);
                 free(gd);
             }
@@ -315,10 +295,12 @@ int main(void) {
     }
     clgan_device_close(ref);
     clgan_device_list_free(&l);
-    printf("%d failures\n", failures);
-    if (!tested && !failures) {
-        printf("no device runs GEMM path %s: skipped\n", gemm);
-        return TEST_SKIP;
-    }
-    return failures ? 1 : 0;
+    /* every device was left out for CLGAN_GEMM (no failure can have been recorded without one) */
+    if (!tested && !failures) harness_skip("no device runs GEMM path %s", gemm);
+}
+
+int main(int argc, char **argv) {
+    clgan_log_set_level(CLGAN_LOG_WARN);
+    static const harness_part parts[] = {{"ops", part_ops}};
+    return harness_main(argc, argv, "test_ops", parts, sizeof parts / sizeof parts[0]);
 }

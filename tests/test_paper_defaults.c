@@ -26,10 +26,13 @@
  *           setting, used with the hinge loss): Adam lr 0.0002, beta1 0.5, beta2 0.999, n_dis 1.
  *  [TORCH]  PyTorch's RMSprop defaults (alpha 0.99, eps 1e-8): the WGAN paper gives none.
  * Minimax and non-saturating ("Generative Adversarial Nets", 2014) give no optimizer settings for
- * convolutional models; clgan documents DCGAN's for them (README, `clgan train --help`). */
+ * convolutional models; clgan documents DCGAN's for them (README, `clgan train --help`).
+ *
+ *   test_paper_defaults [rows|init]   (both without an argument) */
 #include "clgan/train.h"
 #include "test_util.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,17 +155,14 @@ static bool help_default(const char *help, const char *option, char *out, size_t
 
 static char *read_help(void) {
     const char *bin = getenv("CLGAN_BIN");
-    if (!bin) {
-        fprintf(stderr, "CLGAN_BIN is not set\n");
-        exit(1);
-    }
+    if (!bin) fail_msg("CLGAN_BIN is not set");
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "'%s' train --help 2>&1", bin);
     FILE *f = popen(cmd, "r");
-    if (!f) exit(1);
+    if (!f) fail_msg("popen %s: %s", cmd, strerror(errno));
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
-    if (!buf) exit(1);
+    if (!buf) fail_msg("out of memory");
     buf[n++] = '\n';
     for (size_t k; (k = fread(buf + n, 1, cap - 1 - n, f)) > 0;) n += k;
     buf[n] = 0;
@@ -172,23 +172,20 @@ static char *read_help(void) {
 
 /* Initialisation: DCGAN weights N(0, 0.02) and BatchNorm scales N(1, 0.02)
  * [DCGAN]; other models PyTorch's fan-in uniform U(-1/sqrt(fan_in), ..). */
-static int check_init(void) {
+static void part_init(void) {
     clgan_device_list l;
-    int ref = -1, failures = 0;
+    int ref = -1;
     clgan_device *dev = NULL;
-    if (clgan_devices_enumerate(&l) != CLGAN_OK || clgan_device_choose(&l, "ref", &ref) != CLGAN_OK ||
-        clgan_device_open(&l.items[ref], NULL, &dev) != CLGAN_OK) {
-        printf("FAIL init: %s\n", clgan_last_error());
-        return 1;
-    }
+    MUST(clgan_devices_enumerate(&l));
+    MUST(clgan_device_choose(&l, "ref", &ref));
+    MUST(clgan_device_open(&l.items[ref], NULL, &dev));
     for (int model = 0; model < 2; model++) {
         clgan_run_config rc;
         clgan_run_defaults(&rc, model ? CLGAN_MODEL_MLP : CLGAN_MODEL_DCGAN, CLGAN_LOSS_NS);
         rc.gan.batch = 2; /* the graphs' size does not change the initialisation */
         clgan_gan *gan = NULL;
         if (clgan_gan_new(&rc.gan, dev, &gan) != CLGAN_OK) {
-            printf("FAIL init: %s\n", clgan_last_error());
-            failures++;
+            CHECK(false, "init: %s", clgan_last_error());
             continue;
         }
         for (int b = 0; b < CLGAN_BLOCK_COUNT; b += 2) {
@@ -202,7 +199,8 @@ static int check_init(void) {
                 bool weight = strstr(name, ".weight") && !strstr(name, "embed"), bn = strstr(name, ".bn") || strstr(name, ".norm");
                 if (!weight || n < 64) continue;
                 float *v = malloc(n * sizeof *v);
-                if (!v || clgan_params_read(p, i, v) != CLGAN_OK) exit(1);
+                if (!v) fail_msg("out of memory");
+                MUST(clgan_params_read(p, i, v));
                 double mean = 0, sq = 0, most = 0;
                 for (size_t k = 0; k < n; k++) {
                     mean += v[k];
@@ -219,14 +217,11 @@ static int check_init(void) {
                 /* 5 standard errors of the mean and of the standard deviation */
                 bool ok = fabs(mean - want_mean) <= 5 * want_sd / sqrt((double)n) &&
                           fabs(sd - want_sd) <= 5 * want_sd / sqrt(2.0 * (double)n) && (!model || most <= bound);
-                if (!ok) {
-                    printf("FAIL init %s %s: mean %.5f sd %.5f (want %.5f, %.5f)\n", model ? "mlp" : "dcgan", name,
-                           mean, sd, want_mean, want_sd);
-                    failures++;
-                } else {
-                    printf("ok   init %-5s %-24s n %7zu mean %+.5f sd %.5f (want %.2f, %.5f)\n", model ? "mlp" : "dcgan",
-                           name, n, mean, sd, want_mean, want_sd);
-                }
+                CHECK(ok, "init %s %s: mean %.5f sd %.5f (want %.5f, %.5f)", model ? "mlp" : "dcgan", name, mean, sd,
+                      want_mean, want_sd);
+                if (ok)
+                    OK("init %-5s %-24s n %7zu mean %+.5f sd %.5f (want %.2f, %.5f)", model ? "mlp" : "dcgan", name, n,
+                       mean, sd, want_mean, want_sd);
                 free(v);
             }
         }
@@ -234,13 +229,12 @@ static int check_init(void) {
     }
     clgan_device_close(dev);
     clgan_device_list_free(&l);
-    return failures;
 }
 
-int main(void) {
-    clgan_log_set_level(CLGAN_LOG_WARN);
+/* every row of the table: the library's default and the --help text */
+static void part_rows(void) {
     char *help = read_help();
-    int failures = 0, deviations = 0;
+    int deviations = 0;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         const row *r = &rows[i];
         clgan_run_config rc;
@@ -259,35 +253,31 @@ int main(void) {
         char label[96];
         snprintf(label, sizeof label, "[%s] %s %s --%s", r->paper, clgan_model_name(r->model), what,
                  r->option ? r->option : "(library only)");
-        if (!consistent) {
-            printf("FAIL %s: clgan_gan_defaults and clgan_run_defaults disagree, or G and D differ\n", label);
-            failures++;
-        }
+        CHECK(consistent, "%s: clgan_gan_defaults and clgan_run_defaults disagree, or G and D differ", label);
         if (r->deviation) {
             if (equal && in_help) {
-                printf("FAIL %s: recorded as a deviation, but clgan now gives the paper's %g: remove the note\n", label,
-                       r->value);
-                failures++;
+                CHECK(false, "%s: recorded as a deviation, but clgan now gives the paper's %g: remove the note", label,
+                      r->value);
             } else {
                 printf("DEVIATION %s: paper %g, clgan %g (help [%s]): %s\n", label, r->value, lib, shown, r->deviation);
                 deviations++;
             }
             continue;
         }
-        if (!equal || !in_help) {
-            printf("FAIL %s: paper %g, library %g, help [%s] (expected it to show \"%s\")\n", label, r->value, lib,
-                   shown, r->help ? r->help : "");
-            failures++;
-        } else {
-            printf("ok   %s = %g (help [%s])\n", label, lib, shown);
-        }
+        CHECK(equal && in_help, "%s: paper %g, library %g, help [%s] (expected it to show \"%s\")", label, r->value,
+              lib, shown, r->help ? r->help : "");
+        if (equal && in_help) OK("%s = %g (help [%s])", label, lib, shown);
     }
     free(help);
     /* a design choice, not a setting: no option to compare */
     printf("DEVIATION [DCGAN] z prior: paper uniform (100-d), clgan N(0, I) (100-d): the prior the latent "
            "search of inpainting and slerp assume (README, Training: defaults)\n");
     deviations++;
-    failures += check_init();
-    printf("%d failures, %d documented deviations from the papers\n", failures, deviations);
-    return failures ? 1 : 0;
+    printf("%d documented deviations from the papers\n", deviations);
+}
+
+int main(int argc, char **argv) {
+    clgan_log_set_level(CLGAN_LOG_WARN);
+    static const harness_part parts[] = {{"rows", part_rows}, {"init", part_init}};
+    return harness_main(argc, argv, "test_paper_defaults", parts, sizeof parts / sizeof parts[0]);
 }

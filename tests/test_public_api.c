@@ -1,21 +1,25 @@
 /* A program outside the tree: only the public headers (include/ alone on the
- * include path) and the shared library libclgan.so. It opens the reference
+ * include path) and the shared library libclgan.so, with the tests' harness
+ * (tests/harness.h, which needs clgan/core.h alone). It opens the reference
  * device, builds, compiles and runs y = sum(2 x + 1) over x = 0..9 and checks
- * 100, so the headers are self-contained and what they declare is exported. */
+ * 100, so the headers are self-contained and what they declare is exported.
+ *
+ *   test_public_api [sum]   (its one part) */
 #include <clgan/graph.h>
 #include <clgan/runtime.h>
+
+#include "harness.h"
 
 #include <stdio.h>
 #include <string.h>
 
-int main(void) {
+static void part_sum(void) {
     clgan_device_list l;
-    if (clgan_devices_enumerate(&l) != CLGAN_OK) return fprintf(stderr, "FAIL enumerate: %s\n", clgan_last_error()), 1;
+    MUST(clgan_devices_enumerate(&l));
     int ref = -1;
-    if (clgan_device_choose(&l, "ref", &ref) != CLGAN_OK) return fprintf(stderr, "FAIL no ref device\n"), 1;
+    MUST(clgan_device_choose(&l, "ref", &ref));
     clgan_device *d = NULL;
-    if (clgan_device_open(&l.items[ref], NULL, &d) != CLGAN_OK)
-        return fprintf(stderr, "FAIL open ref: %s\n", clgan_last_error()), 1;
+    MUST(clgan_device_open(&l.items[ref], NULL, &d));
     clgan_graph *g = clgan_graph_new();
     int shape[1] = {10};
     clgan_node x = clgan_input(g, "x", 1, shape);
@@ -27,12 +31,16 @@ int main(void) {
     if (st == CLGAN_OK) st = clgan_graph_write(g, x, host);
     if (st == CLGAN_OK) st = clgan_graph_run(g, 0);
     if (st == CLGAN_OK) st = clgan_graph_read(g, y, &out);
-    if (st != CLGAN_OK) fprintf(stderr, "FAIL graph: %s\n", clgan_last_error());
+    CHECK(st == CLGAN_OK, "graph: %s", clgan_last_error());
     clgan_graph_free(g);
     clgan_device_close(d);
     clgan_device_list_free(&l);
-    if (st != CLGAN_OK) return 1;
-    printf("%s clgan %s through the public API: sum(2x + 1) over 0..9 = %g (expected 100)\n",
-           out == 100.0f ? "ok  " : "FAIL", clgan_version(), (double)out);
-    return out == 100.0f ? 0 : 1;
+    if (st != CLGAN_OK) return;
+    EXPECT(out == 100.0f, "clgan %s through the public API: sum(2x + 1) over 0..9 = %g (expected 100)", clgan_version(),
+           (double)out);
+}
+
+int main(int argc, char **argv) {
+    static const harness_part parts[] = {{"sum", part_sum}};
+    return harness_main(argc, argv, "test_public_api", parts, sizeof parts / sizeof parts[0]);
 }

@@ -9,20 +9,15 @@
  *   test_repair mnist     a DCGAN trained here on the MNIST test set inpaints held-out digits better than the
  *                         mean fill, by PSNR on the hole (77 without MNIST under $CLGAN_SHARED_DATA or without an
  *                         OpenCL device)
- *   test_repair cli       clgan inpaint / interpolate: outputs of the right size, and bad masks, image sizes and
- *                         unreadable files refused with messages naming the file and what was expected
  *
  * Each part prints "FAIL file:line: what" for every failed check and exits 1
- * if there was any. */
+ * if there was any. clgan inpaint / interpolate end to end: tests/test_repair_cli.py. */
 #include "clgan/data.h"
 #include "clgan/train.h"
 #include "clgan/repair.h"
-#include "test_check.h"
 #include "test_util.h"
 
 #include <math.h>
-#include <stdarg.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -517,150 +512,8 @@ static void part_mnist(void) {
     clgan_device_close(d);
 }
 
-/* ---- the command line ---- */
-
-/* A tiny MLP GAN (8x8 gray) saved on ref: enough to drive the commands. */
-static void tiny_checkpoint(const char *path, int classes) {
-    clgan_device *d = test_open_device(false);
-    clgan_run_config rc;
-    clgan_run_defaults(&rc, CLGAN_MODEL_MLP, CLGAN_LOSS_NS);
-    rc.gan.model.image_size = 8;
-    rc.gan.model.z_dim = 4;
-    rc.gan.model.widths[0] = 16;
-    rc.gan.model.n_widths = 1;
-    rc.gan.model.classes = classes;
-    rc.gan.batch = 4;
-    snprintf(rc.dataset, sizeof rc.dataset, "folder");
-    clgan_gan *gan = NULL;
-    MUST(clgan_gan_new(&rc.gan, d, &gan));
-    clgan_run_position pos = {0, 0, 0};
-    MUST(clgan_checkpoint_save(path, gan, &rc, &pos));
-    clgan_gan_free(gan);
-    clgan_device_close(d);
-}
-
-static void write_gray(const char *path, int w, int h) {
-    uint8_t *px = malloc((size_t)w * h);
-    for (int i = 0; i < w * h; i++) px[i] = (uint8_t)(i * 37 % 256);
-    MUST(clgan_png_write(path, px, w, h, 1));
-    free(px);
-}
-
-static void png_size(const char *path, int *w, int *h) {
-    uint8_t *px = NULL;
-    *w = *h = -1;
-    if (clgan_png_read(path, 1, &px, w, h) != CLGAN_OK) *w = *h = -1;
-    free(px);
-}
-
-static void part_cli(void) {
-    char dir[256], ck[PATH_CAP], ckc[PATH_CAP], img[PATH_CAP], img2[PATH_CAP], big[PATH_CAP], text[PATH_CAP];
-    char mask[PATH_CAP], bigmask[PATH_CAP], empty[PATH_CAP], out[PATH_CAP], folder[PATH_CAP], cmd[4 * PATH_CAP + 64];
-    test_tmpdir(dir, sizeof dir);
-    snprintf(ck, sizeof ck, "%s/tiny.safetensors", dir);
-    snprintf(ckc, sizeof ckc, "%s/tiny-cond.safetensors", dir);
-    snprintf(img, sizeof img, "%s/a.png", dir);
-    snprintf(img2, sizeof img2, "%s/b.png", dir);
-    snprintf(big, sizeof big, "%s/big.png", dir);
-    snprintf(text, sizeof text, "%s/notes.png", dir);
-    snprintf(mask, sizeof mask, "%s/mask.png", dir);
-    snprintf(bigmask, sizeof bigmask, "%s/bigmask.png", dir);
-    snprintf(empty, sizeof empty, "%s/empty.png", dir);
-    snprintf(out, sizeof out, "%s/out.png", dir);
-    snprintf(folder, sizeof folder, "%s/in", dir);
-    tiny_checkpoint(ck, 0);
-    tiny_checkpoint(ckc, 3);
-    write_gray(img, 8, 8);
-    write_gray(img2, 8, 8);
-    write_gray(big, 9, 8);
-    write_gray(bigmask, 9, 8);
-    uint8_t mk[64] = {0};
-    for (int i = 0; i < 8; i++) mk[i * 8 + 3] = 255; /* one column unknown */
-    MUST(clgan_png_write(mask, mk, 8, 8, 1));
-    memset(mk, 0, sizeof mk);
-    MUST(clgan_png_write(empty, mk, 8, 8, 1));
-    FILE *f = fopen(text, "w");
-    fputs("not an image\n", f);
-    fclose(f);
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp '%s' '%s' '%s/'", folder, img, img2, folder);
-    if (system(cmd) != 0) CHECK(false, "%s failed", cmd);
-    const char *quick = "--device ref --iters 3 --restarts 2 --quiet";
-    int w, h;
-
-    /* working runs */
-    expect_cli(0, (const char *[]){"wrote", "PSNR on the hole", "mean fill", "smooth fill", NULL},
-               "inpaint --checkpoint '%s' --image '%s' --original '%s' --mask center --out '%s' %s", ck, img, img, out,
-               quick);
-    png_size(out, &w, &h);
-    CHECK(w == 8 && h == 8, "one image: out.png is %d x %d, expected 8 x 8", w, h);
-    expect_cli(0, (const char *[]){"all 2 images", NULL},
-               "inpaint --checkpoint '%s' --image '%s' --original '%s' --mask random --blend none --out '%s' "
-               "--out-dir '%s/each' %s",
-               ck, folder, folder, out, dir, quick);
-    png_size(out, &w, &h);
-    CHECK(w == 2 * 8 + 3 * 2 && h == 8 + 2 * 2, "two images: the grid is %d x %d, expected 22 x 12", w, h);
-    snprintf(cmd, sizeof cmd, "%s/each/b.png", dir);
-    png_size(cmd, &w, &h);
-    CHECK(w == 8 && h == 8, "--out-dir: b.png is %d x %d", w, h);
-    expect_cli(0, (const char *[]){"wrote", NULL},
-               "inpaint --checkpoint '%s' --image '%s,%s' --mask '%s' --out '%s' %s", ckc, img, img2, mask, out, quick);
-    expect_cli(0, (const char *[]){"wrote", NULL},
-               "inpaint --checkpoint '%s' --image '%s' --mask left --labels 2 --out '%s' %s", ckc, img, out, quick);
-    expect_cli(0, (const char *[]){"3 pairs x 5 steps", NULL},
-               "interpolate --checkpoint '%s' --pairs 3 --steps 5 --out '%s' --device ref --quiet", ck, out);
-    png_size(out, &w, &h);
-    CHECK(w == 5 * 8 + 6 * 2 && h == 3 * 8 + 4 * 2, "interpolation grid %d x %d, expected 52 x 32", w, h);
-    expect_cli(0, (const char *[]){"2 pairs x 4 steps", NULL},
-               "interpolate --checkpoint '%s' --pairs 2 --steps 4 --labels 1,2 --out '%s' --device ref --quiet", ckc,
-               out);
-
-    /* refusals, each naming the file and what was expected */
-    expect_cli(1, (const char *[]){big, "9 x 8", "expected 8 x 8", NULL},
-               "inpaint --checkpoint '%s' --image '%s' --out '%s' %s", ck, big, out, quick);
-    expect_cli(1, (const char *[]){bigmask, "9 x 8", "expected 8 x 8", NULL},
-               "inpaint --checkpoint '%s' --image '%s' --mask '%s' --out '%s' %s", ck, img, bigmask, out, quick);
-    expect_cli(1, (const char *[]){text, "PNG", NULL},
-               "inpaint --checkpoint '%s' --image '%s' --mask '%s' --out '%s' %s", ck, img, text, out, quick);
-    expect_cli(1, (const char *[]){text, "PNG", NULL}, "inpaint --checkpoint '%s' --image '%s' --out '%s' %s", ck, text,
-               out, quick);
-    expect_cli(1, (const char *[]){"centre", "expected center, left, random or a PNG file", NULL},
-               "inpaint --checkpoint '%s' --image '%s' --mask centre --out '%s' %s", ck, img, out, quick);
-    expect_cli(1, (const char *[]){"missing.png", NULL},
-               "inpaint --checkpoint '%s' --image '%s/missing.png' --out '%s' %s", ck, dir, out, quick);
-    expect_cli(1, (const char *[]){"--original", "one original per image", NULL},
-               "inpaint --checkpoint '%s' --image '%s,%s' --original '%s' --out '%s' %s", ck, img, img2, img, out,
-               quick);
-    expect_cli(1, (const char *[]){empty, "every pixel is zero (known)", NULL},
-               "inpaint --checkpoint '%s' --image '%s' --mask '%s' --out '%s' %s", ck, img, empty, out, quick);
-    expect_cli(1, (const char *[]){"nothing.safetensors", NULL},
-               "inpaint --checkpoint '%s/nothing.safetensors' --image '%s' --out '%s' %s", dir, img, out, quick);
-    expect_cli(2, (const char *[]){"--blend", "poisson or none", NULL},
-               "inpaint --checkpoint '%s' --image '%s' --blend soft --out '%s' %s", ck, img, out, quick);
-    expect_cli(2, (const char *[]){"not conditional", NULL},
-               "interpolate --checkpoint '%s' --labels 1 --out '%s' --device ref", ck, out);
-    expect_cli(2, (const char *[]){"--steps", NULL}, "interpolate --checkpoint '%s' --steps 1 --out '%s' --device ref",
-               ck, out);
-    /* the shared --checkpoint handling: required, and a 2-D toy model is refused where images are needed */
-    expect_cli(2, (const char *[]){"clgan inpaint: --checkpoint FILE is required", NULL},
-               "inpaint --image '%s' --out '%s' %s", img, out, quick);
-    expect_cli(2, (const char *[]){"clgan interpolate: --checkpoint FILE is required", NULL},
-               "interpolate --out '%s' --device ref", out);
-    expect_cli(2, (const char *[]){"clgan sample: --checkpoint FILE is required", NULL}, "sample --out '%s' --device ref",
-               out);
-    char toy[PATH_CAP];
-    snprintf(toy, sizeof toy, "%s/toy-run", dir);
-    expect_cli(0, (const char *[]){NULL},
-               "train --model toy --steps 1 --width 8 --batch-size 8 --sample-every 0 --out '%s' --device ref --quiet",
-               toy);
-    expect_cli(2, (const char *[]){"holds the 2-D toy model; inpainting needs an image model", NULL},
-               "inpaint --checkpoint '%s' --image '%s' --out '%s' %s", toy, img, out, quick);
-    expect_cli(2, (const char *[]){"holds the 2-D toy model; interpolation needs an image model", NULL},
-               "interpolate --checkpoint '%s' --out '%s' --device ref", toy, out);
-    test_rmdir(dir);
-}
-
 int main(int argc, char **argv) {
-    static const harness_part parts[] = {{"slerp", part_slerp},     {"poisson", part_poisson}, {"weights", part_weights},
-                                         {"mnist", part_mnist},     {"cli", part_cli}};
+    static const harness_part parts[] = {{"slerp", part_slerp}, {"poisson", part_poisson}, {"weights", part_weights},
+                                         {"mnist", part_mnist}};
     return harness_main(argc, argv, "test_repair", parts, sizeof parts / sizeof parts[0]);
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Command-line tests of `clgan train` and `clgan check` (suite 'train').
+"""Command-line tests of `clgan train`, `clgan sample` and `clgan check` (suite 'train').
 
     test_train_cli.py inputs      bad options, data sets and run folders: exit status and a clear message
     test_train_cli.py divergence  NaN/Inf stops with the step and the last good checkpoint; --on-nan rollback
@@ -8,20 +8,28 @@
                                   the toy model's --widths
     test_train_cli.py check       clgan check passes on the OpenCL device and fails, naming the layers,
                                   on deliberately broken kernels (77 without an OpenCL device)
+    test_train_cli.py resume      2N steps == N steps + --resume N more, bit for bit, on ref (five configurations);
+                                  a tensor changed half-way changes the end (the comparison can fail)
+    test_train_cli.py checkpoints damaged and foreign checkpoints refused by clgan sample with messages naming file
+                                  and field
+    test_train_cli.py run_folder  config.json, log.jsonl, sample PNGs, scatter plots, latest, pruning, clgan sample
 
 Runs the real clgan binary ($CLGAN_BIN) on the ref device unless a part needs
 an OpenCL device. Every check prints 'ok' or 'FAIL' with the command's output;
 the program exits 1 if any failed. A crash (a signal or a sanitizer abort)
 never passes: every expectation names the exact exit status."""
 import json
+import math
 import os
 import re
 import shutil
 import struct
 import sys
 import tempfile
+import zlib
 
-from cli_check import check, expect, failures, run
+from cli_check import (check, expect, failures, grid_size, has, must, png_read, run, st_read, st_write,
+                       write_tiny_idx)
 
 SRC = os.environ['CLGAN_SOURCE_ROOT']
 
@@ -431,11 +439,489 @@ def part_check(tmp):
         print('     adam FAIL rows in the D step: ' + ', '.join(r[3] for r in params if r[0] == 'FAIL'))
 
 
+# ---------------------------------------------------------------------------
+# resume: N steps + --resume N more == 2N steps in one go, bit for bit, on ref.
+# Fails when a checkpoint misses any state the next step depends on (a
+# parameter, a BatchNorm running statistic, an optimizer slot, the step
+# counters that pick the noise and Adam's bias correction, the data order),
+# when --resume --steps does not continue to the new target, or when the
+# configuration read back from the checkpoint is not the one written (the
+# config.json that --resume writes again must be the one-go run's). A control
+# proves the comparison can fail: a copy of the half-way run whose checkpoint
+# has one tensor changed must end differently.
+# ---------------------------------------------------------------------------
+RESUME_COMMON = ['--device', 'ref', '--quiet', '--log-every', '1', '--sample-every', '0', '--checkpoint-every', '0']
+LOG_KEYS = ['loss_d', 'loss_g', 'd_real', 'd_fake', 'penalty', 'grad_norm_d', 'grad_norm_g', 'lr_g', 'lr_d', 'epoch']
+POSITION_META = ['g_steps', 'd_steps', 'data_epoch', 'data_pos', 'rollbacks', 'lr_scale_bits', 'format',
+                 'format_version']
+
+
+def ckpt(run_dir, step):
+    return os.path.join(run_dir, 'checkpoints', 'step_%08d.safetensors' % step)
+
+
+def first_difference(a, b):
+    """Where two tensors' bytes first differ, as 'element I: X vs Y' (float32 values)."""
+    n = min(len(a), len(b)) // 4
+    for i in range(n):
+        if a[4 * i:4 * i + 4] != b[4 * i:4 * i + 4]:
+            return 'element %d: %.9g vs %.9g' % (i, struct.unpack('<f', a[4 * i:4 * i + 4])[0],
+                                                  struct.unpack('<f', b[4 * i:4 * i + 4])[0])
+    return 'sizes %d vs %d bytes' % (len(a), len(b))
+
+
+def compare_checkpoints(what, pa, pb, expect_same):
+    """Every tensor (name, dtype, shape, bytes) and the run position in __metadata__ must match;
+    with expect_same false the tensors that differ are only counted. Returns how many differ."""
+    ta, ma = st_read(pa)
+    tb, mb = st_read(pb)
+    check(len(ta) == len(tb), '%s: both checkpoints hold %d tensors' % (what, len(ta)), '%d vs %d' % (len(ta), len(tb)))
+    missing = [n for n in ta if n not in tb]
+    check(not missing, '%s: every tensor is in the resumed run' % what, 'missing: %s' % missing)
+    differ = ['%s (%s)' % (n, first_difference(t['data'], tb[n]['data'])) for n, t in ta.items()
+              if n in tb and (t['dtype'], t['shape'], t['data']) != (tb[n]['dtype'], tb[n]['shape'], tb[n]['data'])]
+    nbytes = sum(len(t['data']) for t in ta.values())
+    if expect_same:
+        check(not differ, '%s: %d tensors (%d bytes) bit for bit the same; g_steps %s, d_steps %s, data epoch %s pos %s'
+              % (what, len(ta), nbytes, ma.get('g_steps'), ma.get('d_steps'), ma.get('data_epoch'), ma.get('data_pos')),
+              'differ: ' + '; '.join(differ))
+    else:
+        print('     %s: %d tensors (%d bytes), %d differ%s' % (what, len(ta), nbytes, len(differ),
+                                                              ', first ' + differ[0] if differ else ''))
+    bad = ['%s: %s vs %s' % (k, ma.get(k, '(missing)'), mb.get(k, '(missing)')) for k in POSITION_META
+           if k not in ma or k not in mb or ma[k] != mb[k]]
+    check(not bad, '%s: the run position in __metadata__ matches' % what, '; '.join(bad))
+    return len(differ)
+
+
+def number_kind(v):
+    return 'number' if isinstance(v, (int, float)) and not isinstance(v, bool) else type(v).__name__
+
+
+def compare_logs(what, la, lb):
+    """Log lines with the same step must agree in every loss and score; the last lines must be the
+    same text up to the timing fields. Returns how many lines of la were matched by step."""
+    with open(la) as f:
+        text_a = f.read()
+    with open(lb) as f:
+        text_b = f.read()
+    ea, eb = text_a.rstrip('\n').split('\n')[-1], text_b.rstrip('\n').split('\n')[-1]
+    ia, ib = ea.find('"images_per_s"'), eb.find('"images_per_s"')
+    check(ia > 0 and ia == ib and ea[:ia] == eb[:ib], '%s: the last log lines agree up to the timing' % what,
+          '  %s\n  %s' % (ea, eb))
+    rows_b = [json.loads(l) for l in text_b.split('\n') if l.strip()]
+    compared, bad = 0, []
+    for ra in (json.loads(l) for l in text_a.split('\n') if l.strip()):
+        for rb in (r for r in rows_b if r['step'] == ra['step']):
+            for k in LOG_KEYS:
+                va, vb = ra.get(k), rb.get(k)
+                if k not in ra or k not in rb or number_kind(va) != number_kind(vb) or va != vb:
+                    bad.append('step %d: %s %r (one run) != %r (resumed)' % (ra['step'], k, va, vb))
+            compared += 1
+    check(not bad, '%s: every loss and score agrees step by step' % what, '\n'.join(bad))
+    return compared
+
+
+def bump_tensor(path, name):
+    """Rewrites the checkpoint with 1 added to every element of the F32 tensor name."""
+    tensors, meta = st_read(path)
+    t = tensors[name]
+    n = len(t['data']) // 4
+    t['data'] = struct.pack('<%df' % n, *(v + 1.0 for v in struct.unpack('<%df' % n, t['data'])))
+    st_write(path, tensors, meta)
+
+
+def resume_case(tmp, name, n, args, tamper):
+    one, two = os.path.join(tmp, name + '-one'), os.path.join(tmp, name + '-two')
+    ok = expect(['train', *args, *RESUME_COMMON, '--steps', str(2 * n), '--out', one], 0,
+                what='%s: the %d-step run' % (name, 2 * n))[0] == 0
+    ok &= expect(['train', *args, *RESUME_COMMON, '--steps', str(n), '--out', two], 0,
+                 what='%s: the %d-step run' % (name, n))[0] == 0
+    # --steps on --resume sets the new target; the configuration comes from the checkpoint
+    ok &= expect(['train', '--resume', two, '--steps', str(2 * n), '--device', 'ref', '--quiet'], 0,
+                 what='%s: --resume to step %d' % (name, 2 * n))[0] == 0
+    if not ok:
+        return
+    ca, cb = ckpt(one, 2 * n), ckpt(two, 2 * n)
+    compare_checkpoints(name, ca, cb, True)
+    # the half-way checkpoint is still there, and latest moved on
+    check(os.path.exists(ckpt(two, n)), '%s: the half-way checkpoint %s is kept' % (name, ckpt(two, n)))
+    latest = os.path.join(two, os.readlink(os.path.join(two, 'latest')))
+    check(latest == cb, '%s: latest is %s' % (name, cb), 'latest is %s' % latest)
+    compared = compare_logs(name, os.path.join(one, 'log.jsonl'), os.path.join(two, 'log.jsonl'))
+    check(compared == 2 * n, '%s: %d log lines matched by step' % (name, 2 * n), 'matched %d' % compared)
+    with open(os.path.join(one, 'config.json')) as f:
+        cfg_one = f.read().replace(json.dumps(one), '"OUT"')
+    with open(os.path.join(two, 'config.json')) as f:
+        cfg_two = f.read().replace(json.dumps(two), '"OUT"')
+    check(cfg_one == cfg_two, '%s: the configuration read back on --resume is written again as the one-go run\'s' % name,
+          '  one go   %s\n  resumed  %s' % (cfg_one, cfg_two))
+    if not tamper:
+        return
+    # the control: run to n again, then change `tamper` in its checkpoint before resuming
+    three = os.path.join(tmp, name + '-tampered')
+    if expect(['train', *args, *RESUME_COMMON, '--steps', str(n), '--out', three], 0,
+              what='%s: the %d-step run to tamper with' % (name, n))[0] != 0:
+        return
+    half = ckpt(three, n)
+    if not check(tamper in st_read(half)[0], '%s: the checkpoint holds %s to change' % (name, tamper)):
+        return
+    bump_tensor(half, tamper)
+    if expect(['train', '--resume', three, '--steps', str(2 * n), '--device', 'ref', '--quiet'], 0,
+              what='%s: --resume of the changed run' % name)[0] != 0:
+        return
+    differ = compare_checkpoints('%s with %s changed' % (name, tamper), ca, ckpt(three, 2 * n), False)
+    check(differ > 0, '%s: changing %s at step %d changes the run at step %d (the comparison can fail)'
+          % (name, tamper, n, 2 * n))
+
+
+def part_resume(tmp):
+    # 40 images in batches of 8: 5 batches an epoch, so the 6-step runs cross
+    # into epoch 1 after the resume point (epoch 0, position 24)
+    images = write_tiny_idx(tmp, 40)
+    # DCGAN with BatchNorm in G and D (running statistics), Adam
+    resume_case(tmp, 'dcgan-batchnorm-adam', 3,
+                ['--model', 'dcgan', '--loss', 'ns', '--dataset', 'idx', '--data', images, '--width', '8', '--z-dim',
+                 '16', '--batch-size', '8', '--seed', '5'], 'd.norm1.running_mean')
+    # conditional MLP, RMSProp, hinge
+    resume_case(tmp, 'mlp-conditional-rmsprop', 3,
+                ['--model', 'mlp', '--loss', 'hinge', '--conditional', '--optimizer', 'rmsprop', '--lr', '1e-3',
+                 '--dataset', 'idx', '--data', images, '--widths', '32,64', '--z-dim', '16', '--batch-size', '8',
+                 '--seed', '6'], 'optim.g.rmsprop_square_avg')
+    # WGAN-GP on ring8: n_critic 5 (d_steps != g_steps) and the penalty's noise stream
+    resume_case(tmp, 'toy-ring8-wgan-gp', 4,
+                ['--model', 'toy', '--loss', 'wgan-gp', '--batch-size', '32', '--width', '32', '--seed', '8'], None)
+    # SGD with momentum and gradient clipping
+    resume_case(tmp, 'toy-ring8-sgd-clip', 5,
+                ['--model', 'toy', '--loss', 'ns', '--optimizer', 'sgd', '--lr', '0.01', '--clip-grad', '0.5',
+                 '--batch-size', '32', '--width', '32', '--seed', '9'], 'optim.d.sgd_momentum')
+    # a step decay of the learning rates in the first half: the schedule comes back from the
+    # checkpoint; three hidden layers (--widths)
+    resume_case(tmp, 'toy-ring8-lr-step', 4,
+                ['--model', 'toy', '--loss', 'hinge', '--lr-schedule', 'step', '--lr-decay-start', '3',
+                 '--lr-decay-factor', '0.25', '--batch-size', '32', '--widths', '32,16,24', '--seed', '10'], None)
+
+
+# ---------------------------------------------------------------------------
+# checkpoints: damaged, inconsistent and foreign files are refused by
+# `clgan sample --checkpoint` with exit status 1 and one "clgan: error:" line
+# naming the file and the tensor or field at fault, and no PNG written. Fails
+# when one is accepted, crashes (a signal or a sanitizer abort), or the
+# message does not say what and where. (test_train.c checkpoints: the same
+# files through the library, clgan_checkpoint_config / _restore, and the
+# status each gives.)
+# ---------------------------------------------------------------------------
+def part_checkpoints(tmp):
+    # a real checkpoint of a small toy GAN after one step (batch 16: data position 16)
+    run_dir = os.path.join(tmp, 'good-run')
+    must(['train', '--model', 'toy', '--loss', 'ns', '--batch-size', '16', '--width', '16', '--steps', '1',
+          '--sample-every', '0', '--checkpoint-every', '0', '--device', 'ref', '--quiet', '--out', run_dir],
+         'train the toy GAN one step for a checkpoint')
+    good = os.path.join(tmp, 'good.safetensors')
+    shutil.copy(ckpt(run_dir, 1), good)
+    tensors, meta = st_read(good)
+    check(meta.get('g_steps') == '1' and meta.get('data_pos') == '16',
+          'the good checkpoint is at step 1, data position 16', repr(meta))
+    # the good one loads, as it is and as st_write writes it again (so the bad
+    # ones fail for their damage, not for something else)
+    expect(['sample', '--checkpoint', good, '--device', 'ref', '--count', '16', '--out', os.path.join(tmp, 'good.png')],
+           0, out_re=has('wrote'), what='clgan sample loads the good checkpoint')
+    again = os.path.join(tmp, 'rewritten.safetensors')
+    st_write(again, tensors, meta)
+    expect(['sample', '--checkpoint', again, '--device', 'ref', '--count', '16',
+            '--out', os.path.join(tmp, 'rewritten.png')], 0, out_re=has('wrote'),
+           what='clgan sample loads the good checkpoint rewritten unchanged by st_write')
+
+    png = os.path.join(tmp, 'never.png')
+
+    def refused(path, field):
+        if os.path.exists(png):
+            os.unlink(png)
+        expect(['sample', '--checkpoint', path, '--device', 'ref', '--count', '4', '--out', png], 1,
+               err_re=has('clgan: error:', path, field),
+               what='clgan sample refuses %s naming the file and "%s"' % (os.path.basename(path), field))
+        check(not os.path.exists(png), '%s: clgan sample wrote no PNG' % os.path.basename(path))
+
+    def spit(name, data):
+        p = os.path.join(tmp, name)
+        with open(p, 'wb') as f:
+            f.write(data)
+        return p
+
+    with open(good, 'rb') as f:
+        data = f.read()
+    hlen = struct.unpack('<Q', data[:8])[0]
+    # truncated: the data of the last tensors is cut off
+    refused(spit('truncated.safetensors', data[:8 + hlen + (len(data) - 8 - hlen) // 2]), 'tensor')
+    # cut inside the header
+    refused(spit('truncated-header.safetensors', data[:8 + hlen // 2]), 'header length')
+    # the header length field larger than the file
+    refused(spit('header-too-long.safetensors', struct.pack('<Q', len(data) + 1000) + data[8:]), 'header length')
+    # garbage in place of the header JSON (same length, so the length field is right)
+    refused(spit('garbage-header.safetensors', data[:8] + (b'#garbage{' * (hlen // 9 + 1))[:hlen] + data[8 + hlen:]),
+            'byte offset')
+    # all zeros
+    refused(spit('zeros.safetensors', bytes(64)), 'header length')
+
+    check(all(n in tensors for n in ('g.fc1.weight', 'd.out.bias', 'optim.d.adam_v')),
+          'the toy checkpoint holds the tensors this test changes', repr(list(tensors)))
+
+    def variant(name, reshape=None, drop=None, drop_meta=None, meta_key=None, meta_value=None):
+        t = {k: dict(v) for k, v in tensors.items() if k != drop}
+        m = {k: v for k, v in meta.items() if k != drop_meta}
+        if reshape:
+            # one more row (of zeros)
+            row = len(t[reshape]['data']) // t[reshape]['shape'][0]
+            t[reshape]['shape'] = [t[reshape]['shape'][0] + 1] + t[reshape]['shape'][1:]
+            t[reshape]['data'] += bytes(row)
+        if meta_key:
+            m[meta_key] = meta_value
+        p = os.path.join(tmp, name)
+        st_write(p, t, m)
+        return p
+
+    bad_field = ('{"model":{"kind":"toy","z_dim":2,"channels":1,"image_size":28,"width":16,"widths":[],"classes":0,'
+                 '"d_norm":"none"},"loss":"ns","batch_size":"sixteen"}')
+    variants = [
+        # tensors that do not fit the configuration
+        ('wrong-shape.safetensors', 'g.fc1.weight', {'reshape': 'g.fc1.weight'}),
+        ('wrong-shape-optim.safetensors', 'optim.g.adam_m', {'reshape': 'optim.g.adam_m'}),
+        ('missing-tensor.safetensors', 'd.out.bias', {'drop': 'd.out.bias'}),
+        ('missing-optim.safetensors', 'optim.d.adam_v', {'drop': 'optim.d.adam_v'}),
+        # metadata
+        ('no-config.safetensors', 'config', {'drop_meta': 'config'}),
+        ('garbled-config.safetensors', 'config', {'meta_key': 'config', 'meta_value': '{"model": {"kind": '}),
+        ('config-not-object.safetensors', 'config', {'meta_key': 'config', 'meta_value': '[1, 2]'}),
+        ('config-bad-field.safetensors', 'batch_size', {'meta_key': 'config', 'meta_value': bad_field}),
+        ('config-unknown-model.safetensors', 'model.kind',
+         {'meta_key': 'config', 'meta_value': '{"model":{"kind":"gpt"}}'}),
+        ('no-format.safetensors', 'format', {'drop_meta': 'format'}),
+        ('other-format.safetensors', 'format', {'meta_key': 'format', 'meta_value': 'pytorch'}),
+        ('future-version.safetensors', 'format', {'meta_key': 'format_version', 'meta_value': '99'}),
+        ('no-step-counter.safetensors', 'g_steps', {'drop_meta': 'g_steps'}),
+        ('negative-step-counter.safetensors', 'd_steps', {'meta_key': 'd_steps', 'meta_value': '-3'}),
+        ('huge-data-position.safetensors', 'data_pos', {'meta_key': 'data_pos', 'meta_value': '184467440737095516160'}),
+        ('bad-lr-scale.safetensors', 'lr_scale_bits', {'meta_key': 'lr_scale_bits', 'meta_value': 'half'}),
+    ]
+    for name, field, edit in variants:
+        refused(variant(name, **edit), field)
+    # the real configuration with one field broken
+    cfg = meta['config']
+    edits = [
+        ('config-unknown-loss.safetensors', 'loss', '"loss":"ns"', '"loss":"l2"'),
+        ('config-unknown-optimizer.safetensors', 'opt_g.kind', '"kind":"adam"', '"kind":"adagrad"'),
+        ('config-zero-batch.safetensors', 'batch_size', '"batch_size":16', '"batch_size":0'),
+        ('config-missing-steps.safetensors', 'steps', '"steps":1,', ''),
+        ('config-wrong-type.safetensors', 'model.width', '"width":16', '"width":"16"'),
+        # reads, but is no model that can be built: a DCGAN of 30x30 images
+        ('config-impossible-model.safetensors', 'image size 30', '"kind":"toy","z_dim":2,"channels":1,"image_size":28',
+         '"kind":"dcgan","z_dim":2,"channels":1,"image_size":30'),
+    ]
+    for name, field, old, new in edits:
+        if check(old in cfg, 'the config metadata holds %s' % old, cfg):
+            refused(variant(name, meta_key='config', meta_value=cfg.replace(old, new, 1)), field)
+
+    # a valid safetensors file that is not a clgan checkpoint
+    foreign = os.path.join(tmp, 'foreign.safetensors')
+    st_write(foreign, {'model.embed_tokens.weight': {'dtype': 'F32', 'shape': [2, 3],
+                                                     'data': struct.pack('<6f', 1, 2, 3, 4, 5, 6)}}, {'format': 'pt'})
+    refused(foreign, 'format')
+    # not a safetensors file at all, and a missing one
+    refused(spit('notes.txt', b'these are not the tensors you are looking for\n'), 'header length')
+    missing = os.path.join(tmp, 'no-such-file.safetensors')
+    expect(['sample', '--checkpoint', missing, '--device', 'ref'], 1, err_re=has('clgan: error:', missing),
+           what='clgan sample refuses a missing checkpoint, naming it')
+
+
+# ---------------------------------------------------------------------------
+# run_folder: what a run leaves behind, and clgan sample on it. Fails when
+# config.json is missing, unparsable, holds other values than the run's or
+# does not read back to the same text (the checkpoints hold the same text, and
+# --resume at the last step, which reads it from the checkpoint, writes it
+# again unchanged), a log line is not JSON or lacks a documented key or has the
+# wrong step, a sample PNG is missing, undecodable, a single colour or of the
+# wrong size (a grid of 8 columns, one row per class for a conditional model;
+# a 512x512 scatter plot for the toy model), `latest` points elsewhere than the
+# newest checkpoint, more than --keep-checkpoints remain, or clgan sample does
+# not write what it is asked for or accepts bad labels.
+# ---------------------------------------------------------------------------
+LOG_DOCUMENTED = ['step', 'epoch', 'loss_d', 'loss_g', 'd_real', 'd_fake', 'penalty', 'grad_norm_d', 'grad_norm_g',
+                  'lr_g', 'lr_d', 'images_per_s', 'elapsed_s', 'device']
+
+
+def check_png(path, want_w, want_h):
+    try:
+        w, h, ch, px = png_read(path)
+    except (OSError, ValueError, struct.error, zlib.error) as e:
+        check(False, '%s decodes' % path, str(e))
+        return
+    if check((w, h) == (want_w, want_h), '%s is %dx%d' % (path, want_w, want_h), 'it is %dx%d' % (w, h)):
+        check(px.count(px[0]) != len(px), '%s is not a single colour' % path)
+
+
+def check_grid_png(path, n, cols, side):
+    check_png(path, *grid_size(n, side, cols))
+
+
+def count_files(directory, suffix):
+    return len([f for f in os.listdir(directory) if f.endswith(suffix)]) if os.path.isdir(directory) else -1
+
+
+def check_config(run_dir, model, steps, keep):
+    p = os.path.join(run_dir, 'config.json')
+    try:
+        with open(p) as f:
+            text = f.read()
+        cfg = json.loads(text)
+    except (OSError, ValueError) as e:
+        check(False, '%s is JSON' % p, str(e))
+        return
+    got = (cfg.get('model', {}).get('kind') if isinstance(cfg.get('model'), dict) else None, cfg.get('steps'),
+           cfg.get('keep_checkpoints'), cfg.get('out_dir'))
+    check(got == (model, steps, keep, run_dir), '%s: model %s, steps %d, keep %d, out_dir the run folder'
+          % (p, model, steps, keep), 'got %r' % (got,))
+    _, meta = st_read(os.path.join(run_dir, 'latest'))
+    check(meta.get('config') == text.rstrip('\n'), '%s is the configuration the checkpoints hold' % p,
+          '  file        %s\n  checkpoint  %s' % (text, meta.get('config')))
+    # read back (from the latest checkpoint) and written again: the same text
+    expect(['train', '--resume', run_dir, '--steps', str(steps), '--device', 'ref', '--quiet'], 0,
+           what='--resume %s at its last step' % os.path.basename(run_dir))
+    with open(p) as f:
+        again = f.read()
+    check(again == text, '%s reads back and is written again as the same text' % p,
+          '  first  %s\n  again  %s' % (text, again))
+
+
+def check_log(run_dir, steps):
+    """every line a JSON object with exactly the documented keys; steps as expected"""
+    p = os.path.join(run_dir, 'log.jsonl')
+    if not check(os.path.exists(p), '%s exists' % p):
+        return
+    with open(p) as f:
+        lines = f.read().split('\n')
+    lines = [l for l in lines if l]
+    bad, got = [], []
+    for i, l in enumerate(lines, 1):
+        try:
+            row = json.loads(l)
+        except ValueError:
+            row = None
+        if not isinstance(row, dict):
+            bad.append('line %d is not a JSON object: %s' % (i, l))
+            continue
+        for k in LOG_DOCUMENTED:
+            v = row.get(k)
+            ok = isinstance(v, str) if k == 'device' else (number_kind(v) == 'number' and math.isfinite(v))
+            if not ok:
+                bad.append('line %d: %s missing or not a finite number/string: %s' % (i, k, l))
+        if len(row) != len(LOG_DOCUMENTED):
+            bad.append('line %d: %d keys, documented %d: %s' % (i, len(row), len(LOG_DOCUMENTED), l))
+        got.append(row.get('step'))
+    check(not bad, '%s: every line a JSON object with the documented keys' % p, '\n'.join(bad))
+    check(got == steps, '%s: steps %s' % (p, steps), 'got %s' % got)
+
+
+def check_checkpoints(run_dir, kept):
+    cdir = os.path.join(run_dir, 'checkpoints')
+    check(count_files(cdir, '.safetensors') == len(kept), '%s holds %d checkpoints' % (cdir, len(kept)),
+          repr(sorted(os.listdir(cdir)) if os.path.isdir(cdir) else None))
+    for s in kept:
+        check(os.path.exists(ckpt(run_dir, s)), '%s exists' % ckpt(run_dir, s))
+    link = os.path.join(run_dir, 'latest')
+    want = 'checkpoints/step_%08d.safetensors' % kept[-1]
+    if check(os.path.islink(link), '%s is a symbolic link' % link):
+        check(os.readlink(link) == want, '%s -> %s' % (link, want), 'it points to %s' % os.readlink(link))
+        try:
+            _, meta = st_read(link)
+            ok = meta.get('format') == 'clgan-checkpoint' and meta.get('g_steps') == str(kept[-1]) and \
+                isinstance(json.loads(meta.get('config', 'null')), dict)
+        except (OSError, ValueError, KeyError, struct.error) as e:
+            ok, meta = False, str(e)
+        check(ok, '%s is a clgan checkpoint of step %d with its configuration' % (link, kept[-1]), repr(meta))
+
+
+def part_run_folder(tmp):
+    images = write_tiny_idx(tmp, 60)
+
+    # the toy model: scatter plots, frequent checkpoints, pruning
+    run_dir = os.path.join(tmp, 'toy')
+    expect(['train', '--model', 'toy', '--steps', '30', '--batch-size', '32', '--width', '32', '--log-every', '5',
+            '--sample-every', '10', '--checkpoint-every', '10', '--keep-checkpoints', '2', '--device', 'ref',
+            '--out', run_dir], 0, what='the toy run')
+    check_config(run_dir, 'toy', 30, 2)
+    check_log(run_dir, [5, 10, 15, 20, 25, 30])
+    check_checkpoints(run_dir, [20, 30])
+    for s in range(0, 31, 10):
+        check_png(os.path.join(run_dir, 'samples', 'step_%08d.png' % s), 512, 512)
+    samples = os.path.join(run_dir, 'samples')
+    check(count_files(samples, '.png') == 4, '%s holds 4 PNGs' % samples, repr(os.listdir(samples)))
+    # clgan sample on a toy run: a scatter plot; --out-dir makes no sense
+    p = os.path.join(tmp, 'toy-sample.png')
+    expect(['sample', '--checkpoint', run_dir, '--count', '500', '--device', 'ref', '--out', p], 0,
+           out_re=has('wrote', 'step 30'))
+    check_png(p, 512, 512)
+    expect(['sample', '--checkpoint', run_dir, '--labels', '1', '--device', 'ref', '--out', p], 2,
+           err_re=has('not conditional'))
+    q = os.path.join(tmp, 'toy-dir')
+    os.mkdir(q)
+    expect(['sample', '--checkpoint', run_dir, '--device', 'ref', '--out-dir', q], 1,
+           err_re=has('clgan: error:', '--out-dir'))
+
+    # an unconditional DCGAN on images: 8x8 grids of 28x28
+    run_dir = os.path.join(tmp, 'dcgan')
+    expect(['train', '--model', 'dcgan', '--dataset', 'idx', '--data', images, '--width', '8', '--z-dim', '16',
+            '--batch-size', '8', '--steps', '4', '--log-every', '2', '--sample-every', '2', '--checkpoint-every', '2',
+            '--device', 'ref', '--out', run_dir], 0, what='the DCGAN run')
+    check_config(run_dir, 'dcgan', 4, 3)
+    check_log(run_dir, [2, 4])
+    check_checkpoints(run_dir, [2, 4])
+    for s in range(0, 5, 2):
+        check_grid_png(os.path.join(run_dir, 'samples', 'step_%08d.png' % s), 64, 8, 28)
+    # clgan sample: a run folder (its latest) or a file; a grid or one PNG per image
+    p = os.path.join(tmp, 'grid-from-dir.png')
+    expect(['sample', '--checkpoint', run_dir, '--count', '20', '--device', 'ref', '--out', p], 0,
+           out_re=has('wrote', '(20 samples, step 4)'))
+    check_grid_png(p, 20, 8, 28)
+    p = os.path.join(tmp, 'grid-from-file.png')
+    expect(['sample', '--checkpoint', ckpt(run_dir, 2), '--count', '12', '--cols', '4', '--device', 'ref', '--out', p],
+           0, out_re=has('wrote', '(12 samples, step 2)'))
+    check_grid_png(p, 12, 4, 28)
+    q = os.path.join(tmp, 'images')
+    os.mkdir(q)
+    expect(['sample', '--checkpoint', run_dir, '--count', '5', '--device', 'ref', '--out-dir', q], 0,
+           out_re=has('wrote 5 images'))
+    check(count_files(q, '.png') == 5, '%s holds 5 PNGs' % q, repr(os.listdir(q)))
+    for i in range(5):
+        check_png(os.path.join(q, '%06d.png' % i), 28, 28)
+    expect(['sample', '--checkpoint', run_dir, '--labels', '3', '--device', 'ref', '--out', os.path.join(tmp, 'x.png')],
+           2, err_re=has('not conditional'))
+
+    # a conditional DCGAN: one row per class
+    run_dir = os.path.join(tmp, 'cdcgan')
+    expect(['train', '--model', 'dcgan', '--conditional', '--loss', 'hinge', '--dataset', 'idx', '--data', images,
+            '--width', '8', '--z-dim', '16', '--batch-size', '10', '--steps', '2', '--sample-every', '1',
+            '--checkpoint-every', '0', '--device', 'ref', '--out', run_dir], 0, what='the conditional DCGAN run')
+    check_log(run_dir, [2])
+    check_checkpoints(run_dir, [2])
+    for s in range(3):
+        check_grid_png(os.path.join(run_dir, 'samples', 'step_%08d.png' % s), 10 * 8, 8, 28)
+    p = os.path.join(tmp, 'class3.png')
+    expect(['sample', '--checkpoint', run_dir, '--labels', '3', '--count', '8', '--device', 'ref', '--out', p], 0,
+           out_re=has('wrote'))
+    check_grid_png(p, 8, 8, 28)
+    expect(['sample', '--checkpoint', run_dir, '--labels', '0,9,4', '--count', '6', '--device', 'ref', '--out', p], 0,
+           out_re=has('wrote'))
+    for labels in ('10', '1,-2', 'cat', ''):
+        expect(['sample', '--checkpoint', run_dir, '--labels', labels, '--device', 'ref', '--out', p], 2,
+               err_re=has('--labels', '[0, 10)'))
+
+
 def main():
     part = sys.argv[1] if len(sys.argv) > 1 else ''
-    parts = {'inputs': part_inputs, 'divergence': part_divergence, 'schedule': part_schedule, 'check': part_check}
+    parts = {'inputs': part_inputs, 'divergence': part_divergence, 'schedule': part_schedule, 'check': part_check,
+             'resume': part_resume, 'checkpoints': part_checkpoints, 'run_folder': part_run_folder}
     if part not in parts:
-        print('usage: test_train_cli.py inputs|divergence|schedule|check', file=sys.stderr)
+        print('usage: test_train_cli.py ' + '|'.join(parts), file=sys.stderr)
         return 2
     tmp = tempfile.mkdtemp(prefix='clgan-train-cli-')
     try:
