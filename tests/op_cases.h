@@ -9,12 +9,24 @@
 
 #include "autograd/graph_impl.h"
 
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
 enum {
     DOM_ANY,   /* uniform in [-2, 2] */
     DOM_AWAY,  /* [-2, 2] but at least 0.1 from the kinks at 0 (and at the clamp bounds) */
     DOM_POS,   /* [0.5, 2] */
     DOM_UNIT,  /* [0, 1] (targets) */
     DOM_LABEL, /* integers in [0, 10) */
+    /* distinct values, all negative: -(0.5 + 0.02 k) for k a random
+     * permutation of 0 .. n-1. For max pooling's finite differences: a step
+     * of GRADCHECK_STEP (0.01) moves no value past another, so no window's
+     * argmax changes; and a padded cell taken as 0 instead of -infinity
+     * would win every window it is in. */
+    DOM_DISTINCT,
+    DOM_TIES, /* integers in [-2, 2]: windows full of ties (the first maximum wins) */
+    DOM_NAN,  /* DOM_TIES with one value in 16 NaN (a NaN wins a max window, the last one) */
 };
 
 typedef struct {
@@ -80,6 +92,60 @@ static int b_convt_s2p1(clgan_graph *g, const int *in) { return clgan_conv_trans
 static int b_convt_s3p2(clgan_graph *g, const int *in) { return clgan_conv_transpose2d(g, in[0], in[1], 3, 2, 1); }
 static int b_conv_gw(clgan_graph *g, const int *in) {
     return clgan_conv_generic(g, CLGAN_OP_CONV2D_GRAD_W, in[0], in[1], 2, 1, 1, 0, 0, 4, (int[]){5, 3, 3, 3});
+}
+static int b_maxpool_k3s2(clgan_graph *g, const int *in) { return clgan_max_pool2d(g, in[0], 3, 2, 0); }
+static int b_maxpool_k3s1p1(clgan_graph *g, const int *in) { return clgan_max_pool2d(g, in[0], 3, 1, 1); }
+static int b_maxpool_k4s3p2(clgan_graph *g, const int *in) { return clgan_max_pool2d(g, in[0], 4, 3, 2); }
+static int b_maxpool_k2s1p1(clgan_graph *g, const int *in) { return clgan_max_pool2d(g, in[0], 2, 1, 1); }
+/* MAX_POOL2D_GRAD (x, dy -> dx shaped like x) and MAX_POOL2D_GATHER (x, v -> v pooled) as the gradient
+ * rules make them */
+static int max_pool_pair(clgan_graph *g, clgan_op op, const int *in, int k, int s, int p) {
+    const clgan_gnode *x = &g->nodes[in[0]];
+    int shape[4] = {x->shape[0], x->shape[1], x->shape[2], x->shape[3]};
+    if (op == CLGAN_OP_MAX_POOL2D_GATHER) {
+        shape[2] = (shape[2] + 2 * p - k) / s + 1;
+        shape[3] = (shape[3] + 2 * p - k) / s + 1;
+    }
+    return clgan_pool_node(g, op, 2, in, k, s, p, 0, 4, shape);
+}
+static int b_maxpool_grad_k3s2p1(clgan_graph *g, const int *in) {
+    return max_pool_pair(g, CLGAN_OP_MAX_POOL2D_GRAD, in, 3, 2, 1);
+}
+static int b_maxpool_grad_k3s1(clgan_graph *g, const int *in) {
+    return max_pool_pair(g, CLGAN_OP_MAX_POOL2D_GRAD, in, 3, 1, 0);
+}
+static int b_maxpool_gather_k3s2p1(clgan_graph *g, const int *in) {
+    return max_pool_pair(g, CLGAN_OP_MAX_POOL2D_GATHER, in, 3, 2, 1);
+}
+static int b_maxpool_gather_k3s1p1(clgan_graph *g, const int *in) {
+    return max_pool_pair(g, CLGAN_OP_MAX_POOL2D_GATHER, in, 3, 1, 1);
+}
+static int b_avgpool_k3s1p1_ex(clgan_graph *g, const int *in) { return clgan_avg_pool2d(g, in[0], 3, 1, 1, false); }
+static int b_avgpool_k3s2p1_in(clgan_graph *g, const int *in) { return clgan_avg_pool2d(g, in[0], 3, 2, 1, true); }
+static int b_avgpool_k4s3p2_ex(clgan_graph *g, const int *in) { return clgan_avg_pool2d(g, in[0], 4, 3, 2, false); }
+static int b_avgpool_k8s8(clgan_graph *g, const int *in) { return clgan_avg_pool2d(g, in[0], 8, 8, 0, false); }
+/* dx (2,3,9,8) of dy (2,3,5,4), and dx (2,3,7,8) of dy (2,3,4,4): dx's shape is the node's (H = 7 and 8
+ * both pool to 4 rows) */
+static int b_avgpool_grad_k3s2p1_ex(clgan_graph *g, const int *in) {
+    return clgan_pool_node(g, CLGAN_OP_AVG_POOL2D_GRAD, 1, in, 3, 2, 1, 0, 4, (int[]){2, 3, 9, 8});
+}
+static int b_avgpool_grad_k3s2p1_in(clgan_graph *g, const int *in) {
+    return clgan_pool_node(g, CLGAN_OP_AVG_POOL2D_GRAD, 1, in, 3, 2, 1, 1, 4, (int[]){2, 3, 7, 8});
+}
+/* Second order through the pooling gradients: a pool of the square of a
+ * pool (k3 s1 p1 keeps H and W, so the outer op also takes the case's x in
+ * the direct call). The data gradient of the square then flows through the
+ * inner pool's gradient op, whose own rule the second derivative takes
+ * (AVG_POOL2D_GRAD -> AVG_POOL2D; MAX_POOL2D_GRAD -> MAX_POOL2D_GATHER). For
+ * max, DOM_DISTINCT keeps every argmax of the inner pool and, squares of
+ * negative values being in reverse order, of the outer one. */
+static int b_avgpool_sq_avgpool(clgan_graph *g, const int *in) {
+    int a = clgan_avg_pool2d(g, in[0], 3, 1, 1, false);
+    return clgan_avg_pool2d(g, clgan_square(g, a), 3, 1, 1, true);
+}
+static int b_maxpool_sq_maxpool(clgan_graph *g, const int *in) {
+    int a = clgan_max_pool2d(g, in[0], 3, 1, 1);
+    return clgan_max_pool2d(g, clgan_square(g, a), 3, 1, 1);
 }
 static int b_copy(clgan_graph *g, const int *in) { return clgan_copy(g, in[0]); }
 static int b_permute(clgan_graph *g, const int *in) { return clgan_permute(g, in[0], (int[]){2, 0, 3, 1}); }
@@ -161,6 +227,24 @@ static const op_case op_cases[] = {
     {"conv_t2d s2 p1", CLGAN_OP_CONV_T2D, 2, {4, 4}, {{2, 3, 4, 4}, {3, 5, 4, 4}}, {DOM_ANY, DOM_ANY}, {1, 1}, true, b_convt_s2p1},
     {"conv_t2d s3 p2 op1", CLGAN_OP_CONV_T2D, 2, {4, 4}, {{1, 2, 3, 5}, {2, 3, 5, 5}}, {DOM_ANY, DOM_ANY}, {1, 1}, false, b_convt_s3p2},
     {"conv2d_grad_w", CLGAN_OP_CONV2D_GRAD_W, 2, {4, 4}, {{2, 3, 7, 7}, {2, 5, 4, 4}}, {DOM_ANY, DOM_ANY}, {1, 1}, true, b_conv_gw},
+    /* pooling: odd sizes, H != W, overlapping windows (s < k), padding, windows partly outside x, the
+     * floor of (H + 2p - k)/s dropping rows; max pooling's finite differences need distinct inputs */
+    {"max_pool2d k3 s2", CLGAN_OP_MAX_POOL2D, 1, {4}, {{2, 3, 9, 8}}, {DOM_DISTINCT}, {1}, false, b_maxpool_k3s2},
+    {"max_pool2d k3 s1 p1", CLGAN_OP_MAX_POOL2D, 1, {4}, {{3, 5, 7, 6}}, {DOM_DISTINCT}, {1}, true, b_maxpool_k3s1p1},
+    {"max_pool2d k4 s3 p2", CLGAN_OP_MAX_POOL2D, 1, {4}, {{1, 3, 11, 9}}, {DOM_DISTINCT}, {1}, false, b_maxpool_k4s3p2},
+    {"max_pool2d ties and NaN k2 s1 p1", CLGAN_OP_MAX_POOL2D, 1, {4}, {{2, 3, 5, 7}}, {DOM_NAN}, {0}, false, b_maxpool_k2s1p1},
+    {"max_pool2d_grad k3 s2 p1", CLGAN_OP_MAX_POOL2D_GRAD, 2, {4, 4}, {{2, 3, 9, 8}, {2, 3, 5, 4}}, {DOM_DISTINCT, DOM_ANY}, {1, 1}, false, b_maxpool_grad_k3s2p1},
+    {"max_pool2d_grad ties k3 s1", CLGAN_OP_MAX_POOL2D_GRAD, 2, {4, 4}, {{2, 3, 6, 7}, {2, 3, 4, 5}}, {DOM_TIES, DOM_ANY}, {0, 0}, false, b_maxpool_grad_k3s1},
+    {"max_pool2d_gather k3 s2 p1", CLGAN_OP_MAX_POOL2D_GATHER, 2, {4, 4}, {{2, 3, 9, 8}, {2, 3, 9, 8}}, {DOM_DISTINCT, DOM_ANY}, {1, 1}, false, b_maxpool_gather_k3s2p1},
+    {"max_pool2d_gather ties and NaN k3 s1 p1", CLGAN_OP_MAX_POOL2D_GATHER, 2, {4, 4}, {{2, 3, 6, 7}, {2, 3, 6, 7}}, {DOM_NAN, DOM_ANY}, {0, 0}, false, b_maxpool_gather_k3s1p1},
+    {"max_pool2d of a squared max_pool2d", CLGAN_OP_MAX_POOL2D, 1, {4}, {{2, 3, 7, 6}}, {DOM_DISTINCT}, {1}, true, b_maxpool_sq_maxpool},
+    {"avg_pool2d k3 s1 p1 exclude pad", CLGAN_OP_AVG_POOL2D, 1, {4}, {{3, 5, 7, 6}}, {DOM_ANY}, {1}, false, b_avgpool_k3s1p1_ex},
+    {"avg_pool2d k3 s2 p1 include pad", CLGAN_OP_AVG_POOL2D, 1, {4}, {{2, 3, 9, 8}}, {DOM_ANY}, {1}, false, b_avgpool_k3s2p1_in},
+    {"avg_pool2d k4 s3 p2 exclude pad", CLGAN_OP_AVG_POOL2D, 1, {4}, {{1, 3, 11, 9}}, {DOM_ANY}, {1}, false, b_avgpool_k4s3p2_ex},
+    {"avg_pool2d k8 s8", CLGAN_OP_AVG_POOL2D, 1, {4}, {{2, 3, 17, 16}}, {DOM_ANY}, {1}, false, b_avgpool_k8s8},
+    {"avg_pool2d_grad k3 s2 p1 exclude pad", CLGAN_OP_AVG_POOL2D_GRAD, 1, {4}, {{2, 3, 5, 4}}, {DOM_ANY}, {1}, false, b_avgpool_grad_k3s2p1_ex},
+    {"avg_pool2d_grad k3 s2 p1 include pad", CLGAN_OP_AVG_POOL2D_GRAD, 1, {4}, {{2, 3, 4, 4}}, {DOM_ANY}, {1}, false, b_avgpool_grad_k3s2p1_in},
+    {"avg_pool2d of a squared avg_pool2d", CLGAN_OP_AVG_POOL2D, 1, {4}, {{2, 3, 7, 6}}, {DOM_ANY}, {1}, true, b_avgpool_sq_avgpool},
     {"copy", CLGAN_OP_COPY, 1, {3}, {{3, 7, 13}}, {DOM_ANY}, {1}, false, b_copy},
     {"permute", CLGAN_OP_PERMUTE, 1, {4}, {{3, 7, 13, 2}}, {DOM_ANY}, {1}, false, b_permute},
     {"concat", CLGAN_OP_CONCAT, 2, {3, 3}, {{3, 7, 5}, {3, 4, 5}}, {DOM_ANY, DOM_ANY}, {1, 1}, false, b_concat},
@@ -188,12 +272,29 @@ static inline int op_without_case(void) {
 /* deterministic test inputs for a domain */
 static inline void fill_domain(float *x, size_t n, int dom, uint64_t seed) {
     clgan_rng_uniform(seed, 7, x, n);
+    if (dom == DOM_DISTINCT) { /* a Fisher-Yates shuffle of 0 .. n-1 driven by the uniforms, then scaled */
+        float *u = malloc((n ? n : 1) * sizeof *u);
+        memcpy(u, x, n * sizeof *u);
+        for (size_t i = 0; i < n; i++) x[i] = (float)i;
+        for (size_t i = n; i-- > 1;) {
+            size_t j = (size_t)(u[i] * (float)(i + 1));
+            if (j > i) j = i;
+            float t = x[i];
+            x[i] = x[j];
+            x[j] = t;
+        }
+        for (size_t i = 0; i < n; i++) x[i] = -(0.5f + 0.02f * x[i]);
+        free(u);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         float u = x[i];
         switch (dom) {
         case DOM_POS: x[i] = 0.5f + 1.5f * u; break;
         case DOM_UNIT: x[i] = u; break;
         case DOM_LABEL: x[i] = (float)(int)(u * 9.999f); break;
+        case DOM_TIES: x[i] = (float)(int)(u * 4.999f) - 2.0f; break;
+        case DOM_NAN: x[i] = u < 0.0625f ? NAN : (float)(int)((u - 0.0625f) * 5.33f) - 2.0f; break;
         case DOM_AWAY: {
             float v = 4.0f * u - 2.0f;
             /* away from 0 and from the clamp bounds by at least 0.1 */

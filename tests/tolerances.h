@@ -17,6 +17,13 @@
  *  - matmul, convolutions: we hold GEMM-based ops to 1e-9 (far tighter
  *    than the 5e-4 often allowed them): float accumulation over K <= 1000 terms in a
  *    different order gives relative errors near 1e-6, NMSE near 1e-12.
+ *  - pooling: 1e-7. Max pooling, its gradient and its gather give the
+ *    reference's bits (the same floats moved, or added in the same order);
+ *    so do the average's sums (at most k*k terms, the reference's order),
+ *    and what may differ is the device's division (OpenCL allows 2.5 ulp
+ *    without -cl-fp32-correctly-rounded-divide-sqrt): squared relative
+ *    errors near 1e-13, as for the elementwise ops. A wrong window, tie or
+ *    padding rule gives errors of the order of the values themselves.
  *  - gradients computed on the device run chains of these ops: the bound of
  *    the loosest op in the chain. */
 static inline double tol_device(clgan_op op) {
@@ -25,6 +32,11 @@ static inline double tol_device(clgan_op op) {
     case CLGAN_OP_CONV2D:
     case CLGAN_OP_CONV_T2D:
     case CLGAN_OP_CONV2D_GRAD_W: return 1e-9;
+    case CLGAN_OP_MAX_POOL2D:
+    case CLGAN_OP_MAX_POOL2D_GRAD:
+    case CLGAN_OP_MAX_POOL2D_GATHER:
+    case CLGAN_OP_AVG_POOL2D:
+    case CLGAN_OP_AVG_POOL2D_GRAD: return 1e-7;
     default: return 1e-7;
     }
 }

@@ -128,6 +128,15 @@ clgan_node clgan_conv2d_pad(clgan_graph *g, clgan_node x, clgan_node w, int stri
 /* x (N, C, H, W), w (C, K, R, S) -> (N, K, (H-1)s - 2p + R + op, ...) */
 clgan_node clgan_conv_transpose2d(clgan_graph *g, clgan_node x, clgan_node w, int stride, int pad, int out_pad);
 
+/* Pooling over k x k windows (PyTorch's max_pool2d and avg_pool2d with
+ * ceil_mode=False): x (N, C, H, W) -> (N, C, (H + 2 pad - k)/stride + 1,
+ * (W + 2 pad - k)/stride + 1), pad from 0 to k/2. Max: padded cells never
+ * win; a window's max is its first maximal element in row-major order (a
+ * NaN gives NaN). Average: the sum of the taps inside x divided by k*k
+ * (count_include_pad) or by their number. */
+clgan_node clgan_max_pool2d(clgan_graph *g, clgan_node x, int k, int stride, int pad);
+clgan_node clgan_avg_pool2d(clgan_graph *g, clgan_node x, int k, int stride, int pad, bool count_include_pad);
+
 /* Shape and layout. */
 clgan_node clgan_reshape(clgan_graph *g, clgan_node x, int ndim, const int *shape);
 clgan_node clgan_permute(clgan_graph *g, clgan_node x, const int *perm); /* perm over x's ndim */

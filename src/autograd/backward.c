@@ -150,6 +150,41 @@ void clgan_grad_rule(clgan_graph *g, int i, int dy, int dx[CLGAN_OP_MAX_IN]) {
         dx[1] = clgan_conv_generic(g, CLGAN_OP_CONV2D, x, dy, s, ph, pw, 0, 0, E.ndim, E.shape);
         return;
     }
+    /* pooling: the node's own kernel, stride, padding and count_include_pad */
+    case CLGAN_OP_MAX_POOL2D: {
+        const clgan_gnode X = *N(g, x);
+        int in[2] = {x, dy};
+        dx[0] = clgan_pool_node(g, CLGAN_OP_MAX_POOL2D_GRAD, 2, in, n.ip[0], n.ip[1], n.ip[2], 0, X.ndim, X.shape);
+        return;
+    }
+    /* dx = grad(x, e) is piecewise constant in x (no gradient there) and
+     * linear in e: the adjoint gathers, for each window, the incoming
+     * gradient at the window's argmax */
+    case CLGAN_OP_MAX_POOL2D_GRAD: {
+        const clgan_gnode E = *N(g, b);
+        int in[2] = {x, dy};
+        dx[1] = clgan_pool_node(g, CLGAN_OP_MAX_POOL2D_GATHER, 2, in, n.ip[0], n.ip[1], n.ip[2], 0, E.ndim, E.shape);
+        return;
+    }
+    /* y = v at x's argmaxes: constant in x, linear in v with MAX_POOL2D_GRAD as adjoint */
+    case CLGAN_OP_MAX_POOL2D_GATHER: {
+        const clgan_gnode V = *N(g, b);
+        int in[2] = {x, dy};
+        dx[1] = clgan_pool_node(g, CLGAN_OP_MAX_POOL2D_GRAD, 2, in, n.ip[0], n.ip[1], n.ip[2], 0, V.ndim, V.shape);
+        return;
+    }
+    /* average pooling is linear: its gradient is its adjoint, and the adjoint's is itself */
+    case CLGAN_OP_AVG_POOL2D: {
+        const clgan_gnode X = *N(g, x);
+        dx[0] = clgan_pool_node(g, CLGAN_OP_AVG_POOL2D_GRAD, 1, &dy, n.ip[0], n.ip[1], n.ip[2], n.ip[3], X.ndim,
+                                X.shape);
+        return;
+    }
+    case CLGAN_OP_AVG_POOL2D_GRAD: {
+        const clgan_gnode E = *N(g, x);
+        dx[0] = clgan_pool_node(g, CLGAN_OP_AVG_POOL2D, 1, &dy, n.ip[0], n.ip[1], n.ip[2], n.ip[3], E.ndim, E.shape);
+        return;
+    }
     case CLGAN_OP_COPY: dx[0] = dy; return;
     case CLGAN_OP_PERMUTE: {
         int inv[CLGAN_MAX_DIMS];

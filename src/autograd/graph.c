@@ -1,6 +1,7 @@
 /* Graph building: nodes, shape checks and inference for every builder. */
 #include "autograd/graph_impl.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -414,6 +415,46 @@ clgan_node clgan_conv_transpose2d(clgan_graph *g, clgan_node x, clgan_node w, in
     }
     int shape[4] = {X->shape[0], W->shape[1], ho, wo};
     return clgan_conv_generic(g, CLGAN_OP_CONV_T2D, x, w, stride, pad, pad, out_pad, out_pad, 4, shape);
+}
+
+/* ---- pooling ---- */
+
+int clgan_pool_node(clgan_graph *g, clgan_op op, int nin, const int *in, int k, int stride, int pad, int include_pad,
+                    int ndim, const int *shape) {
+    int i = clgan_graph_add(g, op, nin, in, ndim, shape);
+    if (i < 0) return -1;
+    N(g, i)->ip[0] = k;
+    N(g, i)->ip[1] = stride;
+    N(g, i)->ip[2] = pad;
+    N(g, i)->ip[3] = include_pad;
+    return i;
+}
+
+/* x (N, C, H, W) -> (N, C, (H + 2 pad - k)/stride + 1, (W + 2 pad - k)/stride + 1) */
+static int pool(clgan_graph *g, clgan_op op, int x, int k, int stride, int pad, int include_pad) {
+    if (!clgan_graph_ok(g, 1, &x)) return -1;
+    const clgan_gnode *X = N(g, x);
+    long long hp = X->ndim == 4 ? X->shape[2] + 2LL * pad : 0, wp = X->ndim == 4 ? X->shape[3] + 2LL * pad : 0;
+    if (X->ndim != 4 || k < 1 || stride < 1 || pad < 0 || pad > k / 2 || hp < k || wp < k || hp > INT_MAX ||
+        wp > INT_MAX) {
+        char sx[64];
+        shape_str(X, sx, sizeof sx);
+        return clgan_graph_fail(g, CLGAN_ERR(CLGAN_ERR_INVALID_ARG,
+                                             "%s: input %s, kernel %d, stride %d, padding %d do not fit: want a 4-D "
+                                             "input, a kernel and a stride >= 1, a padding from 0 to half the kernel "
+                                             "and the padded input at least the kernel on each side",
+                                             clgan_ops[op].name, sx, k, stride, pad));
+    }
+    int shape[4] = {X->shape[0], X->shape[1], (int)((hp - k) / stride + 1), (int)((wp - k) / stride + 1)};
+    return clgan_pool_node(g, op, 1, &x, k, stride, pad, include_pad, 4, shape);
+}
+
+clgan_node clgan_max_pool2d(clgan_graph *g, clgan_node x, int k, int stride, int pad) {
+    return pool(g, CLGAN_OP_MAX_POOL2D, x, k, stride, pad, 0);
+}
+
+clgan_node clgan_avg_pool2d(clgan_graph *g, clgan_node x, int k, int stride, int pad, bool count_include_pad) {
+    return pool(g, CLGAN_OP_AVG_POOL2D, x, k, stride, pad, count_include_pad ? 1 : 0);
 }
 
 /* ---- layout ---- */

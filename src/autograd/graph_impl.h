@@ -97,6 +97,10 @@ int clgan_expand_to(clgan_graph *g, int b, int ndim, const int *shape, int outer
 /* out_pad_h/w: CONV_T2D's output padding per dimension */
 int clgan_conv_generic(clgan_graph *g, clgan_op op, int a, int b, int stride, int pad_h, int pad_w, int out_pad_h, int out_pad_w,
                        int ndim, const int *shape);
+/* a pooling node (the four pooling ops and MAX_POOL2D_GATHER): kernel k,
+ * stride, padding, count_include_pad (AVG_POOL2D*; 0 for the others) */
+int clgan_pool_node(clgan_graph *g, clgan_op op, int nin, const int *in, int k, int stride, int pad, int include_pad,
+                    int ndim, const int *shape);
 int clgan_matmul_node(clgan_graph *g, int a, int b, int ta, int tb);
 int clgan_unary_node(clgan_graph *g, clgan_op op, int x, float p0, float p1);
 /* gradient rules (backward.c): contributions for each input of node i given

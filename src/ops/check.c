@@ -59,6 +59,11 @@ static tensor_names names_of(clgan_op op) {
     case CLGAN_OP_CONV2D:
     case CLGAN_OP_CONV_T2D: return (tensor_names){{"x", "w"}, "y"};
     case CLGAN_OP_CONV2D_GRAD_W: return (tensor_names){{"x", "dy"}, "dw"};
+    case CLGAN_OP_MAX_POOL2D:
+    case CLGAN_OP_AVG_POOL2D: return (tensor_names){{"x"}, "y"};
+    case CLGAN_OP_MAX_POOL2D_GRAD: return (tensor_names){{"x", "dy"}, "dx"};
+    case CLGAN_OP_MAX_POOL2D_GATHER: return (tensor_names){{"x", "v"}, "y"};
+    case CLGAN_OP_AVG_POOL2D_GRAD: return (tensor_names){{"dy"}, "dx"};
     case CLGAN_OP_EMBEDDING: return (tensor_names){{"table", "labels"}, "y"};
     case CLGAN_OP_EMBEDDING_GRAD: return (tensor_names){{"dy", "labels"}, "dtable"};
     case CLGAN_OP_ONE_HOT: return (tensor_names){{"labels"}, "y"};
@@ -223,6 +228,49 @@ static clgan_status check_conv(const clgan_op_call *c, const arg *x, const arg *
     return CLGAN_OK;
 }
 
+/* Pooling: `full` (N,C,H,W) and `pooled` (N,C,P,Q) with P = (H + 2p - k)/s + 1,
+ * Q likewise (PyTorch's ceil_mode=False); kernel k = ip0 >= 1, stride
+ * s = ip1 >= 1, padding p = ip2 from 0 to k/2 (as PyTorch requires: every
+ * window then has a cell inside x), and the padded input at least k on each
+ * axis; AVG's count_include_pad ip3 is 0 or 1. `same`, when not NULL, is a
+ * second (N,C,H,W) tensor (MAX_POOL2D_GATHER's v, MAX_POOL2D_GRAD's dx) that
+ * must equal full's shape. */
+static clgan_status check_pool(const clgan_op_call *c, const arg *in, const arg *out, const arg *full,
+                               const arg *pooled, const arg *same) {
+    clgan_status st;
+    if ((st = want_full(full, 4)) != CLGAN_OK || (st = want_full(pooled, 4)) != CLGAN_OK ||
+        (same && (st = want_full(same, 4)) != CLGAN_OK))
+        return st;
+    int k = c->ip[0], s = c->ip[1], p = c->ip[2];
+    bool avg = c->op == CLGAN_OP_AVG_POOL2D || c->op == CLGAN_OP_AVG_POOL2D_GRAD;
+    if (k < 1 || s < 1 || p < 0 || p > k / 2)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG,
+                         "kernel %d, stride %d, padding %d: want a kernel and a stride >= 1 and a padding from 0 to "
+                         "half the kernel",
+                         k, s, p);
+    if (avg && c->ip[3] != 0 && c->ip[3] != 1)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "count_include_pad %d: want 0 or 1", c->ip[3]);
+    const int *X = full->t->shape, *Y = pooled->t->shape;
+    if (X[2] + 2LL * p < k || X[3] + 2LL * p < k)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "kernel %d is larger than %s %s padded by %d", k, full->name, full->s,
+                         p);
+    bool fit = (long long)X[2] + 2LL * p <= INT_MAX && (long long)X[3] + 2LL * p <= INT_MAX && Y[0] == X[0] &&
+               Y[1] == X[1] && Y[2] == conv_out(X[2], k, s, p) && Y[3] == conv_out(X[3], k, s, p);
+    for (int i = 0; same && fit && i < 4; i++) fit = same->t->shape[i] == X[i];
+    if (!fit) {
+        char ins[160] = "";
+        for (int i = 0, at = 0; i < c->nin && at < (int)sizeof ins; i++)
+            at += snprintf(ins + at, sizeof ins - (size_t)at, "%s %s, ", in[i].name, in[i].s);
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG,
+                         "shapes do not fit: %skernel %d, stride %d, pad %d -> %s %s: %s %s pools to %s "
+                         "(%d, %d, %lld, %lld)%s%s%s%s",
+                         ins, k, s, p, out->name, out->s, full->name, full->s, pooled->name, X[0], X[1],
+                         conv_out(X[2], k, s, p), conv_out(X[3], k, s, p), same ? ", and " : "",
+                         same ? same->name : "", same ? " must be shaped like " : "", same ? full->name : "");
+    }
+    return CLGAN_OK;
+}
+
 static clgan_status check_axis(const arg *a, int axis) {
     if (axis < 0 || axis >= a->t->ndim)
         return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "axis %d is outside %s %s of rank %d", axis, a->name, a->s,
@@ -357,6 +405,11 @@ clgan_status clgan_op_check(const clgan_device *d, const clgan_op_call *c) {
     case CLGAN_OP_CONV2D:
     case CLGAN_OP_CONV_T2D:
     case CLGAN_OP_CONV2D_GRAD_W: return check_conv(c, x, b, y);
+    case CLGAN_OP_MAX_POOL2D:
+    case CLGAN_OP_AVG_POOL2D: return check_pool(c, in, y, x, y, NULL);
+    case CLGAN_OP_MAX_POOL2D_GRAD: return check_pool(c, in, y, x, b, y);
+    case CLGAN_OP_MAX_POOL2D_GATHER: return check_pool(c, in, y, x, y, b);
+    case CLGAN_OP_AVG_POOL2D_GRAD: return check_pool(c, in, y, y, x, NULL);
     case CLGAN_OP_PERMUTE: return check_permute(c, x, y);
     case CLGAN_OP_CONCAT: return check_concat(c, x, b, y);
     case CLGAN_OP_SLICE: return check_slice(c, x, y);

@@ -61,6 +61,14 @@
     X(CONV2D, conv2d, 2)                 /* x (N,C,H,W), w (K,C,R,S) */                  \
     X(CONV_T2D, conv_t2d, 2)             /* x (N,C,H,W), w (C,K,R,S) */                  \
     X(CONV2D_GRAD_W, conv2d_grad_w, 2)   /* x (N,C,H,W), dy (N,K,P,Q) -> (K,C,R,S) */    \
+    /* pooling over square windows: ip0 kernel k, ip1 stride s, ip2 padding p <= k/2,    \
+     * P = (H + 2p - k)/s + 1; AVG: ip3 count_include_pad (0 or 1):                      \
+     * ref_pool.c, cl_pool.c, cl/pool.cl */                                              \
+    X(MAX_POOL2D, max_pool2d, 1)               /* x (N,C,H,W) -> (N,C,P,Q) */            \
+    X(MAX_POOL2D_GRAD, max_pool2d_grad, 2)     /* x, dy (N,C,P,Q) -> dx (N,C,H,W) */     \
+    X(MAX_POOL2D_GATHER, max_pool2d_gather, 2) /* x, v (N,C,H,W) -> v at x's argmaxes */ \
+    X(AVG_POOL2D, avg_pool2d, 1)               /* x (N,C,H,W) -> (N,C,P,Q) */            \
+    X(AVG_POOL2D_GRAD, avg_pool2d_grad, 1)     /* dy (N,C,P,Q) -> dx (N,C,H,W) */        \
     /* layout: ref_layout.c, cl_layout.c, cl/layout.cl */                                \
     X(COPY, copy, 1)                                                                     \
     X(PERMUTE, permute, 1)       /* ip0..3 the permutation */                            \
