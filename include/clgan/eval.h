@@ -22,6 +22,20 @@ typedef struct {
  * points (n, 2). */
 clgan_status clgan_mode_coverage(const char *kind, const float *points, int n, clgan_mode_stats *out);
 
+/* ---- the Inception-v3 FID features (src/eval/inception.c) ---- */
+#define CLGAN_INCEPTION_FILE "pt_inception-2015-12-05.safetensors"
+typedef struct clgan_inception clgan_inception;
+/* Where datasets/fetch.sh inception puts the weights: $CLGAN_DATA_DIR/inception/,
+ * else under $XDG_DATA_HOME/clgan/datasets or ~/.local/share/clgan/datasets. */
+clgan_status clgan_inception_default_path(char *out, size_t cap);
+/* The network of a weights file (tools/inception_convert.py) on d, running
+ * `batch` images at a time; the file's layer table and every tensor's name
+ * and shape are checked before anything is allocated on d. */
+clgan_status clgan_inception_open(const char *path, clgan_device *d, int batch, clgan_inception **out);
+/* features (n, 2048) of images x (n, 3, 299, 299) in [-1, 1) */
+clgan_status clgan_inception_features(clgan_inception *m, const float *x, int n, float *features);
+void clgan_inception_free(clgan_inception *m);
+
 /* ---- classifier-based metrics (src/eval/fid.c) ---- */
 /* The mean (dim) and the unbiased covariance (dim x dim, row-major) of n >= 2
  * feature rows x (n, dim), accumulated in double. */

@@ -86,6 +86,26 @@ clgan_status clgan_classifier_check(const clgan_classifier_config *m);
  * (N, CLGAN_CLASSIFIER_FEATURES) node. */
 clgan_node clgan_classifier(clgan_nn *c, const clgan_classifier_config *m, clgan_node x, clgan_node *features);
 
+/* ---- Inception-v3, the FID feature network (src/nn/inception.c) ---- */
+#define CLGAN_INCEPTION_SIZE 299      /* input side */
+#define CLGAN_INCEPTION_FEATURES 2048 /* pool features */
+#define CLGAN_INCEPTION_CONVS 94      /* conv + BatchNorm + ReLU layers */
+/* One conv layer as the weights file describes it: its name ("mixed.tower.conv_1"),
+ * weight shape (out, in, kh, kw), stride and padding per axis. */
+typedef struct {
+    char name[48];
+    int out, in, kh, kw, stride, pad_h, pad_w;
+} clgan_inception_conv;
+typedef struct {
+    clgan_inception_conv conv[CLGAN_INCEPTION_CONVS];
+    int n;
+} clgan_inception_layers;
+/* x (N, 3, 299, 299) in [-1, 1) -> the (N, 2048) pool features. Declares each
+ * layer's weight, beta, mean and var ("<name>.weight", ...) in c->buffers
+ * (not trainable), to be loaded from the converted weights file
+ * (tools/inception_convert.py). */
+clgan_node clgan_inception_v3(clgan_nn *c, const clgan_inception_layers *layers, clgan_node x);
+
 CLGAN_API_END
 
 #ifdef __cplusplus
