@@ -34,6 +34,17 @@ clgan_status clgan_inception_default_path(char *out, size_t cap);
 clgan_status clgan_inception_open(const char *path, clgan_device *d, int batch, clgan_inception **out);
 /* features (n, 2048) of images x (n, 3, 299, 299) in [-1, 1) */
 clgan_status clgan_inception_features(clgan_inception *m, const float *x, int n, float *features);
+/* The protocol of StyleGAN2-ADA's metrics (fid50k_full; the TensorFlow FID
+ * graph): each image (c = 1 or 3, values in [-1, 1]) quantised to the 8-bit
+ * levels a PNG of it holds, resized to 299 x 299 bilinearly as TensorFlow
+ * 1's resize_bilinear does it (output cell o samples the input at o * in /
+ * 299, edges clamped; StyleGAN2-ADA reproduces it with grid_sample), gray
+ * repeated to RGB, and mapped to the network's input (p - 128) / 128.
+ * out is (n, 3, 299, 299). */
+void clgan_inception_prepare(const float *x, int n, int c, int h, int w, float *out);
+/* features (n, 2048) of images x (n, c, h, w) in [-1, 1], prepared as above batch by batch */
+clgan_status clgan_inception_features_of(clgan_inception *m, const float *x, int n, int c, int h, int w,
+                                         float *features);
 void clgan_inception_free(clgan_inception *m);
 
 /* ---- classifier-based metrics (src/eval/fid.c) ---- */

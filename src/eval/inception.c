@@ -5,6 +5,7 @@
 
 #include "train/params_io.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,70 @@ clgan_status clgan_inception_open(const char *path, clgan_device *d, int batch, 
     }
     *out = m;
     return CLGAN_OK;
+}
+
+/* [-1, 1] -> the 8-bit level a PNG of it holds (io/png.c's rounding) */
+static float level(float v) {
+    if (!(v >= -1.0f)) v = -1.0f; /* NaN too */
+    if (v > 1.0f) v = 1.0f;
+    return floorf((v + 1.0f) * 127.5f + 0.5f);
+}
+
+void clgan_inception_prepare(const float *x, int n, int c, int h, int w, float *out) {
+    const int S = CLGAN_INCEPTION_SIZE;
+    size_t plane = (size_t)h * w, oplane = (size_t)S * S;
+    /* per output row and column: the two source cells and the weight of the second. Output cell o samples
+     * the input at o * in / 299 (TensorFlow 1's resize_bilinear without half-pixel centres, which
+     * StyleGAN2-ADA's grid_sample reproduces), clamped to the image (border padding) */
+    int y0[CLGAN_INCEPTION_SIZE], y1[CLGAN_INCEPTION_SIZE], x0[CLGAN_INCEPTION_SIZE], x1[CLGAN_INCEPTION_SIZE];
+    float fy[CLGAN_INCEPTION_SIZE], fx[CLGAN_INCEPTION_SIZE];
+    for (int axis = 0; axis < 2; axis++) {
+        int len = axis ? w : h, *a = axis ? x0 : y0, *b = axis ? x1 : y1;
+        float *f = axis ? fx : fy;
+        for (int o = 0; o < S; o++) {
+            double src = (double)o * len / S;
+            if (src > len - 1) src = len - 1;
+            int i = (int)src;
+            a[o] = i;
+            b[o] = i + 1 < len ? i + 1 : i;
+            f[o] = (float)(src - i);
+        }
+    }
+    float *lv = malloc(plane * sizeof *lv);
+    for (int k = 0; k < n; k++)
+        for (int ch = 0; ch < 3; ch++) {
+            const float *src = x + ((size_t)k * c + (c == 1 ? 0 : ch)) * plane; /* gray: the one channel, three times */
+            float *dst = out + ((size_t)k * 3 + ch) * oplane;
+            for (size_t e = 0; e < plane; e++) lv[e] = level(src[e]);
+            for (int i = 0; i < S; i++) {
+                const float *r0 = lv + (size_t)y0[i] * w, *r1 = lv + (size_t)y1[i] * w;
+                for (int j = 0; j < S; j++) {
+                    float top = r0[x0[j]] + fx[j] * (r0[x1[j]] - r0[x0[j]]);
+                    float bot = r1[x0[j]] + fx[j] * (r1[x1[j]] - r1[x0[j]]);
+                    float v = top + fy[i] * (bot - top);
+                    dst[(size_t)i * S + j] = v / 128.0f - 1.0f; /* (p - 128) / 128, the TF graph's input */
+                }
+            }
+        }
+    free(lv);
+}
+
+clgan_status clgan_inception_features_of(clgan_inception *m, const float *x, int n, int c, int h, int w,
+                                         float *features) {
+    if (c != 1 && c != 3) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "Inception: images with %d channels, expected 1 or 3", c);
+    if (h < 1 || w < 1 || h > 4096 || w > 4096)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "Inception: %d x %d images, expected sides of 1 to 4096", h, w);
+    size_t per = 3 * (size_t)CLGAN_INCEPTION_SIZE * CLGAN_INCEPTION_SIZE, in = (size_t)c * h * w;
+    float *prep = malloc((size_t)m->batch * per * sizeof *prep);
+    if (!prep) return CLGAN_ERR(CLGAN_ERR_NOMEM, "Inception: out of host memory for a batch of %d", m->batch);
+    clgan_status st = CLGAN_OK;
+    for (int at = 0; at < n && st == CLGAN_OK; at += m->batch) {
+        int k = n - at < m->batch ? n - at : m->batch;
+        clgan_inception_prepare(x + (size_t)at * in, k, c, h, w, prep);
+        st = clgan_inception_features(m, prep, k, features + (size_t)at * CLGAN_INCEPTION_FEATURES);
+    }
+    free(prep);
+    return st;
 }
 
 clgan_status clgan_inception_features(clgan_inception *m, const float *x, int n, float *features) {
