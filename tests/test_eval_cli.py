@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import struct
 import sys
 import tempfile
@@ -197,6 +198,56 @@ def part_image(tmp):
     return 0
 
 
+def inception_weights(tmp):
+    """$CLGAN_INCEPTION_WEIGHTS, else the copy the C test fetches into the cache, else fetched now with the
+    project's converter; None without network"""
+    given = os.environ.get('CLGAN_INCEPTION_WEIGHTS')
+    if given:
+        return given if os.path.exists(given) else None
+    cache = os.path.join(os.environ['CLGAN_CACHE_DIR'], 'inception', 'pt_inception-2015-12-05.safetensors')
+    if not os.path.exists(cache):
+        convert = os.path.join(os.environ.get('CLGAN_SOURCE_ROOT', '.'), 'tools', 'inception_convert.py')
+        subprocess.run([sys.executable, convert, '--out', cache])
+    return cache if os.path.exists(cache) else None
+
+
+def part_inception(tmp):
+    if not fashion_present():
+        print('no Fashion-MNIST in %s: skipping' % FASHION)
+        return SKIP
+    if not has_opencl():
+        print('no OpenCL device: skipping')
+        return SKIP
+    weights = inception_weights(tmp)
+    if not weights:
+        print('no Inception weights and none could be fetched (no network?): skipping')
+        return SKIP
+    gan = tiny_gan(tmp, 'gan')
+    _, out, _ = expect(['eval', '--checkpoint', gan, '--features', 'inception', '--inception', weights, '--json',
+                        '--samples', '6', '--real', '6'], 0, what='eval --features inception --json')
+    try:
+        j = json.loads(out)
+    except ValueError:
+        j = None
+    if check(isinstance(j, dict), 'one JSON object', out):
+        check(set(j) == {'fid', 'features', 'samples', 'real'} and j['features'] == 'inception' and
+              j['samples'] == 6 and j['real'] == 6, 'its keys and counts', str(j))
+        check(isinstance(j.get('fid'), (int, float)) and j['fid'] > 0, 'a positive FID for a 2-step generator', str(j))
+    # gray data: the classifier stays the default even with the weights installed
+    expect(['eval', '--checkpoint', gan, '--samples', '6', '--real', '6'], 1, env={'CLGAN_INCEPTION_WEIGHTS': weights},
+           err_re=r'classifier', what='gray data defaults to the classifier (here absent: an error naming it)')
+    expect(['eval', '--checkpoint', gan, '--features', 'inception', '--inception', os.path.join(tmp, 'none.st')], 1,
+           err_re=r'no Inception weights at .*none\.st.*datasets/fetch\.sh inception', what='missing weights named')
+    expect(['eval', '--checkpoint', gan, '--features', 'fid'], 2, err_re=r'--features fid: expected inception or '
+           r'classifier', what='an unknown feature network')
+    bad = os.path.join(tmp, 'bad.safetensors')
+    with open(bad, 'wb') as f:
+        f.write(b'\x08\x00\x00\x00\x00\x00\x00\x00{}      ')
+    expect(['eval', '--checkpoint', gan, '--features', 'inception', '--inception', bad, '--samples', '2', '--real', '2'],
+           1, err_re=r'bad\.safetensors.*clgan-inception', what='a file that is not the converted weights')
+    return 0
+
+
 def part_errors(tmp):
     if not fashion_present():
         print('no Fashion-MNIST in %s: skipping' % FASHION)
@@ -262,7 +313,8 @@ def part_errors(tmp):
 
 
 def main():
-    parts = {'toy': part_toy, 'classifier': part_classifier, 'image': part_image, 'errors': part_errors}
+    parts = {'toy': part_toy, 'classifier': part_classifier, 'image': part_image, 'errors': part_errors,
+             'inception': part_inception}
     if len(sys.argv) != 2 or sys.argv[1] not in parts:
         print('usage: test_eval_cli.py %s' % '|'.join(parts))
         return 2

@@ -136,6 +136,11 @@ typedef struct {
 clgan_status clgan_eval_images(clgan_gan *gan, clgan_clf *clf, const float *real, const int32_t *real_labels,
                                int n_real, int n_gen, uint64_t seed, clgan_image_eval *out);
 void clgan_image_eval_free(clgan_image_eval *e);
+/* The Fréchet distance of Inception-v3 features (clgan_inception_features_of's
+ * protocol) between n_gen generated images (the same noise and labels as
+ * clgan_eval_images) and n_real real images of the generator's shape. */
+clgan_status clgan_eval_inception_fid(clgan_gan *gan, clgan_inception *inc, const float *real, int n_real, int n_gen,
+                                      uint64_t seed, double *fid);
 
 CLGAN_API_END
 

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 static void hint_train(const clgan_run_config *run, const char *path, char *out, size_t cap) {
@@ -104,6 +105,35 @@ static int eval_points(const cli_command *c, const clgan_run_config *run, clgan_
     return CLI_OK;
 }
 
+/* FID on Inception-v3 features against the data set's test split */
+static int eval_inception(const cli_command *c, const clgan_run_config *run, clgan_gan *gan, clgan_device *d,
+                          const char *weights, long n, long real_limit, uint64_t seed) {
+    const clgan_model_config *m = &run->gan.model;
+    const char *data = cli_given(c, "data") ? cli_get(c, "data") : NULL;
+    if (!data && run->data_path[0]) data = run->data_path;
+    clgan_dataset real = {0};
+    clgan_inception *inc = NULL;
+    double fid = 0;
+    clgan_status st = clgan_dataset_open(run->dataset, data, false, m->image_size, m->channels, seed, &real);
+    if (st != CLGAN_OK) clgan_error_context(st, "the real test images: ");
+    if (st == CLGAN_OK) st = clgan_inception_open(weights, d, 16, &inc);
+    int n_real = real_limit > 0 && real_limit < real.n ? (int)real_limit : real.n;
+    if (st == CLGAN_OK) st = clgan_eval_inception_fid(gan, inc, real.x, n_real, (int)n, seed, &fid);
+    clgan_inception_free(inc);
+    clgan_dataset_free(&real);
+    if (st != CLGAN_OK) return cli_fail(st);
+    if (cli_flag(c, "json")) {
+        printf("{\"fid\":%.17g,\"features\":\"inception\",\"samples\":%ld,\"real\":%d}\n", fid, n, n_real);
+    } else {
+        printf("%s, step %llu: %ld generated vs %d real test images, Inception-v3 features (%s)\n", run->dataset,
+               (unsigned long long)clgan_gan_step_count(gan), n, n_real, weights);
+        printf("FID (Inception, StyleGAN2-ADA's resize and range): %.4f\n", fid);
+        if (n < 50000 || n_real < 10000)
+            printf("  (published FIDs use 50000 generated images against the full set: compare at the same counts)\n");
+    }
+    return CLI_OK;
+}
+
 static int eval_images(const cli_command *c, const clgan_run_config *run, clgan_gan *gan, clgan_device *d,
                        const char *clf_path, long n, long real_limit, uint64_t seed) {
     const clgan_model_config *m = &run->gan.model;
@@ -169,6 +199,13 @@ int cmd_eval(int argc, char **argv) {
         {"data", "PATH", NULL, "the checkpoint's", "where the real data set is (its test split is used)", NULL, false},
         {"real", "N", NULL, "all", "use only the first N real test images", NULL, false},
         {"seed", "S", NULL, "1", "noise seed", NULL, false},
+        {"features", "F", NULL, NULL,
+         "classifier (clgan's own, trained on the data set) or inception (Inception-v3 FID, comparable with "
+         "published figures; datasets/fetch.sh inception installs its weights). Default: inception for RGB data "
+         "when its weights are installed, else classifier", NULL, false},
+        {"inception", "FILE", "CLGAN_INCEPTION_WEIGHTS", NULL,
+         "the converted Inception-v3 weights (default: where datasets/fetch.sh inception puts them, "
+         "$CLGAN_DATA_DIR/inception/" CLGAN_INCEPTION_FILE ")", NULL, false},
         CLI_DEVICE_OPTS};
     cli_command c = {"eval",
                      "Measure a generator. For 2-D data (ring8, grid25): modes covered, the fraction of high-quality "
@@ -191,6 +228,28 @@ int cmd_eval(int argc, char **argv) {
     clgan_status st = CLGAN_OK;
     bool toy = run.gan.model.kind == CLGAN_MODEL_TOY;
     if (!n) n = toy ? 2500 : 10000;
+    /* the feature network: Inception where asked, or by default for RGB data with its weights installed */
+    char weights[1400] = "";
+    const char *features = cli_get(&c, "features");
+    if (features && strcmp(features, "inception") != 0 && strcmp(features, "classifier") != 0) {
+        fprintf(stderr, "clgan eval: --features %s: expected inception or classifier\n", features);
+        return CLI_USAGE;
+    }
+    if (cli_get(&c, "inception"))
+        snprintf(weights, sizeof weights, "%s", cli_get(&c, "inception"));
+    else if ((st = clgan_inception_default_path(weights, sizeof weights)) != CLGAN_OK)
+        weights[0] = 0;
+    bool inception = features ? strcmp(features, "inception") == 0
+                              : !toy && run.gan.model.channels == 3 && weights[0] && access(weights, R_OK) == 0;
+    if (toy && inception) {
+        fprintf(stderr, "clgan eval: --features inception: %s is 2-D data, measured by mode coverage\n", run.dataset);
+        return CLI_USAGE;
+    }
+    if (inception && access(weights, R_OK) != 0) {
+        fprintf(stderr, "clgan eval: no Inception weights at %s: datasets/fetch.sh inception installs them (or pass "
+                        "--inception FILE)\n", weights);
+        return CLI_FAIL;
+    }
     char clf_path[1400] = "";
     clgan_clf_info info;
     if (toy && cli_given(&c, "classifier")) {
@@ -200,7 +259,8 @@ int cmd_eval(int argc, char **argv) {
     }
     /* the classifier is checked before the device is opened: a missing or
      * wrong one fails fast */
-    if (!toy && (st = find_classifier(&c, &run, clf_path, sizeof clf_path, &info)) != CLGAN_OK) return cli_fail(st);
+    if (!toy && !inception && (st = find_classifier(&c, &run, clf_path, sizeof clf_path, &info)) != CLGAN_OK)
+        return cli_fail(st);
     clgan_device *d = NULL;
     rc = cli_open_device(&c, &d);
     if (rc != CLI_OK || !d) return rc;
@@ -211,7 +271,9 @@ int cmd_eval(int argc, char **argv) {
         clgan_device_close(d);
         return cli_fail(st);
     }
-    rc = toy ? eval_points(&c, &run, gan, n, (uint64_t)seed) : eval_images(&c, &run, gan, d, clf_path, n, real_limit, (uint64_t)seed);
+    rc = toy         ? eval_points(&c, &run, gan, n, (uint64_t)seed)
+         : inception ? eval_inception(&c, &run, gan, d, weights, n, real_limit, (uint64_t)seed)
+                     : eval_images(&c, &run, gan, d, clf_path, n, real_limit, (uint64_t)seed);
     clgan_gan_free(gan);
     clgan_device_close(d);
     return rc;

@@ -84,3 +84,37 @@ clgan_status clgan_eval_images(clgan_gan *gan, clgan_clf *clf, const float *real
     if (st != CLGAN_OK) clgan_image_eval_free(out);
     return st;
 }
+
+clgan_status clgan_eval_inception_fid(clgan_gan *gan, clgan_inception *inc, const float *real, int n_real, int n_gen,
+                                      uint64_t seed, double *fid) {
+    const clgan_model_config *m = &clgan_gan_config_of(gan)->model;
+    if (m->kind == CLGAN_MODEL_TOY)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "the toy model makes 2-D points, not images: use mode coverage");
+    if (n_real < 2 || n_gen < 2)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%d real and %d generated images: need at least 2 of each", n_real,
+                         n_gen);
+    const int f = CLGAN_INCEPTION_FEATURES, zd = m->z_dim, c = m->channels, side = m->image_size;
+    size_t per = (size_t)c * (size_t)side * (size_t)side;
+    float *gf = malloc((size_t)n_gen * f * sizeof *gf), *rf = malloc((size_t)n_real * f * sizeof *rf);
+    float *z = malloc((size_t)GEN_BATCH * (size_t)zd * sizeof *z), *img = malloc((size_t)GEN_BATCH * per * sizeof *img);
+    int32_t *labels = malloc(GEN_BATCH * sizeof *labels);
+    clgan_status st = gf && rf && z && img && labels
+                          ? CLGAN_OK
+                          : CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory for %d + %d images' features", n_gen, n_real);
+    /* the same generated images as clgan_eval_images: batch b's noise is Philox stream (seed, b) */
+    for (int at = 0, b = 0; at < n_gen && st == CLGAN_OK; at += GEN_BATCH, b++) {
+        int take = n_gen - at < GEN_BATCH ? n_gen - at : GEN_BATCH;
+        clgan_rng_normal(seed, (uint64_t)b, z, (size_t)GEN_BATCH * (size_t)zd);
+        for (int i = 0; i < GEN_BATCH; i++) labels[i] = m->classes > 0 ? (int32_t)((at + i) % m->classes) : 0;
+        st = clgan_gan_generate(gan, z, m->classes > 0 ? labels : NULL, GEN_BATCH, img);
+        if (st == CLGAN_OK) st = clgan_inception_features_of(inc, img, take, c, side, side, gf + (size_t)at * f);
+    }
+    if (st == CLGAN_OK) st = clgan_inception_features_of(inc, real, n_real, c, side, side, rf);
+    if (st == CLGAN_OK) st = clgan_fid_features(gf, n_gen, rf, n_real, f, fid);
+    free(gf);
+    free(rf);
+    free(z);
+    free(img);
+    free(labels);
+    return st;
+}

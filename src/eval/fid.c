@@ -2,6 +2,7 @@
  * two feature sets, and the inception score. Everything in double. */
 #include "clgan/eval.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,30 +115,16 @@ clgan_status clgan_frechet_distance(int dim, const double *mu1, const double *s1
     }
     if (st == CLGAN_OK) st = clamp_eigenvalues("the first covariance", dim, w);
     if (st == CLGAN_OK) {
-        /* R = V diag(sqrt w) V^T; eigenvector j is v[j*d ..] */
-        memset(r, 0, dd * sizeof *r);
+        /* R = V diag(sqrt w) V^T = F^T F with row j of F = w_j^(1/4) times eigenvector j (v[j*d ..]);
+         * then t = s2 R and v = R t: OpenBLAS's dgemm (2048-d Inception features take 3 x 8.6 G
+         * multiply-adds here, minutes as plain loops) */
         for (size_t j = 0; j < d; j++) {
-            double s = sqrt(w[j]);
-            if (s == 0) continue;
-            const double *e = v + j * d;
-            for (size_t a = 0; a < d; a++) {
-                double ea = s * e[a];
-                for (size_t b = 0; b < d; b++) r[a * d + b] += ea * e[b];
-            }
+            double f = sqrt(sqrt(w[j]));
+            for (size_t a = 0; a < d; a++) t[j * d + a] = f * v[j * d + a];
         }
-        /* t = s2 R, then v = R t */
-        for (size_t a = 0; a < d; a++)
-            for (size_t b = 0; b < d; b++) {
-                double acc = 0;
-                for (size_t k = 0; k < d; k++) acc += s2[a * d + k] * r[k * d + b];
-                t[a * d + b] = acc;
-            }
-        for (size_t a = 0; a < d; a++)
-            for (size_t b = 0; b < d; b++) {
-                double acc = 0;
-                for (size_t k = 0; k < d; k++) acc += r[a * d + k] * t[k * d + b];
-                v[a * d + b] = acc;
-            }
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dim, dim, dim, 1.0, t, dim, t, dim, 0.0, r, dim);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, dim, dim, dim, 1.0, s2, dim, r, dim, 0.0, t, dim);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, dim, dim, dim, 1.0, r, dim, t, dim, 0.0, v, dim);
         /* symmetric in exact arithmetic; make it so in floating point */
         for (size_t a = 0; a < d; a++)
             for (size_t b = a + 1; b < d; b++) v[a * d + b] = v[b * d + a] = 0.5 * (v[a * d + b] + v[b * d + a]);
