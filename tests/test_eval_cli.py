@@ -21,7 +21,7 @@ import struct
 import sys
 import tempfile
 
-from cli_check import check, expect, failures, must, run
+from cli_check import check, expect, failures, must, run, st_read
 
 SHARED = os.environ.get('CLGAN_SHARED_DATA', '')
 MNIST = os.path.join(SHARED, 'mnist')
@@ -240,6 +240,38 @@ def part_inception(tmp):
            err_re=r'no Inception weights at .*none\.st.*datasets/fetch\.sh inception', what='missing weights named')
     expect(['eval', '--checkpoint', gan, '--features', 'fid'], 2, err_re=r'--features fid: expected inception or '
            r'classifier', what='an unknown feature network')
+    # a folder of PNGs against a data set, and against itself
+    pngs = os.path.join(tmp, 'pngs')
+    must(['sample', '--checkpoint', gan, '--count', '6', '--out-dir', pngs, '--device', 'ref', '--quiet'],
+         'sample 6 PNGs')
+    feats = os.path.join(tmp, 'feats', 'f.safetensors')
+    _, out, _ = expect(['eval', '--images', pngs, '--against', 'fashion-mnist', '--real', '6', '--inception', weights,
+                        '--save-features', feats, '--json'], 0, what='eval --images DIR --against DATASET')
+    try:
+        j = json.loads(out)
+    except ValueError:
+        j = None
+    check(isinstance(j, dict) and j.get('images') == 6 and j.get('against') == 6 and j.get('fid', -1) > 0,
+          'a positive FID of 6 images against 6 test images', out)
+    try:
+        tensors, _ = st_read(feats)
+    except Exception as e:  # noqa: BLE001 (any failure to read is a failed check)
+        tensors = {}
+        print('cannot read %s: %s' % (feats, e))
+    f = tensors.get('features')
+    check(f is not None and set(tensors) == {'features'} and f['dtype'] == 'F32' and f['shape'] == [6, 2048],
+          '--save-features: one tensor, features 6 x 2048 F32', str({k: v['shape'] for k, v in tensors.items()}))
+    _, out, _ = expect(['eval', '--images', pngs, '--against', pngs, '--inception', weights, '--json'], 0,
+                       what='eval --images DIR --against the same DIR')
+    try:
+        j = json.loads(out)
+    except ValueError:
+        j = None
+    check(isinstance(j, dict) and abs(j.get('fid', 1)) < 1e-3, 'the FID of a set against itself is 0', out)
+    expect(['eval', '--images', pngs, '--inception', weights], 2, err_re=r'--images needs --against',
+           what='--images without --against')
+    expect(['eval', '--images', pngs, '--against', 'imagenet', '--inception', weights], 1,
+           err_re=r'--against imagenet: neither a folder of PNGs nor a data set', what='an unknown --against')
     bad = os.path.join(tmp, 'bad.safetensors')
     with open(bad, 'wb') as f:
         f.write(b'\x08\x00\x00\x00\x00\x00\x00\x00{}      ')

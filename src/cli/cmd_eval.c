@@ -8,6 +8,8 @@
 #include "clgan/data.h"
 #include "clgan/train.h"
 #include "clgan/eval.h"
+#include "clgan/io.h"
+#include "io/dir.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +136,105 @@ static int eval_inception(const cli_command *c, const clgan_run_config *run, clg
     return CLI_OK;
 }
 
+/* A set of images to measure: a folder of PNGs (RGB, each image's central square at the first
+ * image's size, in file-name order) or a data set's test split at its own size */
+static clgan_status open_image_set(const char *spec, const char *what, uint64_t seed, clgan_dataset *out) {
+    clgan_dir_entries e = {0};
+    clgan_status st = clgan_dir_list(spec, &e);
+    if (st == CLGAN_OK) {
+        const char *first = NULL;
+        for (size_t i = 0; i < e.n && !first; i++)
+            if (e.items[i].kind == CLGAN_ENTRY_FILE && clgan_is_png_name(e.items[i].name)) first = e.items[i].path;
+        uint8_t *px = NULL;
+        int w = 0, h = 0;
+        st = first ? clgan_png_read(first, 3, &px, &w, &h)
+                   : CLGAN_ERR(CLGAN_ERR_NOT_FOUND, "%s %s: no .png file in the folder", what, spec);
+        free(px);
+        if (st == CLGAN_OK) st = clgan_dataset_load_folder(spec, 3, w < h ? w : h, out);
+        clgan_dir_entries_free(&e);
+        return st == CLGAN_OK ? st : clgan_error_context(st, "%s: ", what);
+    }
+    /* not a folder: a data set's name */
+    int size = 0, channels = 0;
+    if (strcmp(spec, "fashion-mnist") == 0 || strcmp(spec, "mnist") == 0) {
+        size = 28;
+        channels = 1;
+    } else if (strcmp(spec, "cifar10") == 0) {
+        size = 32;
+        channels = 3;
+    } else {
+        return CLGAN_ERR(CLGAN_ERR_NOT_FOUND, "%s %s: neither a folder of PNGs nor a data set (fashion-mnist, mnist, "
+                         "cifar10)", what, spec);
+    }
+    st = clgan_dataset_open(spec, NULL, false, size, channels, seed, out);
+    return st == CLGAN_OK ? st : clgan_error_context(st, "%s %s (its test split): ", what, spec);
+}
+
+/* features (n, 2048) as a safetensors file with one tensor "features", in the set's order */
+static clgan_status save_features(const char *path, const float *f, int n) {
+    clgan_st_writer *w = clgan_st_writer_new();
+    if (!w) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+    const int64_t shape[2] = {n, CLGAN_INCEPTION_FEATURES};
+    clgan_status st = clgan_st_add(w, "features", CLGAN_DT_F32, 2, shape, f);
+    if (st == CLGAN_OK) st = clgan_st_add_meta(w, "features", "Inception-v3 (TensorFlow 2015-12-05) pool features");
+    if (st == CLGAN_OK) st = clgan_make_parent_dirs(path);
+    if (st == CLGAN_OK) st = clgan_st_write(w, path);
+    clgan_st_writer_free(w);
+    return st;
+}
+
+/* clgan eval --images DIR --against DIR|DATASET: a complete FID tool on its own */
+static int eval_folder(const cli_command *c, const char *weights, long limit, uint64_t seed) {
+    const char *images = cli_get(c, "images"), *against = cli_get(c, "against");
+    if (!against && !cli_given(c, "save-features")) {
+        fprintf(stderr, "clgan eval: --images needs --against DIR|DATASET (or --save-features FILE alone)\n");
+        return CLI_USAGE;
+    }
+    if (access(weights, R_OK) != 0) {
+        fprintf(stderr, "clgan eval: no Inception weights at %s: datasets/fetch.sh inception installs them (or pass "
+                        "--inception FILE)\n", weights);
+        return CLI_FAIL;
+    }
+    clgan_dataset a = {0}, b = {0};
+    clgan_status st = open_image_set(images, "--images", seed, &a);
+    if (st == CLGAN_OK && against) st = open_image_set(against, "--against", seed, &b);
+    int na = limit > 0 && limit < a.n ? (int)limit : a.n, nb = limit > 0 && limit < b.n ? (int)limit : b.n;
+    if (st == CLGAN_OK && (na < 2 || (against && nb < 2)))
+        st = CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%d and %d images: need at least 2 in each set", na, nb);
+    clgan_device *d = NULL;
+    int rc = st == CLGAN_OK ? cli_open_device(c, &d) : CLI_OK;
+    clgan_inception *inc = NULL;
+    float *fa = NULL, *fb = NULL;
+    double fid = 0;
+    if (st == CLGAN_OK && rc == CLI_OK && d) {
+        st = clgan_inception_open(weights, d, 16, &inc);
+        fa = malloc((size_t)na * CLGAN_INCEPTION_FEATURES * sizeof *fa);
+        fb = against ? malloc((size_t)nb * CLGAN_INCEPTION_FEATURES * sizeof *fb) : NULL;
+        if (st == CLGAN_OK && (!fa || (against && !fb))) st = CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory for the features");
+        if (st == CLGAN_OK) st = clgan_inception_features_of(inc, a.x, na, a.c, a.h, a.w, fa);
+        if (st == CLGAN_OK && against) st = clgan_inception_features_of(inc, b.x, nb, b.c, b.h, b.w, fb);
+        if (st == CLGAN_OK && cli_given(c, "save-features")) st = save_features(cli_get(c, "save-features"), fa, na);
+        if (st == CLGAN_OK && against) st = clgan_fid_features(fa, na, fb, nb, CLGAN_INCEPTION_FEATURES, &fid);
+    }
+    if (st == CLGAN_OK && rc == CLI_OK && d) {
+        if (cli_flag(c, "json") && against)
+            printf("{\"fid\":%.17g,\"features\":\"inception\",\"images\":%d,\"against\":%d}\n", fid, na, nb);
+        else if (against)
+            printf("%d images of %s vs %d of %s, Inception-v3 features\nFID (Inception, StyleGAN2-ADA's resize and "
+                   "range): %.4f\n", na, images, nb, against, fid);
+        if (cli_given(c, "save-features") && !cli_flag(c, "json"))
+            printf("wrote the features of %d images to %s\n", na, cli_get(c, "save-features"));
+    }
+    free(fa);
+    free(fb);
+    clgan_inception_free(inc);
+    clgan_device_close(d);
+    clgan_dataset_free(&a);
+    clgan_dataset_free(&b);
+    if (rc != CLI_OK) return rc;
+    return st == CLGAN_OK ? CLI_OK : cli_fail(st);
+}
+
 static int eval_images(const cli_command *c, const clgan_run_config *run, clgan_gan *gan, clgan_device *d,
                        const char *clf_path, long n, long real_limit, uint64_t seed) {
     const clgan_model_config *m = &run->gan.model;
@@ -197,12 +298,18 @@ int cmd_eval(int argc, char **argv) {
          "the classifier for image metrics (made by clgan train-classifier)", NULL, false},
         {"samples", "N", NULL, "10000 images, 2500 points", "samples to generate", NULL, false},
         {"data", "PATH", NULL, "the checkpoint's", "where the real data set is (its test split is used)", NULL, false},
-        {"real", "N", NULL, "all", "use only the first N real test images", NULL, false},
+        {"real", "N", NULL, "all", "use only the first N real test images (with --images: of each set)", NULL, false},
         {"seed", "S", NULL, "1", "noise seed", NULL, false},
         {"features", "F", NULL, NULL,
          "classifier (clgan's own, trained on the data set) or inception (Inception-v3 FID, comparable with "
          "published figures; datasets/fetch.sh inception installs its weights). Default: inception for RGB data "
          "when its weights are installed, else classifier", NULL, false},
+        {"images", "DIR", NULL, NULL, "instead of a checkpoint: a folder of PNGs (from clgan or any other tool) to "
+         "measure with Inception features", NULL, false},
+        {"against", "SET", NULL, NULL, "with --images: a folder of PNGs, or fashion-mnist, mnist, cifar10 (their "
+         "test split)", NULL, false},
+        {"save-features", "FILE", NULL, NULL, "with --images: write its Inception features as safetensors (one "
+         "tensor \"features\", N x 2048 float32, in file-name order)", NULL, false},
         {"inception", "FILE", "CLGAN_INCEPTION_WEIGHTS", NULL,
          "the converted Inception-v3 weights (default: where datasets/fetch.sh inception puts them, "
          "$CLGAN_DATA_DIR/inception/" CLGAN_INCEPTION_FILE ")", NULL, false},
@@ -213,7 +320,8 @@ int cmd_eval(int argc, char **argv) {
                      "classifier features of generated and real test images, the classifier-based inception score "
                      "and the histogram of predicted classes, with a classifier trained by clgan train-classifier "
                      "on the same data set.",
-                     "--checkpoint FILE [--json] [--classifier FILE] [--samples N] [--device X] [--seed S]", opts,
+                     "--checkpoint FILE [--json] [--features inception|classifier] [--samples N] [--device X] | "
+                     "--images DIR --against DIR|DATASET [--save-features FILE]", opts,
                      (int)(sizeof opts / sizeof opts[0])};
     int rc = cli_start(&c, argc, argv);
     if (rc != CLI_GO) return rc;
@@ -222,10 +330,26 @@ int cmd_eval(int argc, char **argv) {
         (cli_given(&c, "samples") && cli_get_long(&c, "samples", 2, 1 << 24, &n) != CLI_OK) ||
         (cli_given(&c, "real") && cli_get_long(&c, "real", 2, 1L << 30, &real_limit) != CLI_OK))
         return CLI_USAGE;
+    clgan_status st = CLGAN_OK;
+    if (cli_given(&c, "images")) { /* folders of images, no generator */
+        if (cli_given(&c, "checkpoint") || (cli_get(&c, "features") && strcmp(cli_get(&c, "features"), "inception") != 0)) {
+            fprintf(stderr, "clgan eval: --images measures with Inception features, without --checkpoint\n");
+            return CLI_USAGE;
+        }
+        char w[1400] = "";
+        if (cli_get(&c, "inception"))
+            snprintf(w, sizeof w, "%s", cli_get(&c, "inception"));
+        else if (clgan_inception_default_path(w, sizeof w) != CLGAN_OK)
+            return cli_fail(CLGAN_ERR_NOT_FOUND);
+        return eval_folder(&c, w, real_limit, (uint64_t)seed);
+    }
+    if (cli_given(&c, "against") || cli_given(&c, "save-features")) {
+        fprintf(stderr, "clgan eval: --against and --save-features go with --images DIR\n");
+        return CLI_USAGE;
+    }
     char path[1400];
     clgan_run_config run;
     if ((rc = cli_checkpoint_config(&c, NULL, path, sizeof path, &run)) != CLI_OK) return rc;
-    clgan_status st = CLGAN_OK;
     bool toy = run.gan.model.kind == CLGAN_MODEL_TOY;
     if (!n) n = toy ? 2500 : 10000;
     /* the feature network: Inception where asked, or by default for RGB data with its weights installed */
