@@ -12,6 +12,7 @@
               foreign files: each a clear error naming the file and what to do (77 without Fashion-MNIST)
 
 Every check prints ok/FAIL; the script exits 1 when any failed."""
+import glob
 import json
 import os
 import re
@@ -230,9 +231,14 @@ def part_inception(tmp):
     except ValueError:
         j = None
     if check(isinstance(j, dict), 'one JSON object', out):
-        check(set(j) == {'fid', 'features', 'samples', 'real'} and j['features'] == 'inception' and
+        check(set(j) == {'fid', 'kid', 'kid_std', 'precision', 'recall', 'features', 'samples', 'real'} and
+              j['features'] == 'inception' and
               j['samples'] == 6 and j['real'] == 6, 'its keys and counts', str(j))
         check(isinstance(j.get('fid'), (int, float)) and j['fid'] > 0, 'a positive FID for a 2-step generator', str(j))
+        check(isinstance(j.get('kid'), (int, float)) and j['kid'] > 0 and j.get('kid_std', -1) >= 0,
+              'a positive KID and its std', str(j))
+        check(all(isinstance(j.get(k), (int, float)) and 0 <= j[k] <= 1 for k in ('precision', 'recall')),
+              'precision and recall in [0, 1]', str(j))
     # gray data: the classifier stays the default even with the weights installed
     expect(['eval', '--checkpoint', gan, '--samples', '6', '--real', '6'], 1, env={'CLGAN_INCEPTION_WEIGHTS': weights},
            err_re=r'classifier', what='gray data defaults to the classifier (here absent: an error naming it)')
@@ -267,7 +273,22 @@ def part_inception(tmp):
         j = json.loads(out)
     except ValueError:
         j = None
-    check(isinstance(j, dict) and abs(j.get('fid', 1)) < 1e-3, 'the FID of a set against itself is 0', out)
+    check(isinstance(j, dict) and abs(j.get('fid', 1)) < 1e-3 and j.get('precision') == 1 and j.get('recall') == 1,
+          'a set against itself: FID 0, precision and recall 1', out)
+    # the data set's features are cached: a second run reads them back, a corrupt entry is computed again
+    cache = os.path.join(tmp, 'feature-cache')
+    args = ['eval', '--images', pngs, '--against', 'fashion-mnist', '--real', '6', '--inception', weights,
+            '--cache-dir', cache, '--verbose']
+    _, out1, err1 = expect(args, 0, what='eval with a fresh feature cache')
+    _, out2, err2 = expect(args, 0, err_re=r'features of fashion-mnist: from the cache', what='the second run hits it')
+    check(out1 == out2, 'the same FID from cached features', out1 + out2)
+    entries = glob.glob(os.path.join(cache, 'inception-features', '*.safetensors'))
+    check(len(entries) == 2, 'one cache entry per image set', str(entries))
+    for e in entries:
+        with open(e, 'r+b') as f:
+            f.write(b'garbage!')
+    _, out3, err3 = expect(args, 0, err_not=r'from the cache', what='corrupt cache entries are computed again')
+    check(out3 == out1, 'the same FID after recomputing', out1 + out3)
     expect(['eval', '--images', pngs, '--inception', weights], 2, err_re=r'--images needs --against',
            what='--images without --against')
     expect(['eval', '--images', pngs, '--against', 'imagenet', '--inception', weights], 1,

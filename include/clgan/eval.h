@@ -1,6 +1,7 @@
-/* clgan eval: metrics (mode coverage on the 2-D mixtures, classifier FID and
- * inception score), the evaluation classifier, and eval on an image
- * generator. Sources: src/eval/. */
+/* clgan eval: metrics (mode coverage on the 2-D mixtures; FID, inception
+ * score, KID and k-NN precision and recall of feature sets), the Inception-v3
+ * features, the evaluation classifier, and eval on an image generator.
+ * Sources: src/eval/. */
 #ifndef CLGAN_EVAL_H
 #define CLGAN_EVAL_H
 
@@ -45,6 +46,13 @@ void clgan_inception_prepare(const float *x, int n, int c, int h, int w, float *
 /* features (n, 2048) of images x (n, c, h, w) in [-1, 1], prepared as above batch by batch */
 clgan_status clgan_inception_features_of(clgan_inception *m, const float *x, int n, int c, int h, int w,
                                          float *features);
+/* The same, kept in cache_dir/inception-features/ under a SHA-256 of the
+ * protocol, the weights' tensors and the images themselves, so measuring
+ * against the same real images again reads their features back (*hit); a
+ * missing or foreign entry is computed and replaced. cache_dir NULL or "":
+ * no cache. A cache that cannot be written is a warning, never an error. */
+clgan_status clgan_inception_cached_features(clgan_inception *m, const char *cache_dir, const float *x, int n, int c,
+                                             int h, int w, float *features, bool *hit);
 void clgan_inception_free(clgan_inception *m);
 
 /* ---- classifier-based metrics (src/eval/fid.c) ---- */
@@ -59,6 +67,7 @@ clgan_status clgan_frechet_distance(int dim, const double *mu1, const double *s1
                                     double *out);
 /* The same between the Gaussians fitted to two feature sets (n, dim). */
 clgan_status clgan_fid_features(const float *a, int na, const float *b, int nb, int dim, double *out);
+
 /* exp(E_x KL(p(y|x) || p(y))) over n rows of class probabilities (n, k), p(y)
  * their mean ("Improved Techniques for Training GANs", 2016), over the whole
  * set (no splits). Rows must be finite, >= 0 and sum to 1 within 1e-3. */
@@ -66,6 +75,70 @@ clgan_status clgan_inception_score(const float *probs, int n, int k, double *out
 /* Row-wise softmax of logits (n, k) into probs (n, k), in double internally;
  * probs may be logits (in place). */
 void clgan_softmax_rows(const float *logits, int n, int k, float *probs);
+
+/* ---- kernel inception distance, k-NN precision and recall (src/eval/kid_pr.c) ----
+ * From two feature sets (float rows (n, dim), any features: Inception's,
+ * the classifier's), computed in double. NaN or Inf in a set is
+ * CLGAN_ERR_NUMERIC naming the set, the row and the feature. */
+#define CLGAN_KID_SUBSETS 100      /* StyleGAN2-ADA's and clean-fid's num_subsets */
+#define CLGAN_KID_SUBSET_SIZE 1000 /* their max_subset_size */
+#define CLGAN_PR_K 3               /* Kynkäänniemi et al.'s neighbourhood size */
+/* The kernel inception distance ("Demystifying MMD GANs", Bińkowski et al.
+ * 2018) between a (na, dim) and b (nb, dim): the mean over `subsets` random
+ * subsets (0: CLGAN_KID_SUBSETS) of m = min(subset_size, na, nb) rows of
+ * each set (subset_size 0: CLGAN_KID_SUBSET_SIZE; it is a maximum, as the
+ * references' max_subset_size), and the standard deviation of the subsets'
+ * values (population, ddof 0: Bińkowski et al.'s mmd2s.std()). A subset's
+ * value is the unbiased estimator of the squared MMD with the kernel
+ * k(x, y) = (x.y / dim + 1)^3, the one StyleGAN2-ADA's
+ * metrics/kernel_inception_distance.py, clean-fid's kernel_distance and
+ * Bińkowski et al.'s compute_scores.py (mmd_est 'unbiased') compute:
+ *   sum_{i != j} k(x_i, x_j) / (m (m - 1)) + sum_{i != j} k(y_i, y_j) / (m (m - 1))
+ *     - 2 sum_{i, j} k(x_i, y_j) / m^2
+ * (Gretton et al. 2012, eq. 3; the cross term keeps its i = j terms, unlike
+ * the U-statistic variant). It can be negative: for two identical sets of m
+ * rows it is -(2 / m) (mean k(x_i, x_i) - mean_{i != j} k(x_i, x_j)) <= 0.
+ * The subsets, drawn without replacement, come from one clgan_rng seeded
+ * with seed: for each subset in turn, a's rows are the first m entries of a
+ * partial Fisher-Yates shuffle of 0 .. na - 1 (for i = 0 .. m - 1: swap
+ * entries i and i + clgan_rng_below(na - i)), starting from the identity
+ * each time, then b's the same way; the same seed gives the same result.
+ * m >= 2 is required (else CLGAN_ERR_INVALID_ARG). Memory: about
+ * 2 m dim + 512 m doubles; time: 2 m^2 dim multiply-adds per subset (dsyrk
+ * and dgemm; the defaults at dim 2048: about 15-18 s on 2 cores). mean or
+ * std may be NULL. */
+clgan_status clgan_kid(const float *a, int na, const float *b, int nb, int dim, int subsets, int subset_size,
+                       uint64_t seed, double *mean, double *std);
+/* The same over given subsets: row s of ia (subsets, m) holds the indices
+ * of subset s in a, of ib (subsets, m) in b, each row without repeats (else
+ * CLGAN_ERR_INVALID_ARG), m >= 2. values (subsets), mean, std may be NULL. */
+clgan_status clgan_kid_subsets(const float *a, int na, const float *b, int nb, int dim, int subsets, int m,
+                               const int32_t *ia, const int32_t *ib, double *values, double *mean, double *std);
+/* Improved precision and recall ("Improved Precision and Recall Metric for
+ * Assessing Generative Models", Kynkäänniemi et al. 2019; k = CLGAN_PR_K in
+ * the paper): each point of a set gets the ball of radius its Euclidean
+ * distance to its k-th nearest other point of the same set (itself left out
+ * by index; a duplicate of it counts, at distance 0); precision is the
+ * fraction of the ng generated rows within the ball of at least one real
+ * row, recall the fraction of the nr real rows within the ball of at least
+ * one generated row, a point at exactly a ball's radius counting as inside
+ * (<=, as the reference code compares). Distances are compared squared,
+ * |a|^2 + |b|^2 - 2 a.b in double (OpenBLAS dgemm in blocks; clamped at 0),
+ * so ties are exact whenever those are (integer features, say). Needs
+ * nr > k and ng > k (else CLGAN_ERR_INVALID_ARG). Memory: about
+ * 1536 dim doubles of panels and blocks of 512 rows of distances to every
+ * row of the larger set (fewer rows past 16384, so that a block stays
+ * within 64 MB); time: (nr^2 + ng^2 + nr ng) dim multiply-adds in dgemm
+ * (10,000 x 10,000 at dim 2048: about 26 s on 2 cores, 80 MB). */
+clgan_status clgan_precision_recall(const float *real, int nr, const float *gen, int ng, int dim, int k,
+                                    double *precision, double *recall);
+/* The same with what it is made of, each output NULL when not wanted: the
+ * radii (distances, not squared) of the real (nr) and generated (ng) balls,
+ * and per point 1/0 whether a generated point lies in a real ball (ng) and
+ * a real point in a generated ball (nr). */
+clgan_status clgan_precision_recall_points(const float *real, int nr, const float *gen, int ng, int dim, int k,
+                                           double *real_radius, double *gen_radius, uint8_t *gen_in_real,
+                                           uint8_t *real_in_gen, double *precision, double *recall);
 
 /* ---- the evaluation classifier (src/eval/classifier.c) ---- */
 typedef struct clgan_clf clgan_clf;
@@ -136,11 +209,21 @@ typedef struct {
 clgan_status clgan_eval_images(clgan_gan *gan, clgan_clf *clf, const float *real, const int32_t *real_labels,
                                int n_real, int n_gen, uint64_t seed, clgan_image_eval *out);
 void clgan_image_eval_free(clgan_image_eval *e);
-/* The Fréchet distance of Inception-v3 features (clgan_inception_features_of's
- * protocol) between n_gen generated images (the same noise and labels as
- * clgan_eval_images) and n_real real images of the generator's shape. */
-clgan_status clgan_eval_inception_fid(clgan_gan *gan, clgan_inception *inc, const float *real, int n_real, int n_gen,
-                                      uint64_t seed, double *fid);
+/* The standard metrics of a generated and a real feature set. */
+typedef struct {
+    double fid;                 /* Fréchet distance */
+    double kid, kid_std;        /* kernel inception distance: mean and std over subsets (clgan_kid's defaults) */
+    double precision, recall;   /* k-NN precision and recall, k = CLGAN_PR_K; -1 with k or fewer samples */
+} clgan_feature_eval;
+/* FID, KID (subsets from seed) and precision/recall of gen (n_gen, dim) against real (n_real, dim). */
+clgan_status clgan_feature_metrics(const float *gen, int n_gen, const float *real, int n_real, int dim, uint64_t seed,
+                                   clgan_feature_eval *out);
+/* The metrics of Inception-v3 features (clgan_inception_features_of's
+ * protocol) of n_gen generated images (the same noise and labels as
+ * clgan_eval_images) against n_real real images of the generator's shape,
+ * the real images' features kept in cache_dir (clgan_inception_cached_features). */
+clgan_status clgan_eval_inception(clgan_gan *gan, clgan_inception *inc, const float *real, int n_real, int n_gen,
+                                  uint64_t seed, const char *cache_dir, clgan_feature_eval *out);
 
 CLGAN_API_END
 

@@ -10,6 +10,7 @@
 #include "clgan/eval.h"
 #include "clgan/io.h"
 #include "io/dir.h"
+#include "runtime/device_impl.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -107,7 +108,51 @@ static int eval_points(const cli_command *c, const clgan_run_config *run, clgan_
     return CLI_OK;
 }
 
-/* FID on Inception-v3 features against the data set's test split */
+/* Where real images' Inception features are cached: the kernel cache's folder (--cache-dir,
+ * CLGAN_CACHE_DIR, ...) */
+static void features_cache(const cli_command *c, char *out, size_t cap) {
+    clgan_device_options opt = {0};
+    out[0] = 0;
+    if (cli_device_options(c, &opt) == CLI_OK) clgan_resolve_cache_dir(&opt, out, cap);
+}
+
+/* The metrics, as one JSON object (with two counts, k1 = v1 and k2 = v2) or as text */
+static void print_metrics(const cli_command *c, const clgan_feature_eval *m, const char *k1, long v1, const char *k2,
+                          long v2) {
+    if (cli_flag(c, "json")) {
+        clgan_jbuf b;
+        clgan_jbuf_init(&b);
+        clgan_jbuf_begin_object(&b);
+        const char *keys[] = {"fid", "kid", "kid_std", "precision", "recall"};
+        const double vals[] = {m->fid, m->kid, m->kid_std, m->precision, m->recall};
+        for (int i = 0; i < 5; i++) {
+            clgan_jbuf_key(&b, keys[i]);
+            if (i >= 3 && m->precision < 0)
+                clgan_jbuf_null(&b); /* too few samples for 3 neighbours */
+            else
+                clgan_jbuf_num(&b, vals[i]);
+        }
+        clgan_jbuf_key(&b, "features");
+        clgan_jbuf_str(&b, "inception");
+        clgan_jbuf_key(&b, k1);
+        clgan_jbuf_int(&b, v1);
+        clgan_jbuf_key(&b, k2);
+        clgan_jbuf_int(&b, v2);
+        clgan_jbuf_end_object(&b);
+        if (clgan_jbuf_finish(&b) == CLGAN_OK) printf("%s\n", clgan_jbuf_cstr(&b));
+        clgan_jbuf_free(&b);
+        return;
+    }
+    printf("FID (Inception, StyleGAN2-ADA's resize and range): %.4f\n", m->fid);
+    printf("KID: %.6f +- %.6f (mean and std over %d subsets of up to %d)\n", m->kid, m->kid_std, CLGAN_KID_SUBSETS,
+           CLGAN_KID_SUBSET_SIZE);
+    if (m->precision >= 0)
+        printf("precision %.4f, recall %.4f (k-NN, k = %d)\n", m->precision, m->recall, CLGAN_PR_K);
+    else
+        printf("precision, recall: need more than %d images in each set\n", CLGAN_PR_K);
+}
+
+/* Inception-v3 metrics against the data set's test split */
 static int eval_inception(const cli_command *c, const clgan_run_config *run, clgan_gan *gan, clgan_device *d,
                           const char *weights, long n, long real_limit, uint64_t seed) {
     const clgan_model_config *m = &run->gan.model;
@@ -115,24 +160,23 @@ static int eval_inception(const cli_command *c, const clgan_run_config *run, clg
     if (!data && run->data_path[0]) data = run->data_path;
     clgan_dataset real = {0};
     clgan_inception *inc = NULL;
-    double fid = 0;
+    clgan_feature_eval fe = {0};
     clgan_status st = clgan_dataset_open(run->dataset, data, false, m->image_size, m->channels, seed, &real);
     if (st != CLGAN_OK) clgan_error_context(st, "the real test images: ");
     if (st == CLGAN_OK) st = clgan_inception_open(weights, d, 16, &inc);
     int n_real = real_limit > 0 && real_limit < real.n ? (int)real_limit : real.n;
-    if (st == CLGAN_OK) st = clgan_eval_inception_fid(gan, inc, real.x, n_real, (int)n, seed, &fid);
+    char cache[1024];
+    features_cache(c, cache, sizeof cache);
+    if (st == CLGAN_OK) st = clgan_eval_inception(gan, inc, real.x, n_real, (int)n, seed, cache, &fe);
     clgan_inception_free(inc);
     clgan_dataset_free(&real);
     if (st != CLGAN_OK) return cli_fail(st);
-    if (cli_flag(c, "json")) {
-        printf("{\"fid\":%.17g,\"features\":\"inception\",\"samples\":%ld,\"real\":%d}\n", fid, n, n_real);
-    } else {
+    if (!cli_flag(c, "json"))
         printf("%s, step %llu: %ld generated vs %d real test images, Inception-v3 features (%s)\n", run->dataset,
                (unsigned long long)clgan_gan_step_count(gan), n, n_real, weights);
-        printf("FID (Inception, StyleGAN2-ADA's resize and range): %.4f\n", fid);
-        if (n < 50000 || n_real < 10000)
-            printf("  (published FIDs use 50000 generated images against the full set: compare at the same counts)\n");
-    }
+    print_metrics(c, &fe, "samples", n, "real", n_real);
+    if (!cli_flag(c, "json") && (n < 50000 || n_real < 10000))
+        printf("  (published FIDs use 50000 generated images against the full set: compare at the same counts)\n");
     return CLI_OK;
 }
 
@@ -205,23 +249,25 @@ static int eval_folder(const cli_command *c, const char *weights, long limit, ui
     int rc = st == CLGAN_OK ? cli_open_device(c, &d) : CLI_OK;
     clgan_inception *inc = NULL;
     float *fa = NULL, *fb = NULL;
-    double fid = 0;
+    clgan_feature_eval fe = {0};
     if (st == CLGAN_OK && rc == CLI_OK && d) {
         st = clgan_inception_open(weights, d, 16, &inc);
         fa = malloc((size_t)na * CLGAN_INCEPTION_FEATURES * sizeof *fa);
         fb = against ? malloc((size_t)nb * CLGAN_INCEPTION_FEATURES * sizeof *fb) : NULL;
         if (st == CLGAN_OK && (!fa || (against && !fb))) st = CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory for the features");
-        if (st == CLGAN_OK) st = clgan_inception_features_of(inc, a.x, na, a.c, a.h, a.w, fa);
-        if (st == CLGAN_OK && against) st = clgan_inception_features_of(inc, b.x, nb, b.c, b.h, b.w, fb);
+        char cache[1024];
+        features_cache(c, cache, sizeof cache);
+        bool hit = false;
+        if (st == CLGAN_OK) st = clgan_inception_cached_features(inc, cache, a.x, na, a.c, a.h, a.w, fa, &hit);
+        if (st == CLGAN_OK && against) st = clgan_inception_cached_features(inc, cache, b.x, nb, b.c, b.h, b.w, fb, &hit);
+        if (st == CLGAN_OK && against && hit) clgan_log(CLGAN_LOG_INFO, "the features of %s: from the cache", against);
         if (st == CLGAN_OK && cli_given(c, "save-features")) st = save_features(cli_get(c, "save-features"), fa, na);
-        if (st == CLGAN_OK && against) st = clgan_fid_features(fa, na, fb, nb, CLGAN_INCEPTION_FEATURES, &fid);
+        if (st == CLGAN_OK && against) st = clgan_feature_metrics(fa, na, fb, nb, CLGAN_INCEPTION_FEATURES, seed, &fe);
     }
     if (st == CLGAN_OK && rc == CLI_OK && d) {
-        if (cli_flag(c, "json") && against)
-            printf("{\"fid\":%.17g,\"features\":\"inception\",\"images\":%d,\"against\":%d}\n", fid, na, nb);
-        else if (against)
-            printf("%d images of %s vs %d of %s, Inception-v3 features\nFID (Inception, StyleGAN2-ADA's resize and "
-                   "range): %.4f\n", na, images, nb, against, fid);
+        if (against && !cli_flag(c, "json"))
+            printf("%d images of %s vs %d of %s, Inception-v3 features\n", na, images, nb, against);
+        if (against) print_metrics(c, &fe, "images", na, "against", nb);
         if (cli_given(c, "save-features") && !cli_flag(c, "json"))
             printf("wrote the features of %d images to %s\n", na, cli_get(c, "save-features"));
     }

@@ -85,8 +85,19 @@ clgan_status clgan_eval_images(clgan_gan *gan, clgan_clf *clf, const float *real
     return st;
 }
 
-clgan_status clgan_eval_inception_fid(clgan_gan *gan, clgan_inception *inc, const float *real, int n_real, int n_gen,
-                                      uint64_t seed, double *fid) {
+clgan_status clgan_feature_metrics(const float *gen, int n_gen, const float *real, int n_real, int dim, uint64_t seed,
+                                   clgan_feature_eval *out) {
+    clgan_status st = clgan_fid_features(gen, n_gen, real, n_real, dim, &out->fid);
+    if (st == CLGAN_OK) st = clgan_kid(gen, n_gen, real, n_real, dim, 0, 0, seed, &out->kid, &out->kid_std);
+    if (st == CLGAN_OK && n_gen > CLGAN_PR_K && n_real > CLGAN_PR_K)
+        st = clgan_precision_recall(real, n_real, gen, n_gen, dim, CLGAN_PR_K, &out->precision, &out->recall);
+    else if (st == CLGAN_OK)
+        out->precision = out->recall = -1; /* too few samples for 3 neighbours */
+    return st;
+}
+
+clgan_status clgan_eval_inception(clgan_gan *gan, clgan_inception *inc, const float *real, int n_real, int n_gen,
+                                  uint64_t seed, const char *cache_dir, clgan_feature_eval *out) {
     const clgan_model_config *m = &clgan_gan_config_of(gan)->model;
     if (m->kind == CLGAN_MODEL_TOY)
         return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "the toy model makes 2-D points, not images: use mode coverage");
@@ -109,8 +120,10 @@ clgan_status clgan_eval_inception_fid(clgan_gan *gan, clgan_inception *inc, cons
         st = clgan_gan_generate(gan, z, m->classes > 0 ? labels : NULL, GEN_BATCH, img);
         if (st == CLGAN_OK) st = clgan_inception_features_of(inc, img, take, c, side, side, gf + (size_t)at * f);
     }
-    if (st == CLGAN_OK) st = clgan_inception_features_of(inc, real, n_real, c, side, side, rf);
-    if (st == CLGAN_OK) st = clgan_fid_features(gf, n_gen, rf, n_real, f, fid);
+    bool hit = false;
+    if (st == CLGAN_OK) st = clgan_inception_cached_features(inc, cache_dir, real, n_real, c, side, side, rf, &hit);
+    if (st == CLGAN_OK && hit) clgan_log(CLGAN_LOG_INFO, "the %d real images' Inception features: from the cache", n_real);
+    if (st == CLGAN_OK) st = clgan_feature_metrics(gf, n_gen, rf, n_real, f, seed, out);
     free(gf);
     free(rf);
     free(z);

@@ -3,6 +3,7 @@
  * table read from it, and batched 2048-d features. */
 #include "clgan/eval.h"
 
+#include "core/sha256.h"
 #include "train/params_io.h"
 
 #include <math.h>
@@ -18,6 +19,7 @@ struct clgan_inception {
     int batch;
     float *stage, *feat_stage; /* a batch of images, and of features, for the last partial batch */
     clgan_inception_layers layers;
+    char weights_sha256[65]; /* of the weights file's tensors: part of the feature cache's key */
 };
 
 clgan_status clgan_inception_default_path(char *out, size_t cap) {
@@ -141,6 +143,18 @@ clgan_status clgan_inception_open(const char *path, clgan_device *d, int batch, 
         m->feat_stage = malloc((size_t)batch * CLGAN_INCEPTION_FEATURES * sizeof(float));
         if (!m->stage || !m->feat_stage) st = CLGAN_ERR(CLGAN_ERR_NOMEM, "Inception: out of host memory for a batch of %d", batch);
     }
+    if (st == CLGAN_OK) {
+        clgan_sha256 h;
+        uint8_t dig[32];
+        clgan_sha256_init(&h);
+        for (int i = 0; i < clgan_st_count(f); i++) {
+            const clgan_st_tensor *t = clgan_st_at(f, i);
+            clgan_sha256_update(&h, t->name, strlen(t->name) + 1);
+            if (t->nbytes) clgan_sha256_update(&h, t->data, t->nbytes);
+        }
+        clgan_sha256_final(&h, dig);
+        clgan_sha256_hex(dig, m->weights_sha256);
+    }
     if (st == CLGAN_OK) st = clgan_params_alloc(m->weights, d, 0);
     if (st == CLGAN_OK) st = clgan_params_st_load(f, m->weights);
     if (st == CLGAN_OK) st = clgan_graph_compile(m->g, d);
@@ -236,4 +250,58 @@ clgan_status clgan_inception_features(clgan_inception *m, const float *x, int n,
         if (st == CLGAN_OK && k < b) memcpy(features + (size_t)at * f, m->feat_stage, (size_t)k * f * sizeof(float));
     }
     return st;
+}
+
+/* The cache entry of a set of images: SHA-256 of the protocol, the weights and the images themselves */
+static void cache_path(const clgan_inception *m, const char *dir, const float *x, int n, int c, int h, int w,
+                       char *path, size_t cap, char *key) {
+    clgan_sha256 s;
+    uint8_t dig[32];
+    char dims[96];
+    clgan_sha256_init(&s);
+    const char *proto = "clgan inception features v1: 8-bit levels, TF1 bilinear to 299, (p - 128) / 128";
+    clgan_sha256_update(&s, proto, strlen(proto) + 1);
+    clgan_sha256_update(&s, m->weights_sha256, sizeof m->weights_sha256);
+    snprintf(dims, sizeof dims, "%d %d %d %d", n, c, h, w);
+    clgan_sha256_update(&s, dims, strlen(dims) + 1);
+    clgan_sha256_update(&s, x, (size_t)n * c * h * w * sizeof *x);
+    clgan_sha256_final(&s, dig);
+    clgan_sha256_hex(dig, key);
+    snprintf(path, cap, "%s/inception-features/%.32s.safetensors", dir, key);
+}
+
+clgan_status clgan_inception_cached_features(clgan_inception *m, const char *cache_dir, const float *x, int n, int c,
+                                             int h, int w, float *features, bool *hit) {
+    *hit = false;
+    if (!cache_dir || !*cache_dir) return clgan_inception_features_of(m, x, n, c, h, w, features);
+    char path[1400], key[65];
+    cache_path(m, cache_dir, x, n, c, h, w, path, sizeof path, key);
+    clgan_st_file *f = NULL;
+    const void *data = NULL;
+    /* a missing, unreadable or foreign entry is computed again and replaced */
+    if (clgan_st_read(path, &f) == CLGAN_OK) {
+        const char *k = clgan_st_meta(f, "key");
+        if (k && strcmp(k, key) == 0 &&
+            clgan_st_get(f, "features", CLGAN_DT_F32, 2, (const int64_t[]){n, CLGAN_INCEPTION_FEATURES}, &data) ==
+                CLGAN_OK) {
+            memcpy(features, data, (size_t)n * CLGAN_INCEPTION_FEATURES * sizeof *features);
+            *hit = true;
+        }
+        clgan_st_close(f);
+        if (*hit) return CLGAN_OK;
+    }
+    clgan_clear_error();
+    clgan_status st = clgan_inception_features_of(m, x, n, c, h, w, features);
+    if (st != CLGAN_OK) return st;
+    clgan_st_writer *wr = clgan_st_writer_new();
+    if (!wr) return CLGAN_OK; /* the cache is an optimisation: never a reason to fail */
+    const int64_t shape[2] = {n, CLGAN_INCEPTION_FEATURES};
+    clgan_status ws = clgan_st_add(wr, "features", CLGAN_DT_F32, 2, shape, features);
+    if (ws == CLGAN_OK) ws = clgan_st_add_meta(wr, "key", key);
+    if (ws == CLGAN_OK) ws = clgan_make_parent_dirs(path);
+    if (ws == CLGAN_OK) ws = clgan_st_write(wr, path);
+    if (ws != CLGAN_OK) clgan_log(CLGAN_LOG_WARN, "could not cache the Inception features in %s: %s", path, clgan_last_error());
+    clgan_st_writer_free(wr);
+    clgan_clear_error();
+    return CLGAN_OK;
 }
