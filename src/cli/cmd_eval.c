@@ -152,17 +152,23 @@ static void print_metrics(const cli_command *c, const clgan_feature_eval *m, con
         printf("precision, recall: need more than %d images in each set\n", CLGAN_PR_K);
 }
 
-/* Inception-v3 metrics against the data set's test split */
-static int eval_inception(const cli_command *c, const clgan_run_config *run, clgan_gan *gan, clgan_device *d,
-                          const char *weights, long n, long real_limit, uint64_t seed) {
+/* The checkpoint's data set's test split (--data, else the run's path, else the standard place) */
+static clgan_status open_test_split(const cli_command *c, const clgan_run_config *run, uint64_t seed,
+                                    clgan_dataset *real) {
     const clgan_model_config *m = &run->gan.model;
     const char *data = cli_given(c, "data") ? cli_get(c, "data") : NULL;
     if (!data && run->data_path[0]) data = run->data_path;
+    clgan_status st = clgan_dataset_open(run->dataset, data, false, m->image_size, m->channels, seed, real);
+    return st == CLGAN_OK ? st : clgan_error_context(st, "the real test images: ");
+}
+
+/* Inception-v3 metrics against the data set's test split */
+static int eval_inception(const cli_command *c, const clgan_run_config *run, clgan_gan *gan, clgan_device *d,
+                          const char *weights, long n, long real_limit, uint64_t seed) {
     clgan_dataset real = {0};
     clgan_inception *inc = NULL;
     clgan_feature_eval fe = {0};
-    clgan_status st = clgan_dataset_open(run->dataset, data, false, m->image_size, m->channels, seed, &real);
-    if (st != CLGAN_OK) clgan_error_context(st, "the real test images: ");
+    clgan_status st = open_test_split(c, run, seed, &real);
     if (st == CLGAN_OK) st = clgan_inception_open(weights, d, 16, &inc);
     int n_real = real_limit > 0 && real_limit < real.n ? (int)real_limit : real.n;
     char cache[1024];
@@ -283,15 +289,11 @@ static int eval_folder(const cli_command *c, const char *weights, long limit, ui
 
 static int eval_images(const cli_command *c, const clgan_run_config *run, clgan_gan *gan, clgan_device *d,
                        const char *clf_path, long n, long real_limit, uint64_t seed) {
-    const clgan_model_config *m = &run->gan.model;
-    const char *data = cli_given(c, "data") ? cli_get(c, "data") : NULL;
-    if (!data && run->data_path[0]) data = run->data_path;
     clgan_dataset real = {0};
     clgan_clf *clf = NULL;
     clgan_clf_info info;
     clgan_image_eval ev = {0};
-    clgan_status st = clgan_dataset_open(run->dataset, data, false, m->image_size, m->channels, seed, &real);
-    if (st != CLGAN_OK) clgan_error_context(st, "the real test images: ");
+    clgan_status st = open_test_split(c, run, seed, &real);
     if (st == CLGAN_OK) st = clgan_clf_load(clf_path, d, 250, &clf, &info);
     if (st == CLGAN_OK && real.y && real.num_classes > info.classes)
         st = CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "classifier %s knows %d classes, the %s test images have %d", clf_path,

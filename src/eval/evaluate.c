@@ -14,6 +14,15 @@ void clgan_image_eval_free(clgan_image_eval *e) {
     e->class_histogram = NULL;
 }
 
+/* Generated batch b (images at..at+GEN_BATCH of the evaluation): a fixed batch size keeps one sampling
+ * graph; the noise is Philox stream (seed, b); a conditional model gets labels i mod classes */
+static clgan_status generate_batch(clgan_gan *gan, const clgan_model_config *m, uint64_t seed, int b, int at,
+                                   float *z, int32_t *labels, float *img) {
+    clgan_rng_normal(seed, (uint64_t)b, z, (size_t)GEN_BATCH * (size_t)m->z_dim);
+    for (int i = 0; i < GEN_BATCH; i++) labels[i] = m->classes > 0 ? (int32_t)((at + i) % m->classes) : 0;
+    return clgan_gan_generate(gan, z, m->classes > 0 ? labels : NULL, GEN_BATCH, img);
+}
+
 static int argmax(const float *v, int k) {
     int best = 0;
     for (int j = 1; j < k; j++)
@@ -48,13 +57,9 @@ clgan_status clgan_eval_images(clgan_gan *gan, clgan_clf *clf, const float *real
     clgan_status st = gf && gl && rf && rl && z && img && labels && out->class_histogram
                           ? CLGAN_OK
                           : CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory for %d + %d images' features", n_gen, n_real);
-    /* generated: a fixed batch size keeps one sampling graph; batch b's noise
-     * is Philox stream (seed, b) */
     for (int at = 0, b = 0; at < n_gen && st == CLGAN_OK; at += GEN_BATCH, b++) {
         int take = n_gen - at < GEN_BATCH ? n_gen - at : GEN_BATCH;
-        clgan_rng_normal(seed, (uint64_t)b, z, (size_t)GEN_BATCH * (size_t)zd);
-        for (int i = 0; i < GEN_BATCH; i++) labels[i] = m->classes > 0 ? (int32_t)((at + i) % m->classes) : 0;
-        st = clgan_gan_generate(gan, z, m->classes > 0 ? labels : NULL, GEN_BATCH, img);
+        st = generate_batch(gan, m, seed, b, at, z, labels, img);
         if (st == CLGAN_OK)
             st = clgan_clf_predict(clf, img, take, gf + (size_t)at * (size_t)f, gl + (size_t)at * (size_t)k);
     }
@@ -112,12 +117,10 @@ clgan_status clgan_eval_inception(clgan_gan *gan, clgan_inception *inc, const fl
     clgan_status st = gf && rf && z && img && labels
                           ? CLGAN_OK
                           : CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory for %d + %d images' features", n_gen, n_real);
-    /* the same generated images as clgan_eval_images: batch b's noise is Philox stream (seed, b) */
+    /* the same generated images as clgan_eval_images */
     for (int at = 0, b = 0; at < n_gen && st == CLGAN_OK; at += GEN_BATCH, b++) {
         int take = n_gen - at < GEN_BATCH ? n_gen - at : GEN_BATCH;
-        clgan_rng_normal(seed, (uint64_t)b, z, (size_t)GEN_BATCH * (size_t)zd);
-        for (int i = 0; i < GEN_BATCH; i++) labels[i] = m->classes > 0 ? (int32_t)((at + i) % m->classes) : 0;
-        st = clgan_gan_generate(gan, z, m->classes > 0 ? labels : NULL, GEN_BATCH, img);
+        st = generate_batch(gan, m, seed, b, at, z, labels, img);
         if (st == CLGAN_OK) st = clgan_inception_features_of(inc, img, take, c, side, side, gf + (size_t)at * f);
     }
     bool hit = false;
