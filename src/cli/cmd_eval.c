@@ -379,17 +379,18 @@ int cmd_eval(int argc, char **argv) {
         (cli_given(&c, "real") && cli_get_long(&c, "real", 2, 1L << 30, &real_limit) != CLI_OK))
         return CLI_USAGE;
     clgan_status st = CLGAN_OK;
+    /* the Inception weights: --inception (or CLGAN_INCEPTION_WEIGHTS), else where fetch.sh puts them; "" if neither */
+    char weights[1400] = "";
+    if (cli_get(&c, "inception"))
+        snprintf(weights, sizeof weights, "%s", cli_get(&c, "inception"));
+    else if (clgan_inception_default_path(weights, sizeof weights) != CLGAN_OK)
+        weights[0] = 0;
     if (cli_given(&c, "images")) { /* folders of images, no generator */
         if (cli_given(&c, "checkpoint") || (cli_get(&c, "features") && strcmp(cli_get(&c, "features"), "inception") != 0)) {
             fprintf(stderr, "clgan eval: --images measures with Inception features, without --checkpoint\n");
             return CLI_USAGE;
         }
-        char w[1400] = "";
-        if (cli_get(&c, "inception"))
-            snprintf(w, sizeof w, "%s", cli_get(&c, "inception"));
-        else if (clgan_inception_default_path(w, sizeof w) != CLGAN_OK)
-            return cli_fail(CLGAN_ERR_NOT_FOUND);
-        return eval_folder(&c, w, real_limit, (uint64_t)seed);
+        return eval_folder(&c, weights, real_limit, (uint64_t)seed);
     }
     if (cli_given(&c, "against") || cli_given(&c, "save-features")) {
         fprintf(stderr, "clgan eval: --against and --save-features go with --images DIR\n");
@@ -401,16 +402,11 @@ int cmd_eval(int argc, char **argv) {
     bool toy = run.gan.model.kind == CLGAN_MODEL_TOY;
     if (!n) n = toy ? 2500 : 10000;
     /* the feature network: Inception where asked, or by default for RGB data with its weights installed */
-    char weights[1400] = "";
     const char *features = cli_get(&c, "features");
     if (features && strcmp(features, "inception") != 0 && strcmp(features, "classifier") != 0) {
         fprintf(stderr, "clgan eval: --features %s: expected inception or classifier\n", features);
         return CLI_USAGE;
     }
-    if (cli_get(&c, "inception"))
-        snprintf(weights, sizeof weights, "%s", cli_get(&c, "inception"));
-    else if ((st = clgan_inception_default_path(weights, sizeof weights)) != CLGAN_OK)
-        weights[0] = 0;
     bool inception = features ? strcmp(features, "inception") == 0
                               : !toy && run.gan.model.channels == 3 && weights[0] && access(weights, R_OK) == 0;
     if (toy && inception) {

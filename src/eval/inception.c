@@ -195,23 +195,20 @@ void clgan_inception_prepare(const float *x, int n, int c, int h, int w, float *
             f[o] = (float)(src - i);
         }
     }
-    float *lv = malloc(plane * sizeof *lv);
     for (int k = 0; k < n; k++)
         for (int ch = 0; ch < 3; ch++) {
             const float *src = x + ((size_t)k * c + (c == 1 ? 0 : ch)) * plane; /* gray: the one channel, three times */
             float *dst = out + ((size_t)k * 3 + ch) * oplane;
-            for (size_t e = 0; e < plane; e++) lv[e] = level(src[e]);
             for (int i = 0; i < S; i++) {
-                const float *r0 = lv + (size_t)y0[i] * w, *r1 = lv + (size_t)y1[i] * w;
+                const float *r0 = src + (size_t)y0[i] * w, *r1 = src + (size_t)y1[i] * w;
                 for (int j = 0; j < S; j++) {
-                    float top = r0[x0[j]] + fx[j] * (r0[x1[j]] - r0[x0[j]]);
-                    float bot = r1[x0[j]] + fx[j] * (r1[x1[j]] - r1[x0[j]]);
+                    float a = level(r0[x0[j]]), b = level(r0[x1[j]]), cc = level(r1[x0[j]]), dd = level(r1[x1[j]]);
+                    float top = a + fx[j] * (b - a), bot = cc + fx[j] * (dd - cc);
                     float v = top + fy[i] * (bot - top);
                     dst[(size_t)i * S + j] = v / 128.0f - 1.0f; /* (p - 128) / 128, the TF graph's input */
                 }
             }
         }
-    free(lv);
 }
 
 clgan_status clgan_inception_features_of(clgan_inception *m, const float *x, int n, int c, int h, int w,
