@@ -8,6 +8,9 @@
   image       eval --json of a tiny Fashion-MNIST DCGAN with a quickly trained classifier: fid,
               inception_score, class_histogram; the default classifier location
               (77 without Fashion-MNIST or without an OpenCL device)
+  during_training  clgan train --eval-every with a quick classifier on ref: the log lines, `best` and its
+              checkpoint (kept from pruning, its metadata), resume, training bit-identical with and without
+              evaluation, --eval-metric precision, the refusals (77 without Fashion-MNIST)
   errors      a missing classifier, one for another data set, size or channel count, corrupt and
               foreign files: each a clear error naming the file and what to do (77 without Fashion-MNIST)
 
@@ -301,6 +304,130 @@ def part_inception(tmp):
     return 0
 
 
+def eval_lines(run_dir):
+    with open(os.path.join(run_dir, 'log.jsonl')) as f:
+        return [j for j in (json.loads(line) for line in f if line.strip()) if 'eval_features' in j]
+
+
+def best_target(run_dir):
+    link = os.path.join(run_dir, 'best')
+    return os.readlink(link) if os.path.islink(link) else None
+
+
+def check_best(run_dir, lines, what):
+    """`best` and every line's "best" follow the running minimum of fid; the checkpoint it names exists
+    and records that step and value"""
+    best, best_step = None, None
+    for j in lines:
+        is_best = best is None or j['fid'] < best
+        check(j['best'] == is_best, '%s: step %d best=%s is the running minimum of fid' % (what, j['step'], j['best']),
+              str(j))
+        if is_best:
+            best, best_step = j['fid'], j['step']
+    target = best_target(run_dir)
+    check(target == 'checkpoints/step_%08d.safetensors' % best_step, '%s: best -> the step %s checkpoint' %
+          (what, best_step), str(target))
+    path = os.path.join(run_dir, target or 'none')
+    if check(os.path.exists(path), '%s: the best checkpoint survives the pruning' % what, path):
+        meta = st_meta(path)
+        check(meta.get('best_step') == str(best_step) and float(meta.get('best_value', 'nan')) == best,
+              '%s: its metadata holds best_step and best_value exactly' % what, str(meta))
+
+
+def part_during_training(tmp):
+    """clgan train --eval-every with the classifier: log lines, best, resume, and evaluation leaves the training
+    untouched (bit for bit on ref); the refusals"""
+    if not fashion_present():
+        print('no Fashion-MNIST in %s: skipping' % FASHION)
+        return SKIP
+    clf = os.path.join(tmp, 'fashion.safetensors')
+    must(['train-classifier', '--dataset', 'fashion-mnist', '--limit', '600', '--epochs', '1', '--out', clf, '--quiet',
+          '--device', 'ref'], 'train a quick Fashion-MNIST classifier')
+    common = ['train', '--model', 'dcgan', '--width', '8', '--batch-size', '16', '--device', 'ref', '--quiet',
+              '--sample-every', '0']
+    plain = os.path.join(tmp, 'plain')
+    must(common + ['--steps', '4', '--checkpoint-every', '0', '--out', plain], 'train without evaluation')
+    ev = os.path.join(tmp, 'ev')
+    _, _, err = expect(common + ['--steps', '4', '--checkpoint-every', '1', '--keep-checkpoints', '1',
+                                 '--eval-every', '2', '--eval-samples', '40', '--eval-network', clf, '--out', ev], 0,
+                       what='train --eval-every 2 --eval-samples 40 with a named classifier')
+    lines = eval_lines(ev)
+    check([j['step'] for j in lines] == [2, 4], 'evaluations at steps 2 and 4', str(lines))
+    keys = {'step', 'eval_features', 'eval_samples', 'eval_real', 'fid', 'kid', 'kid_std', 'precision', 'recall',
+            'eval_metric', 'best', 'eval_s'}
+    check(all(set(j) == keys for j in lines), 'each evaluation line has exactly its keys', str(lines))
+    check(all(j['eval_features'] == 'classifier' and j['eval_samples'] == 40 and j['eval_real'] == 40 and
+              j['eval_metric'] == 'fid' and j['fid'] > 0 and 0 <= j['precision'] <= 1 and 0 <= j['recall'] <= 1
+              for j in lines), 'classifier features, 40 vs 40 images, fid > 0, precision and recall in [0, 1]',
+          str(lines))
+    check_best(ev, lines, 'eval')
+    # evaluating generates in evaluation mode with its own noise: the training is the same to the bit
+    a, _ = st_read(os.path.realpath(os.path.join(plain, 'latest')))
+    b, _ = st_read(os.path.realpath(os.path.join(ev, 'latest')))
+    check(set(a) == set(b) and all(a[k]['data'] == b[k]['data'] for k in a),
+          'the parameters and optimizer state after 4 steps are bit-identical with and without evaluation')
+    # resume: the best so far comes back from the checkpoint, evaluation goes on
+    expect(['train', '--resume', ev, '--steps', '8', '--device', 'ref', '--quiet'], 0, what='resume an evaluating run')
+    lines = eval_lines(ev)
+    check([j['step'] for j in lines] == [2, 4, 6, 8], 'evaluations at 2, 4, then 6 and 8 after the resume', str(lines))
+    check_best(ev, lines, 'resumed')
+    # stays off unless asked; can be turned on when resuming
+    check(eval_lines(plain) == [] and best_target(plain) is None, 'no evaluation, no best, by default')
+    expect(['train', '--resume', plain, '--steps', '6', '--device', 'ref', '--quiet', '--eval-every', '2',
+            '--eval-samples', '20', '--eval-network', clf], 0, what='evaluation turned on when resuming')
+    check([j['step'] for j in eval_lines(plain)] == [6] and best_target(plain) is not None,
+          'resumed with --eval-every 2: one evaluation at step 6 and a best link', str(eval_lines(plain)))
+    # an evaluation of other sample counts is not compared with the earlier ones
+    expect(['train', '--resume', ev, '--steps', '10', '--device', 'ref', '--eval-samples', '30'], 0,
+           err_re=r'the best so far was of fid classifier 40, this evaluation is of fid classifier 30: best starts afresh',
+           what='resume with another --eval-samples: best starts afresh')
+    lines = eval_lines(ev)
+    check(lines[-1]['step'] == 10 and lines[-1]['best'] and best_target(ev) == 'checkpoints/step_00000010.safetensors',
+          'its first evaluation is the new best', str(lines[-1]))
+    # a generator that does not learn (the MLP's G has no BatchNorm; its rate 0) gives the same FID each time: on a
+    # tie the first stays best, older than the newest checkpoint, and survives --keep-checkpoints 1
+    still = os.path.join(tmp, 'still')
+    must(['train', '--model', 'mlp', '--lr-g', '0', '--batch-size', '16', '--steps', '3', '--device', 'ref', '--quiet',
+          '--sample-every', '0', '--checkpoint-every', '1', '--keep-checkpoints', '1', '--eval-every', '1',
+          '--eval-samples', '20', '--eval-network', clf, '--out', still], 'train an MLP GAN whose G stands still')
+    lines = eval_lines(still)
+    check(len(lines) == 3 and len({j['fid'] for j in lines}) == 1 and [j['best'] for j in lines] == [True, False, False],
+          'three equal FIDs: only the first is best', str(lines))
+    ckpts = sorted(os.listdir(os.path.join(still, 'checkpoints')))
+    check(best_target(still) == 'checkpoints/step_00000001.safetensors' and
+          ckpts == ['step_00000001.safetensors', 'step_00000003.safetensors'],
+          'best -> step 1, kept beside the newest (step 3) while step 2 is pruned', str(ckpts))
+    # another metric: higher precision is better
+    pr = os.path.join(tmp, 'pr')
+    must(common + ['--steps', '2', '--eval-every', '1', '--eval-samples', '20', '--eval-metric', 'precision',
+                   '--eval-network', clf, '--out', pr], 'train --eval-metric precision')
+    lines = eval_lines(pr)
+    check(len(lines) == 2 and lines[0]['best'] and lines[1]['best'] == (lines[1]['precision'] > lines[0]['precision']),
+          'with --eval-metric precision, best means higher', str(lines))
+    # refusals: nothing is written
+    empty = {'XDG_DATA_HOME': os.path.join(tmp, 'empty')}
+    default = os.path.join(tmp, 'empty', 'clgan', 'classifiers', 'fashion-mnist-1x28x28.safetensors')
+    none = os.path.join(tmp, 'none')
+    expect(common + ['--steps', '2', '--eval-every', '1', '--out', none], 1, env=empty,
+           err_re=r'evaluation during training: no classifier at ' + re.escape(default) +
+                  r'.*clgan train-classifier --dataset fashion-mnist',
+           what='no classifier installed: where, and how to make one')
+    check(not os.path.exists(none), 'a run that cannot evaluate leaves no folder behind')
+    expect(common + ['--steps', '2', '--eval-every', '1', '--eval-features', 'inception', '--eval-network',
+                     os.path.join(tmp, 'nope.st'), '--out', none], 1,
+           err_re=r'no Inception weights at .*nope\.st.*datasets/fetch\.sh inception', what='missing Inception weights')
+    expect(common + ['--eval-every', '1', '--eval-metric', 'ssim', '--out', none], 2,
+           err_re=r'--eval-metric ssim: expected fid, kid, precision or recall', what='an unknown metric')
+    expect(common + ['--eval-every', '1', '--eval-features', 'vgg', '--out', none], 2,
+           err_re=r'--eval-features vgg: expected classifier or inception', what='an unknown feature network')
+    expect(common + ['--eval-every', '1', '--eval-samples', '3', '--eval-network', clf, '--out', none], 1,
+           err_re=r'eval.samples 3', what='too few samples per evaluation')
+    expect(['train', '--model', 'toy', '--dataset', 'ring8', '--eval-every', '1', '--out', none], 2,
+           err_re=r'--eval-every: the toy model makes 2-D points', what='the toy model is measured by mode coverage')
+    check(not os.path.exists(none), 'no folder behind any refusal')
+    return 0
+
+
 def part_errors(tmp):
     if not fashion_present():
         print('no Fashion-MNIST in %s: skipping' % FASHION)
@@ -367,7 +494,7 @@ def part_errors(tmp):
 
 def main():
     parts = {'toy': part_toy, 'classifier': part_classifier, 'image': part_image, 'errors': part_errors,
-             'inception': part_inception}
+             'inception': part_inception, 'during_training': part_during_training}
     if len(sys.argv) != 2 or sys.argv[1] not in parts:
         print('usage: test_eval_cli.py %s' % '|'.join(parts))
         return 2

@@ -218,12 +218,19 @@ typedef struct {
 /* FID, KID (subsets from seed) and precision/recall of gen (n_gen, dim) against real (n_real, dim). */
 clgan_status clgan_feature_metrics(const float *gen, int n_gen, const float *real, int n_real, int dim, uint64_t seed,
                                    clgan_feature_eval *out);
-/* The metrics of Inception-v3 features (clgan_inception_features_of's
- * protocol) of n_gen generated images (the same noise and labels as
- * clgan_eval_images) against n_real real images of the generator's shape,
- * the real images' features kept in cache_dir (clgan_inception_cached_features). */
-clgan_status clgan_eval_inception(clgan_gan *gan, clgan_inception *inc, const float *real, int n_real, int n_gen,
-                                  uint64_t seed, const char *cache_dir, clgan_feature_eval *out);
+/* An evaluation of generated images against real ones through a feature
+ * network (net, from the file at path: Inception-v3 weights or a classifier
+ * made for the model's image size and channels) on d: the features of the
+ * n_real >= 2 real images (n_real, m's image shape) are computed
+ * once, here (Inception's kept in cache_dir: clgan_inception_cached_features). */
+typedef struct clgan_evaluator clgan_evaluator;
+clgan_status clgan_evaluator_new(clgan_feature_net net, const char *path, clgan_device *d, const clgan_model_config *m,
+                                 const float *real, int n_real, const char *cache_dir, clgan_evaluator **out);
+/* FID, KID and precision/recall (clgan_feature_metrics) of the features of
+ * n_gen >= 2 images that gan (of the evaluator's model) generates, with the
+ * noise and labels of clgan_eval_images, against the real images'. */
+clgan_status clgan_evaluator_run(clgan_evaluator *e, clgan_gan *gan, int n_gen, uint64_t seed, clgan_feature_eval *out);
+void clgan_evaluator_free(clgan_evaluator *e);
 
 CLGAN_API_END
 

@@ -141,6 +141,32 @@ clgan_graph *clgan_gan_g_graph(const clgan_gan *gan);
 /* ---- a training run ---- */
 typedef enum { CLGAN_ON_NAN_STOP, CLGAN_ON_NAN_ROLLBACK } clgan_on_nan;
 
+/* The feature network of the metrics computed during training. */
+typedef enum {
+    CLGAN_FEATURES_CLASSIFIER, /* clgan's own classifier, trained on the data set (clgan train-classifier) */
+    CLGAN_FEATURES_INCEPTION,  /* Inception-v3 (TensorFlow 2015-12-05): comparable with published figures */
+} clgan_feature_net;
+/* The metric whose best value selects the `best` checkpoint. */
+typedef enum { CLGAN_METRIC_FID, CLGAN_METRIC_KID, CLGAN_METRIC_PRECISION, CLGAN_METRIC_RECALL } clgan_metric_kind;
+const char *clgan_feature_net_name(clgan_feature_net f);
+const char *clgan_metric_name(clgan_metric_kind m);
+/* FID and KID are better lower, precision and recall higher. */
+bool clgan_metric_lower_is_better(clgan_metric_kind m);
+
+/* Evaluation during training: every `every` generator steps (and at the
+ * last), `samples` generated images against the first `samples` test
+ * images of the run's data set, through the feature network `features`
+ * (its file `network`, "" = where it is installed: the Inception weights
+ * of clgan_inception_default_path, the classifier of
+ * clgan_clf_default_path). */
+typedef struct {
+    int every;             /* 0 = off */
+    int samples;
+    clgan_metric_kind metric;
+    clgan_feature_net features;
+    char network[1024];
+} clgan_train_eval;
+
 typedef struct {
     clgan_gan_config gan;
     char dataset[32];      /* fashion-mnist, mnist, idx, cifar10, folder, ring8, grid25 */
@@ -149,6 +175,7 @@ typedef struct {
     double time_limit;     /* seconds; 0 = none */
     int log_every, sample_every, checkpoint_every, keep_checkpoints;
     clgan_on_nan on_nan;
+    clgan_train_eval eval;
     char out_dir[1024];
 } clgan_run_config;
 
@@ -210,6 +237,9 @@ typedef struct {
     uint64_t epoch;  /* data order */
     uint64_t pos;
     uint64_t rollbacks;
+    uint64_t best_step;  /* the step of the best evaluation so far (0: none yet) */
+    double best_value;   /* its value of the run's eval.metric */
+    char best_of[64];    /* what it measured ("fid classifier 1000"): a resume that evaluates otherwise starts afresh */
 } clgan_run_position;
 
 /* Writes a safetensors checkpoint: every parameter and buffer under its name,
@@ -230,14 +260,20 @@ typedef struct {
     double images_per_s;
     double elapsed_s, eta_s;
     bool logged;               /* this step was written to the log */
-    const char *event;         /* "sample", "checkpoint", "rollback" or NULL */
+    /* event "eval": the value of the run's eval.metric, whether it is the best so far, the seconds it took */
+    double eval_value, eval_s;
+    bool eval_best;
+    const char *event;         /* "sample", "checkpoint", "eval", "best", "rollback" or NULL */
     const char *event_path;
 } clgan_progress;
 
 typedef void (*clgan_progress_fn)(const clgan_progress *p, void *user);
 
 /* Runs (or, with resume, continues) a training run into rc->out_dir:
- * config.json, log.jsonl, samples/, checkpoints/ and `latest`. */
+ * config.json, log.jsonl, samples/, checkpoints/ and `latest`; with
+ * rc->eval.every, also `best` (the checkpoint of the best evaluation, kept
+ * out of the pruning) and a log line per evaluation. The evaluation's
+ * network and real images are opened before anything is written. */
 clgan_status clgan_train_run(const clgan_run_config *rc, clgan_device *d, bool resume, clgan_progress_fn fn,
                              void *user);
 /* The newest checkpoint of a run folder (DIR/latest). */

@@ -166,15 +166,16 @@ static clgan_status open_test_split(const cli_command *c, const clgan_run_config
 static int eval_inception(const cli_command *c, const clgan_run_config *run, clgan_gan *gan, clgan_device *d,
                           const char *weights, long n, long real_limit, uint64_t seed) {
     clgan_dataset real = {0};
-    clgan_inception *inc = NULL;
+    clgan_evaluator *ev = NULL;
     clgan_feature_eval fe = {0};
     clgan_status st = open_test_split(c, run, seed, &real);
-    if (st == CLGAN_OK) st = clgan_inception_open(weights, d, 16, &inc);
     int n_real = real_limit > 0 && real_limit < real.n ? (int)real_limit : real.n;
     char cache[1024];
     features_cache(c, cache, sizeof cache);
-    if (st == CLGAN_OK) st = clgan_eval_inception(gan, inc, real.x, n_real, (int)n, seed, cache, &fe);
-    clgan_inception_free(inc);
+    if (st == CLGAN_OK)
+        st = clgan_evaluator_new(CLGAN_FEATURES_INCEPTION, weights, d, &run->gan.model, real.x, n_real, cache, &ev);
+    if (st == CLGAN_OK) st = clgan_evaluator_run(ev, gan, (int)n, seed, &fe);
+    clgan_evaluator_free(ev);
     clgan_dataset_free(&real);
     if (st != CLGAN_OK) return cli_fail(st);
     if (!cli_flag(c, "json"))

@@ -1,6 +1,7 @@
 /* clgan train: option parsing, the progress display, and the run. */
 #include "cli/cli.h"
 
+#include "clgan/eval.h"
 #include "clgan/train.h"
 
 #include <math.h>
@@ -11,6 +12,10 @@
 typedef struct {
     bool tty;
     bool quiet;
+    /* the evaluation's, for its lines */
+    clgan_metric_kind metric;
+    clgan_feature_net features;
+    int samples;
 } progress_state;
 
 static void on_progress(const clgan_progress *p, void *user) {
@@ -21,6 +26,12 @@ static void on_progress(const clgan_progress *p, void *user) {
         if (strcmp(p->event, "rollback") == 0)
             fprintf(stderr, "clgan: NaN/Inf: rolled back to %s (step %ld), learning rates halved\n", p->event_path,
                     p->step);
+        else if (strcmp(p->event, "eval") == 0)
+            fprintf(stderr, "clgan: step %ld: %s %.6g (%s features, %d images, %.1f s)%s\n", p->step,
+                    clgan_metric_name(ps->metric), p->eval_value, clgan_feature_net_name(ps->features), ps->samples,
+                    p->eval_s, p->eval_best ? ", the best so far" : "");
+        else if (strcmp(p->event, "best") == 0)
+            fprintf(stderr, "clgan: step %ld: best -> %s\n", p->step, p->event_path);
         else
             fprintf(stderr, "clgan: step %ld: wrote %s\n", p->step, p->event_path);
         return;
@@ -84,6 +95,16 @@ static const cli_field_opt train_opts[] = {
     {"keep-checkpoints", "K", "keep_checkpoints", NULL, "checkpoints kept", false, NULL},
     {"on-nan", "A", "on_nan", NULL, "stop, or rollback (to the last checkpoint, halving the learning rates)", false, NULL},
     {"time-limit", "SEC", "time_limit", "none; 600 with no arguments", "stop after this long, writing samples and a checkpoint", false, NULL},
+    {"eval-every", "N", "eval.every", "0: off", "evaluate the generator every N steps and at the last: FID, KID and "
+     "precision/recall go to log.jsonl, and `best` links the checkpoint of the best --eval-metric", false, NULL},
+    {"eval-samples", "N", "eval.samples", NULL, "images generated per evaluation, against as many of the data set's "
+     "test images (published figures use 50000: compare at equal counts)", false, NULL},
+    {"eval-metric", "M", "eval.metric", NULL, "fid, kid, precision or recall: the one `best` follows", false, NULL},
+    {"eval-features", "F", "eval.features", "=inception for RGB data when its weights are installed, else classifier",
+     "the feature network: inception (Inception-v3, comparable with published figures) or classifier (clgan's own, "
+     "made by clgan train-classifier)", false, NULL},
+    {"eval-network", "FILE", "eval.network", "=where datasets/fetch.sh inception or clgan train-classifier put it",
+     "the Inception weights or the classifier file", false, NULL},
 };
 enum { N_TRAIN_OPTS = sizeof train_opts / sizeof train_opts[0] };
 
@@ -160,6 +181,20 @@ static int fix_schedule(const cli_command *c, clgan_run_config *run) {
     return CLI_OK;
 }
 
+/* The evaluation's feature network when none is named: Inception for RGB
+ * data when its weights are installed (or named), else the classifier, as
+ * clgan eval chooses */
+static void default_eval_features(const cli_command *c, clgan_run_config *run) {
+    if (cli_given(c, "eval-features") || run->eval.every <= 0) return;
+    char weights[1400] = "";
+    if (run->eval.network[0])
+        snprintf(weights, sizeof weights, "%s", run->eval.network);
+    else if (clgan_inception_default_path(weights, sizeof weights) != CLGAN_OK)
+        weights[0] = 0;
+    bool inception = run->gan.model.channels == 3 && weights[0] && access(weights, R_OK) == 0;
+    run->eval.features = inception ? CLGAN_FEATURES_INCEPTION : CLGAN_FEATURES_CLASSIFIER;
+}
+
 int cmd_train(int argc, char **argv) {
     cli_opt opts[N_TRAIN_OPTS + 16] = {{0}};
     static char defs[N_TRAIN_OPTS][CLI_DEF_CAP];
@@ -186,10 +221,14 @@ int cmd_train(int argc, char **argv) {
         if (st == CLGAN_OK) st = clgan_checkpoint_config(ckpt, &run);
         if (st != CLGAN_OK) return cli_fail(st);
         snprintf(run.out_dir, sizeof run.out_dir, "%s", resume);
-        /* how long to go on may change */
+        /* how long to go on, and the evaluation, may change */
+        bool evaluated = run.eval.every > 0;
         if (cli_fields_apply(&c, train_opts, N_TRAIN_OPTS, &run) != CLI_OK) return CLI_USAGE;
+        if (!evaluated) default_eval_features(&c, &run);
     } else if ((rc = new_run(&c, argc == 1, &run)) != CLI_OK) {
         return rc;
+    } else {
+        default_eval_features(&c, &run);
     }
     long v;
     if (cli_given(&c, "steps")) {
@@ -198,6 +237,9 @@ int cmd_train(int argc, char **argv) {
     }
     if (!resume && fix_schedule(&c, &run) != CLI_OK) return CLI_USAGE;
     st = clgan_model_check(&run.gan.model);
+    if (st == CLGAN_OK && run.eval.every > 0 && run.gan.model.kind == CLGAN_MODEL_TOY)
+        st = CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "--eval-every: the toy model makes 2-D points; clgan eval measures their "
+                       "mode coverage");
     if (st != CLGAN_OK) {
         fprintf(stderr, "clgan train: %s\n", clgan_last_error());
         return CLI_USAGE;
@@ -208,7 +250,8 @@ int cmd_train(int argc, char **argv) {
     clgan_log(CLGAN_LOG_INFO, "%s %s run: %s on %s, %ld steps of batch %d%s into %s", resume ? "continuing" : "starting",
               clgan_model_name(run.gan.model.kind), clgan_loss_name(run.gan.loss), run.dataset, run.steps, run.gan.batch,
               run.time_limit > 0 ? " (time-limited)" : "", run.out_dir);
-    progress_state ps = {.tty = isatty(2) != 0, .quiet = cli_flag(&c, "quiet")};
+    progress_state ps = {.tty = isatty(2) != 0, .quiet = cli_flag(&c, "quiet"), .metric = run.eval.metric,
+                         .features = run.eval.features, .samples = run.eval.samples};
     st = clgan_train_run(&run, d, resume != NULL, on_progress, &ps);
     if (ps.tty) fputs("\n", stderr);
     clgan_device_close(d);

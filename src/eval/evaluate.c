@@ -101,34 +101,94 @@ clgan_status clgan_feature_metrics(const float *gen, int n_gen, const float *rea
     return st;
 }
 
-clgan_status clgan_eval_inception(clgan_gan *gan, clgan_inception *inc, const float *real, int n_real, int n_gen,
-                                  uint64_t seed, const char *cache_dir, clgan_feature_eval *out) {
-    const clgan_model_config *m = &clgan_gan_config_of(gan)->model;
+struct clgan_evaluator {
+    clgan_feature_net net;
+    clgan_inception *inc;
+    clgan_clf *clf;
+    clgan_model_config model;
+    int dim, n_real;
+    float *real; /* (n_real, dim) features */
+};
+
+void clgan_evaluator_free(clgan_evaluator *e) {
+    if (!e) return;
+    clgan_inception_free(e->inc);
+    clgan_clf_free(e->clf);
+    free(e->real);
+    free(e);
+}
+
+/* features (n, dim) of n images of the model's shape */
+static clgan_status features_of(clgan_evaluator *e, const float *x, int n, float *f) {
+    int s = e->model.image_size;
+    if (e->inc) return clgan_inception_features_of(e->inc, x, n, e->model.channels, s, s, f);
+    return clgan_clf_predict(e->clf, x, n, f, NULL);
+}
+
+clgan_status clgan_evaluator_new(clgan_feature_net net, const char *path, clgan_device *d, const clgan_model_config *m,
+                                 const float *real, int n_real, const char *cache_dir, clgan_evaluator **out) {
+    *out = NULL;
     if (m->kind == CLGAN_MODEL_TOY)
         return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "the toy model makes 2-D points, not images: use mode coverage");
-    if (n_real < 2 || n_gen < 2)
-        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%d real and %d generated images: need at least 2 of each", n_real,
-                         n_gen);
-    const int f = CLGAN_INCEPTION_FEATURES, zd = m->z_dim, c = m->channels, side = m->image_size;
-    size_t per = (size_t)c * (size_t)side * (size_t)side;
-    float *gf = malloc((size_t)n_gen * f * sizeof *gf), *rf = malloc((size_t)n_real * f * sizeof *rf);
-    float *z = malloc((size_t)GEN_BATCH * (size_t)zd * sizeof *z), *img = malloc((size_t)GEN_BATCH * per * sizeof *img);
+    if (n_real < 2) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%d real images: need at least 2", n_real);
+    clgan_evaluator *e = calloc(1, sizeof *e);
+    if (!e) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+    e->net = net;
+    e->model = *m;
+    e->n_real = n_real;
+    clgan_status st = CLGAN_OK;
+    if (net == CLGAN_FEATURES_INCEPTION) {
+        e->dim = CLGAN_INCEPTION_FEATURES;
+        st = clgan_inception_open(path, d, 16, &e->inc);
+    } else {
+        clgan_clf_info info;
+        e->dim = CLGAN_CLASSIFIER_FEATURES;
+        st = clgan_clf_load(path, d, GEN_BATCH, &e->clf, &info);
+        if (st == CLGAN_OK && (info.channels != m->channels || info.image_size != m->image_size))
+            st = CLGAN_ERR(CLGAN_ERR_INVALID_ARG,
+                           "classifier %s takes %dx%d images with %d channel(s), the generator makes %dx%d with %d",
+                           path, info.image_size, info.image_size, info.channels, m->image_size, m->image_size,
+                           m->channels);
+    }
+    e->real = st == CLGAN_OK ? malloc((size_t)n_real * (size_t)e->dim * sizeof *e->real) : NULL;
+    if (st == CLGAN_OK && !e->real)
+        st = CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory for %d real images' features", n_real);
+    bool hit = false;
+    int side = m->image_size;
+    if (st == CLGAN_OK && e->inc)
+        st = clgan_inception_cached_features(e->inc, cache_dir, real, n_real, m->channels, side, side, e->real, &hit);
+    else if (st == CLGAN_OK)
+        st = features_of(e, real, n_real, e->real);
+    if (st == CLGAN_OK && hit) clgan_log(CLGAN_LOG_INFO, "the %d real images' Inception features: from the cache", n_real);
+    if (st != CLGAN_OK) {
+        clgan_evaluator_free(e);
+        return st;
+    }
+    *out = e;
+    return CLGAN_OK;
+}
+
+clgan_status clgan_evaluator_run(clgan_evaluator *e, clgan_gan *gan, int n_gen, uint64_t seed, clgan_feature_eval *out) {
+    const clgan_model_config *m = &clgan_gan_config_of(gan)->model;
+    if (m->kind != e->model.kind || m->channels != e->model.channels || m->image_size != e->model.image_size ||
+        m->z_dim != e->model.z_dim || m->classes != e->model.classes)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "the evaluator was made for another model's images");
+    if (n_gen < 2) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%d generated images: need at least 2", n_gen);
+    size_t per = (size_t)m->channels * (size_t)m->image_size * (size_t)m->image_size;
+    float *gf = malloc((size_t)n_gen * (size_t)e->dim * sizeof *gf);
+    float *z = malloc((size_t)GEN_BATCH * (size_t)m->z_dim * sizeof *z), *img = malloc((size_t)GEN_BATCH * per * sizeof *img);
     int32_t *labels = malloc(GEN_BATCH * sizeof *labels);
-    clgan_status st = gf && rf && z && img && labels
+    clgan_status st = gf && z && img && labels
                           ? CLGAN_OK
-                          : CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory for %d + %d images' features", n_gen, n_real);
+                          : CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory for %d images' features", n_gen);
     /* the same generated images as clgan_eval_images */
     for (int at = 0, b = 0; at < n_gen && st == CLGAN_OK; at += GEN_BATCH, b++) {
         int take = n_gen - at < GEN_BATCH ? n_gen - at : GEN_BATCH;
         st = generate_batch(gan, m, seed, b, at, z, labels, img);
-        if (st == CLGAN_OK) st = clgan_inception_features_of(inc, img, take, c, side, side, gf + (size_t)at * f);
+        if (st == CLGAN_OK) st = features_of(e, img, take, gf + (size_t)at * (size_t)e->dim);
     }
-    bool hit = false;
-    if (st == CLGAN_OK) st = clgan_inception_cached_features(inc, cache_dir, real, n_real, c, side, side, rf, &hit);
-    if (st == CLGAN_OK && hit) clgan_log(CLGAN_LOG_INFO, "the %d real images' Inception features: from the cache", n_real);
-    if (st == CLGAN_OK) st = clgan_feature_metrics(gf, n_gen, rf, n_real, f, seed, out);
+    if (st == CLGAN_OK) st = clgan_feature_metrics(gf, n_gen, e->real, e->n_real, e->dim, seed, out);
     free(gf);
-    free(rf);
     free(z);
     free(img);
     free(labels);

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,13 @@ clgan_status clgan_checkpoint_save(const char *path, const clgan_gan *gan, const
     put_u64(w, "data_epoch", pos->epoch, &st);
     put_u64(w, "data_pos", pos->pos, &st);
     put_u64(w, "rollbacks", pos->rollbacks, &st);
+    if (pos->best_step > 0) { /* the best evaluation so far, its value exactly (17 digits read back) */
+        char buf[40];
+        snprintf(buf, sizeof buf, "%.17g", pos->best_value);
+        put_u64(w, "best_step", pos->best_step, &st);
+        if (st == CLGAN_OK) st = clgan_st_add_meta(w, "best_value", buf);
+        if (st == CLGAN_OK) st = clgan_st_add_meta(w, "best_of", pos->best_of);
+    }
     /* the learning-rate scale as an exact bit pattern (rollback halves it) */
     float scale = clgan_gan_lr_scale(gan);
     uint32_t bits;
@@ -159,6 +167,21 @@ static clgan_status restore_from(const char *path, clgan_st_file *f, clgan_gan *
     if (st == CLGAN_OK) st = get_u64(path, f, "data_epoch", &pos->epoch);
     if (st == CLGAN_OK) st = get_u64(path, f, "data_pos", &pos->pos);
     if (st == CLGAN_OK) st = get_u64(path, f, "rollbacks", &pos->rollbacks);
+    pos->best_step = 0;
+    pos->best_value = 0;
+    pos->best_of[0] = 0;
+    if (st == CLGAN_OK && clgan_st_meta(f, "best_step")) { /* optional: runs that evaluate during training */
+        const char *v = clgan_st_meta(f, "best_value"), *of = clgan_st_meta(f, "best_of");
+        char *end = NULL;
+        st = get_u64(path, f, "best_step", &pos->best_step);
+        if (st == CLGAN_OK) pos->best_value = v ? strtod(v, &end) : NAN;
+        if (st == CLGAN_OK && (!v || end == v || *end || !isfinite(pos->best_value)))
+            st = CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: __metadata__ best_value is not a finite number", path);
+        if (st == CLGAN_OK && (!of || strlen(of) >= sizeof pos->best_of))
+            st = CLGAN_ERR(CLGAN_ERR_FORMAT, "%s: __metadata__ best_of is %s, expected up to %zu bytes", path,
+                           of ? "too long" : "missing", sizeof pos->best_of - 1);
+        if (st == CLGAN_OK) snprintf(pos->best_of, sizeof pos->best_of, "%s", of);
+    }
     if (st == CLGAN_OK) st = get_u64(path, f, "lr_scale_bits", &bits);
     if (st == CLGAN_OK) {
         uint32_t b32 = (uint32_t)bits;

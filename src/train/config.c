@@ -60,6 +60,7 @@ void clgan_run_defaults(clgan_run_config *rc, clgan_model_kind model, clgan_loss
     rc->checkpoint_every = 1000;
     rc->keep_checkpoints = 3;
     rc->on_nan = CLGAN_ON_NAN_STOP;
+    rc->eval.samples = 1000;
 }
 
 void clgan_run_set_dataset(clgan_run_config *rc, const char *dataset) {
@@ -82,11 +83,20 @@ static const char *name_loss(int i) { return i >= 0 && i < 5 ? clgan_loss_name((
 static const char *name_opt(int i) { return i >= 0 && i < 3 ? clgan_opt_name((clgan_opt_kind)i) : NULL; }
 static const char *name_schedule(int i) { return i >= 0 && i < 3 ? clgan_lr_schedule_name((clgan_lr_schedule_kind)i) : NULL; }
 static const char *name_on_nan(int i) { return i == 0 ? "stop" : i == 1 ? "rollback" : NULL; }
+static const char *const feature_names[] = {"classifier", "inception"};
+static const char *const metric_names[] = {"fid", "kid", "precision", "recall"};
+static const char *name_features(int i) { return i >= 0 && i < 2 ? feature_names[i] : NULL; }
+static const char *name_metric(int i) { return i >= 0 && i < 4 ? metric_names[i] : NULL; }
+
+const char *clgan_feature_net_name(clgan_feature_net f) { return name_features((int)f) ? name_features((int)f) : "?"; }
+const char *clgan_metric_name(clgan_metric_kind m) { return name_metric((int)m) ? name_metric((int)m) : "?"; }
+bool clgan_metric_lower_is_better(clgan_metric_kind m) { return m == CLGAN_METRIC_FID || m == CLGAN_METRIC_KID; }
 
 /* every enum of the configuration is stored as an int */
 _Static_assert(sizeof(clgan_model_kind) == sizeof(int) && sizeof(clgan_norm_kind) == sizeof(int) &&
                    sizeof(clgan_loss_kind) == sizeof(int) && sizeof(clgan_opt_kind) == sizeof(int) &&
-                   sizeof(clgan_lr_schedule_kind) == sizeof(int) && sizeof(clgan_on_nan) == sizeof(int),
+                   sizeof(clgan_lr_schedule_kind) == sizeof(int) && sizeof(clgan_on_nan) == sizeof(int) &&
+                   sizeof(clgan_feature_net) == sizeof(int) && sizeof(clgan_metric_kind) == sizeof(int),
                "enums stored as int");
 
 #define RC(member) offsetof(clgan_run_config, member)
@@ -139,6 +149,12 @@ static const clgan_config_field fields[] = {
     NUM("checkpoint_every", CLGAN_FIELD_INT, RC(checkpoint_every), 0, 1 << 30),
     NUM("keep_checkpoints", CLGAN_FIELD_INT, RC(keep_checkpoints), 1, 1 << 20),
     ENUM("on_nan", RC(on_nan), name_on_nan),
+    /* optional as a group: configurations written before evaluation during training have none (off) */
+    NUM("eval.every", CLGAN_FIELD_INT, RC(eval.every), 0, 1 << 30),
+    NUM("eval.samples", CLGAN_FIELD_INT, RC(eval.samples), 0, 1 << 24),
+    ENUM("eval.metric", RC(eval.metric), name_metric),
+    ENUM("eval.features", RC(eval.features), name_features),
+    {"eval.network", CLGAN_FIELD_TEXT, RC(eval.network), sizeof(((clgan_run_config *)0)->eval.network), 0, 0, NULL, 0},
     {"out_dir", CLGAN_FIELD_TEXT, RC(out_dir), sizeof(((clgan_run_config *)0)->out_dir), 0, 0, NULL, 0},
 };
 enum { N_FIELDS = sizeof fields / sizeof fields[0] };
@@ -474,8 +490,9 @@ clgan_status clgan_run_config_from_json(const clgan_json *j, clgan_run_config *r
             char group[32];
             snprintf(group, sizeof group, "%.*s", (int)g, f->key);
             obj = clgan_json_get(j, group);
-            /* configurations written before schedules existed have none: a constant rate */
-            if (!obj && strcmp(group, "lr_schedule") == 0) continue;
+            /* configurations written before schedules (or evaluation during training) existed have none: a
+             * constant rate (and no evaluation) */
+            if (!obj && (strcmp(group, "lr_schedule") == 0 || strcmp(group, "eval") == 0)) continue;
             if (!obj || obj->kind != CLGAN_JSON_OBJECT)
                 return CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: %s is %s, expected object", group,
                                  obj ? clgan_json_kind_name(obj->kind) : "missing");
@@ -502,6 +519,16 @@ clgan_status clgan_run_config_check(const clgan_run_config *rc) {
                          ">= 0, >= 1",
                          rc->log_every, rc->sample_every, rc->checkpoint_every, rc->keep_checkpoints);
     if ((unsigned)rc->on_nan > CLGAN_ON_NAN_ROLLBACK) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "on_nan %d", (int)rc->on_nan);
+    const clgan_train_eval *e = &rc->eval;
+    if (e->every < 0 || (e->every > 0 && (e->samples < 4 || e->samples > (1 << 24))) || !name_metric((int)e->metric) ||
+        !name_features((int)e->features) || !memchr(e->network, 0, sizeof e->network))
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG,
+                         "eval.every %d, eval.samples %d: expected >= 0 and, when evaluating, 4 to 2^24 samples (and a "
+                         "known metric and feature network)",
+                         e->every, e->samples);
+    if (e->every > 0 && rc->gan.model.kind == CLGAN_MODEL_TOY)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "eval.every %d: the toy model makes 2-D points, measured by mode "
+                         "coverage (clgan eval), not by image features", e->every);
     if (!memchr(rc->dataset, 0, sizeof rc->dataset) || !memchr(rc->data_path, 0, sizeof rc->data_path) ||
         !memchr(rc->out_dir, 0, sizeof rc->out_dir))
         return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "a dataset, data path or output folder name is not terminated");

@@ -2,6 +2,7 @@
  * and divergence handling. Reports progress through a callback; prints
  * nothing itself. */
 #include "clgan/data.h"
+#include "clgan/eval.h"
 #include "clgan/train.h"
 #include "io/dir.h"
 
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #define SAMPLE_SEED_XOR 0x53414d50u /* "SAMP": the fixed noise of sample grids */
+#define EVAL_SEED_XOR 0x4556414cu   /* "EVAL": the fixed noise of evaluations during training */
 #define MAX_ROLLBACKS 8
 #define SCATTER_POINTS 2500
 
@@ -41,6 +43,9 @@ typedef struct {
     FILE *log;
     char last_ckpt[1400];
     clgan_run_position pos;
+    /* evaluation during training */
+    clgan_evaluator *ev;
+    int n_real;
 } run;
 
 static void path_in(const run *r, char *out, size_t cap, const char *fmt, long step) {
@@ -86,10 +91,11 @@ static clgan_status write_samples(run *r, long step, char *path, size_t cap) {
     return clgan_png_write_grid(path, r->samples, r->n_samples, m->channels, m->image_size, m->image_size, r->cols, 2);
 }
 
-/* "latest" is a symbolic link to the newest checkpoint, replaced atomically. */
-static clgan_status point_latest(const run *r, const char *target_rel) {
+/* "latest" is a symbolic link to the newest checkpoint, "best" to that of
+ * the best evaluation; each replaced atomically. */
+static clgan_status point_link(const run *r, const char *name, const char *target_rel) {
     char link[1200], tmp[1300];
-    snprintf(link, sizeof link, "%s/latest", r->rc->out_dir);
+    snprintf(link, sizeof link, "%s/%s", r->rc->out_dir, name);
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", link, (long)getpid());
     unlink(tmp);
     if (symlink(target_rel, tmp) != 0 || rename(tmp, link) != 0) {
@@ -112,17 +118,22 @@ clgan_status clgan_run_latest(const char *dir, char *path, size_t cap) {
     return CLGAN_OK;
 }
 
-/* Deletes all but the newest `keep` checkpoints. */
+/* Deletes all but the newest `keep` checkpoints, and the one "best" points to. */
 static void prune(const run *r) {
-    char dir[1100];
+    char dir[1100], best[1100] = "", link[1200];
     snprintf(dir, sizeof dir, "%s/checkpoints", r->rc->out_dir);
+    snprintf(link, sizeof link, "%s/best", r->rc->out_dir);
+    ssize_t bn = readlink(link, best, sizeof best - 1);
+    best[bn > 0 ? bn : 0] = 0;
+    const char *best_name = strrchr(best, '/') ? strrchr(best, '/') + 1 : best;
     clgan_dir_entries all;
     if (clgan_dir_list(dir, &all) != CLGAN_OK) return;
     size_t n = 0; /* step_*.safetensors, oldest first (names hold zero-padded steps) */
     for (size_t i = 0; i < all.n; i++) {
         const char *name = all.items[i].name;
         size_t len = strlen(name);
-        if (strncmp(name, "step_", 5) == 0 && len > 12 && strcmp(name + len - 12, ".safetensors") == 0)
+        if (strncmp(name, "step_", 5) == 0 && len > 12 && strcmp(name + len - 12, ".safetensors") == 0 &&
+            strcmp(name, best_name) != 0)
             all.items[n++] = all.items[i];
         else {
             free(all.items[i].name);
@@ -164,7 +175,7 @@ static clgan_status save_checkpoint(run *r, long step, char *path, size_t cap) {
     clgan_status st = clgan_checkpoint_save(path, r->gan, r->rc, &r->pos);
     char rel[128];
     snprintf(rel, sizeof rel, "checkpoints/step_%08ld.safetensors", step);
-    if (st == CLGAN_OK) st = point_latest(r, rel);
+    if (st == CLGAN_OK) st = point_link(r, "latest", rel);
     if (st == CLGAN_OK) {
         snprintf(r->last_ckpt, sizeof r->last_ckpt, "%s", path);
         prune(r);
@@ -203,6 +214,7 @@ static void log_line(run *r, long step, const clgan_step_stats *s, double ips, d
 }
 
 static void free_run(run *r) {
+    clgan_evaluator_free(r->ev);
     clgan_gan_free(r->gan);
     if (r->have_loader) clgan_loader_free(&r->loader);
     clgan_dataset_free(&r->ds);
@@ -237,6 +249,116 @@ static clgan_status open_data(run *r) {
     r->x = malloc((size_t)rc->gan.batch * per * sizeof(float));
     r->y = malloc((size_t)rc->gan.batch * sizeof(int32_t));
     if (!r->x || !r->y) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+    return CLGAN_OK;
+}
+
+/* The feature network and the real test images of evaluation during
+ * training, opened before the run starts so that a missing one stops it
+ * there. */
+static clgan_status open_eval(run *r) {
+    const clgan_run_config *rc = r->rc;
+    const clgan_train_eval *e = &rc->eval;
+    const clgan_model_config *m = &rc->gan.model;
+    if (e->every <= 0) return CLGAN_OK;
+    bool inception = e->features == CLGAN_FEATURES_INCEPTION;
+    char path[1400];
+    clgan_status st = CLGAN_OK;
+    if (e->network[0])
+        snprintf(path, sizeof path, "%s", e->network);
+    else if (inception)
+        st = clgan_inception_default_path(path, sizeof path);
+    else
+        st = clgan_clf_default_path(rc->dataset, m->channels, m->image_size, path, sizeof path);
+    if (st == CLGAN_OK && access(path, R_OK) != 0) {
+        if (inception)
+            st = CLGAN_ERR(CLGAN_ERR_NOT_FOUND, "no Inception weights at %s: datasets/fetch.sh inception installs "
+                           "them (or name a file with --eval-network)", path);
+        else
+            st = CLGAN_ERR(CLGAN_ERR_NOT_FOUND, "no classifier at %s: make one with `clgan train-classifier "
+                           "--dataset %s --image-size %d --channels %d --out %s` (or name one with --eval-network, "
+                           "or use --eval-features inception)", path, rc->dataset, m->image_size, m->channels, path);
+    }
+    clgan_dataset test = {0};
+    if (st == CLGAN_OK)
+        st = clgan_dataset_open(rc->dataset, rc->data_path[0] ? rc->data_path : NULL, false, m->image_size,
+                                m->channels, rc->gan.seed, &test);
+    r->n_real = e->samples < test.n ? e->samples : test.n;
+    clgan_kernel_stats ks;
+    clgan_device_kernel_stats(r->dev, &ks);
+    if (st == CLGAN_OK) st = clgan_evaluator_new(e->features, path, r->dev, m, test.x, r->n_real, ks.cache_dir, &r->ev);
+    clgan_dataset_free(&test);
+    if (st != CLGAN_OK) clgan_error_context(st, "evaluation during training: ");
+    return st;
+}
+
+/* The value of metric k in a set of metrics */
+static double metric_value(const clgan_feature_eval *fe, clgan_metric_kind k) {
+    return k == CLGAN_METRIC_FID ? fe->fid : k == CLGAN_METRIC_KID ? fe->kid : k == CLGAN_METRIC_PRECISION ? fe->precision : fe->recall;
+}
+
+/* What an evaluation measures: the best of one is comparable with another only when this is the same */
+static void eval_key(const clgan_run_config *rc, char *out, size_t cap) {
+    snprintf(out, cap, "%s %s %d", clgan_metric_name(rc->eval.metric), clgan_feature_net_name(rc->eval.features),
+             rc->eval.samples);
+}
+
+/* Evaluates the generator, logs it, and says whether it is the best so far
+ * (r->pos then holds it). */
+static clgan_status evaluate(run *r, long step, clgan_progress *p, bool *best) {
+    const clgan_train_eval *e = &r->rc->eval;
+    double t0 = now_s();
+    clgan_feature_eval fe = {0};
+    clgan_status st = clgan_evaluator_run(r->ev, r->gan, e->samples, r->rc->gan.seed ^ EVAL_SEED_XOR, &fe);
+    if (st != CLGAN_OK) return clgan_error_context(st, "evaluation at step %ld: ", step);
+    double v = metric_value(&fe, e->metric), dt = now_s() - t0;
+    bool lower = clgan_metric_lower_is_better(e->metric);
+    char of[64];
+    eval_key(r->rc, of, sizeof of);
+    if (r->pos.best_step > 0 && strcmp(r->pos.best_of, of) != 0) { /* measured otherwise before a resume */
+        clgan_log(CLGAN_LOG_INFO, "the best so far was of %s, this evaluation is of %s: best starts afresh",
+                  r->pos.best_of, of);
+        r->pos.best_step = 0;
+    }
+    /* NaN is never the best; on a tie the earlier stays */
+    *best = !isnan(v) && (r->pos.best_step == 0 || (lower ? v < r->pos.best_value : v > r->pos.best_value));
+    if (*best) {
+        r->pos.best_step = (uint64_t)step;
+        r->pos.best_value = v;
+        snprintf(r->pos.best_of, sizeof r->pos.best_of, "%s", of);
+    }
+    p->eval_value = v;
+    p->eval_s = dt;
+    p->eval_best = *best;
+    if (!r->log) return CLGAN_OK;
+    clgan_jbuf b;
+    clgan_jbuf_init(&b);
+    clgan_jbuf_begin_object(&b);
+    clgan_jbuf_key(&b, "step");
+    clgan_jbuf_int(&b, step);
+    clgan_jbuf_key(&b, "eval_features");
+    clgan_jbuf_str(&b, clgan_feature_net_name(e->features));
+    clgan_jbuf_key(&b, "eval_samples");
+    clgan_jbuf_int(&b, e->samples);
+    clgan_jbuf_key(&b, "eval_real");
+    clgan_jbuf_int(&b, r->n_real);
+    const char *keys[] = {"fid", "kid", "kid_std", "precision", "recall"};
+    const double vals[] = {fe.fid, fe.kid, fe.kid_std, fe.precision, fe.recall};
+    for (int i = 0; i < 5; i++) {
+        clgan_jbuf_key(&b, keys[i]);
+        if (i >= 3 && fe.precision < 0)
+            clgan_jbuf_null(&b); /* too few images for 3 neighbours */
+        else
+            clgan_jbuf_num(&b, vals[i]);
+    }
+    clgan_jbuf_key(&b, "eval_metric");
+    clgan_jbuf_str(&b, clgan_metric_name(e->metric));
+    clgan_jbuf_key(&b, "best");
+    clgan_jbuf_bool(&b, *best);
+    clgan_jbuf_key(&b, "eval_s");
+    clgan_jbuf_num(&b, round(dt * 1000) / 1000);
+    clgan_jbuf_end_object(&b);
+    clgan_jsonl_append(r->log, &b);
+    clgan_jbuf_free(&b);
     return CLGAN_OK;
 }
 
@@ -275,6 +397,7 @@ clgan_status clgan_train_run(const clgan_run_config *rc, clgan_device *d, bool r
     } else if (st == CLGAN_OK) {
         st = clgan_gan_new(&rc->gan, d, &r.gan);
     }
+    if (st == CLGAN_OK) st = open_eval(&r);
     if (st == CLGAN_OK) st = clgan_make_dirs(rc->out_dir);
     path_in(&r, tmp, sizeof tmp, "samples", 0);
     if (st == CLGAN_OK) st = clgan_make_dirs(tmp);
@@ -344,9 +467,22 @@ clgan_status clgan_train_run(const clgan_run_config *rc, clgan_device *d, bool r
             st = write_samples(&r, step, path, sizeof path);
             if (st == CLGAN_OK) report(fn, user, &p, "sample", path);
         }
-        if (st == CLGAN_OK && ((rc->checkpoint_every > 0 && step % rc->checkpoint_every == 0) || last)) {
+        bool best = false;
+        if (st == CLGAN_OK && r.ev && (step % rc->eval.every == 0 || last)) {
+            st = evaluate(&r, step, &p, &best);
+            if (st == CLGAN_OK) report(fn, user, &p, "eval", NULL);
+            t_log += p.eval_s; /* the rates are of training alone */
+            t_rate += p.eval_s;
+        }
+        if (st == CLGAN_OK && ((rc->checkpoint_every > 0 && step % rc->checkpoint_every == 0) || last || best)) {
             st = save_checkpoint(&r, step, path, sizeof path);
             if (st == CLGAN_OK) report(fn, user, &p, "checkpoint", path);
+        }
+        if (st == CLGAN_OK && best) {
+            char rel[128];
+            snprintf(rel, sizeof rel, "checkpoints/step_%08ld.safetensors", step);
+            st = point_link(&r, "best", rel);
+            if (st == CLGAN_OK) report(fn, user, &p, "best", path);
         }
         if (last) break;
     }

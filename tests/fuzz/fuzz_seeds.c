@@ -85,7 +85,7 @@ int main(int argc, char **argv) {
         if (ckpt) {
             snprintf(path, sizeof path, "%s/%s.safetensors", argv[2], name);
             clgan_gan *gan = NULL;
-            clgan_run_position pos = {1, 3, 0};
+            clgan_run_position pos = {.epoch = 1, .pos = 3};
             st = clgan_gan_new(&rc.gan, d, &gan);
             if (st == CLGAN_OK) {
                 clgan_gan_set_counts(gan, 2, 2 * (uint64_t)rc.gan.n_critic);
