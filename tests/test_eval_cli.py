@@ -242,6 +242,24 @@ def part_inception(tmp):
               'a positive KID and its std', str(j))
         check(all(isinstance(j.get(k), (int, float)) and 0 <= j[k] <= 1 for k in ('precision', 'recall')),
               'precision and recall in [0, 1]', str(j))
+    # during training: the logged metrics are clgan eval's of the same checkpoint with the training's
+    # evaluation noise (seed ^ 0x4556414c, seed 1 here)
+    ev = os.path.join(tmp, 'ev')
+    must(['train', '--model', 'dcgan', '--dataset', 'fashion-mnist', '--width', '8', '--batch-size', '16', '--steps', '2',
+          '--sample-every', '0', '--eval-every', '2', '--eval-features', 'inception', '--eval-network', weights,
+          '--eval-samples', '6', '--out', ev, '--quiet'], 'train with Inception evaluation during training')
+    lines = eval_lines(ev)
+    _, out, _ = expect(['eval', '--checkpoint', ev, '--features', 'inception', '--inception', weights, '--json',
+                        '--samples', '6', '--real', '6', '--seed', str(1 ^ 0x4556414c)], 0,
+                       what='eval of the run with its evaluation noise')
+    try:
+        j = json.loads(out)
+    except ValueError:
+        j = {}
+    check(len(lines) == 1 and lines[0]['eval_features'] == 'inception' and
+          all(abs(lines[0][k] - j.get(k, float('nan'))) <= 1e-9 * max(1.0, abs(lines[0][k]))
+              for k in ('fid', 'kid', 'precision', 'recall')),
+          'the metrics logged at step 2 are those clgan eval gives for its checkpoint', '%s | %s' % (lines, j))
     # gray data: the classifier stays the default even with the weights installed
     expect(['eval', '--checkpoint', gan, '--samples', '6', '--real', '6'], 1, env={'CLGAN_INCEPTION_WEIGHTS': weights},
            err_re=r'classifier', what='gray data defaults to the classifier (here absent: an error naming it)')
