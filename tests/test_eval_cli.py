@@ -359,7 +359,7 @@ def part_during_training(tmp):
         print('no Fashion-MNIST in %s: skipping' % FASHION)
         return SKIP
     clf = os.path.join(tmp, 'fashion.safetensors')
-    must(['train-classifier', '--dataset', 'fashion-mnist', '--limit', '600', '--epochs', '1', '--out', clf, '--quiet',
+    must(['train-classifier', '--dataset', 'fashion-mnist', '--limit', '200', '--epochs', '1', '--out', clf, '--quiet',
           '--device', 'ref'], 'train a quick Fashion-MNIST classifier')
     common = ['train', '--model', 'dcgan', '--width', '8', '--batch-size', '16', '--device', 'ref', '--quiet',
               '--sample-every', '0']
@@ -405,7 +405,7 @@ def part_during_training(tmp):
     # a generator that does not learn (the MLP's G has no BatchNorm; its rate 0) gives the same FID each time: on a
     # tie the first stays best, older than the newest checkpoint, and survives --keep-checkpoints 1
     still = os.path.join(tmp, 'still')
-    must(['train', '--model', 'mlp', '--lr-g', '0', '--batch-size', '16', '--steps', '3', '--device', 'ref', '--quiet',
+    must(['train', '--model', 'mlp', '--widths', '64,64', '--lr-g', '0', '--batch-size', '16', '--steps', '3', '--device', 'ref', '--quiet',
           '--sample-every', '0', '--checkpoint-every', '1', '--keep-checkpoints', '1', '--eval-every', '1',
           '--eval-samples', '20', '--eval-network', clf, '--out', still], 'train an MLP GAN whose G stands still')
     lines = eval_lines(still)
