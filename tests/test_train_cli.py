@@ -13,6 +13,8 @@
     test_train_cli.py checkpoints damaged and foreign checkpoints refused by clgan sample with messages naming file
                                   and field
     test_train_cli.py run_folder  config.json, log.jsonl, sample PNGs, scatter plots, latest, pruning, clgan sample
+    test_train_cli.py stop        SIGINT/SIGTERM: the step finishes, a checkpoint and latest are written, exit 130/143,
+                                  the run resumes; a second SIGINT quits at once, leaving whole checkpoints
 
 Runs the real clgan binary ($CLGAN_BIN) on the ref device unless a part needs
 an OpenCL device. Every check prints 'ok' or 'FAIL' with the command's output;
@@ -23,12 +25,15 @@ import math
 import os
 import re
 import shutil
+import signal
 import struct
+import subprocess
 import sys
 import tempfile
+import time
 import zlib
 
-from cli_check import (check, expect, failures, grid_size, has, must, png_read, run, st_read, st_write,
+from cli_check import (BIN, check, expect, failures, grid_size, has, must, png_read, run, st_read, st_write,
                        write_tiny_idx)
 
 SRC = os.environ['CLGAN_SOURCE_ROOT']
@@ -916,10 +921,90 @@ def part_run_folder(tmp):
                err_re=has('--labels', '[0, 10)'))
 
 
+# ---------------------------------------------------------------------------
+# stop: SIGINT or SIGTERM finishes the step, writes samples, a checkpoint and
+# latest, and exits 130 or 143; the run resumes from there; a second SIGINT
+# quits at once and leaves whole checkpoints. Fails when a signal loses the
+# run's state, exits with another status, or the run cannot go on.
+def start_run(run_dir, *extra):
+    env = dict(os.environ)
+    for k in ('CLGAN_DEVICE', 'CLGAN_KERNEL_DIR'):
+        env.pop(k, None)
+    return subprocess.Popen([BIN, 'train', *TOY, '--dataset', 'ring8', '--steps', '100000000', '--log-every', '1',
+                             '--checkpoint-every', '0', '--out', run_dir, *extra], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+
+
+def wait_rows(proc, run_dir, n, limit=300):
+    """waits until log.jsonl has n rows (or the process ended); True when it has"""
+    path = os.path.join(run_dir, 'log.jsonl')
+    end = time.time() + limit
+    while time.time() < end and proc.poll() is None:
+        if os.path.exists(path) and len(log_rows(run_dir)) >= n:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def checkpoint_step(path):
+    _, meta = st_read(path)
+    return int(meta.get('g_steps', -1))
+
+
+def part_stop(tmp):
+    for sig, code, name in ((signal.SIGINT, 130, 'SIGINT'), (signal.SIGTERM, 143, 'SIGTERM')):
+        run_dir = os.path.join(tmp, name)
+        proc = start_run(run_dir)
+        started = wait_rows(proc, run_dir, 3)
+        check(started, '%s: the run is under way (3 log rows)' % name)
+        proc.send_signal(sig)
+        try:
+            _, err = proc.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+        check(proc.returncode == code, '%s: exit status %d' % (name, code), 'got %s\n%s' % (proc.returncode, err))
+        check(re.search(r'stopped by %s; checkpoint in .*latest; continue with clgan train --resume' % name, err),
+              '%s: says where the checkpoint is and how to go on' % name, err)
+        rows = log_rows(run_dir)
+        latest = os.path.join(run_dir, 'latest')
+        if not check(os.path.islink(latest) and rows, '%s: latest and the log exist' % name):
+            continue
+        last = rows[-1]['step']
+        check(checkpoint_step(os.path.realpath(latest)) == last,
+              '%s: latest holds the last logged step (%d)' % (name, last))
+        check(os.path.exists(os.path.join(run_dir, 'samples', 'step_%08d.png' % last)),
+              '%s: the samples of that step were written' % name)
+        expect(['train', '--resume', run_dir, '--steps', str(last + 2), '--device', 'ref', '--quiet'], 0,
+               what='%s: the stopped run resumes' % name)
+        check(log_rows(run_dir)[-1]['step'] == last + 2, '%s: and goes on to step %d' % (name, last + 2))
+    # twice: at once, and the checkpoints on disk stay whole
+    run_dir = os.path.join(tmp, 'twice')
+    proc = start_run(run_dir, '--checkpoint-every', '1', '--keep-checkpoints', '2')
+    check(wait_rows(proc, run_dir, 3), 'twice: the run is under way')
+    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+    check(proc.returncode == 130, 'twice: exit status 130 within a minute', str(proc.returncode))
+    latest = os.path.realpath(os.path.join(run_dir, 'latest'))
+    try:
+        whole = checkpoint_step(latest) > 0
+    except (OSError, ValueError, KeyError, struct.error):
+        whole = False
+    check(whole, 'twice: latest is a whole checkpoint', latest)
+    expect(['train', '--resume', run_dir, '--steps', '100', '--device', 'ref', '--quiet'], 0,
+           what='twice: the run resumes from it')
+    return 0
+
+
 def main():
     part = sys.argv[1] if len(sys.argv) > 1 else ''
     parts = {'inputs': part_inputs, 'divergence': part_divergence, 'schedule': part_schedule, 'check': part_check,
-             'resume': part_resume, 'checkpoints': part_checkpoints, 'run_folder': part_run_folder}
+             'resume': part_resume, 'checkpoints': part_checkpoints, 'run_folder': part_run_folder, 'stop': part_stop}
     if part not in parts:
         print('usage: test_train_cli.py ' + '|'.join(parts), file=sys.stderr)
         return 2

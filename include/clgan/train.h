@@ -276,6 +276,13 @@ typedef void (*clgan_progress_fn)(const clgan_progress *p, void *user);
  * network and real images are opened before anything is written. */
 clgan_status clgan_train_run(const clgan_run_config *rc, clgan_device *d, bool resume, clgan_progress_fn fn,
                              void *user);
+/* Asks a running clgan_train_run to stop after the step it is in, writing
+ * samples, a checkpoint and `latest` as at its last step; it then returns
+ * CLGAN_OK. Async-signal-safe (it sets a flag): a SIGINT or SIGTERM handler
+ * calls it. The request holds until a run sees it; clgan_train_stopped says
+ * whether the last run ended by one. */
+void clgan_train_request_stop(void);
+bool clgan_train_stopped(void);
 /* The newest checkpoint of a run folder (DIR/latest). */
 clgan_status clgan_run_latest(const char *dir, char *path, size_t cap);
 /* A checkpoint file, or a run folder standing for its latest checkpoint:

@@ -5,6 +5,7 @@
 #include "clgan/train.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -195,6 +196,29 @@ static void default_eval_features(const cli_command *c, clgan_run_config *run) {
     run->eval.features = inception ? CLGAN_FEATURES_INCEPTION : CLGAN_FEATURES_CLASSIFIER;
 }
 
+/* SIGINT and SIGTERM: the first finishes the step, then the run writes its
+ * checkpoint and stops; a second one quits at once (the checkpoints on disk,
+ * written atomically, stay whole) */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig) {
+    if (stop_signal) _exit(128 + sig);
+    stop_signal = sig;
+    clgan_train_request_stop();
+    static const char msg[] = "\nclgan: stopping after this step, writing a checkpoint (again to quit at once)\n";
+    ssize_t n = write(2, msg, sizeof msg - 1);
+    (void)n;
+}
+
+static void catch_stop_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 int cmd_train(int argc, char **argv) {
     cli_opt opts[N_TRAIN_OPTS + 16] = {{0}};
     static char defs[N_TRAIN_OPTS][CLI_DEF_CAP];
@@ -252,10 +276,16 @@ int cmd_train(int argc, char **argv) {
               run.time_limit > 0 ? " (time-limited)" : "", run.out_dir);
     progress_state ps = {.tty = isatty(2) != 0, .quiet = cli_flag(&c, "quiet"), .metric = run.eval.metric,
                          .features = run.eval.features, .samples = run.eval.samples};
+    catch_stop_signals();
     st = clgan_train_run(&run, d, resume != NULL, on_progress, &ps);
     if (ps.tty) fputs("\n", stderr);
     clgan_device_close(d);
     if (st != CLGAN_OK) return cli_fail(st);
+    if (clgan_train_stopped()) { /* 128 + the signal, as a shell reports a process it stopped */
+        fprintf(stderr, "clgan: stopped by %s; checkpoint in %s/latest; continue with clgan train --resume %s\n",
+                stop_signal == SIGTERM ? "SIGTERM" : "SIGINT", run.out_dir, run.out_dir);
+        return 128 + (stop_signal ? (int)stop_signal : SIGINT);
+    }
     if (!ps.quiet) fprintf(stderr, "clgan: done; samples in %s/samples, checkpoints in %s/checkpoints\n", run.out_dir, run.out_dir);
     return CLI_OK;
 }

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,13 @@
 #define EVAL_SEED_XOR 0x4556414cu   /* "EVAL": the fixed noise of evaluations during training */
 #define MAX_ROLLBACKS 8
 #define SCATTER_POINTS 2500
+
+/* a stop asked for by a signal handler (clgan_train_request_stop), and whether the last run took one */
+static volatile sig_atomic_t stop_requested;
+static bool last_run_stopped;
+
+void clgan_train_request_stop(void) { stop_requested = 1; }
+bool clgan_train_stopped(void) { return last_run_stopped; }
 
 static double now_s(void) {
     struct timespec ts;
@@ -420,6 +428,7 @@ clgan_status clgan_train_run(const clgan_run_config *rc, clgan_device *d, bool r
         free_run(&r);
         return st;
     }
+    last_run_stopped = false;
     clgan_progress p = {.steps = rc->steps};
     double t0 = now_s(), t_log = t0, t_rate = t0;
     long step = (long)clgan_gan_step_count(r.gan), log_from = step, start = step;
@@ -451,7 +460,12 @@ clgan_status clgan_train_run(const clgan_run_config *rc, clgan_device *d, bool r
         p.stats = s;
         p.elapsed_s = t - t0;
         p.logged = false;
-        bool last = step >= rc->steps || (rc->time_limit > 0 && t - t0 >= rc->time_limit);
+        bool stop = stop_requested != 0;
+        bool last = step >= rc->steps || (rc->time_limit > 0 && t - t0 >= rc->time_limit) || stop;
+        if (stop) {
+            stop_requested = 0;
+            last_run_stopped = true;
+        }
         if (step % rc->log_every == 0 || last) {
             p.images_per_s = (double)(step - log_from) * rc->gan.batch * rc->gan.n_critic / (t - t_log > 0 ? t - t_log : 1e-9);
             log_line(&r, step, &s, p.images_per_s, t - t0);
