@@ -882,6 +882,19 @@ def part_run_folder(tmp):
     check_checkpoints(run_dir, [2, 4])
     for s in range(0, 5, 2):
         check_grid_png(os.path.join(run_dir, 'samples', 'step_%08d.png' % s), 64, 8, 28)
+    # reals.png: the data's first images in the same grid, cell (row 0, column 1) holding image 1's pixels
+    reals = os.path.join(run_dir, 'samples', 'reals.png')
+    check_grid_png(reals, 64, 8, 28)
+    try:
+        w, _, ch, px = png_read(reals)
+        with open(images, 'rb') as f:
+            idx = f.read()
+        want = [idx[16 + 28 * 28 + r * 28:16 + 28 * 28 + (r + 1) * 28] for r in range(28)]
+        x0, y0 = 2 + 30, 2
+        got = [bytes(px[((y0 + r) * w + x0 + c) * ch] for c in range(28)) for r in range(28)]
+        check(got == want, 'reals.png cell 1 is the data set\'s image 1')
+    except (OSError, ValueError) as e:
+        check(False, 'reals.png reads', str(e))
     # clgan sample: a run folder (its latest) or a file; a grid or one PNG per image
     p = os.path.join(tmp, 'grid-from-dir.png')
     expect(['sample', '--checkpoint', run_dir, '--count', '20', '--device', 'ref', '--out', p], 0,

@@ -99,6 +99,33 @@ static clgan_status write_samples(run *r, long step, char *path, size_t cap) {
     return clgan_png_write_grid(path, r->samples, r->n_samples, m->channels, m->image_size, m->image_size, r->cols, 2);
 }
 
+/* samples/reals.png: real images in the sample grids' layout (for a
+ * conditional model the first images of each class, a row per class), so
+ * the generated grids can be compared with the data; 2-D data gets none */
+static clgan_status write_reals(run *r, char *path, size_t cap) {
+    const clgan_model_config *m = &r->rc->gan.model;
+    path[0] = 0;
+    if (m->kind == CLGAN_MODEL_TOY) return CLGAN_OK;
+    size_t per = clgan_dataset_sample_floats(&r->ds);
+    int rows = m->classes > 0 ? m->classes : 1, filled = 0;
+    int *used = calloc((size_t)rows, sizeof *used); /* images placed in each class's row */
+    if (!used) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+    for (size_t k = 0; k < (size_t)r->n_samples * per; k++) r->samples[k] = -1.0f; /* a class without images: black */
+    for (int i = 0; i < r->ds.n && filled < r->n_samples; i++) {
+        int slot = filled;
+        if (m->classes > 0) {
+            int row = r->ds.y[i];
+            if (row < 0 || row >= rows || used[row] >= r->cols) continue;
+            slot = row * r->cols + used[row]++;
+        }
+        memcpy(r->samples + (size_t)slot * per, r->ds.x + (size_t)i * per, per * sizeof(float));
+        filled++;
+    }
+    free(used);
+    path_in(r, path, cap, "samples/reals.png", 0);
+    return clgan_png_write_grid(path, r->samples, r->n_samples, m->channels, m->image_size, m->image_size, r->cols, 2);
+}
+
 /* "latest" is a symbolic link to the newest checkpoint, "best" to that of
  * the best evaluation; each replaced atomically. */
 static clgan_status point_link(const run *r, const char *name, const char *target_rel) {
@@ -433,7 +460,11 @@ clgan_status clgan_train_run(const clgan_run_config *rc, clgan_device *d, bool r
     double t0 = now_s(), t_log = t0, t_rate = t0;
     long step = (long)clgan_gan_step_count(r.gan), log_from = step, start = step;
     p.step = step;
-    if (!resume && rc->sample_every > 0) {
+    if (!resume) {
+        st = write_reals(&r, path, sizeof path);
+        if (st == CLGAN_OK && path[0]) report(fn, user, &p, "sample", path);
+    }
+    if (st == CLGAN_OK && !resume && rc->sample_every > 0) {
         st = write_samples(&r, step, path, sizeof path);
         if (st == CLGAN_OK) report(fn, user, &p, "sample", path);
     }
