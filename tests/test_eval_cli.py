@@ -434,6 +434,11 @@ def part_during_training(tmp):
     expect(common + ['--steps', '2', '--eval-every', '1', '--eval-features', 'inception', '--eval-network',
                      os.path.join(tmp, 'nope.st'), '--out', none], 1,
            err_re=r'no Inception weights at .*nope\.st.*datasets/fetch\.sh inception', what='missing Inception weights')
+    wrong = os.path.join(tmp, 'mnist-clf.safetensors')
+    write_meta_only(wrong, classifier_meta(dataset='mnist'))
+    expect(common + ['--steps', '2', '--eval-every', '1', '--eval-network', wrong, '--out', none], 1,
+           err_re=re.escape(wrong) + r' was trained on mnist at 28x28.*generator makes fashion-mnist',
+           what='a classifier of another data set is refused before training, as clgan eval refuses it')
     expect(common + ['--eval-every', '1', '--eval-metric', 'ssim', '--out', none], 2,
            err_re=r'--eval-metric ssim: expected fid, kid, precision or recall', what='an unknown metric')
     expect(common + ['--eval-every', '1', '--eval-features', 'vgg', '--out', none], 2,

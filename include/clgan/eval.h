@@ -29,6 +29,14 @@ typedef struct clgan_inception clgan_inception;
 /* Where datasets/fetch.sh inception puts the weights: $CLGAN_DATA_DIR/inception/,
  * else under $XDG_DATA_HOME/clgan/datasets or ~/.local/share/clgan/datasets. */
 clgan_status clgan_inception_default_path(char *out, size_t cap);
+/* The weights' file: named (NULL or "" for the default place) and readable;
+ * else CLGAN_ERR_NOT_FOUND naming it, how to install it and the option
+ * (e.g. "--inception") that names another file. */
+clgan_status clgan_inception_find(const char *named, const char *option, char *out, size_t cap);
+/* The feature network the image metrics of model m use when none is asked
+ * for: Inception for RGB images when its weights (named, or at the default
+ * place) are readable, else the data set's classifier. */
+clgan_feature_net clgan_default_feature_net(const clgan_model_config *m, const char *named);
 /* The network of a weights file (tools/inception_convert.py) on d, running
  * `batch` images at a time; the file's layer table and every tensor's name
  * and shape are checked before anything is allocated on d. */
@@ -184,6 +192,16 @@ clgan_status clgan_clf_save(const clgan_clf *c, const clgan_clf_info *info, cons
 clgan_status clgan_clf_default_path(const char *dataset, int channels, int image_size, char *out, size_t cap);
 /* Reads and checks the metadata only. */
 clgan_status clgan_clf_read_info(const char *path, clgan_clf_info *info);
+/* The classifier for the images of model m trained on dataset (read from
+ * data_path, "" for its standard place): the file named (NULL for
+ * clgan_clf_default_path), found, readable, and made for the same data set,
+ * image size and channels; option is the flag that names another file. The
+ * generic loaders (idx, folder) may hold any named data set, so a named
+ * classifier is taken across that difference with a warning. Each refusal
+ * names the file and the clgan train-classifier command that makes a
+ * matching one. */
+clgan_status clgan_clf_find(const char *named, const char *option, const char *dataset, const char *data_path,
+                            const clgan_model_config *m, char *out, size_t cap, clgan_clf_info *info);
 /* Builds an evaluation-only classifier from a file; every tensor is checked
  * for presence, dtype and shape. info may be NULL. */
 clgan_status clgan_clf_load(const char *path, clgan_device *d, int eval_batch, clgan_clf **out, clgan_clf_info *info);
@@ -218,6 +236,9 @@ typedef struct {
 /* FID, KID (subsets from seed) and precision/recall of gen (n_gen, dim) against real (n_real, dim). */
 clgan_status clgan_feature_metrics(const float *gen, int n_gen, const float *real, int n_real, int dim, uint64_t seed,
                                    clgan_feature_eval *out);
+/* The metrics as keys fid, kid, kid_std, precision, recall of the JSON
+ * object b is writing (precision and recall null when undefined). */
+void clgan_feature_eval_json(clgan_jbuf *b, const clgan_feature_eval *m);
 /* An evaluation of generated images against real ones through a feature
  * network (net, from the file at path: Inception-v3 weights or a classifier
  * made for the model's image size and channels) on d: the features of the

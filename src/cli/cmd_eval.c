@@ -14,55 +14,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/stat.h>
-
-static void hint_train(const clgan_run_config *run, const char *path, char *out, size_t cap) {
-    char data[1200] = "";
-    if (run->data_path[0]) snprintf(data, sizeof data, " --data %s", run->data_path);
-    snprintf(out, cap, "clgan train-classifier --dataset %s%s --image-size %d --channels %d --out %s", run->dataset, data,
-             run->gan.model.image_size, run->gan.model.channels, path);
-}
-
-/* The classifier for the checkpoint's images: found, readable, and made for
- * the same data set, image size and channels. */
-static clgan_status find_classifier(const cli_command *c, const clgan_run_config *run, char *path, size_t cap,
-                                    clgan_clf_info *info) {
-    const clgan_model_config *m = &run->gan.model;
-    bool named = cli_given(c, "classifier");
-    clgan_status st = CLGAN_OK;
-    if (named)
-        snprintf(path, cap, "%s", cli_get(c, "classifier"));
-    else
-        st = clgan_clf_default_path(run->dataset, m->channels, m->image_size, path, cap);
-    if (st != CLGAN_OK) return st;
-    char how[2600];
-    hint_train(run, path, how, sizeof how);
-    struct stat sb;
-    if (stat(path, &sb) != 0)
-        return CLGAN_ERR(CLGAN_ERR_NOT_FOUND,
-                         "no classifier at %s%s; the image metrics need one trained on %s at %dx%d with %d channel(s): "
-                         "make it with `%s`%s",
-                         path, named ? "" : " (the default location)", run->dataset, m->image_size, m->image_size,
-                         m->channels, how, named ? "" : ", or name one with --classifier FILE");
-    st = clgan_clf_read_info(path, info);
-    if (st != CLGAN_OK) return clgan_error_context(st, "the classifier is unusable: ");
-    /* idx and folder are generic loaders: their files may hold any named data set, so a classifier the user
-     * names is taken across that difference (with a warning); the image shape must always match */
-    bool generic = strcmp(info->dataset, "idx") == 0 || strcmp(info->dataset, "folder") == 0 ||
-                   strcmp(run->dataset, "idx") == 0 || strcmp(run->dataset, "folder") == 0;
-    bool same_data = strcmp(info->dataset, run->dataset) == 0 || (named && generic);
-    if (!same_data || info->image_size != m->image_size || info->channels != m->channels)
-        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG,
-                         "classifier %s was trained on %s at %dx%d with %d channel(s), but the generator makes %s "
-                         "images at %dx%d with %d channel(s); make a matching one with `%s`",
-                         path, info->dataset, info->image_size, info->image_size, info->channels, run->dataset,
-                         m->image_size, m->image_size, m->channels, how);
-    if (strcmp(info->dataset, run->dataset) != 0)
-        clgan_log(CLGAN_LOG_WARN, "classifier %s was trained on %s data and the generator on %s data: taking them to "
-                  "be the same kind of images", path, info->dataset, run->dataset);
-    return CLGAN_OK;
-}
 
 static int eval_points(const cli_command *c, const clgan_run_config *run, clgan_gan *gan, long n, uint64_t seed) {
     const clgan_model_config *m = &run->gan.model;
@@ -123,15 +74,7 @@ static void print_metrics(const cli_command *c, const clgan_feature_eval *m, con
         clgan_jbuf b;
         clgan_jbuf_init(&b);
         clgan_jbuf_begin_object(&b);
-        const char *keys[] = {"fid", "kid", "kid_std", "precision", "recall"};
-        const double vals[] = {m->fid, m->kid, m->kid_std, m->precision, m->recall};
-        for (int i = 0; i < 5; i++) {
-            clgan_jbuf_key(&b, keys[i]);
-            if (i >= 3 && m->precision < 0)
-                clgan_jbuf_null(&b); /* too few samples for 3 neighbours */
-            else
-                clgan_jbuf_num(&b, vals[i]);
-        }
+        clgan_feature_eval_json(&b, m);
         clgan_jbuf_key(&b, "features");
         clgan_jbuf_str(&b, "inception");
         clgan_jbuf_key(&b, k1);
@@ -235,19 +178,17 @@ static clgan_status save_features(const char *path, const float *f, int n) {
 }
 
 /* clgan eval --images DIR --against DIR|DATASET: a complete FID tool on its own */
-static int eval_folder(const cli_command *c, const char *weights, long limit, uint64_t seed) {
+static int eval_folder(const cli_command *c, const char *named_weights, long limit, uint64_t seed) {
     const char *images = cli_get(c, "images"), *against = cli_get(c, "against");
     if (!against && !cli_given(c, "save-features")) {
         fprintf(stderr, "clgan eval: --images needs --against DIR|DATASET (or --save-features FILE alone)\n");
         return CLI_USAGE;
     }
-    if (access(weights, R_OK) != 0) {
-        fprintf(stderr, "clgan eval: no Inception weights at %s: datasets/fetch.sh inception installs them (or pass "
-                        "--inception FILE)\n", weights);
-        return CLI_FAIL;
-    }
+    char weights[1400];
+    clgan_status st = clgan_inception_find(named_weights, "--inception", weights, sizeof weights);
+    if (st != CLGAN_OK) return cli_fail(st);
     clgan_dataset a = {0}, b = {0};
-    clgan_status st = open_image_set(images, "--images", seed, &a);
+    st = open_image_set(images, "--images", seed, &a);
     if (st == CLGAN_OK && against) st = open_image_set(against, "--against", seed, &b);
     int na = limit > 0 && limit < a.n ? (int)limit : a.n, nb = limit > 0 && limit < b.n ? (int)limit : b.n;
     if (st == CLGAN_OK && (na < 2 || (against && nb < 2)))
@@ -381,17 +322,13 @@ int cmd_eval(int argc, char **argv) {
         return CLI_USAGE;
     clgan_status st = CLGAN_OK;
     /* the Inception weights: --inception (or CLGAN_INCEPTION_WEIGHTS), else where fetch.sh puts them; "" if neither */
-    char weights[1400] = "";
-    if (cli_get(&c, "inception"))
-        snprintf(weights, sizeof weights, "%s", cli_get(&c, "inception"));
-    else if (clgan_inception_default_path(weights, sizeof weights) != CLGAN_OK)
-        weights[0] = 0;
+    const char *named_weights = cli_get(&c, "inception");
     if (cli_given(&c, "images")) { /* folders of images, no generator */
         if (cli_given(&c, "checkpoint") || (cli_get(&c, "features") && strcmp(cli_get(&c, "features"), "inception") != 0)) {
             fprintf(stderr, "clgan eval: --images measures with Inception features, without --checkpoint\n");
             return CLI_USAGE;
         }
-        return eval_folder(&c, weights, real_limit, (uint64_t)seed);
+        return eval_folder(&c, named_weights, real_limit, (uint64_t)seed);
     }
     if (cli_given(&c, "against") || cli_given(&c, "save-features")) {
         fprintf(stderr, "clgan eval: --against and --save-features go with --images DIR\n");
@@ -409,16 +346,14 @@ int cmd_eval(int argc, char **argv) {
         return CLI_USAGE;
     }
     bool inception = features ? strcmp(features, "inception") == 0
-                              : !toy && run.gan.model.channels == 3 && weights[0] && access(weights, R_OK) == 0;
+                              : clgan_default_feature_net(&run.gan.model, named_weights) == CLGAN_FEATURES_INCEPTION;
     if (toy && inception) {
         fprintf(stderr, "clgan eval: --features inception: %s is 2-D data, measured by mode coverage\n", run.dataset);
         return CLI_USAGE;
     }
-    if (inception && access(weights, R_OK) != 0) {
-        fprintf(stderr, "clgan eval: no Inception weights at %s: datasets/fetch.sh inception installs them (or pass "
-                        "--inception FILE)\n", weights);
-        return CLI_FAIL;
-    }
+    char weights[1400] = "";
+    if (inception && (st = clgan_inception_find(named_weights, "--inception", weights, sizeof weights)) != CLGAN_OK)
+        return cli_fail(st);
     char clf_path[1400] = "";
     clgan_clf_info info;
     if (toy && cli_given(&c, "classifier")) {
@@ -428,7 +363,9 @@ int cmd_eval(int argc, char **argv) {
     }
     /* the classifier is checked before the device is opened: a missing or
      * wrong one fails fast */
-    if (!toy && !inception && (st = find_classifier(&c, &run, clf_path, sizeof clf_path, &info)) != CLGAN_OK)
+    if (!toy && !inception &&
+        (st = clgan_clf_find(cli_given(&c, "classifier") ? cli_get(&c, "classifier") : NULL, "--classifier", run.dataset, run.data_path, &run.gan.model,
+                             clf_path, sizeof clf_path, &info)) != CLGAN_OK)
         return cli_fail(st);
     clgan_device *d = NULL;
     rc = cli_open_device(&c, &d);

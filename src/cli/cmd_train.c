@@ -187,13 +187,7 @@ static int fix_schedule(const cli_command *c, clgan_run_config *run) {
  * clgan eval chooses */
 static void default_eval_features(const cli_command *c, clgan_run_config *run) {
     if (cli_given(c, "eval-features") || run->eval.every <= 0) return;
-    char weights[1400] = "";
-    if (run->eval.network[0])
-        snprintf(weights, sizeof weights, "%s", run->eval.network);
-    else if (clgan_inception_default_path(weights, sizeof weights) != CLGAN_OK)
-        weights[0] = 0;
-    bool inception = run->gan.model.channels == 3 && weights[0] && access(weights, R_OK) == 0;
-    run->eval.features = inception ? CLGAN_FEATURES_INCEPTION : CLGAN_FEATURES_CLASSIFIER;
+    run->eval.features = clgan_default_feature_net(&run->gan.model, run->eval.network);
 }
 
 /* SIGINT and SIGTERM: the first finishes the step, then the run writes its

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FORMAT_NAME "clgan-classifier"
 #define FORMAT_VERSION "1"
@@ -424,5 +425,46 @@ clgan_status clgan_clf_default_path(const char *dataset, int channels, int image
         return CLGAN_ERR(CLGAN_ERR_NOT_FOUND,
                          "no default classifier folder: XDG_DATA_HOME and HOME are unset; name a file instead");
     if (n < 0 || (size_t)n >= cap) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "the default classifier path is too long");
+    return CLGAN_OK;
+}
+
+/* The train-classifier command that makes the classifier for these images at path */
+static void make_command(const char *dataset, const char *data_path, const clgan_model_config *m, const char *path,
+                         char *out, size_t cap) {
+    char data[1200] = "";
+    if (data_path && *data_path) snprintf(data, sizeof data, " --data %s", data_path);
+    snprintf(out, cap, "clgan train-classifier --dataset %s%s --image-size %d --channels %d --out %s", dataset, data,
+             m->image_size, m->channels, path);
+}
+
+clgan_status clgan_clf_find(const char *named, const char *option, const char *dataset, const char *data_path,
+                            const clgan_model_config *m, char *out, size_t cap, clgan_clf_info *info) {
+    clgan_status st = CLGAN_OK;
+    if (named && (size_t)snprintf(out, cap, "%s", named) >= cap)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "the classifier's path is too long");
+    if (!named) st = clgan_clf_default_path(dataset, m->channels, m->image_size, out, cap);
+    if (st != CLGAN_OK) return st;
+    char how[2600];
+    make_command(dataset, data_path, m, out, how, sizeof how);
+    if (access(out, R_OK) != 0)
+        return CLGAN_ERR(CLGAN_ERR_NOT_FOUND,
+                         "no classifier at %s%s; the image metrics need one trained on %s at %dx%d with %d channel(s): "
+                         "make it with `%s`%s%s FILE",
+                         out, named ? "" : " (the default location)", dataset, m->image_size, m->image_size,
+                         m->channels, how, named ? ", or name another with " : ", or name one with ", option);
+    st = clgan_clf_read_info(out, info);
+    if (st != CLGAN_OK) return clgan_error_context(st, "the classifier is unusable: ");
+    bool generic = strcmp(info->dataset, "idx") == 0 || strcmp(info->dataset, "folder") == 0 ||
+                   strcmp(dataset, "idx") == 0 || strcmp(dataset, "folder") == 0;
+    bool same_data = strcmp(info->dataset, dataset) == 0 || (named && generic);
+    if (!same_data || info->image_size != m->image_size || info->channels != m->channels)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG,
+                         "classifier %s was trained on %s at %dx%d with %d channel(s), but the generator makes %s "
+                         "images at %dx%d with %d channel(s); make a matching one with `%s`",
+                         out, info->dataset, info->image_size, info->image_size, info->channels, dataset,
+                         m->image_size, m->image_size, m->channels, how);
+    if (strcmp(info->dataset, dataset) != 0)
+        clgan_log(CLGAN_LOG_WARN, "classifier %s was trained on %s data and the generator on %s data: taking them to "
+                  "be the same kind of images", out, info->dataset, dataset);
     return CLGAN_OK;
 }

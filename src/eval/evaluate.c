@@ -101,6 +101,18 @@ clgan_status clgan_feature_metrics(const float *gen, int n_gen, const float *rea
     return st;
 }
 
+void clgan_feature_eval_json(clgan_jbuf *b, const clgan_feature_eval *m) {
+    const char *keys[] = {"fid", "kid", "kid_std", "precision", "recall"};
+    const double vals[] = {m->fid, m->kid, m->kid_std, m->precision, m->recall};
+    for (int i = 0; i < 5; i++) {
+        clgan_jbuf_key(b, keys[i]);
+        if (i >= 3 && m->precision < 0)
+            clgan_jbuf_null(b); /* too few samples for CLGAN_PR_K neighbours */
+        else
+            clgan_jbuf_num(b, vals[i]);
+    }
+}
+
 struct clgan_evaluator {
     clgan_feature_net net;
     clgan_inception *inc;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct clgan_inception {
     clgan_device *dev;
@@ -35,6 +36,28 @@ clgan_status clgan_inception_default_path(char *out, size_t cap) {
         return CLGAN_ERR(CLGAN_ERR_NOT_FOUND, "no CLGAN_DATA_DIR, XDG_DATA_HOME or HOME to find the Inception weights in");
     if (k < 0 || (size_t)k >= cap) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "the Inception weights path is too long");
     return CLGAN_OK;
+}
+
+clgan_status clgan_inception_find(const char *named, const char *option, char *out, size_t cap) {
+    if (named && *named) {
+        if ((size_t)snprintf(out, cap, "%s", named) >= cap)
+            return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "the Inception weights path is too long");
+    } else {
+        clgan_status st = clgan_inception_default_path(out, cap);
+        if (st != CLGAN_OK) return st;
+    }
+    if (access(out, R_OK) != 0)
+        return CLGAN_ERR(CLGAN_ERR_NOT_FOUND, "no Inception weights at %s: datasets/fetch.sh inception installs them "
+                         "(or name a file with %s FILE)", out, option);
+    return CLGAN_OK;
+}
+
+clgan_feature_net clgan_default_feature_net(const clgan_model_config *m, const char *named) {
+    char path[1400];
+    if (m->kind == CLGAN_MODEL_TOY || m->channels != 3) return CLGAN_FEATURES_CLASSIFIER;
+    if (clgan_inception_find(named, "", path, sizeof path) == CLGAN_OK) return CLGAN_FEATURES_INCEPTION;
+    clgan_clear_error(); /* not an error here: the classifier is the default */
+    return CLGAN_FEATURES_CLASSIFIER;
 }
 
 /* One layer's stride and padding from the metadata's "layers" object:

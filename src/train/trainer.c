@@ -295,24 +295,13 @@ static clgan_status open_eval(run *r) {
     const clgan_train_eval *e = &rc->eval;
     const clgan_model_config *m = &rc->gan.model;
     if (e->every <= 0) return CLGAN_OK;
-    bool inception = e->features == CLGAN_FEATURES_INCEPTION;
+    const char *named = e->network[0] ? e->network : NULL;
     char path[1400];
-    clgan_status st = CLGAN_OK;
-    if (e->network[0])
-        snprintf(path, sizeof path, "%s", e->network);
-    else if (inception)
-        st = clgan_inception_default_path(path, sizeof path);
-    else
-        st = clgan_clf_default_path(rc->dataset, m->channels, m->image_size, path, sizeof path);
-    if (st == CLGAN_OK && access(path, R_OK) != 0) {
-        if (inception)
-            st = CLGAN_ERR(CLGAN_ERR_NOT_FOUND, "no Inception weights at %s: datasets/fetch.sh inception installs "
-                           "them (or name a file with --eval-network)", path);
-        else
-            st = CLGAN_ERR(CLGAN_ERR_NOT_FOUND, "no classifier at %s: make one with `clgan train-classifier "
-                           "--dataset %s --image-size %d --channels %d --out %s` (or name one with --eval-network, "
-                           "or use --eval-features inception)", path, rc->dataset, m->image_size, m->channels, path);
-    }
+    clgan_clf_info info;
+    clgan_status st = e->features == CLGAN_FEATURES_INCEPTION
+                          ? clgan_inception_find(named, "--eval-network", path, sizeof path)
+                          : clgan_clf_find(named, "--eval-network", rc->dataset, rc->data_path, m, path, sizeof path,
+                                           &info);
     clgan_dataset test = {0};
     if (st == CLGAN_OK)
         st = clgan_dataset_open(rc->dataset, rc->data_path[0] ? rc->data_path : NULL, false, m->image_size,
@@ -376,15 +365,7 @@ static clgan_status evaluate(run *r, long step, clgan_progress *p, bool *best) {
     clgan_jbuf_int(&b, e->samples);
     clgan_jbuf_key(&b, "eval_real");
     clgan_jbuf_int(&b, r->n_real);
-    const char *keys[] = {"fid", "kid", "kid_std", "precision", "recall"};
-    const double vals[] = {fe.fid, fe.kid, fe.kid_std, fe.precision, fe.recall};
-    for (int i = 0; i < 5; i++) {
-        clgan_jbuf_key(&b, keys[i]);
-        if (i >= 3 && fe.precision < 0)
-            clgan_jbuf_null(&b); /* too few images for 3 neighbours */
-        else
-            clgan_jbuf_num(&b, vals[i]);
-    }
+    clgan_feature_eval_json(&b, &fe);
     clgan_jbuf_key(&b, "eval_metric");
     clgan_jbuf_str(&b, clgan_metric_name(e->metric));
     clgan_jbuf_key(&b, "best");
