@@ -43,22 +43,25 @@
 #define CONV_COL2IM_STREAM 4
 
 /* The arguments every im2col and col2im takes, the sizes with a trailing _;
- * blk_ is the samples per work-item of col2im's CPU form (the others ignore it) */
+ * blk_ is the samples per work-item of col2im's CPU form (the others ignore
+ * it); sn_ and sc_ are the strides in floats between samples and between
+ * channels of the image (im2col's x, col2im's y): C*H*W and H*W for a chunk
+ * of an (N,C,H,W) tensor, H*W and N*H*W in a channel-major (C,N,H,W) one */
 #define CONV_ARGS                                                                                          \
     __global float *restrict out_, const int oo_, __global const float *restrict in_, const int io_,      \
         const int nb_, const int C_, const int H_, const int W_, const int R_, const int S_, const int P_, \
-        const int Q_, const int s_, const int ph_, const int pw_, const int blk_
+        const int Q_, const int s_, const int ph_, const int pw_, const int blk_, const int sn_, const int sc_
 #define CONV_SIZES                                                                                         \
     const int nb = CV(nb_), C = CV(C_), H = CV(H_), W = CV(W_), R = CV(R_), S = CV(S_), P = CV(P_),       \
-              Q = CV(Q_), s = CV(s_), ph = CV(ph_), pw = CV(pw_)
+              Q = CV(Q_), s = CV(s_), ph = CV(ph_), pw = CV(pw_), sn = CV(sn_), sc = CV(sc_)
 
 /* The first v in [0, n) with 0 <= v*s + d, and one past the last with
  * v*s + d < lim: the run of a row that lands inside [0, lim). */
 int conv_run_lo(int d, int s, int n) { return min(n, d < 0 ? (-d + s - 1) / s : 0); }
 int conv_run_hi(int d, int s, int lim, int n) { return lim - 1 - d < 0 ? 0 : min(n, (lim - 1 - d) / s + 1); }
 
-/* im2col: col (C*R*S, nb*P*Q) of x (nb, C, H, W), stride s, zero padding ph
- * rows and pw columns:
+/* im2col: col (C*R*S, nb*P*Q) of nb samples x (x[n, c] at n*sn + c*sc),
+ * stride s, zero padding ph rows and pw columns:
  * col[(c*R + r)*S + t, n*P*Q + i*Q + j] = x[n, c, i*s - ph + r, j*s - pw + t],
  * or 0 where that lies outside x. Arguments: out_ = col at oo_, in_ = x at io_. */
 
@@ -70,9 +73,9 @@ __kernel void conv_im2col_f32(CONV_ARGS) {
     if (g >= cols) return;
     int j = g % Q, i = (g / Q) % P, n = g / (P * Q);
     __global float *out = out_ + oo_ + g;
-    __global const float *xn = in_ + io_ + n * C * H * W;
+    __global const float *xn = in_ + io_ + n * sn;
     for (int c = 0; c < C; c++) {
-        __global const float *xc = xn + c * H * W;
+        __global const float *xc = xn + c * sc;
         for (int r = 0; r < R; r++) {
             int h = i * s - ph + r;
             bool inside = h >= 0 && h < H;
@@ -98,7 +101,7 @@ __kernel void conv_im2col_rows_f32(CONV_ARGS) {
     int ilo = conv_run_lo(r - ph, s, P), ihi = max(ilo, conv_run_hi(r - ph, s, H, P));
     int jlo = conv_run_lo(t - pw, s, Q), jhi = max(jlo, conv_run_hi(t - pw, s, W, Q));
     for (int n = 0; n < nb; n++) {
-        __global const float *xc = in_ + io_ + (n * C + c) * H * W;
+        __global const float *xc = in_ + io_ + n * sn + c * sc;
         for (int e = 0; e < ilo * Q; e++) *out++ = 0.0f;
         for (int i = ilo; i < ihi; i++) {
             int x0 = (i * s + r - ph) * W + t - pw; /* x[.., h, v] at x0 + j*s */
@@ -112,7 +115,7 @@ __kernel void conv_im2col_rows_f32(CONV_ARGS) {
 }
 #endif
 
-/* col2im: y (nb, K, Ho, Wo) of col (K*R*S, nb*H*W), the adjoint of im2col
+/* col2im: y (nb, K, Ho, Wo) (y[n, k] at n*sn + k*sc) of col (K*R*S, nb*H*W), the adjoint of im2col
  * (stride s, padding ph, pw): each output pixel adds, in the order (r, t), the
  * entries that land on it,
  *   y[n,k,oh,ow] = sum of col[(k*R + r)*S + t, n*H*W + h*W + v]
@@ -133,7 +136,7 @@ __kernel void conv_col2im_f32(CONV_ARGS) {
     int cols = nb * Hi * Wi;
     int r0 = (oh + ph) % s, h0 = (oh + ph) / s, t0 = (ow + pw) % s, v0 = (ow + pw) / s;
     __global const float *base = in_ + io_ + n * Hi * Wi;
-    __global float *out = out_ + oo_ + n * K * Ho * Wo + oh * Wo + ow;
+    __global float *out = out_ + oo_ + n * sn + oh * Wo + ow;
     for (int k = 0; k < K; k++) {
         __global const float *ck = base + k * R * S * cols;
         float acc = 0.0f;
@@ -142,7 +145,7 @@ __kernel void conv_col2im_f32(CONV_ARGS) {
             for (int t = t0, v = v0; t < S && v >= 0; t += s, v--)
                 if (v < Wi) acc += ck[(r * S + t) * cols + h * Wi + v];
         }
-        out[k * Ho * Wo] = acc;
+        out[k * sc] = acc;
     }
 }
 #endif
@@ -164,9 +167,9 @@ __kernel void conv_col2im_stream_f32(CONV_ARGS) {
     if (g >= K * blocks) return;
     int k = g / blocks, n0 = (g % blocks) * blk, n1 = min(nb, n0 + blk);
     int cols = nb * Hi * Wi;
-    __global float *yk = out_ + oo_ + k * Ho * Wo; /* y[n, k] at yk + n*K*Ho*Wo */
+    __global float *yk = out_ + oo_ + k * sc; /* y[n, k] at yk + n*sn */
     for (int n = n0; n < n1; n++)
-        for (int e = 0; e < Ho * Wo; e++) yk[n * K * Ho * Wo + e] = 0.0f;
+        for (int e = 0; e < Ho * Wo; e++) yk[n * sn + e] = 0.0f;
     __global const float *ck = in_ + io_ + k * R * S * cols;
     for (int r = 0; r < R; r++) {
         int hlo = conv_run_lo(r - ph, s, Hi), hhi = conv_run_hi(r - ph, s, Ho, Hi);
@@ -174,7 +177,7 @@ __kernel void conv_col2im_stream_f32(CONV_ARGS) {
             int vlo = conv_run_lo(t - pw, s, Wi), vhi = conv_run_hi(t - pw, s, Wo, Wi);
             __global const float *row = ck + (r * S + t) * cols;
             for (int n = n0; n < n1; n++) {
-                __global float *out = yk + n * K * Ho * Wo;
+                __global float *out = yk + n * sn;
                 __global const float *rn = row + n * Hi * Wi;
                 for (int h = hlo; h < hhi; h++) {
                     int o0 = (h * s - ph + r) * Wo + t - pw; /* y[n, k, oh, ow] at o0 + v*s */

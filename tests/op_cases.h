@@ -90,8 +90,18 @@ static int b_conv_p02(clgan_graph *g, const int *in) { return clgan_conv2d_pad(g
 static int b_conv_s2p20(clgan_graph *g, const int *in) { return clgan_conv2d_pad(g, in[0], in[1], 2, 2, 0); }
 static int b_convt_s2p1(clgan_graph *g, const int *in) { return clgan_conv_transpose2d(g, in[0], in[1], 2, 1, 0); }
 static int b_convt_s3p2(clgan_graph *g, const int *in) { return clgan_conv_transpose2d(g, in[0], in[1], 3, 2, 1); }
+/* channel-major activations (C, N, H, W): what the built-in DCGANs run */
+static int b_conv_cm(clgan_graph *g, const int *in) { return clgan_conv2d_layout(g, in[0], in[1], 2, 1, 1, true); }
+static int b_conv_cm_p02(clgan_graph *g, const int *in) { return clgan_conv2d_layout(g, in[0], in[1], 1, 0, 2, true); }
+static int b_convt_cm(clgan_graph *g, const int *in) { return clgan_conv_transpose2d_layout(g, in[0], in[1], 2, 1, 0, true); }
+static int b_convt_cm_op1(clgan_graph *g, const int *in) {
+    return clgan_conv_transpose2d_layout(g, in[0], in[1], 3, 2, 1, true);
+}
+static int b_conv_gw_cm(clgan_graph *g, const int *in) {
+    return clgan_conv_generic(g, CLGAN_OP_CONV2D_GRAD_W, true, in[0], in[1], 2, 1, 1, 0, 0, 4, (int[]){5, 3, 3, 3});
+}
 static int b_conv_gw(clgan_graph *g, const int *in) {
-    return clgan_conv_generic(g, CLGAN_OP_CONV2D_GRAD_W, in[0], in[1], 2, 1, 1, 0, 0, 4, (int[]){5, 3, 3, 3});
+    return clgan_conv_generic(g, CLGAN_OP_CONV2D_GRAD_W, false, in[0], in[1], 2, 1, 1, 0, 0, 4, (int[]){5, 3, 3, 3});
 }
 static int b_maxpool_k3s2(clgan_graph *g, const int *in) { return clgan_max_pool2d(g, in[0], 3, 2, 0); }
 static int b_maxpool_k3s1p1(clgan_graph *g, const int *in) { return clgan_max_pool2d(g, in[0], 3, 1, 1); }
@@ -227,6 +237,11 @@ static const op_case op_cases[] = {
     {"conv_t2d s2 p1", CLGAN_OP_CONV_T2D, 2, {4, 4}, {{2, 3, 4, 4}, {3, 5, 4, 4}}, {DOM_ANY, DOM_ANY}, {1, 1}, true, b_convt_s2p1},
     {"conv_t2d s3 p2 op1", CLGAN_OP_CONV_T2D, 2, {4, 4}, {{1, 2, 3, 5}, {2, 3, 5, 5}}, {DOM_ANY, DOM_ANY}, {1, 1}, false, b_convt_s3p2},
     {"conv2d_grad_w", CLGAN_OP_CONV2D_GRAD_W, 2, {4, 4}, {{2, 3, 7, 7}, {2, 5, 4, 4}}, {DOM_ANY, DOM_ANY}, {1, 1}, true, b_conv_gw},
+    {"conv2d channel-major s2 p1", CLGAN_OP_CONV2D, 2, {4, 4}, {{3, 5, 7, 6}, {4, 3, 4, 4}}, {DOM_ANY, DOM_ANY}, {1, 1}, true, b_conv_cm},
+    {"conv2d channel-major 1x5 p0,2", CLGAN_OP_CONV2D, 2, {4, 4}, {{3, 2, 6, 7}, {4, 3, 1, 5}}, {DOM_ANY, DOM_ANY}, {1, 1}, false, b_conv_cm_p02},
+    {"conv_t2d channel-major s2 p1", CLGAN_OP_CONV_T2D, 2, {4, 4}, {{3, 5, 4, 3}, {3, 2, 4, 4}}, {DOM_ANY, DOM_ANY}, {1, 1}, true, b_convt_cm},
+    {"conv_t2d channel-major s3 p2 op1", CLGAN_OP_CONV_T2D, 2, {4, 4}, {{2, 3, 3, 5}, {2, 3, 5, 5}}, {DOM_ANY, DOM_ANY}, {1, 1}, false, b_convt_cm_op1},
+    {"conv2d_grad_w channel-major", CLGAN_OP_CONV2D_GRAD_W, 2, {4, 4}, {{3, 2, 7, 7}, {5, 2, 4, 4}}, {DOM_ANY, DOM_ANY}, {1, 1}, true, b_conv_gw_cm},
     /* pooling: odd sizes, H != W, overlapping windows (s < k), padding, windows partly outside x, the
      * floor of (H + 2p - k)/s dropping rows; max pooling's finite differences need distinct inputs */
     {"max_pool2d k3 s2", CLGAN_OP_MAX_POOL2D, 1, {4}, {{2, 3, 9, 8}}, {DOM_DISTINCT}, {1}, false, b_maxpool_k3s2},

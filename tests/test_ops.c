@@ -299,8 +299,71 @@ static void part_ops(void) {
     if (!tested && !failures) harness_skip("no device runs GEMM path %s", gemm);
 }
 
+/* The channel-major convolutions against the sample-major ones on ref: the
+ * same op on x permuted to (N,C,H,W), its result permuted back, must give
+ * the same bits (the reference sums each output in the same order), so a
+ * layout both ref and the kernels got wrong in the same way cannot pass. */
+static const int SWAP01[4] = {1, 0, 2, 3};
+static int lay_conv(clgan_graph *g, int x, int w, bool cm) {
+    return clgan_conv2d_layout(g, cm ? x : clgan_permute(g, x, SWAP01), w, 2, 1, 1, cm);
+}
+static int lay_convt(clgan_graph *g, int x, int w, bool cm) {
+    return clgan_conv_transpose2d_layout(g, cm ? x : clgan_permute(g, x, SWAP01), w, 3, 2, 1, cm);
+}
+static int lay_grad_w(clgan_graph *g, int x, int dy, bool cm) {
+    return clgan_conv_generic(g, CLGAN_OP_CONV2D_GRAD_W, cm, cm ? x : clgan_permute(g, x, SWAP01),
+                              cm ? dy : clgan_permute(g, dy, SWAP01), 2, 1, 1, 0, 0, 4, (int[]){5, 3, 3, 3});
+}
+static void part_layout(void) {
+    clgan_device_list l;
+    MUST(clgan_devices_enumerate(&l));
+    clgan_device *ref = NULL;
+    MUST(clgan_device_open(&l.items[l.count - 1], NULL, &ref));
+    struct {
+        const char *name;
+        int (*build)(clgan_graph *g, int a, int b, bool cm);
+        int a[4], b[4];
+        bool out_is_act; /* the result is an activation (permuted back) rather than a weight gradient */
+    } cases[] = {
+        {"conv2d", lay_conv, {3, 5, 7, 6}, {4, 3, 4, 4}, true},
+        {"conv_t2d", lay_convt, {2, 3, 3, 5}, {2, 3, 5, 5}, true},
+        {"conv2d_grad_w", lay_grad_w, {3, 2, 7, 7}, {5, 2, 4, 4}, false},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        float *y[2] = {0};
+        size_t n = 0;
+        for (int cm = 0; cm < 2; cm++) {
+            clgan_graph *g = clgan_graph_new();
+            int a = clgan_input(g, "a", 4, cases[k].a), b = clgan_input(g, "b", 4, cases[k].b);
+            int out = cases[k].build(g, a, b, cm);
+            if (!cm && cases[k].out_is_act) out = clgan_permute(g, out, SWAP01);
+            clgan_graph_keep(g, out);
+            if (clgan_graph_compile(g, ref) != CLGAN_OK) fail_msg("%s: %s", cases[k].name, clgan_last_error());
+            size_t na = clgan_shape_numel(4, cases[k].a), nb = clgan_shape_numel(4, cases[k].b);
+            float *va = malloc(na * sizeof *va), *vb = malloc(nb * sizeof *vb);
+            fill_domain(va, na, DOM_ANY, 7 + k);
+            fill_domain(vb, nb, DOM_ANY, 17 + k);
+            clgan_graph_write(g, a, va);
+            clgan_graph_write(g, b, vb);
+            MUST(clgan_graph_run(g, 1));
+            n = clgan_node_numel(g, out);
+            y[cm] = malloc(n * sizeof(float));
+            clgan_graph_read(g, out, y[cm]);
+            free(va);
+            free(vb);
+            clgan_graph_free(g);
+        }
+        EXPECT(memcmp(y[0], y[1], n * sizeof(float)) == 0, "%s: channel-major equals the sample-major op between "
+               "permutes, bit for bit", cases[k].name);
+        free(y[0]);
+        free(y[1]);
+    }
+    clgan_device_close(ref);
+    clgan_device_list_free(&l);
+}
+
 int main(int argc, char **argv) {
     clgan_log_set_level(CLGAN_LOG_WARN);
-    static const harness_part parts[] = {{"ops", part_ops}};
+    static const harness_part parts[] = {{"ops", part_ops}, {"layout", part_layout}};
     return harness_main(argc, argv, "test_ops", parts, sizeof parts / sizeof parts[0]);
 }

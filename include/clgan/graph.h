@@ -127,6 +127,15 @@ clgan_node clgan_conv2d(clgan_graph *g, clgan_node x, clgan_node w, int stride, 
 clgan_node clgan_conv2d_pad(clgan_graph *g, clgan_node x, clgan_node w, int stride, int pad_h, int pad_w);
 /* x (N, C, H, W), w (C, K, R, S) -> (N, K, (H-1)s - 2p + R + op, ...) */
 clgan_node clgan_conv_transpose2d(clgan_graph *g, clgan_node x, clgan_node w, int stride, int pad, int out_pad);
+/* Both with the activations channel-major when channel_major: x (C, N, H, W)
+ * -> (K, N, P, Q). Each channel's pixels of the whole batch are then one row
+ * of the matrix the convolution's GEMM reads or writes, so no layout pass
+ * runs between them (the built-in DCGANs keep this layout inside the
+ * networks and convert at their edges). */
+clgan_node clgan_conv2d_layout(clgan_graph *g, clgan_node x, clgan_node w, int stride, int pad_h, int pad_w,
+                               bool channel_major);
+clgan_node clgan_conv_transpose2d_layout(clgan_graph *g, clgan_node x, clgan_node w, int stride, int pad, int out_pad,
+                                         bool channel_major);
 
 /* Pooling over k x k windows (PyTorch's max_pool2d and avg_pool2d with
  * ceil_mode=False): x (N, C, H, W) -> (N, C, (H + 2 pad - k)/stride + 1,
@@ -139,7 +148,10 @@ clgan_node clgan_avg_pool2d(clgan_graph *g, clgan_node x, int k, int stride, int
 
 /* Shape and layout. */
 clgan_node clgan_reshape(clgan_graph *g, clgan_node x, int ndim, const int *shape);
-clgan_node clgan_permute(clgan_graph *g, clgan_node x, const int *perm); /* perm over x's ndim */
+/* y's axis k is x's axis perm[k]; a permutation that moves only axes of size
+ * 1 is a reshape (no copy), and one that undoes x's own permutation gives
+ * x's input */
+clgan_node clgan_permute(clgan_graph *g, clgan_node x, const int *perm);
 clgan_node clgan_concat(clgan_graph *g, clgan_node a, clgan_node b, int axis);
 clgan_node clgan_slice(clgan_graph *g, clgan_node x, int axis, int start, int len);
 /* table (K, D), labels (N) holding class ids as floats -> (N, D) */
@@ -155,6 +167,10 @@ clgan_node clgan_copy(clgan_graph *g, clgan_node x);
  * new batch; 0 leaves them alone); evaluation uses the running statistics. */
 clgan_node clgan_batchnorm(clgan_graph *g, clgan_node x, clgan_node gamma, clgan_node beta, clgan_node run_mean,
                            clgan_node run_var, bool training, float momentum, float eps);
+/* The same with the features on `axis`: 1 as above, or 0 for channel-major
+ * (F, N) or (C, N, H, W). */
+clgan_node clgan_batchnorm_axis(clgan_graph *g, clgan_node x, int axis, clgan_node gamma, clgan_node beta,
+                                clgan_node run_mean, clgan_node run_var, bool training, float momentum, float eps);
 /* per sample over all of (F) or (C, H, W) */
 clgan_node clgan_layernorm(clgan_graph *g, clgan_node x, clgan_node gamma, clgan_node beta, float eps);
 

@@ -25,17 +25,19 @@ typedef struct {
     bool training;         /* batch statistics vs running statistics */
     bool update_stats;     /* in training, also update the running statistics */
     clgan_init_scheme init;
+    bool channel_major;    /* conv and BatchNorm layers take and give (C, N, H, W) activations */
 } clgan_nn;
 
 /* x (N, F) -> (N, out): x W^T + b, W (out, F) */
 clgan_node clgan_nn_linear(clgan_nn *c, const char *name, clgan_node x, int out, bool bias);
-/* x (N, C, H, W) -> (N, out, P, Q) */
+/* x (N, C, H, W) -> (N, out, P, Q); with c->channel_major (C, N, H, W) -> (out, N, P, Q) */
 clgan_node clgan_nn_conv2d(clgan_nn *c, const char *name, clgan_node x, int out, int k, int stride, int pad, bool bias);
 clgan_node clgan_nn_conv_t2d(clgan_nn *c, const char *name, clgan_node x, int out, int k, int stride, int pad,
                              bool bias);
-/* per feature (axis 1) of (N, F) or (N, C, H, W); momentum 0.1, eps 1e-5 */
+/* per feature (axis 1) of (N, F) or (N, C, H, W), or (axis 0) of (C, N, H, W)
+ * with c->channel_major; momentum 0.1, eps 1e-5 */
 clgan_node clgan_nn_batchnorm(clgan_nn *c, const char *name, clgan_node x);
-/* per sample over (F) or (C, H, W), with an elementwise affine */
+/* per sample over (F) or (C, H, W), with an elementwise affine (sample-major only) */
 clgan_node clgan_nn_layernorm(clgan_nn *c, const char *name, clgan_node x);
 /* labels (N) -> (N, dim) */
 clgan_node clgan_nn_embedding(clgan_nn *c, const char *name, clgan_node labels, int classes, int dim);

@@ -128,26 +128,29 @@ void clgan_grad_rule(clgan_graph *g, int i, int dy, int dx[CLGAN_OP_MAX_IN]) {
     case CLGAN_OP_CONV2D: {
         const clgan_gnode X = *N(g, x), W = *N(g, b);
         int s = n.ip[0], ph = n.ip[1], pw = n.ip[4];
-        dx[0] = clgan_conv_generic(g, CLGAN_OP_CONV_T2D, dy, b, s, ph, pw, out_pad(X.shape[2], W.shape[2], s, ph),
+        bool cm = n.ip[CLGAN_CONV_CM];
+        dx[0] = clgan_conv_generic(g, CLGAN_OP_CONV_T2D, cm, dy, b, s, ph, pw, out_pad(X.shape[2], W.shape[2], s, ph),
                                    out_pad(X.shape[3], W.shape[3], s, pw), X.ndim, X.shape);
-        dx[1] = clgan_conv_generic(g, CLGAN_OP_CONV2D_GRAD_W, x, dy, s, ph, pw, 0, 0, W.ndim, W.shape);
+        dx[1] = clgan_conv_generic(g, CLGAN_OP_CONV2D_GRAD_W, cm, x, dy, s, ph, pw, 0, 0, W.ndim, W.shape);
         return;
     }
     case CLGAN_OP_CONV_T2D: {
         /* y = conv2d^T(x; w): dx = conv2d(dy; w), dw = grad_w(dy as the input, x as the output gradient) */
         const clgan_gnode X = *N(g, x), W = *N(g, b);
         int s = n.ip[0], ph = n.ip[1], pw = n.ip[4];
-        dx[0] = clgan_conv_generic(g, CLGAN_OP_CONV2D, dy, b, s, ph, pw, 0, 0, X.ndim, X.shape);
-        dx[1] = clgan_conv_generic(g, CLGAN_OP_CONV2D_GRAD_W, dy, x, s, ph, pw, 0, 0, W.ndim, W.shape);
+        bool cm = n.ip[CLGAN_CONV_CM];
+        dx[0] = clgan_conv_generic(g, CLGAN_OP_CONV2D, cm, dy, b, s, ph, pw, 0, 0, X.ndim, X.shape);
+        dx[1] = clgan_conv_generic(g, CLGAN_OP_CONV2D_GRAD_W, cm, dy, x, s, ph, pw, 0, 0, W.ndim, W.shape);
         return;
     }
     case CLGAN_OP_CONV2D_GRAD_W: {
         /* gw = grad_w(x, e) is bilinear: dx = conv2d^T(e; dy), de = conv2d(x; dy) */
         const clgan_gnode X = *N(g, x), E = *N(g, b);
         int s = n.ip[0], ph = n.ip[1], pw = n.ip[4];
-        dx[0] = clgan_conv_generic(g, CLGAN_OP_CONV_T2D, b, dy, s, ph, pw, out_pad(X.shape[2], n.shape[2], s, ph),
+        bool cm = n.ip[CLGAN_CONV_CM];
+        dx[0] = clgan_conv_generic(g, CLGAN_OP_CONV_T2D, cm, b, dy, s, ph, pw, out_pad(X.shape[2], n.shape[2], s, ph),
                                    out_pad(X.shape[3], n.shape[3], s, pw), X.ndim, X.shape);
-        dx[1] = clgan_conv_generic(g, CLGAN_OP_CONV2D, x, dy, s, ph, pw, 0, 0, E.ndim, E.shape);
+        dx[1] = clgan_conv_generic(g, CLGAN_OP_CONV2D, cm, x, dy, s, ph, pw, 0, 0, E.ndim, E.shape);
         return;
     }
     /* pooling: the node's own kernel, stride, padding and count_include_pad */

@@ -362,8 +362,8 @@ clgan_node clgan_matmul(clgan_graph *g, clgan_node a, clgan_node b, bool ta, boo
     return clgan_matmul_node(g, a, b, ta, tb);
 }
 
-int clgan_conv_generic(clgan_graph *g, clgan_op op, int a, int b, int stride, int pad_h, int pad_w, int out_pad_h,
-                       int out_pad_w, int ndim, const int *shape) {
+int clgan_conv_generic(clgan_graph *g, clgan_op op, bool cm, int a, int b, int stride, int pad_h, int pad_w,
+                       int out_pad_h, int out_pad_w, int ndim, const int *shape) {
     int in[2] = {a, b};
     int i = clgan_graph_add(g, op, 2, in, ndim, shape);
     if (i < 0) return -1;
@@ -372,49 +372,66 @@ int clgan_conv_generic(clgan_graph *g, clgan_op op, int a, int b, int stride, in
     N(g, i)->ip[2] = out_pad_h;
     N(g, i)->ip[3] = out_pad_w;
     N(g, i)->ip[4] = pad_w;
+    N(g, i)->ip[CLGAN_CONV_CM] = cm;
     return i;
 }
 
-clgan_node clgan_conv2d_pad(clgan_graph *g, clgan_node x, clgan_node w, int stride, int pad_h, int pad_w) {
+/* the (samples, channels) axes of a 4-D activation in either layout */
+#define SAMPLES(X, cm) ((X)->shape[(cm) ? 1 : 0])
+#define CHANNELS(X, cm) ((X)->shape[(cm) ? 0 : 1])
+
+clgan_node clgan_conv2d_layout(clgan_graph *g, clgan_node x, clgan_node w, int stride, int pad_h, int pad_w,
+                               bool channel_major) {
     int in[2] = {x, w};
     if (!clgan_graph_ok(g, 2, in)) return -1;
     const clgan_gnode *X = N(g, x), *W = N(g, w);
-    if (X->ndim != 4 || W->ndim != 4 || X->shape[1] != W->shape[1] || stride < 1 || pad_h < 0 || pad_w < 0 ||
+    bool cm = channel_major;
+    if (X->ndim != 4 || W->ndim != 4 || CHANNELS(X, cm) != W->shape[1] || stride < 1 || pad_h < 0 || pad_w < 0 ||
         X->shape[2] + 2 * pad_h < W->shape[2] || X->shape[3] + 2 * pad_w < W->shape[3]) {
         char sx[64], sw[64];
         shape_str(X, sx, sizeof sx);
         shape_str(W, sw, sizeof sw);
         return clgan_graph_fail(g, CLGAN_ERR(CLGAN_ERR_INVALID_ARG,
-                                             "conv2d: input %s, weight %s, stride %d, padding %d, %d do not fit", sx,
-                                             sw, stride, pad_h, pad_w));
+                                             "conv2d: input %s%s, weight %s, stride %d, padding %d, %d do not fit", sx,
+                                             cm ? " (channel-major)" : "", sw, stride, pad_h, pad_w));
     }
-    int shape[4] = {X->shape[0], W->shape[0], (X->shape[2] + 2 * pad_h - W->shape[2]) / stride + 1,
-                    (X->shape[3] + 2 * pad_w - W->shape[3]) / stride + 1};
-    return clgan_conv_generic(g, CLGAN_OP_CONV2D, x, w, stride, pad_h, pad_w, 0, 0, 4, shape);
+    int p = (X->shape[2] + 2 * pad_h - W->shape[2]) / stride + 1, q = (X->shape[3] + 2 * pad_w - W->shape[3]) / stride + 1;
+    int shape[4] = {cm ? W->shape[0] : X->shape[0], cm ? X->shape[1] : W->shape[0], p, q};
+    return clgan_conv_generic(g, CLGAN_OP_CONV2D, cm, x, w, stride, pad_h, pad_w, 0, 0, 4, shape);
+}
+
+clgan_node clgan_conv2d_pad(clgan_graph *g, clgan_node x, clgan_node w, int stride, int pad_h, int pad_w) {
+    return clgan_conv2d_layout(g, x, w, stride, pad_h, pad_w, false);
 }
 
 clgan_node clgan_conv2d(clgan_graph *g, clgan_node x, clgan_node w, int stride, int pad) {
-    return clgan_conv2d_pad(g, x, w, stride, pad, pad);
+    return clgan_conv2d_layout(g, x, w, stride, pad, pad, false);
 }
 
-clgan_node clgan_conv_transpose2d(clgan_graph *g, clgan_node x, clgan_node w, int stride, int pad, int out_pad) {
+clgan_node clgan_conv_transpose2d_layout(clgan_graph *g, clgan_node x, clgan_node w, int stride, int pad, int out_pad,
+                                         bool channel_major) {
     int in[2] = {x, w};
     if (!clgan_graph_ok(g, 2, in)) return -1;
     const clgan_gnode *X = N(g, x), *W = N(g, w);
+    bool cm = channel_major;
     int ho = X->ndim == 4 && W->ndim == 4 ? (X->shape[2] - 1) * stride - 2 * pad + W->shape[2] + out_pad : 0;
     int wo = X->ndim == 4 && W->ndim == 4 ? (X->shape[3] - 1) * stride - 2 * pad + W->shape[3] + out_pad : 0;
-    if (X->ndim != 4 || W->ndim != 4 || X->shape[1] != W->shape[0] || stride < 1 || pad < 0 || out_pad < 0 ||
+    if (X->ndim != 4 || W->ndim != 4 || CHANNELS(X, cm) != W->shape[0] || stride < 1 || pad < 0 || out_pad < 0 ||
         out_pad >= stride || ho < 1 || wo < 1) {
         char sx[64], sw[64];
         shape_str(X, sx, sizeof sx);
         shape_str(W, sw, sizeof sw);
         return clgan_graph_fail(g, CLGAN_ERR(CLGAN_ERR_INVALID_ARG,
-                                             "conv_transpose2d: input %s, weight %s, stride %d, padding %d, output "
+                                             "conv_transpose2d: input %s%s, weight %s, stride %d, padding %d, output "
                                              "padding %d do not fit",
-                                             sx, sw, stride, pad, out_pad));
+                                             sx, cm ? " (channel-major)" : "", sw, stride, pad, out_pad));
     }
-    int shape[4] = {X->shape[0], W->shape[1], ho, wo};
-    return clgan_conv_generic(g, CLGAN_OP_CONV_T2D, x, w, stride, pad, pad, out_pad, out_pad, 4, shape);
+    int shape[4] = {cm ? W->shape[1] : X->shape[0], cm ? X->shape[1] : W->shape[1], ho, wo};
+    return clgan_conv_generic(g, CLGAN_OP_CONV_T2D, cm, x, w, stride, pad, pad, out_pad, out_pad, 4, shape);
+}
+
+clgan_node clgan_conv_transpose2d(clgan_graph *g, clgan_node x, clgan_node w, int stride, int pad, int out_pad) {
+    return clgan_conv_transpose2d_layout(g, x, w, stride, pad, out_pad, false);
 }
 
 /* ---- pooling ---- */
@@ -483,6 +500,18 @@ clgan_node clgan_permute(clgan_graph *g, clgan_node x, const int *perm) {
         seen |= 1 << perm[k];
         shape[k] = X->shape[perm[k]];
     }
+    /* a permutation that moves only axes of size 1 keeps the order of memory: a view */
+    bool in_order = true;
+    for (int k = 0, last = -1; k < X->ndim && in_order; k++) {
+        if (X->shape[perm[k]] == 1) continue;
+        in_order = perm[k] > last;
+        last = perm[k];
+    }
+    if (in_order) return clgan_reshape(g, x, X->ndim, shape);
+    /* one that undoes x's own permutation: x's input */
+    bool undoes = X->kind == NODE_OP && X->op == CLGAN_OP_PERMUTE;
+    for (int k = 0; k < X->ndim && undoes; k++) undoes = X->ip[perm[k]] == k;
+    if (undoes) return X->in[0];
     int i = clgan_graph_add(g, CLGAN_OP_PERMUTE, 1, &x, X->ndim, shape);
     if (i >= 0)
         for (int k = 0; k < X->ndim; k++) N(g, i)->ip[k] = perm[k];
@@ -558,33 +587,40 @@ static int ema(clgan_graph *g, int running, int value, float momentum) {
     return i;
 }
 
-clgan_node clgan_batchnorm(clgan_graph *g, clgan_node x, clgan_node gamma, clgan_node beta, clgan_node run_mean,
-                           clgan_node run_var, bool training, float momentum, float eps) {
+clgan_node clgan_batchnorm_axis(clgan_graph *g, clgan_node x, int axis, clgan_node gamma, clgan_node beta,
+                                clgan_node run_mean, clgan_node run_var, bool training, float momentum, float eps) {
     int in[5] = {x, gamma, beta, run_mean, run_var};
     if (!clgan_graph_ok(g, 5, in)) return -1;
     /* (nodes may move as the graph grows: copy what is needed of x first) */
-    int ndim = N(g, x)->ndim, channels = N(g, x)->shape[1];
+    int ndim = N(g, x)->ndim;
+    if ((ndim != 2 && ndim != 4) || axis < 0 || axis > 1)
+        return clgan_graph_fail(g, CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "batchnorm takes (N, F) or (N, C, H, W) with the "
+                                             "features on axis 1, or (C, N, H, W) on axis 0"));
+    int channels = N(g, x)->shape[axis];
     double count = (double)clgan_node_numel(g, x) / (double)channels;
-    if (ndim != 2 && ndim != 4)
-        return clgan_graph_fail(g, CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "batchnorm takes (N, F) or (N, C, H, W)"));
     int mean, var;
     if (training) {
-        /* batch statistics over N (and H, W), per feature/channel (axis 1) */
-        mean = clgan_mean_axes(g, x, 1, 1);
-        int xc = sub_axis(g, x, mean, 1);
-        var = clgan_mean_axes(g, clgan_square(g, xc), 1, 1);
+        /* batch statistics over N (and H, W), per feature/channel */
+        mean = clgan_mean_axes(g, x, axis, 1);
+        int xc = sub_axis(g, x, mean, axis);
+        var = clgan_mean_axes(g, clgan_square(g, xc), axis, 1);
         /* running variance is the unbiased estimate, as in PyTorch; momentum
          * 0 uses batch statistics without updating the running ones */
         if (momentum > 0) {
             ema(g, run_mean, mean, momentum);
             ema(g, run_var, clgan_scale(g, var, count > 1 ? (float)(count / (count - 1)) : 1.0f), momentum);
         }
-        int xhat = div_axis(g, xc, clgan_sqrt(g, clgan_affine(g, var, 1.0f, eps)), 1);
-        return clgan_add_axis(g, clgan_mul_axis(g, xhat, gamma, 1), beta, 1);
+        int xhat = div_axis(g, xc, clgan_sqrt(g, clgan_affine(g, var, 1.0f, eps)), axis);
+        return clgan_add_axis(g, clgan_mul_axis(g, xhat, gamma, axis), beta, axis);
     }
-    int xc = sub_axis(g, x, run_mean, 1);
-    int xhat = div_axis(g, xc, clgan_sqrt(g, clgan_affine(g, run_var, 1.0f, eps)), 1);
-    return clgan_add_axis(g, clgan_mul_axis(g, xhat, gamma, 1), beta, 1);
+    int xc = sub_axis(g, x, run_mean, axis);
+    int xhat = div_axis(g, xc, clgan_sqrt(g, clgan_affine(g, run_var, 1.0f, eps)), axis);
+    return clgan_add_axis(g, clgan_mul_axis(g, xhat, gamma, axis), beta, axis);
+}
+
+clgan_node clgan_batchnorm(clgan_graph *g, clgan_node x, clgan_node gamma, clgan_node beta, clgan_node run_mean,
+                           clgan_node run_var, bool training, float momentum, float eps) {
+    return clgan_batchnorm_axis(g, x, 1, gamma, beta, run_mean, run_var, training, momentum, eps);
 }
 
 clgan_node clgan_layernorm(clgan_graph *g, clgan_node x, clgan_node gamma, clgan_node beta, float eps) {

@@ -94,9 +94,9 @@ bool clgan_graph_ok(clgan_graph *g, int nin, const int *in);
 int clgan_binary_bcast(clgan_graph *g, clgan_op op, int a, int b, int outer, int mid, int inner);
 int clgan_sum_to(clgan_graph *g, int x, int ndim, const int *shape, int outer, int mid, int inner);
 int clgan_expand_to(clgan_graph *g, int b, int ndim, const int *shape, int outer, int mid, int inner);
-/* out_pad_h/w: CONV_T2D's output padding per dimension */
-int clgan_conv_generic(clgan_graph *g, clgan_op op, int a, int b, int stride, int pad_h, int pad_w, int out_pad_h, int out_pad_w,
-                       int ndim, const int *shape);
+/* out_pad_h/w: CONV_T2D's output padding per dimension; cm: channel-major activations (ip5) */
+int clgan_conv_generic(clgan_graph *g, clgan_op op, bool cm, int a, int b, int stride, int pad_h, int pad_w,
+                       int out_pad_h, int out_pad_w, int ndim, const int *shape);
 /* a pooling node (the four pooling ops and MAX_POOL2D_GATHER): kernel k,
  * stride, padding, count_include_pad (AVG_POOL2D*; 0 for the others) */
 int clgan_pool_node(clgan_graph *g, clgan_op op, int nin, const int *in, int k, int stride, int pad, int include_pad,

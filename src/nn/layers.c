@@ -50,13 +50,17 @@ clgan_node clgan_nn_linear(clgan_nn *c, const char *name, clgan_node x, int out,
     return named(c, name, bias ? clgan_add_axis(c->g, y, fail_on(c, bias_param(c, name, out, in)), 1) : y);
 }
 
+/* the channel axis of a 4-D activation */
+static int channel_axis(const clgan_nn *c, int ndim) { return c->channel_major && ndim == 4 ? 0 : 1; }
+
 clgan_node clgan_nn_conv2d(clgan_nn *c, const char *name, clgan_node x, int out, int k, int stride, int pad, bool bias) {
     if (clgan_graph_status(c->g) != CLGAN_OK || x < 0) return -1;
     int nd, shape[4];
     clgan_node_shape(c->g, x, &nd, shape);
-    int w = fail_on(c, weight(c, name, 4, (int[]){out, shape[1], k, k}, shape[1] * k * k));
-    int y = clgan_conv2d(c->g, x, w, stride, pad);
-    return named(c, name, bias ? clgan_add_axis(c->g, y, fail_on(c, bias_param(c, name, out, shape[1] * k * k)), 1) : y);
+    int ax = channel_axis(c, nd), in = shape[ax];
+    int w = fail_on(c, weight(c, name, 4, (int[]){out, in, k, k}, in * k * k));
+    int y = clgan_conv2d_layout(c->g, x, w, stride, pad, pad, ax == 0);
+    return named(c, name, bias ? clgan_add_axis(c->g, y, fail_on(c, bias_param(c, name, out, in * k * k)), ax) : y);
 }
 
 clgan_node clgan_nn_conv_t2d(clgan_nn *c, const char *name, clgan_node x, int out, int k, int stride, int pad,
@@ -64,29 +68,36 @@ clgan_node clgan_nn_conv_t2d(clgan_nn *c, const char *name, clgan_node x, int ou
     if (clgan_graph_status(c->g) != CLGAN_OK || x < 0) return -1;
     int nd, shape[4];
     clgan_node_shape(c->g, x, &nd, shape);
+    int ax = channel_axis(c, nd);
     /* PyTorch's fan-in for a transposed convolution's weight (C_in, C_out, k, k) is C_out k k */
-    int w = fail_on(c, weight(c, name, 4, (int[]){shape[1], out, k, k}, out * k * k));
-    int y = clgan_conv_transpose2d(c->g, x, w, stride, pad, 0);
-    return named(c, name, bias ? clgan_add_axis(c->g, y, fail_on(c, bias_param(c, name, out, out * k * k)), 1) : y);
+    int w = fail_on(c, weight(c, name, 4, (int[]){shape[ax], out, k, k}, out * k * k));
+    int y = clgan_conv_transpose2d_layout(c->g, x, w, stride, pad, 0, ax == 0);
+    return named(c, name, bias ? clgan_add_axis(c->g, y, fail_on(c, bias_param(c, name, out, out * k * k)), ax) : y);
 }
 
 clgan_node clgan_nn_batchnorm(clgan_nn *c, const char *name, clgan_node x) {
     if (clgan_graph_status(c->g) != CLGAN_OK || x < 0) return -1;
     int nd, shape[4];
     clgan_node_shape(c->g, x, &nd, shape);
-    int f[1] = {shape[1]};
+    int ax = channel_axis(c, nd);
+    int f[1] = {shape[ax]};
     int gamma = c->init == CLGAN_INIT_DCGAN ? declare(c, c->params, name, "weight", 1, f, CLGAN_INIT_NORMAL_ONE, 0.02f, true)
                                             : declare(c, c->params, name, "weight", 1, f, CLGAN_INIT_ONES, 0, true);
     int beta = declare(c, c->params, name, "bias", 1, f, CLGAN_INIT_ZEROS, 0, true);
     int rm = declare(c, c->buffers, name, "running_mean", 1, f, CLGAN_INIT_ZEROS, 0, false);
     int rv = declare(c, c->buffers, name, "running_var", 1, f, CLGAN_INIT_ONES, 0, false);
     const float eps = 1e-5f; /* PyTorch's BatchNorm default */
-    return named(c, name, clgan_batchnorm(c->g, x, fail_on(c, gamma), fail_on(c, beta), fail_on(c, rm), fail_on(c, rv),
-                                          c->training, c->update_stats ? 0.1f : 0.0f, eps));
+    return named(c, name, clgan_batchnorm_axis(c->g, x, ax, fail_on(c, gamma), fail_on(c, beta), fail_on(c, rm),
+                                               fail_on(c, rv), c->training, c->update_stats ? 0.1f : 0.0f, eps));
 }
 
 clgan_node clgan_nn_layernorm(clgan_nn *c, const char *name, clgan_node x) {
     if (clgan_graph_status(c->g) != CLGAN_OK || x < 0) return -1;
+    if (c->channel_major) {
+        clgan_graph_record_error(c->g, CLGAN_ERR(CLGAN_ERR_UNSUPPORTED, "%s%s: layer normalisation takes sample-major "
+                                                 "(N, C, H, W) activations", c->prefix ? c->prefix : "", name));
+        return -1;
+    }
     int nd, shape[4];
     clgan_node_shape(c->g, x, &nd, shape);
     int gamma = declare(c, c->params, name, "weight", nd - 1, shape + 1, CLGAN_INIT_ONES, 0, true);

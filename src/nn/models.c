@@ -12,10 +12,19 @@
  *
  * Conditioning: the generator takes [z, embedding(y)]; the discriminator adds
  * the projection term <embedding(y), h> to its logit ("cGANs with Projection Discriminator", 2018),
- * with h its last features. */
+ * with h its last features.
+ *
+ * Layout: inside the DCGANs the activations are channel-major (C, N, H, W),
+ * the order the convolutions' GEMMs read and write, so no layout pass runs
+ * between layers; the networks take and give (N, C, H, W) (TO_CM below). */
 #include "clgan/nn.h"
 
 #include <stdio.h>
+
+/* (N, C, H, W) <-> (C, N, H, W): the DCGANs keep their activations
+ * channel-major (clgan_conv2d_layout) and convert at the edges; with one
+ * channel or one sample the conversion is a reshape (clgan_permute). */
+static const int TO_CM[4] = {1, 0, 2, 3};
 
 /* the starting resolution and the number of doublings for an image size */
 static bool dcgan_plan(int size, int *start, int *ups) {
@@ -156,7 +165,10 @@ clgan_node clgan_generator(clgan_nn *c, const clgan_model_config *m, clgan_node 
     int start, ups;
     dcgan_plan(m->image_size, &start, &ups);
     clgan_node_shape(g, x, &nd, shape);
-    x = clgan_reshape(g, x, 4, (int[]){n, shape[1], 1, 1});
+    /* channel-major inside: (F, N, 1, 1) in, (C, N, S, S) out */
+    x = clgan_permute(g, clgan_reshape(g, x, 4, (int[]){n, shape[1], 1, 1}), TO_CM);
+    bool was = c->channel_major;
+    c->channel_major = true;
     int ch = m->width << (ups - 1);
     /* 1x1 -> start x start, then doublings down to the image */
     x = act_g(c, clgan_nn_batchnorm(c, "bn0", clgan_nn_conv_t2d(c, "convt0", x, ch, start, 1, 0, false)));
@@ -168,7 +180,9 @@ clgan_node clgan_generator(clgan_nn *c, const clgan_model_config *m, clgan_node 
         x = act_g(c, clgan_nn_batchnorm(c, name, y));
     }
     snprintf(name, sizeof name, "convt%d", ups);
-    return clgan_tanh(g, clgan_nn_conv_t2d(c, name, x, m->channels, 4, 2, 1, false));
+    x = clgan_tanh(g, clgan_nn_conv_t2d(c, name, x, m->channels, 4, 2, 1, false));
+    c->channel_major = was;
+    return clgan_permute(g, x, TO_CM); /* its own inverse */
 }
 
 clgan_node clgan_discriminator(clgan_nn *c, const clgan_model_config *m, clgan_node x, clgan_node labels) {
@@ -191,7 +205,10 @@ clgan_node clgan_discriminator(clgan_nn *c, const clgan_model_config *m, clgan_n
     int start, ups;
     dcgan_plan(m->image_size, &start, &ups);
     int ch = m->width;
-    h = act_d(c, clgan_nn_conv2d(c, "conv0", x, ch, 4, 2, 1, false));
+    /* channel-major inside, but for layer normalisation, which normalises each sample */
+    bool was = c->channel_major, cm = m->d_norm != CLGAN_NORM_LAYER;
+    c->channel_major = cm;
+    h = act_d(c, clgan_nn_conv2d(c, "conv0", cm ? clgan_permute(g, x, TO_CM) : x, ch, 4, 2, 1, false));
     for (int i = 1; i < ups; i++) {
         ch *= 2;
         snprintf(name, sizeof name, "conv%d", i);
@@ -201,8 +218,11 @@ clgan_node clgan_discriminator(clgan_nn *c, const clgan_model_config *m, clgan_n
     }
     /* start x start -> 1 logit; the projection uses the flattened features */
     snprintf(name, sizeof name, "conv%d", ups);
+    /* one channel: (1, N, 1, 1) is (N, 1) in either layout */
     int logit = clgan_reshape(g, clgan_nn_conv2d(c, name, h, 1, start, 1, 0, true), 2, (int[]){n, 1});
+    c->channel_major = was;
     if (m->classes <= 0 || labels < 0) return logit;
     int feat = (int)(clgan_node_numel(g, h) / (size_t)n);
+    if (cm) h = clgan_permute(g, h, TO_CM);
     return project(c, m, logit, clgan_reshape(g, h, 2, (int[]){n, feat}), labels);
 }

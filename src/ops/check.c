@@ -190,41 +190,52 @@ static long long conv_out(long long in, long long k, long long s, long long p) {
     return in + 2 * p >= k ? (in + 2 * p - k) / s + 1 : 0;
 }
 
+clgan_conv_act clgan_conv_act_of(const clgan_op_tensor *t, bool channel_major) {
+    clgan_conv_act a = {channel_major ? t->shape[1] : t->shape[0], channel_major ? t->shape[0] : t->shape[1],
+                        t->shape[2], t->shape[3], 0, 0};
+    size_t hw = (size_t)a.h * (size_t)a.w;
+    a.sn = channel_major ? hw : (size_t)a.c * hw;
+    a.sc = channel_major ? (size_t)a.n * hw : hw;
+    return a;
+}
+
 /* CONV2D        x (N,C,H,W), w (K,C,R,S) -> y (N,K,P,Q), P = (H + 2ph - R)/s + 1, Q = (W + 2pw - S)/s + 1
  * CONV_T2D      x (N,C,H,W), w (C,K,R,S) -> y (N,K,Ho,Wo), Ho = (H - 1)s - 2ph + R + ip2, Wo likewise with pw, ip3
  * CONV2D_GRAD_W x (N,C,H,W), dy (N,K,P,Q) -> dw (K,C,R,S), P, Q as for CONV2D
- * stride ip0 >= 1, paddings ph = ip1, pw = ip4 >= 0, output paddings >= 0; the padded
- * image (the input, or CONV_T2D's output) stays below 2^31 on each axis,
- * so the int index arithmetic of the reference and the kernels holds. */
+ * stride ip0 >= 1, paddings ph = ip1, pw = ip4 >= 0, output paddings >= 0;
+ * ip5 0, or 1 for channel-major activations (x, y, dy stored (C,N,H,W):
+ * clgan_conv_act_of). The padded image (the input, or CONV_T2D's output)
+ * stays below 2^31 on each axis, so the int index arithmetic of the
+ * reference and the kernels holds. */
 static clgan_status check_conv(const clgan_op_call *c, const arg *x, const arg *w, const arg *y) {
     clgan_status st;
     if ((st = want_full(x, 4)) != CLGAN_OK || (st = want_full(w, 4)) != CLGAN_OK || (st = want_full(y, 4)) != CLGAN_OK)
         return st;
-    bool t = c->op == CLGAN_OP_CONV_T2D;
-    int s = c->ip[0], ph = c->ip[1], pw = c->ip[4];
+    bool t = c->op == CLGAN_OP_CONV_T2D, gw = c->op == CLGAN_OP_CONV2D_GRAD_W;
+    int s = c->ip[0], ph = c->ip[1], pw = c->ip[4], cm = c->ip[CLGAN_CONV_CM];
     char opad[40] = "";
     if (t) snprintf(opad, sizeof opad, ", output padding %d, %d", c->ip[2], c->ip[3]);
     if (s < 1 || ph < 0 || pw < 0 || (t && (c->ip[2] < 0 || c->ip[3] < 0)))
         return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "stride %d, padding %d, %d%s: want a stride >= 1 and paddings >= 0", s,
                          ph, pw, opad);
-    const int *X = x->t->shape, *Wt = w->t->shape, *Y = y->t->shape;
+    if (cm != 0 && cm != 1)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "layout %d: want 0 (N,C,H,W) or 1 (channel-major, C,N,H,W)", cm);
+    /* the activations as (samples, channels, h, w) whatever their layout; the weight as stored */
+    clgan_conv_act X = clgan_conv_act_of(x->t, cm), A = clgan_conv_act_of(gw ? w->t : y->t, cm);
+    const int *Wt = gw ? y->t->shape : w->t->shape;
     bool fit;
-    const clgan_op_tensor *padded = t ? y->t : x->t;
-    if ((long long)padded->shape[2] + 2LL * ph > INT_MAX || (long long)padded->shape[3] + 2LL * pw > INT_MAX)
+    const clgan_conv_act *padded = t ? &A : &X;
+    if ((long long)padded->h + 2LL * ph > INT_MAX || (long long)padded->w + 2LL * pw > INT_MAX)
         fit = false;
-    else if (c->op == CLGAN_OP_CONV2D)
-        fit = Wt[1] == X[1] && Y[0] == X[0] && Y[1] == Wt[0] && Y[2] == conv_out(X[2], Wt[2], s, ph) &&
-              Y[3] == conv_out(X[3], Wt[3], s, pw);
-    else if (t)
-        fit = Wt[0] == X[1] && Y[0] == X[0] && Y[1] == Wt[1] &&
-              Y[2] == ((long long)X[2] - 1) * s - 2LL * ph + Wt[2] + c->ip[2] &&
-              Y[3] == ((long long)X[3] - 1) * s - 2LL * pw + Wt[3] + c->ip[3];
-    else /* GRAD_W: w is dy, y is dw */
-        fit = Wt[0] == X[0] && Y[0] == Wt[1] && Y[1] == X[1] && Wt[2] == conv_out(X[2], Y[2], s, ph) &&
-              Wt[3] == conv_out(X[3], Y[3], s, pw);
+    else if (t) /* A is y */
+        fit = Wt[0] == X.c && A.n == X.n && A.c == Wt[1] && A.h == ((long long)X.h - 1) * s - 2LL * ph + Wt[2] + c->ip[2] &&
+              A.w == ((long long)X.w - 1) * s - 2LL * pw + Wt[3] + c->ip[3];
+    else /* CONV2D (A is y) and GRAD_W (A is dy, Wt is dw) */
+        fit = Wt[1] == X.c && A.n == X.n && A.c == Wt[0] && A.h == conv_out(X.h, Wt[2], s, ph) &&
+              A.w == conv_out(X.w, Wt[3], s, pw);
     if (!fit)
-        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "shapes do not fit: x %s, %s %s, stride %d, pad %d, %d%s -> %s %s",
-                         x->s, w->name, w->s, s, ph, pw, opad, y->name, y->s);
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "shapes do not fit: x %s, %s %s, stride %d, pad %d, %d%s%s -> %s %s",
+                         x->s, w->name, w->s, s, ph, pw, opad, cm ? ", channel-major" : "", y->name, y->s);
     return CLGAN_OK;
 }
 

@@ -15,7 +15,9 @@
  * GEMMs large (a per-sample GEMM of the last DCGAN layers has P*Q = 16) and
  * needs no batched GEMM with a shared operand, which CLBlast would copy once
  * per sample. With nb = 1 the sample-major and channel-major orders coincide
- * and the GEMM reads or writes the tensor itself. */
+ * and the GEMM reads or writes the tensor itself; with channel-major
+ * activations (ip5: x, y, dy stored (C,N,H,W), as the built-in DCGANs keep
+ * them) Y', x' and dy' are the tensors themselves, and no swap runs. */
 #include "ops/fused.h"
 #include "core/sha256.h"
 #include "ops/ops.h"
@@ -102,17 +104,19 @@ static bool conv_specialise(const clgan_device *d) {
 }
 
 /* Launches kernel `which` of cl/conv.cl with CONV_ARGS (out at oo, in at io,
- * then the twelve sizes sz) on `global` work-items, building its specialised
+ * then the NSZ sizes sz) on `global` work-items, building its specialised
  * form for these sizes first when it has none yet. */
-static clgan_status conv_launch(clgan_device *d, int which, cl_mem out, int oo, cl_mem in, int io, const int sz[12],
+enum { NSZ = 14 };
+static clgan_status conv_launch(clgan_device *d, int which, cl_mem out, int oo, cl_mem in, int io, const int sz[NSZ],
                                 size_t global, size_t local) {
-    static const char *const names[12] = {"nb_", "C_", "H_", "W_", "R_", "S_", "P_", "Q_", "s_", "ph_", "pw_", "blk_"};
+    static const char *const names[NSZ] = {"nb_", "C_", "H_", "W_", "R_", "S_", "P_",
+                                           "Q_",  "s_", "ph_", "pw_", "blk_", "sn_", "sc_"};
     const char *kernel = conv_kernel[which];
     char spec[48], defines[512];
     clgan_status st = CLGAN_OK;
     if (conv_specialise(d)) {
         int len = snprintf(defines, sizeof defines, "#define CONV_SPEC 1\n#define CONV_ONLY %d\n", which);
-        for (int i = 0; i < 12; i++)
+        for (int i = 0; i < NSZ; i++)
             len += snprintf(defines + len, sizeof defines - (size_t)len, "#define CV_%s %d\n", names[i], sz[i]);
         clgan_sha256 h;
         uint8_t dig[32];
@@ -129,32 +133,32 @@ static clgan_status conv_launch(clgan_device *d, int which, cl_mem out, int oo, 
         }
         kernel = spec;
     }
-    clgan_cl_arg args[16] = {CLARG(out), CLARG(oo), CLARG(in), CLARG(io)};
-    for (int i = 0; i < 12; i++) args[4 + i] = CLARG(sz[i]);
-    return clgan_cl_launch(d, kernel, global, local, 16, args);
+    clgan_cl_arg args[4 + NSZ] = {CLARG(out), CLARG(oo), CLARG(in), CLARG(io)};
+    for (int i = 0; i < NSZ; i++) args[4 + i] = CLARG(sz[i]);
+    return clgan_cl_launch(d, kernel, global, local, 4 + NSZ, args);
 }
 
-/* col (C*R*S, nb*P*Q) at co = im2col of x (nb, C, H, W) at xo */
+/* col (C*R*S, nb*P*Q) at co = im2col of nb samples of x (C channels of H x W; x[n, c] at xo + n*sn + c*sc) */
 static clgan_status im2col(clgan_device *d, cl_mem col, int co, cl_mem x, int xo, int nb, int C, int H, int W, int R,
-                           int S, int P, int Q, int s, int ph, int pw) {
-    const int sz[12] = {nb, C, H, W, R, S, P, Q, s, ph, pw, 1};
+                           int S, int P, int Q, int s, int ph, int pw, int sn, int sc) {
+    const int sz[NSZ] = {nb, C, H, W, R, S, P, Q, s, ph, pw, 1, sn, sc};
     if (clgan_cl_cpu_forms(d)) /* a row each */
         return conv_launch(d, IM2COL_ROWS, col, co, x, xo, sz, (size_t)C * R * S, clgan_cl_cpu_group(d, (size_t)C * R * S));
     return conv_launch(d, IM2COL_COLS, col, co, x, xo, sz, (size_t)nb * P * Q, WG); /* a column each */
 }
 
-/* y (nb, K, Ho, Wo) at yo = col2im of col (K*R*S, nb*H*W) at co */
+/* nb samples of y (K channels of Ho x Wo; y[n, k] at yo + n*sn + k*sc) = col2im of col (K*R*S, nb*H*W) at co */
 static clgan_status col2im(clgan_device *d, cl_mem y, int yo, cl_mem col, int co, int nb, int K, int Ho, int Wo,
-                           int R, int S, int H, int W, int s, int ph, int pw) {
+                           int R, int S, int H, int W, int s, int ph, int pw, int sn, int sc) {
     if (clgan_cl_cpu_forms(d)) { /* a channel and block of samples each, blocks enough to fill the cores */
         size_t want = 4 * (size_t)(d->info.compute_units ? d->info.compute_units : 1);
         int blocks = K >= (int)want ? 1 : (int)((want + (size_t)K - 1) / (size_t)K);
         if (blocks > nb) blocks = nb;
-        const int blk = (nb + blocks - 1) / blocks, sz[12] = {nb, K, Ho, Wo, R, S, H, W, s, ph, pw, blk};
+        const int blk = (nb + blocks - 1) / blocks, sz[NSZ] = {nb, K, Ho, Wo, R, S, H, W, s, ph, pw, blk, sn, sc};
         size_t items = (size_t)K * (size_t)((nb + blk - 1) / blk);
         return conv_launch(d, COL2IM_STREAM, y, yo, col, co, sz, items, clgan_cl_cpu_group(d, items));
     }
-    const int sz[12] = {nb, K, Ho, Wo, R, S, H, W, s, ph, pw, 1};
+    const int sz[NSZ] = {nb, K, Ho, Wo, R, S, H, W, s, ph, pw, 1, sn, sc};
     return conv_launch(d, COL2IM_PIXELS, y, yo, col, co, sz, (size_t)nb * Ho * Wo, WG); /* a pixel each */
 }
 
@@ -169,30 +173,39 @@ clgan_status cl_matmul(clgan_device *d, const clgan_op_call *c) {
                  (size_t)b->shape[1], 0.0f, y->buf->mem, y->off, N);
 }
 
+/* In the channel-major layout (ip5) a chunk of m samples is a block of
+ * columns of the (channels, N*pixels) matrix each activation already is:
+ * the GEMMs read and write it in place with a leading dimension of N*pixels,
+ * and no layout swap runs. In the sample-major one, a chunk of one sample
+ * is that matrix too; a larger chunk goes through the scratch buffer and
+ * conv_swap01. */
+
 /* x (N,C,H,W), w (K,C,R,S) -> y (N,K,P,Q) */
 clgan_status cl_conv2d(clgan_device *d, const clgan_op_call *c) {
     const clgan_op_tensor *x = &c->in[0], *w = &c->in[1], *y = &c->out;
     clgan_status st;
-    int N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
-    int K = w->shape[0], R = w->shape[2], S = w->shape[3], P = y->shape[2], Q = y->shape[3];
+    bool cm = c->ip[CLGAN_CONV_CM];
+    const clgan_conv_act X = clgan_conv_act_of(x, cm), Y = clgan_conv_act_of(y, cm);
+    int N = X.n, C = X.c, H = X.h, W = X.w, K = Y.c, P = Y.h, Q = Y.w, R = w->shape[2], S = w->shape[3];
     int s = c->ip[0], ph = c->ip[1], pw = c->ip[4];
     size_t crs = (size_t)C * R * S, pq = (size_t)P * Q;
     int nb = 1;
-    if ((st = chunk_samples(d, (crs + (size_t)K) * pq, N, &nb)) != CLGAN_OK) return st;
-    /* scratch: col (CRS, nb*PQ), then Y' (K, nb*PQ) when nb > 1 */
+    if ((st = chunk_samples(d, (crs + (cm ? 0 : (size_t)K)) * pq, N, &nb)) != CLGAN_OK) return st;
+    /* scratch: col (CRS, nb*PQ), then Y' (K, nb*PQ) when it must be swapped */
     size_t prod_off = (size_t)nb * crs * pq;
+    bool swap = !cm && nb > 1;
     cl_mem scratch = NULL;
-    st = clgan_device_scratch(d, (prod_off + (nb > 1 ? (size_t)nb * K * pq : 0)) * sizeof(float), &scratch);
+    st = clgan_device_scratch(d, (prod_off + (swap ? (size_t)nb * K * pq : 0)) * sizeof(float), &scratch);
     for (int n0 = 0; n0 < N && st == CLGAN_OK; n0 += nb) {
         int m = N - n0 < nb ? N - n0 : nb;
-        int xo = (int)(x->off + (size_t)n0 * C * H * W), yo = (int)(y->off + (size_t)n0 * K * pq);
-        st = im2col(d, scratch, 0, x->buf->mem, xo, m, C, H, W, R, S, P, Q, s, ph, pw);
+        size_t cols = (size_t)m * pq;
+        int xo = (int)(x->off + (size_t)n0 * X.sn), yo = (int)(y->off + (size_t)n0 * Y.sn);
+        st = im2col(d, scratch, 0, x->buf->mem, xo, m, C, H, W, R, S, P, Q, s, ph, pw, (int)X.sn, (int)X.sc);
         if (st != CLGAN_OK) break;
-        if (m == 1) {
-            st = sgemm(d, false, false, (size_t)K, pq, crs, w->buf->mem, w->off, crs, scratch, 0, pq, 0.0f, y->buf->mem,
-                       (size_t)yo, pq);
+        if (!swap) { /* y's rows (K, N*PQ) or (K, PQ) of one sample */
+            st = sgemm(d, false, false, (size_t)K, cols, crs, w->buf->mem, w->off, crs, scratch, 0, cols, 0.0f,
+                       y->buf->mem, (size_t)yo, cm ? (size_t)N * pq : pq);
         } else {
-            size_t cols = (size_t)m * pq;
             st = sgemm(d, false, false, (size_t)K, cols, crs, w->buf->mem, w->off, crs, scratch, 0, cols, 0.0f,
                        scratch, prod_off, cols);
             if (st == CLGAN_OK) st = swap01(d, y->buf->mem, yo, scratch, (int)prod_off, K, m, (int)pq);
@@ -205,23 +218,25 @@ clgan_status cl_conv2d(clgan_device *d, const clgan_op_call *c) {
 clgan_status cl_conv_t2d(clgan_device *d, const clgan_op_call *c) {
     const clgan_op_tensor *x = &c->in[0], *w = &c->in[1], *y = &c->out;
     clgan_status st;
-    int N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
-    int K = w->shape[1], R = w->shape[2], S = w->shape[3], Ho = y->shape[2], Wo = y->shape[3];
+    bool cm = c->ip[CLGAN_CONV_CM];
+    const clgan_conv_act X = clgan_conv_act_of(x, cm), Y = clgan_conv_act_of(y, cm);
+    int N = X.n, C = X.c, H = X.h, W = X.w, K = Y.c, Ho = Y.h, Wo = Y.w, R = w->shape[2], S = w->shape[3];
     int s = c->ip[0], ph = c->ip[1], pw = c->ip[4];
     size_t krs = (size_t)K * R * S, hw = (size_t)H * W;
     int nb = 1;
-    if ((st = chunk_samples(d, (krs + (size_t)C) * hw, N, &nb)) != CLGAN_OK) return st;
-    /* scratch: col (KRS, nb*HW), then x' (C, nb*HW) when nb > 1 */
+    if ((st = chunk_samples(d, (krs + (cm ? 0 : (size_t)C)) * hw, N, &nb)) != CLGAN_OK) return st;
+    /* scratch: col (KRS, nb*HW), then x' (C, nb*HW) when x must be swapped */
     size_t xt_off = (size_t)nb * krs * hw;
+    bool swap = !cm && nb > 1;
     cl_mem scratch = NULL;
-    st = clgan_device_scratch(d, (xt_off + (nb > 1 ? (size_t)nb * C * hw : 0)) * sizeof(float), &scratch);
+    st = clgan_device_scratch(d, (xt_off + (swap ? (size_t)nb * C * hw : 0)) * sizeof(float), &scratch);
     for (int n0 = 0; n0 < N && st == CLGAN_OK; n0 += nb) {
         int m = N - n0 < nb ? N - n0 : nb;
-        size_t xo = x->off + (size_t)n0 * C * hw, cols = (size_t)m * hw;
-        int yo = (int)(y->off + (size_t)n0 * K * Ho * Wo);
-        if (m == 1) {
-            st = sgemm(d, true, false, krs, cols, (size_t)C, w->buf->mem, w->off, krs, x->buf->mem, xo, cols, 0.0f,
-                       scratch, 0, cols);
+        size_t xo = x->off + (size_t)n0 * X.sn, cols = (size_t)m * hw;
+        int yo = (int)(y->off + (size_t)n0 * Y.sn);
+        if (!swap) { /* x's rows (C, N*HW) or (C, HW) of one sample */
+            st = sgemm(d, true, false, krs, cols, (size_t)C, w->buf->mem, w->off, krs, x->buf->mem, xo,
+                       cm ? (size_t)N * hw : hw, 0.0f, scratch, 0, cols);
         } else {
             st = swap01(d, scratch, (int)xt_off, x->buf->mem, (int)xo, m, C, (int)hw);
             if (st == CLGAN_OK)
@@ -229,7 +244,7 @@ clgan_status cl_conv_t2d(clgan_device *d, const clgan_op_call *c) {
                            scratch, 0, cols);
         }
         if (st != CLGAN_OK) break;
-        st = col2im(d, y->buf->mem, yo, scratch, 0, m, K, Ho, Wo, R, S, H, W, s, ph, pw);
+        st = col2im(d, y->buf->mem, yo, scratch, 0, m, K, Ho, Wo, R, S, H, W, s, ph, pw, (int)Y.sn, (int)Y.sc);
     }
     return st;
 }
@@ -238,26 +253,28 @@ clgan_status cl_conv_t2d(clgan_device *d, const clgan_op_call *c) {
 clgan_status cl_conv2d_grad_w(clgan_device *d, const clgan_op_call *c) {
     const clgan_op_tensor *x = &c->in[0], *dy = &c->in[1], *dw = &c->out;
     clgan_status st;
-    int N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
-    int K = dy->shape[1], P = dy->shape[2], Q = dy->shape[3], R = dw->shape[2], S = dw->shape[3];
+    bool cm = c->ip[CLGAN_CONV_CM];
+    const clgan_conv_act X = clgan_conv_act_of(x, cm), D = clgan_conv_act_of(dy, cm);
+    int N = X.n, C = X.c, H = X.h, W = X.w, K = D.c, P = D.h, Q = D.w, R = dw->shape[2], S = dw->shape[3];
     int s = c->ip[0], ph = c->ip[1], pw = c->ip[4];
     size_t crs = (size_t)C * R * S, pq = (size_t)P * Q;
     int nb = 1;
-    if ((st = chunk_samples(d, (crs + (size_t)K) * pq, N, &nb)) != CLGAN_OK) return st;
-    /* scratch: col (CRS, nb*PQ), then dy' (K, nb*PQ) when nb > 1 */
+    if ((st = chunk_samples(d, (crs + (cm ? 0 : (size_t)K)) * pq, N, &nb)) != CLGAN_OK) return st;
+    /* scratch: col (CRS, nb*PQ), then dy' (K, nb*PQ) when dy must be swapped */
     size_t dyt_off = (size_t)nb * crs * pq;
+    bool swap = !cm && nb > 1;
     cl_mem scratch = NULL;
-    st = clgan_device_scratch(d, (dyt_off + (nb > 1 ? (size_t)nb * K * pq : 0)) * sizeof(float), &scratch);
+    st = clgan_device_scratch(d, (dyt_off + (swap ? (size_t)nb * K * pq : 0)) * sizeof(float), &scratch);
     for (int n0 = 0; n0 < N && st == CLGAN_OK; n0 += nb) {
         int m = N - n0 < nb ? N - n0 : nb;
-        int xo = (int)(x->off + (size_t)n0 * C * H * W);
-        size_t dyo = dy->off + (size_t)n0 * K * pq, cols = (size_t)m * pq;
+        int xo = (int)(x->off + (size_t)n0 * X.sn);
+        size_t dyo = dy->off + (size_t)n0 * D.sn, cols = (size_t)m * pq;
         float beta = n0 == 0 ? 0.0f : 1.0f; /* the first chunk overwrites dw, the rest add to it */
-        st = im2col(d, scratch, 0, x->buf->mem, xo, m, C, H, W, R, S, P, Q, s, ph, pw);
+        st = im2col(d, scratch, 0, x->buf->mem, xo, m, C, H, W, R, S, P, Q, s, ph, pw, (int)X.sn, (int)X.sc);
         if (st != CLGAN_OK) break;
-        if (m == 1) {
-            st = sgemm(d, false, true, (size_t)K, crs, cols, dy->buf->mem, dyo, cols, scratch, 0, cols, beta,
-                       dw->buf->mem, dw->off, crs);
+        if (!swap) { /* dy's rows (K, N*PQ) or (K, PQ) of one sample */
+            st = sgemm(d, false, true, (size_t)K, crs, cols, dy->buf->mem, dyo, cm ? (size_t)N * pq : pq, scratch, 0,
+                       cols, beta, dw->buf->mem, dw->off, crs);
         } else {
             st = swap01(d, scratch, (int)dyt_off, dy->buf->mem, (int)dyo, m, K, (int)pq);
             if (st == CLGAN_OK)

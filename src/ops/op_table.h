@@ -56,7 +56,8 @@
     /* linear algebra: ip0 trans_a, ip1 trans_b. ref_linalg.c, cl_linalg.c; no kernel    \
      * file: the device's GEMM path (src/runtime/gemm.c, CLBlast or host BLAS) */        \
     X(MATMUL, matmul, 2)                                                                 \
-    /* convolution: ip0 stride, ip1 pad; CONV_T2D: ip2, ip3 output padding of H, W:      \
+    /* convolution: ip0 stride, ip1 pad (ip4 of W); CONV_T2D: ip2, ip3 output padding;  \
+     * ip5 1: x, y and dy channel-major, (C,N,H,W) for the (N,C,H,W) shown:              \
      * ref_linalg.c, cl_linalg.c, cl/conv.cl (im2col, col2im) + the GEMM path */         \
     X(CONV2D, conv2d, 2)                 /* x (N,C,H,W), w (K,C,R,S) */                  \
     X(CONV_T2D, conv_t2d, 2)             /* x (N,C,H,W), w (C,K,R,S) */                  \

@@ -52,6 +52,18 @@ bool clgan_op_is_inplace(clgan_op op);
 
 static inline size_t clgan_op_numel(const clgan_op_tensor *t) { return clgan_shape_numel(t->ndim, t->shape); }
 
+/* The activation (x, y or dy) t of a convolution call: its samples n,
+ * channels c and pixels h x w, and the strides in floats between samples and
+ * between channels. Sample-major (N,C,H,W), or channel-major (C,N,H,W) when
+ * the call's ip5 is set, which keeps each channel's pixels of all samples
+ * together, in the order the GEMMs read and write them. */
+typedef struct {
+    int n, c, h, w;
+    size_t sn, sc;
+} clgan_conv_act;
+#define CLGAN_CONV_CM 5 /* the ip index of the layout flag */
+clgan_conv_act clgan_conv_act_of(const clgan_op_tensor *t, bool channel_major); /* src/ops/check.c */
+
 /* reference: host pointers into ref buffers */
 float *clgan_ref_ptr(const clgan_op_tensor *t);
 

@@ -1,8 +1,9 @@
 /* Reference matmul and convolutions: plain loops over float32 with double
  * accumulators, written to be read; they are the oracle the OpenCL path
  * (src/ops/cl_linalg.c) is checked against. All tensors are contiguous,
- * row-major, NCHW. Convolutions use one stride s and one zero padding p for
- * both spatial axes; shapes are taken from the tensors (clgan_op_check,
+ * row-major; activations NCHW or, for convolutions with ip5, channel-major
+ * (CNHW). Convolutions use one stride s for both spatial axes and a zero
+ * padding per axis (ph, pw); shapes are taken from the tensors (clgan_op_check,
  * src/ops/check.c, has checked that they fit). */
 #include "ops/ops.h"
 
@@ -26,30 +27,33 @@ void ref_matmul(const clgan_op_call *c) {
         }
 }
 
+/* The convolutions index their activations through clgan_conv_act (src/ops/ops.h):
+ * element (n, c, h, v) of a sample-major or channel-major (ip5) tensor */
+#define AT(a, n, c, h, v) ((size_t)(n) * (a).sn + (size_t)(c) * (a).sc + (size_t)(h) * (size_t)(a).w + (size_t)(v))
+
 /* x is (N,C,H,W), w is (K,C,R,S), y is (N,K,P,Q) with P = (H + 2p - R)/s + 1:
  * y[n,k,i,j] = sum over c,r,t of w[k,c,r,t] x[n,c, i s - ph + r, j s - pw + t],
  * terms outside x being zero. */
 void ref_conv2d(const clgan_op_call *c) {
     const float *x = clgan_ref_ptr(&c->in[0]), *w = clgan_ref_ptr(&c->in[1]);
     float *y = clgan_ref_ptr(&c->out);
-    int N = c->in[0].shape[0], C = c->in[0].shape[1], H = c->in[0].shape[2], W = c->in[0].shape[3];
-    int K = c->in[1].shape[0], R = c->in[1].shape[2], S = c->in[1].shape[3];
-    int P = c->out.shape[2], Q = c->out.shape[3];
+    bool cm = c->ip[CLGAN_CONV_CM];
+    const clgan_conv_act X = clgan_conv_act_of(&c->in[0], cm), Y = clgan_conv_act_of(&c->out, cm);
+    int C = X.c, H = X.h, W = X.w, K = Y.c, R = c->in[1].shape[2], S = c->in[1].shape[3];
     int s = c->ip[0], ph = c->ip[1], pw = c->ip[4];
-    for (int n = 0; n < N; n++)
+    for (int n = 0; n < X.n; n++)
         for (int k = 0; k < K; k++)
-            for (int i = 0; i < P; i++)
-                for (int j = 0; j < Q; j++) {
+            for (int i = 0; i < Y.h; i++)
+                for (int j = 0; j < Y.w; j++) {
                     double acc = 0.0;
                     for (int ch = 0; ch < C; ch++)
                         for (int r = 0; r < R; r++)
                             for (int t = 0; t < S; t++) {
                                 int h = i * s - ph + r, v = j * s - pw + t;
                                 if (h < 0 || h >= H || v < 0 || v >= W) continue;
-                                acc += (double)w[(((size_t)k * C + ch) * R + r) * S + t] *
-                                       x[(((size_t)n * C + ch) * H + h) * W + v];
+                                acc += (double)w[(((size_t)k * C + ch) * R + r) * S + t] * x[AT(X, n, ch, h, v)];
                             }
-                    y[(((size_t)n * K + k) * P + i) * Q + j] = (float)acc;
+                    y[AT(Y, n, k, i, j)] = (float)acc;
                 }
 }
 
@@ -62,14 +66,14 @@ void ref_conv2d(const clgan_op_call *c) {
 void ref_conv_t2d(const clgan_op_call *c) {
     const float *x = clgan_ref_ptr(&c->in[0]), *w = clgan_ref_ptr(&c->in[1]);
     float *y = clgan_ref_ptr(&c->out);
-    int N = c->in[0].shape[0], C = c->in[0].shape[1], H = c->in[0].shape[2], W = c->in[0].shape[3];
-    int K = c->in[1].shape[1], R = c->in[1].shape[2], S = c->in[1].shape[3];
-    int Ho = c->out.shape[2], Wo = c->out.shape[3];
+    bool cm = c->ip[CLGAN_CONV_CM];
+    const clgan_conv_act X = clgan_conv_act_of(&c->in[0], cm), Y = clgan_conv_act_of(&c->out, cm);
+    int C = X.c, H = X.h, W = X.w, K = Y.c, R = c->in[1].shape[2], S = c->in[1].shape[3];
     int s = c->ip[0], ph = c->ip[1], pw = c->ip[4];
-    for (int n = 0; n < N; n++)
+    for (int n = 0; n < X.n; n++)
         for (int k = 0; k < K; k++)
-            for (int oh = 0; oh < Ho; oh++)
-                for (int ow = 0; ow < Wo; ow++) {
+            for (int oh = 0; oh < Y.h; oh++)
+                for (int ow = 0; ow < Y.w; ow++) {
                     double acc = 0.0;
                     for (int r = 0; r < R; r++)
                         for (int t = 0; t < S; t++) {
@@ -78,10 +82,9 @@ void ref_conv_t2d(const clgan_op_call *c) {
                             int h = hs / s, v = vs / s;
                             if (h >= H || v >= W) continue;
                             for (int ch = 0; ch < C; ch++)
-                                acc += (double)x[(((size_t)n * C + ch) * H + h) * W + v] *
-                                       w[(((size_t)ch * K + k) * R + r) * S + t];
+                                acc += (double)x[AT(X, n, ch, h, v)] * w[(((size_t)ch * K + k) * R + r) * S + t];
                         }
-                    y[(((size_t)n * K + k) * Ho + oh) * Wo + ow] = (float)acc;
+                    y[AT(Y, n, k, oh, ow)] = (float)acc;
                 }
 }
 
@@ -91,22 +94,21 @@ void ref_conv_t2d(const clgan_op_call *c) {
 void ref_conv2d_grad_w(const clgan_op_call *c) {
     const float *x = clgan_ref_ptr(&c->in[0]), *dy = clgan_ref_ptr(&c->in[1]);
     float *dw = clgan_ref_ptr(&c->out);
-    int N = c->in[0].shape[0], C = c->in[0].shape[1], H = c->in[0].shape[2], W = c->in[0].shape[3];
-    int K = c->in[1].shape[1], P = c->in[1].shape[2], Q = c->in[1].shape[3];
-    int R = c->out.shape[2], S = c->out.shape[3];
+    bool cm = c->ip[CLGAN_CONV_CM];
+    const clgan_conv_act X = clgan_conv_act_of(&c->in[0], cm), D = clgan_conv_act_of(&c->in[1], cm);
+    int C = X.c, H = X.h, W = X.w, K = D.c, R = c->out.shape[2], S = c->out.shape[3];
     int s = c->ip[0], ph = c->ip[1], pw = c->ip[4];
     for (int k = 0; k < K; k++)
         for (int ch = 0; ch < C; ch++)
             for (int r = 0; r < R; r++)
                 for (int t = 0; t < S; t++) {
                     double acc = 0.0;
-                    for (int n = 0; n < N; n++)
-                        for (int i = 0; i < P; i++)
-                            for (int j = 0; j < Q; j++) {
+                    for (int n = 0; n < X.n; n++)
+                        for (int i = 0; i < D.h; i++)
+                            for (int j = 0; j < D.w; j++) {
                                 int h = i * s - ph + r, v = j * s - pw + t;
                                 if (h < 0 || h >= H || v < 0 || v >= W) continue;
-                                acc += (double)dy[(((size_t)n * K + k) * P + i) * Q + j] *
-                                       x[(((size_t)n * C + ch) * H + h) * W + v];
+                                acc += (double)dy[AT(D, n, k, i, j)] * x[AT(X, n, ch, h, v)];
                             }
                     dw[(((size_t)k * C + ch) * R + r) * S + t] = (float)acc;
                 }
