@@ -13,6 +13,8 @@
     test_train_cli.py checkpoints damaged and foreign checkpoints refused by clgan sample with messages naming file
                                   and field
     test_train_cli.py run_folder  config.json, log.jsonl, sample PNGs, scatter plots, latest, pruning, clgan sample
+    test_train_cli.py ema         --g-ema: the average after each step is the rule's, of G's weights; the running
+                                  statistics are G's; sample uses it and --no-ema G's own; refusals
     test_train_cli.py stop        SIGINT/SIGTERM: the step finishes, a checkpoint and latest are written, exit 130/143,
                                   the run resumes; a second SIGINT quits at once, leaving whole checkpoints
 
@@ -600,6 +602,10 @@ def part_resume(tmp):
     resume_case(tmp, 'toy-ring8-sgd-clip', 5,
                 ['--model', 'toy', '--loss', 'ns', '--optimizer', 'sgd', '--lr', '0.01', '--clip-grad', '0.5',
                  '--batch-size', '32', '--width', '32', '--seed', '9'], 'optim.d.sgd_momentum')
+    # the generator EMA (and its running statistics) comes back from the checkpoint
+    resume_case(tmp, 'dcgan-g-ema', 3,
+                ['--model', 'dcgan', '--loss', 'ns', '--dataset', 'idx', '--data', images, '--width', '8', '--z-dim',
+                 '16', '--batch-size', '8', '--seed', '7', '--g-ema', '0.9'], 'g_ema.convt0.weight')
     # a step decay of the learning rates in the first half: the schedule comes back from the
     # checkpoint; three hidden layers (--widths)
     resume_case(tmp, 'toy-ring8-lr-step', 4,
@@ -616,6 +622,75 @@ def part_resume(tmp):
 # files through the library, clgan_checkpoint_config / _restore, and the
 # status each gives.)
 # ---------------------------------------------------------------------------
+def floats(t):
+    return struct.unpack('<%df' % (len(t['data']) // 4), t['data'])
+
+
+# ---------------------------------------------------------------------------
+# ema: a DCGAN trained with --g-ema 0.9 for 4 steps, a checkpoint after each.
+# Fails when the average is not b ema + (1 - b) G after each update with the
+# documented warm-up b = min(0.9, (1 + t)/(10 + t)), when the EMA's running
+# statistics are not G's, when clgan sample does not generate with the EMA
+# weights (it must give what G's own weights replaced by them give under
+# --no-ema, bit for bit) or --no-ema does not use G's own, or when a decay
+# outside (0, 1) is taken.
+# ---------------------------------------------------------------------------
+def part_ema(tmp):
+    images = write_tiny_idx(tmp, 40)
+    run_dir, decay, steps = os.path.join(tmp, 'ema'), 0.9, 4
+    must(['train', '--model', 'dcgan', '--loss', 'ns', '--dataset', 'idx', '--data', images, '--width', '8',
+          '--z-dim', '16', '--batch-size', '8', '--seed', '3', '--g-ema', str(decay), '--steps', str(steps),
+          '--device', 'ref', '--quiet', '--checkpoint-every', '1', '--keep-checkpoints', '10', '--out', run_dir],
+         'train --g-ema')
+    with open(os.path.join(run_dir, 'config.json')) as f:
+        cfg = json.load(f)
+    check(abs(cfg.get('ema', {}).get('decay', 0) - decay) < 1e-7, 'config.json holds ema.decay %g' % decay, str(cfg.get('ema')))
+    ts = [st_read(ckpt(run_dir, k))[0] for k in range(1, steps + 1)]
+    g_names = [n for n in ts[0] if n.startswith('g.')]
+    check(g_names and all('g_ema.' + n[2:] in ts[0] for n in g_names),
+          'the checkpoint holds g_ema.<name> for each of G\'s %d tensors' % len(g_names))
+    worst, moved = 0.0, 0.0
+    for k in range(1, steps):  # the update of step k + 1 from the averages of step k
+        t = k + 1
+        b = min(decay, (1.0 + t) / (10.0 + t))
+        for n in g_names:
+            if 'running' in n:
+                continue
+            prev, g, now = floats(ts[k - 1]['g_ema.' + n[2:]]), floats(ts[k][n]), floats(ts[k]['g_ema.' + n[2:]])
+            for p_, g_, e_ in zip(prev, g, now):
+                worst = max(worst, abs(e_ - (b * p_ + (1 - b) * g_)))
+                moved = max(moved, abs(e_ - g_))
+    check(worst < 1e-6, 'each step the EMA is b ema + (1 - b) G with b = min(0.9, (1+t)/(10+t)): worst %.2e' % worst)
+    check(moved > 1e-4, 'the EMA differs from G (by up to %.3g): it averages' % moved)
+    stats = [n for n in g_names if 'running' in n]
+    check(stats and all(ts[-1][n]['data'] == ts[-1]['g_ema.' + n[2:]]['data'] for n in stats),
+          'the EMA\'s %d running statistics are G\'s' % len(stats))
+    # sample: with the EMA by default, G's own under --no-ema
+    last = ckpt(run_dir, steps)
+    common = ['--count', '16', '--device', 'ref', '--quiet', '--seed', '4']
+    ema_png, raw_png, swap_png = (os.path.join(tmp, x + '.png') for x in ('ema', 'raw', 'swapped'))
+    must(['sample', '--checkpoint', last, *common, '--out', ema_png], 'sample')
+    must(['sample', '--checkpoint', last, *common, '--no-ema', '--out', raw_png], 'sample --no-ema')
+    tensors, meta = st_read(last)
+    for n in g_names:
+        tensors[n] = dict(tensors['g_ema.' + n[2:]])
+    swapped = os.path.join(tmp, 'swapped.safetensors')
+    st_write(swapped, tensors, meta)
+    must(['sample', '--checkpoint', swapped, *common, '--no-ema', '--out', swap_png], 'sample --no-ema of G := EMA')
+    ema_px, raw_px, swap_px = (png_read(x)[3] for x in (ema_png, raw_png, swap_png))
+    check(ema_px == swap_px, 'clgan sample generates with the EMA weights (as G\'s own replaced by them, bit for bit)')
+    check(ema_px != raw_px, 'clgan sample --no-ema generates with G\'s own weights, which differ')
+    # refusals
+    none = os.path.join(tmp, 'none')
+    for bad in ('1', '1.5', '-0.1'):
+        expect(['train', '--model', 'toy', '--g-ema', bad, '--steps', '1', '--device', 'ref', '--out', none], 2,
+               err_re=r'--g-ema %s: expected a finite number in \[0, 1\]|g_ema = %s: expected 0 \(off\) or a decay in '
+                      r'\(0, 1\)' % (re.escape(bad), re.escape(bad)),
+               what='--g-ema %s refused: a decay in (0, 1)' % bad)
+    check(not os.path.exists(none), 'no run folder behind the refusals')
+    return 0
+
+
 def part_checkpoints(tmp):
     # a real checkpoint of a small toy GAN after one step (batch 16: data position 16)
     run_dir = os.path.join(tmp, 'good-run')
@@ -1017,7 +1092,7 @@ def part_stop(tmp):
 def main():
     part = sys.argv[1] if len(sys.argv) > 1 else ''
     parts = {'inputs': part_inputs, 'divergence': part_divergence, 'schedule': part_schedule, 'check': part_check,
-             'resume': part_resume, 'checkpoints': part_checkpoints, 'run_folder': part_run_folder, 'stop': part_stop}
+             'resume': part_resume, 'checkpoints': part_checkpoints, 'run_folder': part_run_folder, 'stop': part_stop, 'ema': part_ema}
     if part not in parts:
         print('usage: test_train_cli.py ' + '|'.join(parts), file=sys.stderr)
         return 2

@@ -54,6 +54,7 @@ typedef struct {
     float clip_grad;     /* > 0: clip each network's global gradient norm to this */
     clgan_opt_config opt_g, opt_d;
     clgan_lr_schedule lr_schedule;
+    float g_ema;         /* > 0 (and < 1): keep an exponential moving average of G's parameters with this decay */
 } clgan_gan_config;
 
 const char *clgan_loss_name(clgan_loss_kind k);
@@ -126,11 +127,39 @@ float clgan_gan_lr_scale(const clgan_gan *gan);
 float clgan_gan_lr(const clgan_gan *gan, bool generator);
 
 /* Generates n samples from z (n, z_dim) with the generator in evaluation
- * mode (running BatchNorm statistics); out gets n * sample floats. */
+ * mode (running BatchNorm statistics); out gets n * sample floats. With
+ * g_ema, the moving average of the generator generates (unless
+ * clgan_gan_use_ema turned it off). */
 clgan_status clgan_gan_generate(clgan_gan *gan, const float *z, const int32_t *labels, int n, float *out);
 
-/* The networks' parameter blocks (for checkpoints and `clgan check`). */
-typedef enum { CLGAN_BLOCK_G, CLGAN_BLOCK_G_BUFFERS, CLGAN_BLOCK_D, CLGAN_BLOCK_D_BUFFERS, CLGAN_BLOCK_COUNT } clgan_block_id;
+/* The generator EMA ("g_ema", the one StyleGAN2-ADA samples and measures
+ * with): after every G update, ema = b ema + (1 - b) G over the whole
+ * parameter block (one kernel), with b = min(g_ema, (1 + t) / (10 + t)) at
+ * t completed G steps (the warm-up of TensorFlow's ExponentialMovingAverage
+ * with num_updates, so the average is not dominated by the initial weights
+ * of a short run); G's running BatchNorm statistics are copied to it, as
+ * StyleGAN2-ADA copies the buffers. Kept in the checkpoint under
+ * "g_ema.<name>". */
+float clgan_gan_ema_decay(const clgan_gan_config *c, uint64_t g_steps);
+bool clgan_gan_has_ema(const clgan_gan *gan);
+/* Whether sampling (clgan_gan_generate, clgan_gan_sampling_nn) uses the EMA
+ * weights when there are any (default true) or G's own. */
+void clgan_gan_use_ema(clgan_gan *gan, bool use);
+/* The layer context a graph that runs the sampling generator (evaluation
+ * mode, nothing declared) builds it with. */
+clgan_nn clgan_gan_sampling_nn(clgan_gan *gan, clgan_graph *g);
+
+/* The networks' parameter blocks (for checkpoints and `clgan check`); the
+ * EMA's are empty without g_ema. */
+typedef enum {
+    CLGAN_BLOCK_G,
+    CLGAN_BLOCK_G_BUFFERS,
+    CLGAN_BLOCK_D,
+    CLGAN_BLOCK_D_BUFFERS,
+    CLGAN_BLOCK_G_EMA,
+    CLGAN_BLOCK_G_EMA_BUFFERS,
+    CLGAN_BLOCK_COUNT
+} clgan_block_id;
 clgan_params *clgan_gan_block(const clgan_gan *gan, clgan_block_id b);
 /* The optimizer of G (false) or D (true). */
 clgan_optimizer *clgan_gan_optimizer(const clgan_gan *gan, bool disc);

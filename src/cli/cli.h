@@ -42,6 +42,11 @@ typedef struct {
         "quiet", NULL, NULL, NULL, "only errors on stderr", NULL, false                                  \
     }
 
+/* Options of the commands that run a checkpoint's generator. */
+#define CLI_EMA_OPT                                                                                      \
+    {"no-ema", NULL, NULL, NULL, "use the generator's own weights rather than their moving average (runs " \
+     "trained with --g-ema)", NULL, false}
+
 typedef struct {
     const char *name;
     const char *summary;
@@ -109,6 +114,11 @@ int cli_parse_labels(const cli_command *c, const char *s, int n, int classes, in
  * the command does with images ("inpainting") when it refuses the 2-D toy
  * model. Returns CLI_OK, or CLI_USAGE / CLI_FAIL after printing why. */
 int cli_checkpoint_config(const cli_command *c, const char *image_use, char *path, size_t cap, clgan_run_config *run);
+/* The GAN of checkpoint path (clgan_gan_from_checkpoint) on d, sampling with
+ * the generator EMA when it has one and --no-ema is not given (said with
+ * --verbose). */
+clgan_status cli_open_gan(const cli_command *c, const char *path, const clgan_run_config *run, clgan_device *d,
+                          clgan_gan **out);
 
 /* Seconds on a monotonic clock. */
 double cli_now_s(void);

@@ -303,7 +303,7 @@ int cmd_eval(int argc, char **argv) {
         {"inception", "FILE", "CLGAN_INCEPTION_WEIGHTS", NULL,
          "the converted Inception-v3 weights (default: where datasets/fetch.sh inception puts them, "
          "$CLGAN_DATA_DIR/inception/" CLGAN_INCEPTION_FILE ")", NULL, false},
-        CLI_DEVICE_OPTS};
+        CLI_EMA_OPT, CLI_DEVICE_OPTS};
     cli_command c = {"eval",
                      "Measure a generator. For 2-D data (ring8, grid25): modes covered, the fraction of high-quality "
                      "samples and the reverse KL of the mode histogram. For images: the Fréchet distance between "
@@ -371,7 +371,7 @@ int cmd_eval(int argc, char **argv) {
     rc = cli_open_device(&c, &d);
     if (rc != CLI_OK || !d) return rc;
     clgan_gan *gan = NULL;
-    st = clgan_gan_from_checkpoint(path, &run, d, &gan);
+    st = cli_open_gan(&c, path, &run, d, &gan);
     if (st != CLGAN_OK) {
         clgan_gan_free(gan);
         clgan_device_close(d);

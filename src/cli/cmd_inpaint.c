@@ -278,7 +278,7 @@ static clgan_status run_job(job *j, const cli_command *c, const char *path, cons
                             clgan_device *d) {
     const clgan_model_config *m = &run->gan.model;
     clgan_gan *gan = NULL;
-    clgan_status st = clgan_gan_from_checkpoint(path, run, d, &gan);
+    clgan_status st = cli_open_gan(c, path, run, d, &gan);
     double t0 = cli_now_s();
     if (st == CLGAN_OK)
         st = clgan_inpaint_search(gan, ic, j->x, j->missing, m->classes > 0 && cli_given(c, "labels") ? j->labels : NULL,
@@ -331,7 +331,7 @@ int cmd_inpaint(int argc, char **argv) {
         {"seed", "S", NULL, "1", "seeds the starts and the random mask", NULL, false},
         {"labels", "LIST", NULL, "start r tries class r mod classes; --restarts >= classes tries each",
          "class per image for a conditional model (one number for all, or a list repeated)", NULL, false},
-        CLI_DEVICE_OPTS};
+        CLI_EMA_OPT, CLI_DEVICE_OPTS};
     cli_command c = {"inpaint",
                      "Semantic inpainting: search the generator's latent space for the image that best matches the "
                      "known pixels (context loss weighted by the nearby unknown pixels, plus lambda times the "

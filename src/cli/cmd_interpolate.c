@@ -17,7 +17,7 @@ int cmd_interpolate(int argc, char **argv) {
         {"seed", "S", NULL, "1", "seed of the endpoints, drawn from the prior N(0, I)", NULL, false},
         {"labels", "LIST", NULL, "row i: class i mod classes",
          "class per row for a conditional model (one number for all rows, or a list repeated)", NULL, false},
-        CLI_DEVICE_OPTS};
+        CLI_EMA_OPT, CLI_DEVICE_OPTS};
     cli_command c = {"interpolate",
                      "Spherical interpolation (slerp) between pairs of latent points: each row of the grid walks the "
                      "great circle from one point to the other at a constant angle per step, the norm going linearly "
@@ -75,7 +75,7 @@ int cmd_interpolate(int argc, char **argv) {
     clgan_gan *gan = NULL;
     clgan_status st = z && img ? CLGAN_OK : CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
     if (st == CLGAN_OK) st = clgan_interpolate_latents((int)pairs, (int)steps, m->z_dim, (uint64_t)seed, z);
-    if (st == CLGAN_OK) st = clgan_gan_from_checkpoint(path, &run, d, &gan);
+    if (st == CLGAN_OK) st = cli_open_gan(&c, path, &run, d, &gan);
     if (st == CLGAN_OK) st = clgan_gan_generate(gan, z, m->classes > 0 ? labels : NULL, n, img);
     if (st == CLGAN_OK) st = clgan_make_parent_dirs(out);
     if (st == CLGAN_OK)

@@ -15,7 +15,7 @@ int cmd_sample(int argc, char **argv) {
                       {"cols", "N", NULL, "8", "grid columns", NULL, false},
                       {"out", "FILE", NULL, "samples.png", "the PNG grid (a scatter plot for 2-D data)", NULL, false},
                       {"out-dir", "DIR", NULL, NULL, "instead, one PNG per image in DIR", NULL, false},
-                      CLI_DEVICE_OPTS};
+                      CLI_EMA_OPT, CLI_DEVICE_OPTS};
     cli_command c = {"sample", "Generate images with a trained generator.",
                      "--checkpoint FILE [--count N] [--labels LIST] [--out grid.png | --out-dir DIR]", opts,
                      (int)(sizeof opts / sizeof opts[0])};
@@ -55,7 +55,7 @@ int cmd_sample(int argc, char **argv) {
     size_t per = m->kind == CLGAN_MODEL_TOY ? 2 : (size_t)m->channels * (size_t)m->image_size * (size_t)m->image_size;
     float *z = malloc((size_t)count * (size_t)m->z_dim * sizeof *z), *img = malloc((size_t)count * per * sizeof *img);
     st = z && img ? CLGAN_OK : CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
-    if (st == CLGAN_OK) st = clgan_gan_from_checkpoint(path, &run, d, &gan);
+    if (st == CLGAN_OK) st = cli_open_gan(&c, path, &run, d, &gan);
     if (st == CLGAN_OK) {
         clgan_rng_normal((uint64_t)seed, 0, z, (size_t)count * (size_t)m->z_dim);
         st = clgan_gan_generate(gan, z, m->classes > 0 ? labels : NULL, (int)count, img);

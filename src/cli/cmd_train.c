@@ -90,6 +90,9 @@ static const cli_field_opt train_opts[] = {
     {"gp-phase-steps", "N", "gp_phase_steps", NULL, "use the gradient penalty for the first N steps only, then the loss without it", true, NULL},
     {"weight-clip", "C", "weight_clip", NULL, "WGAN weight clipping to [-C, C]", true, NULL},
     {"clip-grad", "X", "clip_grad", "off", "clip each network's global gradient norm to X", true, NULL},
+    {"g-ema", "DECAY", "ema.decay", "0: off", "also keep an exponential moving average of G's weights with this decay "
+     "in (0, 1), e.g. 0.999 (warm-up: min(DECAY, (1+t)/(10+t)) at step t); the sample grids, evaluation, sample, eval, "
+     "interpolate and inpaint use it (--no-ema: G's own)", true, NULL},
     {"log-every", "N", "log_every", NULL, "steps between log lines", false, NULL},
     {"sample-every", "N", "sample_every", "0: at the end only", "steps between sample grids", false, NULL},
     {"checkpoint-every", "N", "checkpoint_every", "0: at the end only", "steps between checkpoints", false, NULL},
@@ -254,7 +257,8 @@ int cmd_train(int argc, char **argv) {
         run.steps = v;
     }
     if (!resume && fix_schedule(&c, &run) != CLI_OK) return CLI_USAGE;
-    st = clgan_model_check(&run.gan.model);
+    /* the whole GAN configuration, before a device is opened or a folder made */
+    st = clgan_gan_config_check(&run.gan);
     if (st == CLGAN_OK && run.eval.every > 0 && run.gan.model.kind == CLGAN_MODEL_TOY)
         st = CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "--eval-every: the toy model makes 2-D points; clgan eval measures their "
                        "mode coverage");

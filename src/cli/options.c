@@ -248,3 +248,16 @@ void cli_format_duration(double s, char *out, size_t cap) {
     else
         snprintf(out, cap, "%ldm%02lds", t / 60, t % 60);
 }
+
+clgan_status cli_open_gan(const cli_command *c, const char *path, const clgan_run_config *run, clgan_device *d,
+                          clgan_gan **out) {
+    clgan_status st = clgan_gan_from_checkpoint(path, run, d, out);
+    if (st != CLGAN_OK) return st;
+    bool raw = cli_flag(c, "no-ema");
+    clgan_gan_use_ema(*out, !raw);
+    if (clgan_gan_has_ema(*out))
+        clgan_log(CLGAN_LOG_DEBUG, "generating with %s", raw ? "G's own weights (--no-ema)" : "the generator EMA (g_ema)");
+    else if (raw)
+        clgan_log(CLGAN_LOG_DEBUG, "--no-ema: the run kept no generator EMA, G's weights are the only ones");
+    return CLGAN_OK;
+}

@@ -165,14 +165,9 @@ static clgan_status build_search(clgan_gan *gan, float lambda, int n, search_gra
     clgan_graph *g = s->g = clgan_graph_new();
     if (!g) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
     clgan_init_scheme init = m->kind == CLGAN_MODEL_DCGAN ? CLGAN_INIT_DCGAN : CLGAN_INIT_FAN_IN;
-    /* evaluation mode: the parameters already exist, nothing is declared */
-    clgan_nn G = {.g = g,
-                  .params = clgan_gan_block(gan, CLGAN_BLOCK_G),
-                  .buffers = clgan_gan_block(gan, CLGAN_BLOCK_G_BUFFERS),
-                  .prefix = "g.",
-                  .training = false,
-                  .update_stats = false,
-                  .init = init};
+    /* evaluation mode: the parameters already exist, nothing is declared; the
+     * generator that samples (its EMA, when the run kept one) */
+    clgan_nn G = clgan_gan_sampling_nn(gan, g);
     clgan_nn D = {.g = g,
                   .params = clgan_gan_block(gan, CLGAN_BLOCK_D),
                   .buffers = clgan_gan_block(gan, CLGAN_BLOCK_D_BUFFERS),

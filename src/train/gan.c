@@ -1,6 +1,7 @@
 /* A GAN training step: the step graphs (built once), the optimizers on the
  * flat parameter blocks, gradient clipping and divergence detection. */
 #include "clgan/train.h"
+#include "ops/ops.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@ struct clgan_gan {
     float *labels; /* host staging for labels as floats */
     int labels_cap;
     clgan_gan_memory mem;
+    bool use_ema;
 };
 
 const clgan_gan_memory *clgan_gan_memory_of(const clgan_gan *gan) { return &gan->mem; }
@@ -150,6 +152,74 @@ static clgan_nn nn_for(clgan_gan *gan, clgan_graph *g, bool gen, bool training, 
     return c;
 }
 
+/* the generator EMA's layers: G's, under "g_ema." in their own blocks */
+static clgan_nn ema_nn(clgan_gan *gan, clgan_graph *g) {
+    clgan_nn c = nn_for(gan, g, true, false, false);
+    c.params = gan->blk[CLGAN_BLOCK_G_EMA];
+    c.buffers = gan->blk[CLGAN_BLOCK_G_EMA_BUFFERS];
+    c.prefix = "g_ema.";
+    return c;
+}
+
+float clgan_gan_ema_decay(const clgan_gan_config *c, uint64_t g_steps) {
+    double warm = (1.0 + (double)g_steps) / (10.0 + (double)g_steps);
+    return (float)(warm < c->g_ema ? warm : c->g_ema);
+}
+bool clgan_gan_has_ema(const clgan_gan *gan) { return gan->cfg.g_ema > 0; }
+void clgan_gan_use_ema(clgan_gan *gan, bool use) {
+    if (use == gan->use_ema) return;
+    gan->use_ema = use;
+    clgan_graph_free(gan->sample); /* built again with the other weights */
+    gan->sample = NULL;
+}
+clgan_nn clgan_gan_sampling_nn(clgan_gan *gan, clgan_graph *g) {
+    return gan->use_ema && clgan_gan_has_ema(gan) ? ema_nn(gan, g) : nn_for(gan, g, true, false, false);
+}
+
+/* Declares the EMA's entries: G's, in the same order, so the blocks share
+ * one layout and one update covers each. */
+static clgan_status declare_ema(clgan_gan *gan) {
+    clgan_graph *g = clgan_graph_new();
+    if (!g) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+    const clgan_model_config *m = &gan->cfg.model;
+    clgan_nn E = ema_nn(gan, g);
+    int z = clgan_input(g, "z", 2, (int[]){1, m->z_dim});
+    int y = m->classes > 0 ? clgan_input(g, "labels", 1, (int[]){1}) : -1;
+    clgan_generator(&E, m, z, y);
+    clgan_status st = clgan_graph_status(g);
+    clgan_graph_free(g);
+    for (int k = 0; k < 2 && st == CLGAN_OK; k++) {
+        const clgan_params *a = gan->blk[k ? CLGAN_BLOCK_G_BUFFERS : CLGAN_BLOCK_G];
+        const clgan_params *b = gan->blk[k ? CLGAN_BLOCK_G_EMA_BUFFERS : CLGAN_BLOCK_G_EMA];
+        if (clgan_params_count(a) != clgan_params_count(b) || clgan_params_total(a) != clgan_params_total(b))
+            st = CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "the generator EMA does not match the generator's layout");
+    }
+    return st;
+}
+
+/* Block pair k (0 parameters, 1 running statistics): the EMA's := G's, queued */
+static clgan_status ema_copy(clgan_gan *gan, int k) {
+    const clgan_params *src = gan->blk[k ? CLGAN_BLOCK_G_BUFFERS : CLGAN_BLOCK_G];
+    size_t n = clgan_params_total(src);
+    if (!n) return CLGAN_OK;
+    return clgan_buffer_copy(clgan_params_values(gan->blk[k ? CLGAN_BLOCK_G_EMA_BUFFERS : CLGAN_BLOCK_G_EMA]), 0,
+                             clgan_params_values(src), 0, n * sizeof(float));
+}
+
+/* After G's update number t = g_steps: one EMA kernel over the parameter
+ * block, then G's running statistics copied; both queued, no wait. */
+static clgan_status ema_update(clgan_gan *gan) {
+    const clgan_params *g = gan->blk[CLGAN_BLOCK_G];
+    int n = (int)clgan_params_total(g);
+    clgan_op_call c = {.op = CLGAN_OP_EMA, .nin = 2};
+    c.in[0] = (clgan_op_tensor){.buf = clgan_params_values(gan->blk[CLGAN_BLOCK_G_EMA]), .off = 0, .ndim = 1, .shape = {n}};
+    c.in[1] = (clgan_op_tensor){.buf = clgan_params_values(g), .off = 0, .ndim = 1, .shape = {n}};
+    c.out = c.in[0];
+    c.fp[0] = 1.0f - clgan_gan_ema_decay(&gan->cfg, gan->g_steps);
+    clgan_status st = n > 0 ? clgan_op_run(gan->dev, &c) : CLGAN_OK;
+    return st == CLGAN_OK ? ema_copy(gan, 1) : st;
+}
+
 static int mean_score(clgan_graph *g, clgan_loss_kind k, int logits) {
     return clgan_mean(g, probability_loss(k) ? clgan_sigmoid(g, logits) : logits);
 }
@@ -269,6 +339,9 @@ clgan_status clgan_gan_config_check(const clgan_gan_config *cfg) {
     if ((st = check_real("gp_lambda", cfg->gp_lambda, 0, 1e6f)) != CLGAN_OK) return st;
     if ((st = check_real("weight_clip", cfg->weight_clip, 0, 1e6f)) != CLGAN_OK) return st;
     if ((st = check_real("clip_grad", cfg->clip_grad, 0, 1e30f)) != CLGAN_OK) return st;
+    if (!(cfg->g_ema == 0 || (cfg->g_ema > 0 && cfg->g_ema < 1)))
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "g_ema = %g: expected 0 (off) or a decay in (0, 1), e.g. 0.999",
+                         (double)cfg->g_ema);
     if ((st = clgan_opt_config_check(&cfg->opt_g, "opt_g")) != CLGAN_OK) return st;
     if ((st = clgan_opt_config_check(&cfg->opt_d, "opt_d")) != CLGAN_OK) return st;
     const clgan_lr_schedule *ls = &cfg->lr_schedule;
@@ -328,7 +401,9 @@ clgan_status clgan_gan_new_checked(const clgan_gan_config *cfg, clgan_device *d,
     gan->cfg = *cfg;
     gan->dev = d;
     gan->lr_scale = 1.0f;
-    static const char *const names[] = {"generator", "generator buffers", "discriminator", "discriminator buffers"};
+    gan->use_ema = true;
+    static const char *const names[] = {"generator", "generator buffers", "discriminator", "discriminator buffers",
+                                        "generator EMA", "generator EMA buffers"};
     for (int b = 0; b < CLGAN_BLOCK_COUNT; b++)
         if (!(gan->blk[b] = clgan_params_new(names[b]))) {
             clgan_gan_free(gan);
@@ -340,11 +415,14 @@ clgan_status clgan_gan_new_checked(const clgan_gan_config *cfg, clgan_device *d,
     if (!always) st = build_d(gan, false, &gan->d[0]);
     if (st == CLGAN_OK && with_pen) st = build_d(gan, true, &gan->d[1]);
     if (st == CLGAN_OK) st = build_g(gan);
+    if (st == CLGAN_OK && clgan_gan_has_ema(gan)) st = declare_ema(gan);
     /* nothing is allocated on d until the configuration is known to fit and the caller's check passed */
     if (st == CLGAN_OK && precheck) st = precheck(gan, user);
     if (st == CLGAN_OK) st = check_memory(gan, d, &gan->mem);
     for (int b = 0; b < CLGAN_BLOCK_COUNT && st == CLGAN_OK; b++)
-        st = clgan_params_alloc(gan->blk[b], d, cfg->seed + (uint64_t)(b >= CLGAN_BLOCK_D));
+        st = clgan_params_alloc(gan->blk[b], d, cfg->seed + (uint64_t)(b == CLGAN_BLOCK_D || b == CLGAN_BLOCK_D_BUFFERS));
+    /* the average starts from the initial weights */
+    for (int k = 0; k < 2 && st == CLGAN_OK && clgan_gan_has_ema(gan); k++) st = ema_copy(gan, k);
     for (int k = 0; k < 2 && st == CLGAN_OK; k++)
         st = clgan_optimizer_new(gan->blk[k ? CLGAN_BLOCK_D : CLGAN_BLOCK_G], k ? &cfg->opt_d : &cfg->opt_g, &gan->opt[k]);
     for (int k = 0; k < 2 && st == CLGAN_OK; k++)
@@ -444,6 +522,7 @@ clgan_status clgan_gan_g_step(clgan_gan *gan, const int32_t *labels, clgan_step_
     s->lr_g = clgan_gan_lr(gan, true);
     st = update(gan, 0, gan->g_steps + 1, sumsq, &s->grad_norm_g);
     if (st == CLGAN_OK) gan->g_steps++;
+    if (st == CLGAN_OK && clgan_gan_has_ema(gan)) st = ema_update(gan);
     return st;
 }
 
@@ -455,7 +534,7 @@ clgan_status clgan_gan_generate(clgan_gan *gan, const float *z, const int32_t *l
         clgan_graph_free(gan->sample);
         clgan_graph *g = gan->sample = clgan_graph_new();
         gan->sample_n = n;
-        clgan_nn G = nn_for(gan, g, true, false, false);
+        clgan_nn G = clgan_gan_sampling_nn(gan, g);
         gan->s_z = clgan_input(g, "z", 2, (int[]){n, c->model.z_dim});
         gan->s_y = c->model.classes > 0 ? clgan_input(g, "labels", 1, (int[]){n}) : -1;
         gan->s_out = clgan_generator(&G, &c->model, gan->s_z, gan->s_y);
