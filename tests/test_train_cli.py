@@ -661,7 +661,8 @@ def part_ema(tmp):
                 worst = max(worst, abs(e_ - (b * p_ + (1 - b) * g_)))
                 moved = max(moved, abs(e_ - g_))
     check(worst < 1e-6, 'each step the EMA is b ema + (1 - b) G with b = min(0.9, (1+t)/(10+t)): worst %.2e' % worst)
-    check(moved > 1e-4, 'the EMA differs from G (by up to %.3g): it averages' % moved)
+    # a copy of G instead of an average gives exactly 0
+    check(moved > 1e-6, 'the EMA differs from G (by up to %.3g): it averages' % moved)
     stats = [n for n in g_names if 'running' in n]
     check(stats and all(ts[-1][n]['data'] == ts[-1]['g_ema.' + n[2:]]['data'] for n in stats),
           'the EMA\'s %d running statistics are G\'s' % len(stats))

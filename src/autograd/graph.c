@@ -396,7 +396,7 @@ clgan_node clgan_conv2d_layout(clgan_graph *g, clgan_node x, clgan_node w, int s
                                              cm ? " (channel-major)" : "", sw, stride, pad_h, pad_w));
     }
     int p = (X->shape[2] + 2 * pad_h - W->shape[2]) / stride + 1, q = (X->shape[3] + 2 * pad_w - W->shape[3]) / stride + 1;
-    int shape[4] = {cm ? W->shape[0] : X->shape[0], cm ? X->shape[1] : W->shape[0], p, q};
+    int shape[4] = {cm ? W->shape[0] : SAMPLES(X, cm), cm ? SAMPLES(X, cm) : W->shape[0], p, q};
     return clgan_conv_generic(g, CLGAN_OP_CONV2D, cm, x, w, stride, pad_h, pad_w, 0, 0, 4, shape);
 }
 
@@ -426,7 +426,7 @@ clgan_node clgan_conv_transpose2d_layout(clgan_graph *g, clgan_node x, clgan_nod
                                              "padding %d do not fit",
                                              sx, cm ? " (channel-major)" : "", sw, stride, pad, out_pad));
     }
-    int shape[4] = {cm ? W->shape[1] : X->shape[0], cm ? X->shape[1] : W->shape[1], ho, wo};
+    int shape[4] = {cm ? W->shape[1] : SAMPLES(X, cm), cm ? SAMPLES(X, cm) : W->shape[1], ho, wo};
     return clgan_conv_generic(g, CLGAN_OP_CONV_T2D, cm, x, w, stride, pad, pad, out_pad, out_pad, 4, shape);
 }
 
