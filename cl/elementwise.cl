@@ -27,6 +27,11 @@ float ew_add(float u, float v) { return u + v; }
 float ew_sub(float u, float v) { return u - v; }
 float ew_mul(float u, float v) { return u * v; }
 float ew_div(float u, float v) { return u / v; }
+/* a running statistic's update, as optim_ema_f32 (cl/optim.cl): (1 - a) r + a x */
+float ew_ema(float r, float x, float a) {
+#pragma OPENCL FP_CONTRACT OFF
+    return (1.0f - a) * r + a * x;
+}
 float ew_bce_logits(float u, float v) { return fmax(u, 0.0f) - u * v + log1p(exp(-fabs(u))); }
 
 #ifndef FUSED_ONLY

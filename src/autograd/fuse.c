@@ -16,7 +16,15 @@
  * gradient node, a reshape of it) is written as one more output of the
  * kernel; the others are never stored. What a group reads from outside is
  * its leaves, at its own index or broadcast ((i / inner) % mid), and the
- * planner keeps each leaf alive until the root has run. */
+ * planner keeps each leaf alive until the root has run.
+ *
+ * Sinks: the update of a running statistic (EMA, in place) and the chain of
+ * unary nodes only it reads (BatchNorm's run_var <- EMA(run_var, var n /
+ * (n - 1))) root no group. Once the groups are formed, each such chain joins
+ * the group that computes its value, after the root and in the root's space
+ * (an epilogue when the group has a sum), so the update runs at the root's
+ * place: when nothing else reads or writes the statistic between the two
+ * places. A chain that joins no group runs op by op. */
 #include "autograd/graph_impl.h"
 
 #include <stdlib.h>
@@ -36,6 +44,7 @@ static int storage(const clgan_graph *g, int n) {
  * iteration space of x's group) rather than broadcast. */
 static bool full_input(const clgan_graph *g, const clgan_gnode *x, int k) {
     if (x->op == CLGAN_OP_EXPAND) return false;
+    if (x->op == CLGAN_OP_EMA) return true;
     if (x->op == CLGAN_OP_SUM) return true;
     if (k == 0) return true;
     return numel_of_node(&g->nodes[x->in[1]]) == numel_of_node(x) && x->ip[2] == 1;
@@ -105,6 +114,83 @@ static bool must_store(const clgan_graph *g, const readers *rd, int j, int gid) 
     return false;
 }
 
+/* ---- sinks ---- */
+
+#define SINK_CHAIN 4
+
+static bool is_unary_op(clgan_op op) { return op >= CLGAN_OP_AFFINE && op <= CLGAN_OP_CLAMP_MASK; }
+
+/* The unary nodes of EMA node e's chain, in node order (chain[0] reads the
+ * source), and the source: the node whose value the chain starts from. */
+static int sink_chain(const clgan_graph *g, const readers *rd, int e, int chain[SINK_CHAIN], int *source) {
+    size_t len = numel_of_node(&g->nodes[e]);
+    int k = 0, v = g->nodes[e].in[1], rev[SINK_CHAIN];
+    for (;;) {
+        const clgan_gnode *x = &g->nodes[v];
+        if (k == SINK_CHAIN || x->kind != NODE_OP || !x->needed || !is_unary_op(x->op) || numel_of_node(x) != len ||
+            x->group >= 0 || x->keep || x->grad_of_param || x->name[0] || rd->has_view[v] ||
+            rd->start[v + 1] - rd->start[v] != 1)
+            break;
+        rev[k++] = v;
+        v = x->in[0];
+    }
+    for (int a = 0; a < k; a++) chain[a] = rev[k - 1 - a];
+    if (source) *source = v;
+    return k;
+}
+
+/* An upper bound on the leaves of group gid's kernel: its members' inputs
+ * that are not members. */
+static int leaves_bound(const clgan_graph *g, const clgan_fgroup *grp, int gid) {
+    int count = 0;
+    for (int a = 0; a < grp->n; a++) {
+        const clgan_gnode *x = &g->nodes[grp->member[a]];
+        for (int k = 0; k < x->nin; k++) count += g->nodes[storage(g, x->in[k])].group != gid;
+    }
+    return count;
+}
+
+/* Joins EMA node e and its chain to the group of the chain's source when
+ * the space, the kernel's limits and the statistic's other readers allow. */
+static void add_sink(clgan_graph *g, const readers *rd, int e) {
+    int chain[SINK_CHAIN], src;
+    int k = sink_chain(g, rd, e, chain, &src);
+    const clgan_gnode *s = &g->nodes[src];
+    int gid = s->group;
+    if (s->kind != NODE_OP || gid < 0 || numel_of_node(s) != numel_of_node(&g->nodes[e])) return;
+    clgan_fgroup *grp = &g->groups[gid];
+    int at = -1, outs = 0;
+    bool has_sum = false;
+    for (int a = 0; a < grp->n; a++) {
+        if (grp->member[a] == src) at = a;
+        has_sum = has_sum || grp->part[a] == FUSE_SUM;
+        outs += !g->nodes[grp->member[a]].elided;
+    }
+    /* an epilogue reads the sum or the steps after it; a group without a
+     * sum is one space */
+    if (at < 0 || (has_sum && grp->part[at] == FUSE_PRO)) return;
+    if (grp->n + k + 1 > CLGAN_FUSE_MAX_STEPS || outs + 1 > CLGAN_FUSE_MAX_OUTS ||
+        leaves_bound(g, grp, gid) + 1 > CLGAN_FUSE_MAX_LEAVES)
+        return;
+    /* the update moves from e to the root: nothing else may touch the
+     * statistic in between */
+    int r = grp->root, lo = e < r ? e : r, hi = e < r ? r : e, stat = storage(g, g->nodes[e].in[0]);
+    for (int q = rd->start[stat]; q < rd->start[stat + 1]; q++) {
+        int reader = rd->list[q];
+        if (reader == e) continue;
+        int p = position(g, reader);
+        if (p >= lo && p <= hi) return;
+    }
+    for (int a = 0; a <= k; a++) {
+        int j = a < k ? chain[a] : e;
+        grp->member[grp->n] = j;
+        grp->part[grp->n++] = has_sum ? FUSE_EPI : FUSE_PRO;
+        g->nodes[j].group = gid;
+        g->nodes[j].elided = j != e;
+    }
+    if (src != r) g->nodes[src].elided = !must_store(g, rd, src, gid);
+}
+
 void clgan_fuse_reset(clgan_graph *g) {
     free(g->groups);
     g->groups = NULL;
@@ -119,18 +205,25 @@ clgan_status clgan_fuse_groups(clgan_graph *g) {
     clgan_fuse_reset(g);
     int n = g->n;
     readers rd = {0};
-    unsigned char *cand = calloc((size_t)n + 1, sizeof *cand);
+    unsigned char *cand = calloc((size_t)n + 1, sizeof *cand), *sink = calloc((size_t)n + 1, sizeof *sink);
     /* at most one group per node */
     g->groups = calloc((size_t)n + 1, sizeof *g->groups);
-    if (!cand || !g->groups || !readers_build(g, &rd)) {
+    if (!cand || !sink || !g->groups || !readers_build(g, &rd)) {
         free(cand);
+        free(sink);
         readers_free(&rd);
         clgan_fuse_reset(g);
         return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory fusing a graph");
     }
+    /* the sink chains' unary nodes (sink[j]) root no group */
+    for (int e = 0; e < n; e++) {
+        int chain[SINK_CHAIN];
+        if (g->nodes[e].needed && g->nodes[e].op == CLGAN_OP_EMA && g->nodes[e].kind == NODE_OP)
+            for (int k = sink_chain(g, &rd, e, chain, NULL) - 1; k >= 0; k--) sink[chain[k]] = 1;
+    }
     for (int r = n - 1; r >= 0; r--) {
         clgan_gnode *root = &g->nodes[r];
-        if (!root->needed || root->kind != NODE_OP || root->group >= 0) continue;
+        if (!root->needed || root->kind != NODE_OP || root->group >= 0 || sink[r]) continue;
         if (!elementwise(root->op) && root->op != CLGAN_OP_SUM) continue;
         int gid = g->ngroups++;
         clgan_fgroup *grp = &g->groups[gid];
@@ -210,7 +303,18 @@ clgan_status clgan_fuse_groups(clgan_graph *g) {
             for (int a = 0; a < grp->n; a++) grp->part[a] = FUSE_PRO;
         for (int a = 0; a < nm; a++) g->nodes[grp->member[a]].elided = !must_store(g, &rd, grp->member[a], gid);
     }
+    for (int e = 0; e < n; e++)
+        if (g->nodes[e].needed && g->nodes[e].kind == NODE_OP && g->nodes[e].op == CLGAN_OP_EMA) add_sink(g, &rd, e);
+    /* the chains that joined no group: their unary nodes in groups of their own */
+    for (int r = 0; r < n; r++) {
+        clgan_gnode *x = &g->nodes[r];
+        if (!sink[r] || x->group >= 0) continue;
+        int gid = g->ngroups++;
+        g->groups[gid] = (clgan_fgroup){.root = r, .n = 1, .member = {r}, .part = {FUSE_PRO}};
+        x->group = gid;
+    }
     free(cand);
+    free(sink);
     readers_free(&rd);
     return CLGAN_OK;
 }

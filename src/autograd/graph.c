@@ -604,14 +604,17 @@ clgan_node clgan_batchnorm_axis(clgan_graph *g, clgan_node x, int axis, clgan_no
         mean = clgan_mean_axes(g, x, axis, 1);
         int xc = sub_axis(g, x, mean, axis);
         var = clgan_mean_axes(g, clgan_square(g, xc), axis, 1);
+        int xhat = div_axis(g, xc, clgan_sqrt(g, clgan_affine(g, var, 1.0f, eps)), axis);
+        int y = clgan_add_axis(g, clgan_mul_axis(g, xhat, gamma, axis), beta, axis);
         /* running variance is the unbiased estimate, as in PyTorch; momentum
-         * 0 uses batch statistics without updating the running ones */
+         * 0 uses batch statistics without updating the running ones. The
+         * updates come last, so that fusion can run them with the sums that
+         * make mean and var (they read nothing the normalisation needs) */
         if (momentum > 0) {
             ema(g, run_mean, mean, momentum);
             ema(g, run_var, clgan_scale(g, var, count > 1 ? (float)(count / (count - 1)) : 1.0f), momentum);
         }
-        int xhat = div_axis(g, xc, clgan_sqrt(g, clgan_affine(g, var, 1.0f, eps)), axis);
-        return clgan_add_axis(g, clgan_mul_axis(g, xhat, gamma, axis), beta, axis);
+        return y;
     }
     int xc = sub_axis(g, x, run_mean, axis);
     int xhat = div_axis(g, xc, clgan_sqrt(g, clgan_affine(g, run_var, 1.0f, eps)), axis);

@@ -39,7 +39,9 @@ typedef struct {
     size_t off; /* floats */
 } clgan_gnode;
 
-/* A fused group: members in node order, the root (where it runs) last. */
+/* A fused group: members in node order up to the root (where it runs),
+ * then its sinks (running-statistic updates and their chains, fuse.c) in
+ * node order. */
 typedef struct {
     int root;
     int n;

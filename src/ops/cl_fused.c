@@ -114,6 +114,10 @@ static bool at_m(const clgan_fused *f, int prim_mid, int prim_inner, int j) {
     return f->leaf[j].mid != 0 && f->leaf[j].mid == prim_mid && f->leaf[j].inner == prim_inner;
 }
 
+/* a step whose kernel takes its two float parameters: the unary ops, and the
+ * update of a running statistic (EMA: fp[0] the momentum) */
+static bool has_params(clgan_op op) { return is_unary(op) || op == CLGAN_OP_EMA; }
+
 static const char *op_fn(clgan_op op) { return clgan_ops[op].name; }
 
 /* Steps [from, to): reads of the leaves of their kind (epilogue or not) at
@@ -141,6 +145,7 @@ static void put_steps(text *t, const clgan_fused *f, int from, int to, bool epi,
             else snprintf(dst, 16, "l%d", -1 - v);
         }
         if (s->op == CLGAN_OP_EXPAND) put(t, "%sfloat t%d = %s;\n", pad, k, a);
+        else if (s->op == CLGAN_OP_EMA) put(t, "%sfloat t%d = ew_ema(%s, %s, P%d_0);\n", pad, k, a, b, k);
         else if (is_binary(s->op)) put(t, "%sfloat t%d = ew_%s(%s, %s);\n", pad, k, op_fn(s->op), a, b);
         else put(t, "%sfloat t%d = ew_%s(%s, P%d_0, P%d_1);\n", pad, k, op_fn(s->op), a, k, k);
         if (s->out >= 0) put(t, "%sY%d[yo%d + %s] = t%d;\n", pad, s->out, s->out, at, k);
@@ -154,7 +159,7 @@ static void put_params(text *t, const clgan_fused *f) {
         put(t, ", const int LM%d, const int LI%d", j, j);
     }
     for (int k = 0; k < f->nsteps; k++)
-        if (is_unary(f->step[k].op)) put(t, ", const float P%d_0, const float P%d_1", k, k);
+        if (has_params(f->step[k].op)) put(t, ", const float P%d_0, const float P%d_1", k, k);
 }
 
 /* The kept elements a CPU sum's work-item adds: 1, or SUM_COLS side by side */
@@ -423,7 +428,7 @@ static void common_args(arg_list *l, const clgan_fused *f) {
         arg_int(l, f->leaf[j].inner ? f->leaf[j].inner : 1);
     }
     for (int k = 0; k < f->nsteps; k++)
-        if (is_unary(f->step[k].op)) {
+        if (has_params(f->step[k].op)) {
             arg_float(l, &f->step[k].fp[0]);
             arg_float(l, &f->step[k].fp[1]);
         }

@@ -28,9 +28,10 @@
 #define CLGAN_FUSE_SUMVAL (-1000)
 
 typedef struct {
-    clgan_op op;  /* a unary or binary elementwise op; EXPAND: the value of arg[0] */
-    int arg[2];   /* arg[1] for binary ops only */
-    float fp[2];  /* a unary op's parameters */
+    clgan_op op;  /* a unary or binary elementwise op; EXPAND: the value of arg[0]; EMA: (1 - fp[0]) arg[0] + fp[0] arg[1],
+                   * written where arg[0] was read (a running statistic) */
+    int arg[2];   /* arg[1] for binary ops and EMA only */
+    float fp[2];  /* a unary op's parameters, EMA's momentum */
     int out;      /* index into out[], or -1 */
 } clgan_fused_step;
 
