@@ -305,6 +305,11 @@ static void run_case(clgan_device *dev, const char *path, case_report *r) {
                 snprintf(what, sizeof what, "d%d.%s", k, sn[q]);
                 if (t) check_scalar(r, what, sv[q], t, q < 4 ? scale : NULL);
             }
+            /* the R1 term: in the fixtures made since R1 exists */
+            char key[64];
+            snprintf(key, sizeof key, "d%d.r1", k);
+            const clgan_st_tensor *r1 = clgan_st_find(f, key);
+            if (r1) check_scalar(r, key, st.r1, r1, scale);
             char step[16];
             snprintf(step, sizeof step, "d%d", k);
             check_grads(r, f, clgan_gan_block(gan, CLGAN_BLOCK_D), step, tmp);

@@ -8,13 +8,14 @@
                                   the toy model's --widths
     test_train_cli.py check       clgan check passes on the OpenCL device and fails, naming the layers,
                                   on deliberately broken kernels (77 without an OpenCL device)
-    test_train_cli.py resume      2N steps == N steps + --resume N more, bit for bit, on ref (five configurations);
+    test_train_cli.py resume      2N steps == N steps + --resume N more, bit for bit, on ref (seven configurations);
                                   a tensor changed half-way changes the end (the comparison can fail)
     test_train_cli.py checkpoints damaged and foreign checkpoints refused by clgan sample with messages naming file
                                   and field
     test_train_cli.py run_folder  config.json, log.jsonl, sample PNGs, scatter plots, latest, pruning, clgan sample
     test_train_cli.py ema         --g-ema: the average after each step is the rule's, of G's weights; the running
                                   statistics are G's; sample uses it and --no-ema G's own; refusals
+    test_train_cli.py r1          --r1/--r1-every: in config.json, the lazy schedule in log.jsonl; refusals
     test_train_cli.py stop        SIGINT/SIGTERM: the step finishes, a checkpoint and latest are written, exit 130/143,
                                   the run resumes; a second SIGINT quits at once, leaving whole checkpoints
 
@@ -606,6 +607,10 @@ def part_resume(tmp):
     resume_case(tmp, 'dcgan-g-ema', 3,
                 ['--model', 'dcgan', '--loss', 'ns', '--dataset', 'idx', '--data', images, '--width', '8', '--z-dim',
                  '16', '--batch-size', '8', '--seed', '7', '--g-ema', '0.9'], 'g_ema.convt0.weight')
+    # lazy R1 with n_critic 2: the resumed run picks up the R1 schedule at D step 8 (8 % 3 = 2)
+    resume_case(tmp, 'toy-ring8-r1-lazy', 4,
+                ['--model', 'toy', '--loss', 'ns', '--n-critic', '2', '--r1', '1', '--r1-every', '3',
+                 '--batch-size', '32', '--width', '32', '--seed', '12'], None)
     # a step decay of the learning rates in the first half: the schedule comes back from the
     # checkpoint; three hidden layers (--widths)
     resume_case(tmp, 'toy-ring8-lr-step', 4,
@@ -688,6 +693,38 @@ def part_ema(tmp):
                err_re=r'--g-ema %s: expected a finite number in \[0, 1\]|g_ema = %s: expected 0 \(off\) or a decay in '
                       r'\(0, 1\)' % (re.escape(bad), re.escape(bad)),
                what='--g-ema %s refused: a decay in (0, 1)' % bad)
+    check(not os.path.exists(none), 'no run folder behind the refusals')
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# r1: the toy GAN with --r1 2 --r1-every 2 for 6 steps. Fails when config.json
+# does not hold r1.gamma and r1.every, when log.jsonl's r1 is not positive on
+# the D steps the lazy schedule picks (d_steps % 2 == 0: steps 1, 3, 5) and 0
+# on the others, or when a gamma or interval outside its range is taken (exit
+# 2 naming the option, no run folder). The value itself is PyTorch's: the
+# golden fixtures dcgan-ns-adam-r1 and mlp-hinge-sgd-r1-lazy.
+# ---------------------------------------------------------------------------
+def part_r1(tmp):
+    run_dir = os.path.join(tmp, 'r1')
+    must(['train', '--model', 'toy', '--loss', 'ns', '--batch-size', '16', '--width', '16', '--r1', '2',
+          '--r1-every', '2', '--steps', '6', '--log-every', '1', '--device', 'ref', '--quiet', '--out', run_dir],
+         'train --r1 2 --r1-every 2')
+    with open(os.path.join(run_dir, 'config.json')) as f:
+        cfg = json.load(f)
+    check(cfg.get('r1') == {'gamma': 2, 'every': 2}, 'config.json holds r1 {gamma 2, every 2}', str(cfg.get('r1')))
+    with open(os.path.join(run_dir, 'log.jsonl')) as f:
+        rows = [json.loads(line) for line in f if '"loss_d"' in line]
+    r1 = [(r['step'], r.get('r1')) for r in rows]
+    want = [(k, k % 2 == 1) for k in range(1, 7)]
+    got = [(k, v is not None and v > 0) for k, v in r1]
+    check(got == want and all(v == 0 for k, v in r1 if k % 2 == 0),
+          'log.jsonl: r1 > 0 on steps 1, 3, 5 (d_steps 0, 2, 4) and 0 on the others', str(r1))
+    none = os.path.join(tmp, 'none')
+    for opt, bad, msg in (('--r1', '-1', r'--r1 -1: expected'), ('--r1', 'nan', r'--r1 nan: expected'),
+                          ('--r1-every', '-2', r'--r1-every -2: expected')):
+        expect(['train', '--model', 'toy', opt, bad, '--steps', '1', '--device', 'ref', '--out', none], 2,
+               err_re=msg, what='%s %s refused' % (opt, bad))
     check(not os.path.exists(none), 'no run folder behind the refusals')
     return 0
 
@@ -1093,7 +1130,8 @@ def part_stop(tmp):
 def main():
     part = sys.argv[1] if len(sys.argv) > 1 else ''
     parts = {'inputs': part_inputs, 'divergence': part_divergence, 'schedule': part_schedule, 'check': part_check,
-             'resume': part_resume, 'checkpoints': part_checkpoints, 'run_folder': part_run_folder, 'stop': part_stop, 'ema': part_ema}
+             'resume': part_resume, 'checkpoints': part_checkpoints, 'run_folder': part_run_folder, 'stop': part_stop, 'ema': part_ema,
+             'r1': part_r1}
     if part not in parts:
         print('usage: test_train_cli.py ' + '|'.join(parts), file=sys.stderr)
         return 2

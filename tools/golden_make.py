@@ -11,7 +11,7 @@ D updates, then one G update) on fixed batches with the z and epsilon of
 clgan's Philox streams, and records, per D step k and G step s:
 
   d{k}.x, d{k}.labels            the real batch (inputs)
-  d{k}.loss, .d_real, .d_fake, .penalty, .grad_norm      (before clipping)
+  d{k}.loss, .d_real, .d_fake, .penalty, .r1, .grad_norm   (before clipping)
   d{k}.loss_scale, g{s}.loss_scale   the size of the terms each loss sums (the scale of its rounding)
   d{k}.grad.<name>               every D gradient (after clipping, as used)
   d0.z, d0.eps, g0.z             the noise of the first steps (the C test checks clgan draws the same)
@@ -82,7 +82,20 @@ def cases():
             args += ['--seed', str(11 + 3 * i + j)]
             name = '%s-%s-%s%s' % (model, loss, opt, '-cond' if cond else '')
             out.append((name, args))
+    # R1 on real data (double backward through D, BatchNorm critic included), on every D step and lazily
+    # (every 2nd D step, times 2); beyond the pairwise cover
+    out.append(('dcgan-ns-adam-r1', ['--model', 'dcgan', '--loss', 'ns', '--opt', 'adam'] + SIZES['dcgan'] +
+                ['--r1', '10', '--seed', '41']))
+    out.append(('mlp-hinge-sgd-r1-lazy', ['--model', 'mlp', '--loss', 'hinge', '--opt', 'sgd'] + SIZES['mlp'] +
+                ['--lr', LR['sgd'], '--n-critic', '2', '--r1', '5', '--r1-every', '2', '--seed', '43']))
     return out
+
+
+def uses_r1(cfg, d_steps):
+    """src/train/gan.c: R1 on every D step, or on every r1_every-th (d_steps % k == 0)."""
+    r1 = cfg.get('r1', {})
+    gamma, every = r1.get('gamma', 0), r1.get('every', 1)
+    return gamma > 0 and (every <= 1 or d_steps % every == 0)
 
 
 def uses_penalty(cfg, g_steps):
@@ -152,7 +165,8 @@ def run_case(name, init_path):
             z = twin.philox_normal(seed, twin.stream_offset(k, twin.STREAM_Z_D), N * zd).reshape(N, zd)
             if k == 0:
                 out['d0.z'] = z
-            xt = torch.from_numpy(x)
+            r1_on = uses_r1(cfg, k)
+            xt = torch.from_numpy(x).requires_grad_(r1_on)
             with torch.no_grad():
                 fake = G(torch.from_numpy(z), yt, update_stats=False)
             opt_d.zero_grad(set_to_none=False)
@@ -170,14 +184,22 @@ def run_case(name, init_path):
                 gx, = torch.autograd.grad(dh.sum(), xhat, create_graph=True)
                 pen = cfg['gp_lambda'] * ((gx.reshape(N, -1).norm(2, dim=1) - 1) ** 2).mean()
                 loss = loss + pen
+            r1 = torch.zeros(())
+            if r1_on:
+                # gamma / 2 E ||grad_x D(x)||^2 on the real batch, times k when lazy
+                gx, = torch.autograd.grad(dr.sum(), xt, create_graph=True)
+                every = max(cfg['r1']['every'], 1)
+                r1 = 0.5 * cfg['r1']['gamma'] * every * gx.pow(2).reshape(N, -1).sum(1).mean()
+                loss = loss + r1
             loss.backward()
             out['d%d.loss' % k] = scalar(loss)
             # the size of the terms the loss sums: its rounding error is relative to this, not to the loss
             # (a WGAN critic's E[D(fake)] - E[D(real)] nearly cancels)
-            out['d%d.loss_scale' % k] = scalar(dr.abs().mean() + df.abs().mean() + pen.abs() + loss.abs())
+            out['d%d.loss_scale' % k] = scalar(dr.abs().mean() + df.abs().mean() + pen.abs() + r1.abs() + loss.abs())
             out['d%d.d_real' % k] = scalar(score(cfg['loss'], dr))
             out['d%d.d_fake' % k] = scalar(score(cfg['loss'], df))
             out['d%d.penalty' % k] = scalar(pen)
+            out['d%d.r1' % k] = scalar(r1)
             out['d%d.grad_norm' % k] = scalar(total_norm(d_params))
             if cfg['clip_grad'] > 0:
                 torch.nn.utils.clip_grad_norm_(d_params, cfg['clip_grad'])

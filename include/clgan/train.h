@@ -55,6 +55,13 @@ typedef struct {
     clgan_opt_config opt_g, opt_d;
     clgan_lr_schedule lr_schedule;
     float g_ema;         /* > 0 (and < 1): keep an exponential moving average of G's parameters with this decay */
+    /* R1 ("Which Training Methods for GANs do actually Converge?", 2018,
+     * eq. 9): r1_gamma / 2 E ||grad_x D(x)||^2 on the real batch, added to
+     * D's loss; with r1_every = k > 1, lazy regularisation ("Analyzing and
+     * Improving the Image Quality of StyleGAN", 2020, sec. 3.1): on every
+     * k-th D step only, times k. 0 and 1: every step. */
+    float r1_gamma;
+    int r1_every;
 } clgan_gan_config;
 
 const char *clgan_loss_name(clgan_loss_kind k);
@@ -68,6 +75,7 @@ typedef struct {
     float loss_d, loss_g;
     float d_real, d_fake; /* mean D output on real / generated data (a probability for minimax and NS, else the raw score) */
     float penalty;        /* the gradient-penalty term (0 when off) */
+    float r1;             /* the R1 term as added to D's loss (0 when off or on a lazy step without it) */
     float grad_norm_d, grad_norm_g; /* before clipping */
     float lr_d, lr_g;               /* the learning rates these updates used */
 } clgan_step_stats;

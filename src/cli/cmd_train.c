@@ -49,9 +49,9 @@ static void on_progress(const clgan_progress *p, void *user) {
                 p->step, p->steps, s->loss_d, s->loss_g, s->d_real, s->d_fake, p->images_per_s, eta);
         if (p->step >= p->steps) fputc('\n', stderr);
     } else if (p->logged) {
-        fprintf(stderr, "step %ld/%ld epoch %llu loss_d %.4f loss_g %.4f D(x) %.4f D(G(z)) %.4f gp %.4f |g_d| %.3g |g_g| %.3g %.1f img/s ETA %s\n",
+        fprintf(stderr, "step %ld/%ld epoch %llu loss_d %.4f loss_g %.4f D(x) %.4f D(G(z)) %.4f gp %.4f r1 %.4f |g_d| %.3g |g_g| %.3g %.1f img/s ETA %s\n",
                 p->step, p->steps, (unsigned long long)p->epoch, s->loss_d, s->loss_g, s->d_real, s->d_fake,
-                s->penalty, s->grad_norm_d, s->grad_norm_g, p->images_per_s, eta);
+                s->penalty, s->r1, s->grad_norm_d, s->grad_norm_g, p->images_per_s, eta);
     }
 }
 
@@ -88,6 +88,10 @@ static const cli_field_opt train_opts[] = {
     {"n-critic", "N", "n_critic", NULL, "discriminator steps per generator step", true, NULL},
     {"gp-lambda", "X", "gp_lambda", NULL, "gradient-penalty weight", true, NULL},
     {"gp-phase-steps", "N", "gp_phase_steps", NULL, "use the gradient penalty for the first N steps only, then the loss without it", true, NULL},
+    {"r1", "GAMMA", "r1.gamma", "0: off", "R1 penalty on real data, GAMMA/2 E||grad_x D(x)||^2 in D's loss (e.g. 10; "
+     "StyleGAN2 scales it with image size)", true, NULL},
+    {"r1-every", "K", "r1.every", NULL, "lazy regularisation: the R1 term on every K-th D step only, times K (StyleGAN2: "
+     "16)", true, NULL},
     {"weight-clip", "C", "weight_clip", NULL, "WGAN weight clipping to [-C, C]", true, NULL},
     {"clip-grad", "X", "clip_grad", "off", "clip each network's global gradient norm to X", true, NULL},
     {"g-ema", "DECAY", "ema.decay", "0: off", "also keep an exponential moving average of G's weights with this decay "

@@ -142,6 +142,9 @@ static const clgan_config_field fields[] = {
     NUM("lr_schedule.factor", CLGAN_FIELD_F32, GC(lr_schedule.factor), 0, 1),
     /* optional as a group: configurations written before the generator EMA existed have none (off) */
     NUM("ema.decay", CLGAN_FIELD_F32, GC(g_ema), 0, 1),
+    /* optional as a group: configurations written before R1 existed have none (off) */
+    NUM("r1.gamma", CLGAN_FIELD_F32, GC(r1_gamma), 0, 1e6),
+    NUM("r1.every", CLGAN_FIELD_INT, GC(r1_every), 0, 1000000),
     {"dataset", CLGAN_FIELD_TEXT, RC(dataset), sizeof(((clgan_run_config *)0)->dataset), 0, 0, NULL, 0},
     {"data_path", CLGAN_FIELD_TEXT, RC(data_path), sizeof(((clgan_run_config *)0)->data_path), 0, 0, NULL, 0},
     NUM("steps", CLGAN_FIELD_LONG, RC(steps), 0, (double)(1L << 40)),
@@ -492,9 +495,10 @@ clgan_status clgan_run_config_from_json(const clgan_json *j, clgan_run_config *r
             char group[32];
             snprintf(group, sizeof group, "%.*s", (int)g, f->key);
             obj = clgan_json_get(j, group);
-            /* configurations written before schedules (or evaluation during training, or the EMA) existed
-             * have none: a constant rate (no evaluation, no EMA) */
-            if (!obj && (strcmp(group, "lr_schedule") == 0 || strcmp(group, "eval") == 0 || strcmp(group, "ema") == 0))
+            /* configurations written before schedules (or evaluation during training, the EMA, R1) existed
+             * have none: a constant rate (no evaluation, no EMA, no R1) */
+            if (!obj && (strcmp(group, "lr_schedule") == 0 || strcmp(group, "eval") == 0 || strcmp(group, "ema") == 0 ||
+                         strcmp(group, "r1") == 0))
                 continue;
             if (!obj || obj->kind != CLGAN_JSON_OBJECT)
                 return CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: %s is %s, expected object", group,

@@ -12,7 +12,7 @@ enum { STREAM_Z_D = 1, STREAM_EPS = 2, STREAM_Z_G = 3 };
 
 typedef struct {
     clgan_graph *g;
-    int x, y, loss, d_real, d_fake, penalty;
+    int x, y, loss, d_real, d_fake, penalty, r1;
 } d_graph;
 
 struct clgan_gan {
@@ -20,7 +20,7 @@ struct clgan_gan {
     clgan_device *dev;
     clgan_params *blk[CLGAN_BLOCK_COUNT];
     clgan_optimizer *opt[2]; /* G, D */
-    d_graph d[2]; /* [plain, with penalty] */
+    d_graph d[4]; /* [gradient penalty + 2 R1]: plain, with the penalty, with R1, with both */
     clgan_graph *gg;
     int g_y, g_loss, g_fake;
     clgan_graph *sample;
@@ -55,6 +55,8 @@ void clgan_gan_defaults(clgan_gan_config *c, clgan_loss_kind loss) {
     c->loss = loss;
     c->n_critic = 1;
     c->gp_lambda = 0;
+    c->r1_gamma = 0;
+    c->r1_every = 1;
     c->weight_clip = 0;
     clgan_opt_config adam = {.kind = CLGAN_OPT_ADAM, .lr = 2e-4f, .beta1 = 0.5f, .beta2 = 0.999f, .eps = 1e-8f,
                              .momentum = 0.9f, .alpha = 0.99f};
@@ -78,7 +80,8 @@ void clgan_gan_defaults(clgan_gan_config *c, clgan_loss_kind loss) {
 const clgan_gan_config *clgan_gan_config_of(const clgan_gan *gan) { return &gan->cfg; }
 clgan_params *clgan_gan_block(const clgan_gan *gan, clgan_block_id b) { return gan->blk[b]; }
 clgan_optimizer *clgan_gan_optimizer(const clgan_gan *gan, bool disc) { return gan->opt[disc]; }
-clgan_graph *clgan_gan_d_graph(const clgan_gan *gan) { return gan->d[gan->d[1].g ? 1 : 0].g; }
+static int d_index(const clgan_gan *gan);
+clgan_graph *clgan_gan_d_graph(const clgan_gan *gan) { return gan->d[d_index(gan)].g; }
 clgan_graph *clgan_gan_g_graph(const clgan_gan *gan) { return gan->gg; }
 uint64_t clgan_gan_step_count(const clgan_gan *gan) { return gan->g_steps; }
 uint64_t clgan_gan_d_step_count(const clgan_gan *gan) { return gan->d_steps; }
@@ -250,7 +253,7 @@ static int g_loss(clgan_graph *g, clgan_loss_kind k, int df) {
     }
 }
 
-static clgan_status build_d(clgan_gan *gan, bool penalty, d_graph *out) {
+static clgan_status build_d(clgan_gan *gan, bool penalty, bool r1, d_graph *out) {
     const clgan_gan_config *c = &gan->cfg;
     clgan_graph *g = clgan_graph_new();
     if (!g) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
@@ -280,6 +283,21 @@ static clgan_status build_d(clgan_gan *gan, bool penalty, d_graph *out) {
         out->penalty = clgan_scale(g, clgan_mean(g, clgan_square(g, clgan_affine(g, norm, 1.0f, -1.0f))), c->gp_lambda);
         loss = clgan_add(g, loss, out->penalty);
         clgan_graph_keep(g, out->penalty);
+    }
+    out->r1 = -1;
+    if (r1) {
+        /* gamma / 2 E_i ||grad_x D(x)_i||^2 on the real batch, D(x) the
+         * logits the loss reads (as StyleGAN2-ADA's r1_grads of
+         * real_logits.sum()); lazily every k-th step, times k */
+        int gx = -1;
+        clgan_status st = clgan_backward(g, clgan_sum(g, dr), 1, &out->x, &gx);
+        if (st != CLGAN_OK) return st;
+        size_t per = clgan_node_numel(g, gx) / (size_t)c->batch;
+        int sq = clgan_sum_axes(g, clgan_reshape(g, clgan_square(g, gx), 2, (int[]){c->batch, (int)per}), 0, 1);
+        float every = c->r1_every > 1 ? (float)c->r1_every : 1.0f;
+        out->r1 = clgan_scale(g, clgan_mean(g, sq), 0.5f * c->r1_gamma * every);
+        loss = clgan_add(g, loss, out->r1);
+        clgan_graph_keep(g, out->r1);
     }
     out->loss = loss;
     out->d_real = mean_score(g, c->loss, dr);
@@ -337,6 +355,10 @@ clgan_status clgan_gan_config_check(const clgan_gan_config *cfg) {
                          "in one tensor, more than the %zu supported: lower the batch size or the model's sizes",
                          cfg->batch, per, (double)per * cfg->batch, CLGAN_MAX_TENSOR_FLOATS);
     if ((st = check_real("gp_lambda", cfg->gp_lambda, 0, 1e6f)) != CLGAN_OK) return st;
+    if ((st = check_real("r1_gamma", cfg->r1_gamma, 0, 1e6f)) != CLGAN_OK) return st;
+    if (cfg->r1_every < 0 || cfg->r1_every > 1000000)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "r1_every %d, expected 0 to 1000000 (0 and 1: every D step)",
+                         cfg->r1_every);
     if ((st = check_real("weight_clip", cfg->weight_clip, 0, 1e6f)) != CLGAN_OK) return st;
     if ((st = check_real("clip_grad", cfg->clip_grad, 0, 1e30f)) != CLGAN_OK) return st;
     if (!(cfg->g_ema == 0 || (cfg->g_ema > 0 && cfg->g_ema < 1)))
@@ -368,8 +390,8 @@ static clgan_status check_memory(clgan_gan *gan, clgan_device *d, clgan_gan_memo
         mem->optimizer += (uint64_t)clgan_opt_slot_count(k ? gan->cfg.opt_d.kind : gan->cfg.opt_g.kind) * n * 4 + (n + 64) * 4;
     }
     uint64_t largest_arena = 0;
-    clgan_graph *graphs[3] = {gan->d[0].g, gan->d[1].g, gan->gg};
-    for (int k = 0; k < 3; k++) {
+    clgan_graph *graphs[5] = {gan->d[0].g, gan->d[1].g, gan->d[2].g, gan->d[3].g, gan->gg};
+    for (int k = 0; k < 5; k++) {
         if (!graphs[k]) continue;
         uint64_t bytes = 0;
         clgan_status st = clgan_graph_plan_bytes(graphs[k], d, &bytes);
@@ -412,8 +434,12 @@ clgan_status clgan_gan_new_checked(const clgan_gan_config *cfg, clgan_device *d,
     bool always;
     bool with_pen = uses_penalty_phase(cfg, &always);
     /* graphs first: they declare the parameters */
-    if (!always) st = build_d(gan, false, &gan->d[0]);
-    if (st == CLGAN_OK && with_pen) st = build_d(gan, true, &gan->d[1]);
+    /* R1 on every step: only graphs with it; lazily: with and without */
+    bool r1 = cfg->r1_gamma > 0, r1_lazy = r1 && cfg->r1_every > 1;
+    for (int k = 0; k < 4 && st == CLGAN_OK; k++) {
+        bool pen = k & 1, with_r1 = k & 2;
+        if ((pen ? with_pen : !always) && (with_r1 ? r1 : !r1 || r1_lazy)) st = build_d(gan, pen, with_r1, &gan->d[k]);
+    }
     if (st == CLGAN_OK) st = build_g(gan);
     if (st == CLGAN_OK && clgan_gan_has_ema(gan)) st = declare_ema(gan);
     /* nothing is allocated on d until the configuration is known to fit and the caller's check passed */
@@ -425,7 +451,7 @@ clgan_status clgan_gan_new_checked(const clgan_gan_config *cfg, clgan_device *d,
     for (int k = 0; k < 2 && st == CLGAN_OK && clgan_gan_has_ema(gan); k++) st = ema_copy(gan, k);
     for (int k = 0; k < 2 && st == CLGAN_OK; k++)
         st = clgan_optimizer_new(gan->blk[k ? CLGAN_BLOCK_D : CLGAN_BLOCK_G], k ? &cfg->opt_d : &cfg->opt_g, &gan->opt[k]);
-    for (int k = 0; k < 2 && st == CLGAN_OK; k++)
+    for (int k = 0; k < 4 && st == CLGAN_OK; k++)
         if (gan->d[k].g) st = clgan_graph_compile(gan->d[k].g, d);
     if (st == CLGAN_OK) st = clgan_graph_compile(gan->gg, d);
     if (st != CLGAN_OK) {
@@ -438,10 +464,8 @@ clgan_status clgan_gan_new_checked(const clgan_gan_config *cfg, clgan_device *d,
 
 void clgan_gan_free(clgan_gan *gan) {
     if (!gan) return;
-    for (int k = 0; k < 2; k++) {
-        clgan_graph_free(gan->d[k].g);
-        clgan_optimizer_free(gan->opt[k]);
-    }
+    for (int k = 0; k < 4; k++) clgan_graph_free(gan->d[k].g);
+    for (int k = 0; k < 2; k++) clgan_optimizer_free(gan->opt[k]);
     clgan_graph_free(gan->gg);
     clgan_graph_free(gan->sample);
     free(gan->labels);
@@ -485,11 +509,18 @@ static clgan_status read_scalar(clgan_graph *g, int node, float *out) {
     return clgan_graph_read_async(g, node, out);
 }
 
-clgan_status clgan_gan_d_step(clgan_gan *gan, const float *x, const int32_t *labels, clgan_step_stats *s) {
+/* The D graph of the next D step: with the gradient penalty (always, or in
+ * its phase), with R1 (every step, or every r1_every-th: d_steps % k == 0). */
+static int d_index(const clgan_gan *gan) {
     bool always;
     bool pen = uses_penalty_phase(&gan->cfg, &always) &&
                (always || gan->cfg.gp_phase_steps <= 0 || gan->g_steps < (uint64_t)gan->cfg.gp_phase_steps);
-    d_graph *dg = &gan->d[pen ? 1 : 0];
+    bool r1 = gan->cfg.r1_gamma > 0 && (gan->cfg.r1_every <= 1 || gan->d_steps % (uint64_t)gan->cfg.r1_every == 0);
+    return (pen ? 1 : 0) | (r1 ? 2 : 0);
+}
+
+clgan_status clgan_gan_d_step(clgan_gan *gan, const float *x, const int32_t *labels, clgan_step_stats *s) {
+    d_graph *dg = &gan->d[d_index(gan)];
     clgan_status st = clgan_graph_write(dg->g, dg->x, x);
     if (st == CLGAN_OK) st = write_labels(gan, dg->g, dg->y, labels, gan->cfg.batch);
     if (st == CLGAN_OK) st = clgan_graph_run(dg->g, gan->d_steps);
@@ -497,6 +528,7 @@ clgan_status clgan_gan_d_step(clgan_gan *gan, const float *x, const int32_t *lab
     if (st == CLGAN_OK) st = read_scalar(dg->g, dg->d_real, &s->d_real);
     if (st == CLGAN_OK) st = read_scalar(dg->g, dg->d_fake, &s->d_fake);
     if (st == CLGAN_OK) st = read_scalar(dg->g, dg->penalty, &s->penalty);
+    if (st == CLGAN_OK) st = read_scalar(dg->g, dg->r1, &s->r1);
     float sumsq = 0;
     if (st == CLGAN_OK) st = clgan_optimizer_grad_sumsq_async(gan->opt[1], &sumsq);
     if (st == CLGAN_OK) st = clgan_device_finish(gan->dev);

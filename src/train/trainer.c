@@ -231,8 +231,9 @@ static void log_line(run *r, long step, const clgan_step_stats *s, double ips, d
         const char *k;
         float v;
     } f[] = {{"loss_d", s->loss_d},           {"loss_g", s->loss_g},           {"d_real", s->d_real},
-             {"d_fake", s->d_fake},           {"penalty", s->penalty},         {"grad_norm_d", s->grad_norm_d},
-             {"grad_norm_g", s->grad_norm_g}, {"lr_g", s->lr_g}, {"lr_d", s->lr_d}};
+             {"d_fake", s->d_fake},           {"penalty", s->penalty},         {"r1", s->r1},
+             {"grad_norm_d", s->grad_norm_d}, {"grad_norm_g", s->grad_norm_g}, {"lr_g", s->lr_g},
+             {"lr_d", s->lr_d}};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         clgan_jbuf_key(&b, f[i].k);
         clgan_jbuf_f32(&b, f[i].v);
