@@ -459,7 +459,7 @@ def part_check(tmp):
 # has one tensor changed must end differently.
 # ---------------------------------------------------------------------------
 RESUME_COMMON = ['--device', 'ref', '--quiet', '--log-every', '1', '--sample-every', '0', '--checkpoint-every', '0']
-LOG_KEYS = ['loss_d', 'loss_g', 'd_real', 'd_fake', 'penalty', 'grad_norm_d', 'grad_norm_g', 'lr_g', 'lr_d', 'epoch']
+LOG_KEYS = ['loss_d', 'loss_g', 'd_real', 'd_fake', 'penalty', 'r1', 'grad_norm_d', 'grad_norm_g', 'lr_g', 'lr_d', 'epoch']
 POSITION_META = ['g_steps', 'd_steps', 'data_epoch', 'data_pos', 'rollbacks', 'lr_scale_bits', 'format',
                  'format_version']
 
@@ -863,7 +863,7 @@ def part_checkpoints(tmp):
 # newest checkpoint, more than --keep-checkpoints remain, or clgan sample does
 # not write what it is asked for or accepts bad labels.
 # ---------------------------------------------------------------------------
-LOG_DOCUMENTED = ['step', 'epoch', 'loss_d', 'loss_g', 'd_real', 'd_fake', 'penalty', 'grad_norm_d', 'grad_norm_g',
+LOG_DOCUMENTED = ['step', 'epoch', 'loss_d', 'loss_g', 'd_real', 'd_fake', 'penalty', 'r1', 'grad_norm_d', 'grad_norm_g',
                   'lr_g', 'lr_d', 'images_per_s', 'elapsed_s', 'device']
 
 
