@@ -153,6 +153,14 @@ bool clgan_gan_has_ema(const clgan_gan *gan);
 /* Whether sampling (clgan_gan_generate, clgan_gan_sampling_nn) uses the EMA
  * weights when there are any (default true) or G's own. */
 void clgan_gan_use_ema(clgan_gan *gan, bool use);
+/* Whether sampling uses the EMA weights (the run kept them and
+ * clgan_gan_use_ema did not turn them off). */
+bool clgan_gan_sampling_ema(const clgan_gan *gan);
+/* The generator sampling uses (EMA or G, BatchNorm in evaluation mode) as
+ * a safetensors file of PyTorch state_dict names (metadata format "pt",
+ * clgan_model: the JSON the module of docs/export.md is built from,
+ * clgan_weights: g_ema or g, clgan_step), written atomically. */
+clgan_status clgan_gan_export_pytorch(clgan_gan *gan, const char *path);
 /* The layer context a graph that runs the sampling generator (evaluation
  * mode, nothing declared) builds it with. */
 clgan_nn clgan_gan_sampling_nn(clgan_gan *gan, clgan_graph *g);

@@ -100,6 +100,7 @@ int cmd_train_classifier(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_interpolate(int argc, char **argv);
 int cmd_inpaint(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 /* Parses an integer / float option, printing a usage error on failure. */
 int cli_get_long(const cli_command *c, const char *name, long lo, long hi, long *out);
 int cli_get_double(const cli_command *c, const char *name, double *out);

@@ -1,10 +1,28 @@
 /* clgan sample: images from a trained generator. */
 #include "cli/cli.h"
 
+#include "clgan/io.h"
 #include "clgan/train.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+/* --out-tensors: z (N, z_dim), labels (N, int32; conditional models), and
+ * images (N, C, H, W) or points (N, 2), written atomically */
+static clgan_status write_tensors(const char *path, const clgan_model_config *m, const float *z, const int32_t *labels,
+                                  const float *img, long count) {
+    clgan_st_writer *w = clgan_st_writer_new();
+    if (!w) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+    int64_t zs[2] = {count, m->z_dim}, ys[1] = {count};
+    int64_t xs[4] = {count, m->channels, m->image_size, m->image_size}, ps[2] = {count, 2};
+    bool toy = m->kind == CLGAN_MODEL_TOY;
+    clgan_status st = clgan_st_add(w, "z", CLGAN_DT_F32, 2, zs, z);
+    if (st == CLGAN_OK && m->classes > 0) st = clgan_st_add(w, "labels", CLGAN_DT_I32, 1, ys, labels);
+    if (st == CLGAN_OK) st = clgan_st_add(w, toy ? "points" : "images", CLGAN_DT_F32, toy ? 2 : 4, toy ? ps : xs, img);
+    if (st == CLGAN_OK) st = clgan_st_write(w, path);
+    clgan_st_writer_free(w);
+    return st;
+}
 
 int cmd_sample(int argc, char **argv) {
     cli_opt opts[] = {{"checkpoint", "FILE", NULL, NULL, "a checkpoint (or a run folder: its latest)", NULL, false},
@@ -15,6 +33,9 @@ int cmd_sample(int argc, char **argv) {
                       {"cols", "N", NULL, "8", "grid columns", NULL, false},
                       {"out", "FILE", NULL, "samples.png", "the PNG grid (a scatter plot for 2-D data)", NULL, false},
                       {"out-dir", "DIR", NULL, NULL, "instead, one PNG per image in DIR", NULL, false},
+                      {"out-tensors", "FILE", NULL, NULL, "also a safetensors file of z, the labels and the generated "
+                       "values as floats (images (N, C, H, W) in [-1, 1], or 2-D points), e.g. to compare with an "
+                       "exported generator", NULL, false},
                       CLI_EMA_OPT, CLI_DEVICE_OPTS};
     cli_command c = {"sample", "Generate images with a trained generator.",
                      "--checkpoint FILE [--count N] [--labels LIST] [--out grid.png | --out-dir DIR]", opts,
@@ -60,6 +81,8 @@ int cmd_sample(int argc, char **argv) {
         clgan_rng_normal((uint64_t)seed, 0, z, (size_t)count * (size_t)m->z_dim);
         st = clgan_gan_generate(gan, z, m->classes > 0 ? labels : NULL, (int)count, img);
     }
+    const char *tensors = cli_get(&c, "out-tensors");
+    if (st == CLGAN_OK && tensors) st = write_tensors(tensors, m, z, labels, img, count);
     const char *dir = cli_get(&c, "out-dir"), *out = cli_get(&c, "out");
     if (st == CLGAN_OK && dir) {
         st = clgan_make_dirs(dir);

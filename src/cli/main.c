@@ -21,6 +21,7 @@ static const command commands[] = {
     {"interpolate", cmd_interpolate, "a grid of spherical interpolations between latent points"},
     {"inpaint", cmd_inpaint, "fill unknown pixels of images with a trained generator (and Poisson blending)"},
     {"eval", cmd_eval, "measure a checkpoint: mode coverage (2-D data), or FID, inception score, class histogram"},
+    {"export", cmd_export, "write a checkpoint's generator for PyTorch (safetensors with state_dict names)"},
 };
 
 static void usage(FILE *f) {

@@ -169,6 +169,8 @@ float clgan_gan_ema_decay(const clgan_gan_config *c, uint64_t g_steps) {
     return (float)(warm < c->g_ema ? warm : c->g_ema);
 }
 bool clgan_gan_has_ema(const clgan_gan *gan) { return gan->cfg.g_ema > 0; }
+bool clgan_gan_sampling_ema(const clgan_gan *gan) { return gan->use_ema && clgan_gan_has_ema(gan); }
+
 void clgan_gan_use_ema(clgan_gan *gan, bool use) {
     if (use == gan->use_ema) return;
     gan->use_ema = use;
