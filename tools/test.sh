@@ -12,6 +12,17 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
+# The ONNX export test checks clgan's models with onnxruntime (PyPI, a test
+# dependency only): installed once into .venv-onnx when PyPI is reachable,
+# else that test is skipped.
+if [ ! -x .venv-onnx/bin/python ] || ! .venv-onnx/bin/python -c 'import onnxruntime, numpy' 2>/dev/null; then
+  if python3 -m venv .venv-onnx >/dev/null 2>&1 && .venv-onnx/bin/pip install -q onnxruntime numpy >/dev/null 2>&1; then
+    echo "test.sh: onnxruntime installed in .venv-onnx for the ONNX export test"
+  else
+    rm -rf .venv-onnx
+    echo "test.sh: onnxruntime could not be installed (no PyPI?): the ONNX export test will be skipped"
+  fi
+fi
 status=0
 declare -A total=([passed]=0 [failed]=0 [skipped]=0)
 

@@ -161,6 +161,10 @@ bool clgan_gan_sampling_ema(const clgan_gan *gan);
  * clgan_model: the JSON the module of docs/export.md is built from,
  * clgan_weights: g_ema or g, clgan_step), written atomically. */
 clgan_status clgan_gan_export_pytorch(clgan_gan *gan, const char *path);
+/* The same generator as an ONNX model (opset 13, IR 8): z (N, z_dim) and,
+ * when conditional, labels (N) int64 in; "images" (N, C, H, W) in [-1, 1]
+ * (or "points" (N, 2)) out; written atomically. */
+clgan_status clgan_gan_export_onnx(clgan_gan *gan, const char *path);
 /* The layer context a graph that runs the sampling generator (evaluation
  * mode, nothing declared) builds it with. */
 clgan_nn clgan_gan_sampling_nn(clgan_gan *gan, clgan_graph *g);

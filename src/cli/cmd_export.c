@@ -8,19 +8,20 @@
 int cmd_export(int argc, char **argv) {
     cli_opt opts[] = {{"checkpoint", "FILE", NULL, NULL, "a checkpoint (or a run folder: its latest)", NULL, false},
                       {"format", "F", NULL, "pytorch", "pytorch: safetensors with the state_dict names of the module "
-                       "in docs/export.md", NULL, false},
+                       "in docs/export.md; onnx: an ONNX model (opset 13), z (and labels) in, images out", NULL, false},
                       {"out", "FILE", NULL, NULL, "the file to write (replaced atomically)", NULL, false},
                       CLI_EMA_OPT,
                       {"verbose", NULL, NULL, NULL, "more detail on stderr", NULL, false},
                       {"quiet", NULL, NULL, NULL, "only errors on stderr", NULL, false}};
     cli_command c = {"export", "Write a checkpoint's generator for other tools (the EMA weights when the run has them).",
-                     "--checkpoint FILE --out G.safetensors [--format pytorch] [--no-ema]", opts,
+                     "--checkpoint FILE --out FILE [--format pytorch|onnx] [--no-ema]", opts,
                      (int)(sizeof opts / sizeof opts[0])};
     int rc = cli_start(&c, argc, argv);
     if (rc != CLI_GO) return rc;
     const char *format = cli_get(&c, "format"), *out = cli_get(&c, "out");
-    if (!format || strcmp(format, "pytorch") != 0) {
-        fprintf(stderr, "clgan export: --format %s: expected pytorch\n", format ? format : "");
+    bool onnx = format && strcmp(format, "onnx") == 0;
+    if (!format || (strcmp(format, "pytorch") != 0 && !onnx)) {
+        fprintf(stderr, "clgan export: --format %s: expected pytorch or onnx\n", format ? format : "");
         return CLI_USAGE;
     }
     if (!out || !*out) {
@@ -41,7 +42,7 @@ int cmd_export(int argc, char **argv) {
     clgan_device_list_free(&l);
     clgan_gan *gan = NULL;
     if (st == CLGAN_OK) st = cli_open_gan(&c, path, &run, d, &gan);
-    if (st == CLGAN_OK) st = clgan_gan_export_pytorch(gan, out);
+    if (st == CLGAN_OK) st = onnx ? clgan_gan_export_onnx(gan, out) : clgan_gan_export_pytorch(gan, out);
     if (st == CLGAN_OK)
         printf("wrote %s (the %s at step %llu, %s)\n", out,
                clgan_gan_sampling_ema(gan) ? "generator EMA" : "generator",

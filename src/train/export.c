@@ -1,5 +1,6 @@
 /* Export of the generator for other tools: PyTorch state_dict names in a
- * safetensors file (docs/export.md shows the module they load into).
+ * safetensors file (docs/export.md shows the module they load into); ONNX
+ * in export_onnx.c.
  *
  * Both formats read one description of the generator, the layer plan: the
  * layers of an nn.Sequential `main` in order, each with the clgan layer
@@ -98,8 +99,7 @@ int clgan_export_layer_of(const clgan_export_plan *p, const char *param, const c
     return -1;
 }
 
-/* The blocks sampling reads: the EMA's when it is used, else G's. */
-static void sampling_blocks(const clgan_gan *gan, clgan_params **w, clgan_params **b) {
+void clgan_export_blocks(const clgan_gan *gan, clgan_params **w, clgan_params **b) {
     bool ema = clgan_gan_sampling_ema(gan);
     *w = clgan_gan_block(gan, ema ? CLGAN_BLOCK_G_EMA : CLGAN_BLOCK_G);
     *b = clgan_gan_block(gan, ema ? CLGAN_BLOCK_G_EMA_BUFFERS : CLGAN_BLOCK_G_BUFFERS);
@@ -167,7 +167,7 @@ clgan_status clgan_gan_export_pytorch(clgan_gan *gan, const char *path) {
     clgan_status st = clgan_export_plan_of(&clgan_gan_config_of(gan)->model, &p);
     if (st != CLGAN_OK) return st;
     clgan_params *wb, *bb;
-    sampling_blocks(gan, &wb, &bb);
+    clgan_export_blocks(gan, &wb, &bb);
     size_t most = clgan_params_total(wb) > clgan_params_total(bb) ? clgan_params_total(wb) : clgan_params_total(bb);
     float *tmp = malloc((most ? most : 1) * sizeof *tmp);
     clgan_st_writer *w = clgan_st_writer_new();
