@@ -12,9 +12,10 @@
  *
  * Running statistics (BatchNorm's EMA updates) must run inside the kernels
  * of the sums that make them, and never where that changes what another node
- * reads.
+ * reads; nothing that reads a buffer may run after the buffer is written in
+ * place.
  *
- *   test_fusion [batchnorm|layernorm|sums|running|sink_order]   (every case without an argument) */
+ *   test_fusion [batchnorm|layernorm|sums|running|sink_order|inplace_read]   (every case without an argument) */
 #include "test_util.h"
 #include "tolerances.h"
 
@@ -149,6 +150,16 @@ static void build_sink_order(built *b) {
     keep(b, clgan_exp(b->g, m));
 }
 
+/* a value read from a buffer before it is assigned in place: the reader may
+ * not join a group that runs after the assignment */
+static void build_inplace_read(built *b) {
+    int x = input(b, "x", 1, (int[]){7}), buf = input(b, "buf", 1, (int[]){7});
+    int t = clgan_affine(b->g, buf, 2.0f, 1.0f);
+    clgan_assign(b->g, buf, clgan_exp(b->g, x));
+    keep(b, clgan_mul(b->g, t, clgan_sigmoid(b->g, x)));
+    keep(b, buf);
+}
+
 typedef void (*builder)(built *b);
 static const struct {
     const char *name;
@@ -158,7 +169,8 @@ static const struct {
              {"layernorm", build_layernorm, -1},
              {"sums", build_sums, -1},
              {"running", build_running, 4},
-             {"sink_order", build_sink_order, 0}};
+             {"sink_order", build_sink_order, 0},
+             {"inplace_read", build_inplace_read, -1}};
 
 /* Builds the case on d, runs it with inputs from the seed, reads every kept
  * node into out[k] (malloc'd); launches counts the kernels. */
@@ -259,6 +271,7 @@ static void part_layernorm(void) { run_on_devices(1); }
 static void part_sums(void) { run_on_devices(2); }
 static void part_running(void) { run_on_devices(3); }
 static void part_sink_order(void) { run_on_devices(4); }
+static void part_inplace_read(void) { run_on_devices(5); }
 
 int main(int argc, char **argv) {
     clgan_log_set_level(CLGAN_LOG_WARN);
@@ -269,6 +282,7 @@ int main(int argc, char **argv) {
         {"sums", part_sums},
         {"running", part_running},
         {"sink_order", part_sink_order},
+        {"inplace_read", part_inplace_read},
     };
     return harness_main(argc, argv, "test_fusion", parts, sizeof parts / sizeof parts[0]);
 }

@@ -158,6 +158,29 @@ static void linear_check(bool second) {
     free_problem(&p);
 }
 
+/* spectral normalisation in evaluation (stored u, v: a pure function of W), in a
+ * leaky linear layer: y = leaky(x (W / u^T W v)^T), first and second order in x and W
+ * (in training the power iteration's u and v are functions of W that the gradient
+ * deliberately treats as constants, as PyTorch: the golden fixtures check that) */
+static void spectral_check(bool second) {
+    problem p = {.g = clgan_graph_new()};
+    int x = clgan_input(p.g, "x", 2, (int[]){3, 6});
+    int w = clgan_input(p.g, "w", 2, (int[]){4, 6});
+    int u = clgan_input(p.g, "u", 1, (int[]){4}), v = clgan_input(p.g, "v", 1, (int[]){6});
+    add_input(&p, x, DOM_ANY, 21);
+    add_input(&p, w, DOM_ANY, 22);
+    add_input(&p, u, DOM_ANY, 23);
+    add_input(&p, v, DOM_ANY, 24);
+    int y = clgan_leaky_relu(p.g, clgan_matmul(p.g, x, clgan_spectral_norm(p.g, w, u, v, false), false, true), 0.2f);
+    p.loss = project(&p, y, 25);
+    p.n_wrt = 2;
+    memcpy(p.wrt, (int[]){x, w}, sizeof(int) * 2);
+    clgan_backward(p.g, p.loss, 2, p.wrt, p.grad);
+    if (second) make_second_order(&p, 26);
+    check(&p, second ? "spectral norm (2nd order)" : "spectral norm");
+    free_problem(&p);
+}
+
 static void layernorm_check(bool second) {
     problem p = {.g = clgan_graph_new()};
     int x = clgan_input(p.g, "x", 4, (int[]){3, 2, 3, 3});
@@ -281,6 +304,8 @@ static void part_composites(void) {
     linear_check(true);
     layernorm_check(false);
     layernorm_check(true);
+    spectral_check(false);
+    spectral_check(true);
     batchnorm_check(2);
     batchnorm_check(4);
     gradient_penalty_check();

@@ -8,13 +8,14 @@
                                   the toy model's --widths
     test_train_cli.py check       clgan check passes on the OpenCL device and fails, naming the layers,
                                   on deliberately broken kernels (77 without an OpenCL device)
-    test_train_cli.py resume      2N steps == N steps + --resume N more, bit for bit, on ref (seven configurations);
+    test_train_cli.py resume      2N steps == N steps + --resume N more, bit for bit, on ref (eight configurations);
                                   a tensor changed half-way changes the end (the comparison can fail)
     test_train_cli.py checkpoints damaged and foreign checkpoints refused by clgan sample with messages naming file
                                   and field
     test_train_cli.py run_folder  config.json, log.jsonl, sample PNGs, scatter plots, latest, pruning, clgan sample
     test_train_cli.py ema         --g-ema: the average after each step is the rule's, of G's weights; the running
                                   statistics are G's; sample uses it and --no-ema G's own; refusals
+    test_train_cli.py spectral    --d-norm spectral: weight_orig, u and v in the checkpoint, u moving and unit; refusals
     test_train_cli.py r1          --r1/--r1-every: in config.json, the lazy schedule in log.jsonl; refusals
     test_train_cli.py stop        SIGINT/SIGTERM: the step finishes, a checkpoint and latest are written, exit 130/143,
                                   the run resumes; a second SIGINT quits at once, leaving whole checkpoints
@@ -607,6 +608,10 @@ def part_resume(tmp):
     resume_case(tmp, 'dcgan-g-ema', 3,
                 ['--model', 'dcgan', '--loss', 'ns', '--dataset', 'idx', '--data', images, '--width', '8', '--z-dim',
                  '16', '--batch-size', '8', '--seed', '7', '--g-ema', '0.9'], 'g_ema.convt0.weight')
+    # spectral normalisation: the power iteration's u and v come back from the checkpoint
+    resume_case(tmp, 'dcgan-hinge-spectral', 3,
+                ['--model', 'dcgan', '--loss', 'hinge', '--d-norm', 'spectral', '--dataset', 'idx', '--data', images,
+                 '--width', '8', '--z-dim', '16', '--batch-size', '8', '--seed', '13'], 'd.conv1.weight_u')
     # lazy R1 with n_critic 2: the resumed run picks up the R1 schedule at D step 8 (8 % 3 = 2)
     resume_case(tmp, 'toy-ring8-r1-lazy', 4,
                 ['--model', 'toy', '--loss', 'ns', '--n-critic', '2', '--r1', '1', '--r1-every', '3',
@@ -725,6 +730,46 @@ def part_r1(tmp):
                           ('--r1-every', '-2', r'--r1-every -2: expected')):
         expect(['train', '--model', 'toy', opt, bad, '--steps', '1', '--device', 'ref', '--out', none], 2,
                err_re=msg, what='%s %s refused' % (opt, bad))
+    check(not os.path.exists(none), 'no run folder behind the refusals')
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# spectral: a DCGAN with --d-norm spectral (hinge) for 3 steps, a checkpoint
+# after each. Fails when D's conv weights are not kept as <layer>.weight_orig
+# with the buffers weight_u and weight_v, when u does not change from step to
+# step (the power iteration runs) or does not stay a unit vector, when the
+# critic has a normalisation layer left, or when spectral normalisation is
+# taken with WGAN's weight clipping (exit 2 naming both, no run folder). The
+# values themselves are PyTorch's torch.nn.utils.spectral_norm's: the golden
+# fixtures dcgan-hinge-adam-sn-r1, toy-wgan-gp-sgd-sn, mlp-ns-sgd-sn-cond.
+# ---------------------------------------------------------------------------
+def part_spectral(tmp):
+    images = write_tiny_idx(tmp, 40)
+    run_dir = os.path.join(tmp, 'sn')
+    must(['train', '--model', 'dcgan', '--loss', 'hinge', '--d-norm', 'spectral', '--dataset', 'idx', '--data', images,
+          '--width', '8', '--z-dim', '16', '--batch-size', '8', '--seed', '3', '--steps', '3', '--device', 'ref',
+          '--quiet', '--checkpoint-every', '1', '--keep-checkpoints', '10', '--out', run_dir], 'train --d-norm spectral')
+    ts = [st_read(ckpt(run_dir, k))[0] for k in range(1, 4)]
+    convs = sorted(n[:-len('.weight_orig')] for n in ts[0] if n.startswith('d.') and n.endswith('.weight_orig'))
+    check(convs == ['d.conv0', 'd.conv1', 'd.conv2'] and
+          all(c + '.weight_u' in ts[0] and c + '.weight_v' in ts[0] and c + '.weight' not in ts[0] for c in convs),
+          'D\'s convolutions are kept as weight_orig with weight_u and weight_v', str(sorted(ts[0])))
+    check(not any(n.startswith('d.norm') for n in ts[0]), 'no normalisation layer in the critic')
+    moved, unit = 0.0, 0.0
+    for c in convs:
+        for k in range(2):
+            a, b = floats(ts[k][c + '.weight_u']), floats(ts[k + 1][c + '.weight_u'])
+            moved = max(moved, max(abs(x - y) for x, y in zip(a, b)))
+            unit = max(unit, abs(math.sqrt(sum(x * x for x in b)) - 1))
+    check(moved > 1e-7, 'the power iteration moves u each step (by up to %.3g)' % moved)
+    check(unit < 1e-5, 'u stays a unit vector (|norm - 1| up to %.2g)' % unit)
+    none = os.path.join(tmp, 'none')
+    expect(['train', '--model', 'dcgan', '--loss', 'wgan', '--d-norm', 'spectral', '--steps', '1', '--device', 'ref',
+            '--out', none], 2, err_re=r'd_norm spectral with loss wgan: the weight clipping',
+           what='spectral normalisation with WGAN\'s weight clipping is refused')
+    expect(['train', '--model', 'dcgan', '--d-norm', 'spectra', '--steps', '1', '--device', 'ref', '--out', none], 2,
+           err_re=r'--d-norm spectra: expected batch, layer, none or spectral', what='--d-norm spectra is refused')
     check(not os.path.exists(none), 'no run folder behind the refusals')
     return 0
 
@@ -1131,7 +1176,7 @@ def main():
     part = sys.argv[1] if len(sys.argv) > 1 else ''
     parts = {'inputs': part_inputs, 'divergence': part_divergence, 'schedule': part_schedule, 'check': part_check,
              'resume': part_resume, 'checkpoints': part_checkpoints, 'run_folder': part_run_folder, 'stop': part_stop, 'ema': part_ema,
-             'r1': part_r1}
+             'r1': part_r1, 'spectral': part_spectral}
     if part not in parts:
         print('usage: test_train_cli.py ' + '|'.join(parts), file=sys.stderr)
         return 2

@@ -22,15 +22,7 @@ static int fail(const char *what) {
     return 1;
 }
 
-static bool parse_norm(const char *s, clgan_norm_kind *out) {
-    static const char *const names[] = {"batch", "layer", "none"};
-    for (int i = 0; i < 3; i++)
-        if (strcmp(s, names[i]) == 0) {
-            *out = (clgan_norm_kind)i;
-            return true;
-        }
-    return false;
-}
+static bool parse_norm(const char *s, clgan_norm_kind *out) { return clgan_norm_parse(s, out) == CLGAN_OK; }
 
 int main(int argc, char **argv) {
     if (argc < 2 || argc % 2 != 0) {
@@ -73,7 +65,7 @@ int main(int argc, char **argv) {
         else if (strcmp(k, "--weight-decay") == 0) g->opt_g.weight_decay = g->opt_d.weight_decay = strtof(v, NULL);
         else if (strcmp(k, "--d-norm") == 0) {
             if (!parse_norm(v, &m->d_norm)) {
-                fprintf(stderr, "golden_init: --d-norm %s: expected batch, layer or none\n", v);
+                fprintf(stderr, "golden_init: --d-norm %s: expected batch, layer, none or spectral\n", v);
                 return 2;
             }
         } else if (strcmp(k, "--widths") == 0) {

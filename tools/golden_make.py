@@ -86,6 +86,16 @@ def cases():
     # (every 2nd D step, times 2); beyond the pairwise cover
     out.append(('dcgan-ns-adam-r1', ['--model', 'dcgan', '--loss', 'ns', '--opt', 'adam'] + SIZES['dcgan'] +
                 ['--r1', '10', '--seed', '41']))
+    # spectral normalisation (PyTorch's torch.nn.utils.spectral_norm in the twin): with R1 (double backward
+    # through it), with the gradient penalty (three power iterations a D step), conditional
+    out.append(('dcgan-hinge-adam-sn-r1', ['--model', 'dcgan', '--loss', 'hinge', '--opt', 'adam'] + SIZES['dcgan'] +
+                ['--d-norm', 'spectral', '--r1', '1', '--seed', '45']))
+    # (SGD: a WGAN critic's hidden biases have gradients that cancel to rounding noise, which RMSProp and Adam
+    # would turn into full-size updates of either sign)
+    out.append(('toy-wgan-gp-sgd-sn', ['--model', 'toy', '--loss', 'wgan-gp', '--opt', 'sgd'] + SIZES['toy'] +
+                ['--lr', LR['sgd'], '--d-norm', 'spectral', '--n-critic', '2', '--seed', '47']))
+    out.append(('mlp-ns-sgd-sn-cond', ['--model', 'mlp', '--loss', 'ns', '--opt', 'sgd'] + SIZES['mlp'] +
+                ['--lr', LR['sgd'], '--d-norm', 'spectral', '--classes', '3', '--seed', '49']))
     out.append(('mlp-hinge-sgd-r1-lazy', ['--model', 'mlp', '--loss', 'hinge', '--opt', 'sgd'] + SIZES['mlp'] +
                 ['--lr', LR['sgd'], '--n-critic', '2', '--r1', '5', '--r1-every', '2', '--seed', '43']))
     return out

@@ -247,6 +247,12 @@ def torch_models():
                 feat = ch * side * side
             if m['classes'] > 0:
                 self.embed = nn.Embedding(m['classes'], feat)
+            if m['d_norm'] == 'spectral':
+                # every conv and linear layer (not the projection's embedding), PyTorch's own implementation:
+                # weight_orig, weight_u, weight_v; one power iteration per call in training mode
+                for name, mod in list(self.named_children()):
+                    if isinstance(mod, (nn.Conv2d, nn.Linear)):
+                        setattr(self, name, torch.nn.utils.spectral_norm(mod, eps=1e-12))
 
         def forward(self, x, labels=None, update_stats=True):
             m = self.m

@@ -26,6 +26,10 @@ typedef struct {
     bool update_stats;     /* in training, also update the running statistics */
     clgan_init_scheme init;
     bool channel_major;    /* conv and BatchNorm layers take and give (C, N, H, W) activations */
+    /* conv and linear weights spectrally normalised: declared as <name>.weight_orig with the buffers
+     * <name>.weight_u (out) and <name>.weight_v (fan-in); in training each layer call runs one power
+     * iteration (u, v updated in place, no gradient through them), in evaluation it uses u and v */
+    bool spectral;
 } clgan_nn;
 
 /* x (N, F) -> (N, out): x W^T + b, W (out, F) */
@@ -44,7 +48,10 @@ clgan_node clgan_nn_embedding(clgan_nn *c, const char *name, clgan_node labels, 
 
 /* ---- models ---- */
 typedef enum { CLGAN_MODEL_MLP, CLGAN_MODEL_DCGAN, CLGAN_MODEL_TOY } clgan_model_kind;
-typedef enum { CLGAN_NORM_BATCH, CLGAN_NORM_LAYER, CLGAN_NORM_NONE } clgan_norm_kind;
+/* SPECTRAL: no normalisation layer; every conv and linear weight of D is
+ * divided by its largest singular value ("Spectral Normalization for
+ * Generative Adversarial Networks", 2018), as torch.nn.utils.spectral_norm */
+typedef enum { CLGAN_NORM_BATCH, CLGAN_NORM_LAYER, CLGAN_NORM_NONE, CLGAN_NORM_SPECTRAL } clgan_norm_kind;
 
 #define CLGAN_MAX_WIDTHS 8
 typedef struct {

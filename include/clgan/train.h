@@ -278,6 +278,8 @@ clgan_status clgan_config_field_parse(clgan_run_config *rc, const clgan_config_f
 void clgan_config_field_format(const clgan_run_config *rc, const clgan_config_field *f, char *out, size_t cap);
 
 const char *clgan_model_name(clgan_model_kind k);
+const char *clgan_norm_name(clgan_norm_kind k);
+clgan_status clgan_norm_parse(const char *s, clgan_norm_kind *out);
 clgan_status clgan_model_parse(const char *s, clgan_model_kind *out);
 
 /* Where a run stands: with the parameters and optimizer state, all a

@@ -11,7 +11,9 @@
  * descending node order, the group takes in any elementwise producer that
  * one of its members reads at its own index (same number of elements),
  * provided every reader of the producer outside the group runs after the
- * root (the group runs at its root's place in the order). A member whose
+ * root (the group runs at its root's place in the order), and provided it
+ * reads nothing that an in-place node writes (that write could fall between
+ * the producer's place and the root's). A member whose
  * value something else needs (a reader outside the group, a kept, named or
  * gradient node, a reshape of it) is written as one more output of the
  * kernel; the others are never stored. What a group reads from outside is
@@ -206,14 +208,22 @@ clgan_status clgan_fuse_groups(clgan_graph *g) {
     int n = g->n;
     readers rd = {0};
     unsigned char *cand = calloc((size_t)n + 1, sizeof *cand), *sink = calloc((size_t)n + 1, sizeof *sink);
+    unsigned char *written = calloc((size_t)n + 1, sizeof *written);
     /* at most one group per node */
     g->groups = calloc((size_t)n + 1, sizeof *g->groups);
-    if (!cand || !sink || !g->groups || !readers_build(g, &rd)) {
+    if (!cand || !sink || !written || !g->groups || !readers_build(g, &rd)) {
         free(cand);
         free(sink);
+        free(written);
         readers_free(&rd);
         clgan_fuse_reset(g);
         return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory fusing a graph");
+    }
+    /* storage written in place (running statistics, assigned buffers, optimizer state): a member that
+     * reads one may not run later, at its root's place, where a write in between would change it */
+    for (int i = 0; i < n; i++) {
+        const clgan_gnode *x = &g->nodes[i];
+        if (x->needed && x->kind == NODE_OP && clgan_op_is_inplace(x->op)) written[storage(g, x->in[0])] = 1;
     }
     /* the sink chains' unary nodes (sink[j]) root no group */
     for (int e = 0; e < n; e++) {
@@ -258,6 +268,7 @@ clgan_status clgan_fuse_groups(clgan_graph *g) {
             else if ((kinds & (1u << FUSE_EPI)) && x->op == CLGAN_OP_SUM && sum_node < 0 && len == epi) part = FUSE_SUM;
             if (!part) continue;
             bool ok = true;
+            for (int k = 0; k < x->nin && ok; k++) ok = !written[storage(g, x->in[k])];
             int uses = 0;
             for (int q = rd.start[j]; q < rd.start[j + 1] && ok; q++) {
                 int reader = rd.list[q];
@@ -315,6 +326,7 @@ clgan_status clgan_fuse_groups(clgan_graph *g) {
     }
     free(cand);
     free(sink);
+    free(written);
     readers_free(&rd);
     return CLGAN_OK;
 }

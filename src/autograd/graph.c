@@ -1,6 +1,7 @@
 /* Graph building: nodes, shape checks and inference for every builder. */
 #include "autograd/graph_impl.h"
 
+#include <float.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -587,6 +588,16 @@ static int ema(clgan_graph *g, int running, int value, float momentum) {
     return i;
 }
 
+clgan_node clgan_assign(clgan_graph *g, clgan_node buffer, clgan_node value) {
+    int in[2] = {buffer, value};
+    if (!clgan_graph_ok(g, 2, in)) return -1;
+    if (clgan_node_numel(g, buffer) != clgan_node_numel(g, value))
+        return clgan_graph_fail(g, CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "assign: a value of %zu elements to a buffer of %zu",
+                                             clgan_node_numel(g, value), clgan_node_numel(g, buffer)));
+    /* (1 - 1) r + 1 x: exactly x for a finite r */
+    return ema(g, buffer, value, 1.0f);
+}
+
 clgan_node clgan_batchnorm_axis(clgan_graph *g, clgan_node x, int axis, clgan_node gamma, clgan_node beta,
                                 clgan_node run_mean, clgan_node run_var, bool training, float momentum, float eps) {
     int in[5] = {x, gamma, beta, run_mean, run_var};
@@ -624,6 +635,36 @@ clgan_node clgan_batchnorm_axis(clgan_graph *g, clgan_node x, int axis, clgan_no
 clgan_node clgan_batchnorm(clgan_graph *g, clgan_node x, clgan_node gamma, clgan_node beta, clgan_node run_mean,
                            clgan_node run_var, bool training, float momentum, float eps) {
     return clgan_batchnorm_axis(g, x, 1, gamma, beta, run_mean, run_var, training, momentum, eps);
+}
+
+/* F.normalize: x / max(||x||, 1e-12), x (n, 1) */
+static int l2_normalize(clgan_graph *g, int x) {
+    int norm = clgan_clamp(g, clgan_sqrt(g, clgan_sum(g, clgan_square(g, x))), 1e-12f, FLT_MAX);
+    return clgan_mul_axis(g, x, clgan_div(g, clgan_fill(g, 1, (int[]){1}, 1.0f), norm), 1);
+}
+
+clgan_node clgan_spectral_norm(clgan_graph *g, clgan_node w, clgan_node u, clgan_node v, bool update) {
+    int in[3] = {w, u, v};
+    if (!clgan_graph_ok(g, 3, in)) return -1;
+    int ndim = N(g, w)->ndim, shape[CLGAN_MAX_DIMS];
+    memcpy(shape, N(g, w)->shape, sizeof shape);
+    int out = shape[0], fan_in = (int)(clgan_node_numel(g, w) / (size_t)out);
+    if (clgan_node_numel(g, u) != (size_t)out || clgan_node_numel(g, v) != (size_t)fan_in)
+        return clgan_graph_fail(g, CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "spectral_norm: a weight (%d, %d) takes u (%d) "
+                                             "and v (%d), not %zu and %zu", out, fan_in, out, fan_in,
+                                             clgan_node_numel(g, u), clgan_node_numel(g, v)));
+    int wm = clgan_reshape(g, w, 2, (int[]){out, fan_in});
+    int uc = clgan_reshape(g, u, 2, (int[]){out, 1}), vc = clgan_reshape(g, v, 2, (int[]){fan_in, 1});
+    if (update) {
+        vc = clgan_reshape(g, clgan_copy(g, clgan_assign(g, v, l2_normalize(g, clgan_matmul(g, wm, uc, true, false)))),
+                           2, (int[]){fan_in, 1});
+        uc = clgan_reshape(g, clgan_copy(g, clgan_assign(g, u, l2_normalize(g, clgan_matmul(g, wm, vc, false, false)))),
+                           2, (int[]){out, 1});
+    }
+    int sigma = clgan_reshape(g, clgan_matmul(g, uc, clgan_matmul(g, wm, vc, false, false), true, false), 1, (int[]){1});
+    int flat = clgan_reshape(g, w, 2, (int[]){out * fan_in, 1});
+    int scaled = clgan_mul_axis(g, flat, clgan_div(g, clgan_fill(g, 1, (int[]){1}, 1.0f), sigma), 1);
+    return clgan_reshape(g, scaled, ndim, shape);
 }
 
 clgan_node clgan_layernorm(clgan_graph *g, clgan_node x, clgan_node gamma, clgan_node beta, float eps) {

@@ -22,7 +22,7 @@ int cmd_check(int argc, char **argv) {
         {"width", "N", NULL, "8", "DCGAN width / toy hidden units", NULL, false},
         {"batch-size", "B", NULL, "4", "batch", NULL, false},
         {"conditional", NULL, NULL, NULL, "a class-conditional model", NULL, false},
-        {"d-norm", "N", NULL, "the loss's default", "batch, layer or none", NULL, false},
+        {"d-norm", "N", NULL, "the loss's default", "batch, layer, none or spectral", NULL, false},
         {"seed", "S", NULL, "1", "parameters and data", NULL, false},
         {"tol", "X", NULL, "1e-6", "largest NMSE allowed per tensor", NULL, false},
         CLI_DEVICE_OPTS};
@@ -65,8 +65,10 @@ int cmd_check(int argc, char **argv) {
     if (cli_get_double(&c, "tol", &tol) != CLI_OK) return CLI_USAGE;
     if (cli_flag(&c, "conditional")) g->model.classes = 10;
     if (cli_given(&c, "d-norm")) {
-        const char *n = cli_get(&c, "d-norm");
-        g->model.d_norm = strcmp(n, "layer") == 0 ? CLGAN_NORM_LAYER : strcmp(n, "none") == 0 ? CLGAN_NORM_NONE : CLGAN_NORM_BATCH;
+        if (clgan_norm_parse(cli_get(&c, "d-norm"), &g->model.d_norm) != CLGAN_OK) {
+            fprintf(stderr, "clgan check: --d-norm: %s\n", clgan_last_error());
+            return CLI_USAGE;
+        }
     }
     if (clgan_model_check(&g->model) != CLGAN_OK) {
         fprintf(stderr, "clgan check: %s\n", clgan_last_error());
@@ -86,7 +88,7 @@ int cmd_check(int argc, char **argv) {
     }
     printf("one training step of %s (%s loss, %s discriminator norm) on ref and on %s (%s)\n",
            clgan_model_name(model), clgan_loss_name(loss),
-           g->model.d_norm == CLGAN_NORM_BATCH ? "batch" : g->model.d_norm == CLGAN_NORM_LAYER ? "layer" : "no",
+           clgan_norm_name(g->model.d_norm),
            clgan_device_get_info(d)->id, clgan_device_get_info(d)->name);
     printf("%-6s %-6s %-10s %-28s %9s  %10s  %10s  %10s\n", "", "phase", "kind", "name", "elements", "max |a-b|",
            "max rel", "NMSE");

@@ -74,7 +74,9 @@ static const cli_field_opt train_opts[] = {
     {"width", "N", "model.width", NULL, "DCGAN feature maps (ngf = ndf), toy hidden units", true, NULL},
     {"widths", "LIST", "model.widths", "toy: two of --width", "MLP (and toy) generator hidden widths, D takes them reversed", true, NULL},
     {"conditional", NULL, "model.classes", NULL, "condition G and D on the class label (10 classes)", true, "10"},
-    {"d-norm", "N", "model.d_norm", NULL, "discriminator normalisation: batch, layer, none", true, NULL},
+    {"d-norm", "N", "model.d_norm", NULL, "discriminator normalisation: batch, layer, none, or spectral (no "
+     "normalisation layer; each D weight divided by its largest singular value, one power iteration per call, "
+     "as torch.nn.utils.spectral_norm)", true, NULL},
     {"optimizer", "O", "opt_g.kind opt_d.kind", NULL, "adam, sgd, rmsprop (both networks)", true, NULL},
     {"lr", "X", "opt_g.lr opt_d.lr", NULL, "learning rate of both networks", true, NULL},
     {"lr-g", "X", "opt_g.lr", "=--lr's", "generator learning rate", true, NULL},

@@ -19,6 +19,32 @@ static int weight(clgan_nn *c, const char *name, int ndim, const int *shape, int
     return declare(c, c->params, name, "weight", ndim, shape, CLGAN_INIT_UNIFORM, 1.0f / sqrtf((float)fan_in), true);
 }
 
+static int fail_on(clgan_nn *c, int node) {
+    if (node < 0) clgan_graph_record_error(c->g, CLGAN_ERR_INVALID_ARG); /* a declaration failed */
+    return node;
+}
+
+/* W / sigma(W) of a weight (out, fan_in...) with the buffers <name>.weight_u (out) and
+ * <name>.weight_v (fan_in) (clgan_spectral_norm: one power iteration in training) */
+static int spectral(clgan_nn *c, const char *name, int w, int ndim, const int *shape) {
+    int fan_in = 1;
+    for (int d = 1; d < ndim; d++) fan_in *= shape[d];
+    int u = fail_on(c, declare(c, c->buffers, name, "weight_u", 1, (int[]){shape[0]}, CLGAN_INIT_NORMAL, 1.0f, false));
+    int v = fail_on(c, declare(c, c->buffers, name, "weight_v", 1, (int[]){fan_in}, CLGAN_INIT_NORMAL, 1.0f, false));
+    if (u < 0 || v < 0 || w < 0) return -1;
+    return clgan_spectral_norm(c->g, w, u, v, c->training);
+}
+
+/* a conv or linear layer's weight: spectrally normalised under c->spectral */
+static int layer_weight(clgan_nn *c, const char *name, int ndim, const int *shape, int fan_in) {
+    if (!c->spectral) return weight(c, name, ndim, shape, fan_in);
+    int w = c->init == CLGAN_INIT_DCGAN
+                ? declare(c, c->params, name, "weight_orig", ndim, shape, CLGAN_INIT_NORMAL, 0.02f, true)
+                : declare(c, c->params, name, "weight_orig", ndim, shape, CLGAN_INIT_UNIFORM, 1.0f / sqrtf((float)fan_in),
+                          true);
+    return spectral(c, name, fail_on(c, w), ndim, shape);
+}
+
 static int bias_param(clgan_nn *c, const char *name, int n, int fan_in) {
     int shape[1] = {n};
     if (c->init == CLGAN_INIT_DCGAN) return declare(c, c->params, name, "bias", 1, shape, CLGAN_INIT_ZEROS, 0, true);
@@ -35,17 +61,12 @@ static int named(clgan_nn *c, const char *name, int node) {
     return node;
 }
 
-static int fail_on(clgan_nn *c, int node) {
-    if (node < 0) clgan_graph_record_error(c->g, CLGAN_ERR_INVALID_ARG); /* a declaration failed */
-    return node;
-}
-
 clgan_node clgan_nn_linear(clgan_nn *c, const char *name, clgan_node x, int out, bool bias) {
     if (clgan_graph_status(c->g) != CLGAN_OK || x < 0) return -1;
     int nd, shape[4];
     clgan_node_shape(c->g, x, &nd, shape);
     int in = (int)(clgan_node_numel(c->g, x) / (size_t)shape[0]);
-    int w = fail_on(c, weight(c, name, 2, (int[]){out, in}, in));
+    int w = fail_on(c, layer_weight(c, name, 2, (int[]){out, in}, in));
     int y = clgan_matmul(c->g, nd == 2 ? x : clgan_reshape(c->g, x, 2, (int[]){shape[0], in}), w, false, true);
     return named(c, name, bias ? clgan_add_axis(c->g, y, fail_on(c, bias_param(c, name, out, in)), 1) : y);
 }
@@ -58,7 +79,7 @@ clgan_node clgan_nn_conv2d(clgan_nn *c, const char *name, clgan_node x, int out,
     int nd, shape[4];
     clgan_node_shape(c->g, x, &nd, shape);
     int ax = channel_axis(c, nd), in = shape[ax];
-    int w = fail_on(c, weight(c, name, 4, (int[]){out, in, k, k}, in * k * k));
+    int w = fail_on(c, layer_weight(c, name, 4, (int[]){out, in, k, k}, in * k * k));
     int y = clgan_conv2d_layout(c->g, x, w, stride, pad, pad, ax == 0);
     return named(c, name, bias ? clgan_add_axis(c->g, y, fail_on(c, bias_param(c, name, out, in * k * k)), ax) : y);
 }

@@ -48,7 +48,7 @@ clgan_status clgan_model_check(const clgan_model_config *m) {
     clgan_status st = CLGAN_OK;
     if ((unsigned)m->kind > CLGAN_MODEL_TOY)
         return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "model kind %d is not a model", (int)m->kind);
-    if ((unsigned)m->d_norm > CLGAN_NORM_NONE)
+    if ((unsigned)m->d_norm > CLGAN_NORM_SPECTRAL)
         return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "discriminator normalisation %d is not one", (int)m->d_norm);
     if ((st = check_range("z dimension", m->z_dim, 1, CLGAN_MAX_FEATURES)) != CLGAN_OK) return st;
     if ((st = check_range("number of classes (0: unconditional)", m->classes, 0, CLGAN_MAX_CLASSES)) != CLGAN_OK)
@@ -193,6 +193,8 @@ clgan_node clgan_discriminator(clgan_nn *c, const clgan_model_config *m, clgan_n
     int n = shape[0];
     char name[32];
     int h;
+    bool was_sn = c->spectral;
+    c->spectral = m->d_norm == CLGAN_NORM_SPECTRAL;
     if (m->kind == CLGAN_MODEL_TOY || m->kind == CLGAN_MODEL_MLP) {
         h = x;
         int layers = mlp_layers(m);
@@ -200,7 +202,9 @@ clgan_node clgan_discriminator(clgan_nn *c, const clgan_model_config *m, clgan_n
             snprintf(name, sizeof name, "fc%d", i + 1);
             h = act_d(c, clgan_nn_linear(c, name, h, mlp_width(m, layers - 1 - i), true));
         }
-        return project(c, m, clgan_nn_linear(c, "out", h, 1, true), h, labels);
+        int logit = clgan_nn_linear(c, "out", h, 1, true);
+        c->spectral = was_sn; /* (the projection's embedding is not normalised) */
+        return project(c, m, logit, h, labels);
     }
     int start, ups;
     dcgan_plan(m->image_size, &start, &ups);
@@ -221,6 +225,7 @@ clgan_node clgan_discriminator(clgan_nn *c, const clgan_model_config *m, clgan_n
     /* one channel: (1, N, 1, 1) is (N, 1) in either layout */
     int logit = clgan_reshape(g, clgan_nn_conv2d(c, name, h, 1, start, 1, 0, true), 2, (int[]){n, 1});
     c->channel_major = was;
+    c->spectral = was_sn;
     if (m->classes <= 0 || labels < 0) return logit;
     int feat = (int)(clgan_node_numel(g, h) / (size_t)n);
     if (cm) h = clgan_permute(g, h, TO_CM);

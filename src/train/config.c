@@ -12,7 +12,7 @@
 #include <string.h>
 
 static const char *const model_names[] = {"mlp", "dcgan", "toy"};
-static const char *const norm_names[] = {"batch", "layer", "none"};
+static const char *const norm_names[] = {"batch", "layer", "none", "spectral"};
 
 const char *clgan_model_name(clgan_model_kind k) { return (unsigned)k < 3 ? model_names[k] : "?"; }
 
@@ -23,6 +23,17 @@ clgan_status clgan_model_parse(const char *s, clgan_model_kind *out) {
             return CLGAN_OK;
         }
     return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "model '%s': expected mlp, dcgan or toy", s);
+}
+
+const char *clgan_norm_name(clgan_norm_kind k) { return (unsigned)k < 4 ? norm_names[k] : "?"; }
+
+clgan_status clgan_norm_parse(const char *s, clgan_norm_kind *out) {
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, norm_names[i]) == 0) {
+            *out = (clgan_norm_kind)i;
+            return CLGAN_OK;
+        }
+    return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "discriminator normalisation '%s': expected batch, layer, none or spectral", s);
 }
 
 void clgan_run_defaults(clgan_run_config *rc, clgan_model_kind model, clgan_loss_kind loss) {
@@ -78,7 +89,7 @@ void clgan_run_set_dataset(clgan_run_config *rc, const char *dataset) {
 /* ---- the fields: one table for config.json both ways and for the CLI ---- */
 
 static const char *name_model(int i) { return i >= 0 && i < 3 ? model_names[i] : NULL; }
-static const char *name_norm(int i) { return i >= 0 && i < 3 ? norm_names[i] : NULL; }
+static const char *name_norm(int i) { return i >= 0 && i < 4 ? norm_names[i] : NULL; }
 static const char *name_loss(int i) { return i >= 0 && i < 5 ? clgan_loss_name((clgan_loss_kind)i) : NULL; }
 static const char *name_opt(int i) { return i >= 0 && i < 3 ? clgan_opt_name((clgan_opt_kind)i) : NULL; }
 static const char *name_schedule(int i) { return i >= 0 && i < 3 ? clgan_lr_schedule_name((clgan_lr_schedule_kind)i) : NULL; }

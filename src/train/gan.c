@@ -357,6 +357,12 @@ clgan_status clgan_gan_config_check(const clgan_gan_config *cfg) {
                          "in one tensor, more than the %zu supported: lower the batch size or the model's sizes",
                          cfg->batch, per, (double)per * cfg->batch, CLGAN_MAX_TENSOR_FLOATS);
     if ((st = check_real("gp_lambda", cfg->gp_lambda, 0, 1e6f)) != CLGAN_OK) return st;
+    if (cfg->model.d_norm == CLGAN_NORM_SPECTRAL && cfg->loss == CLGAN_LOSS_WGAN && cfg->weight_clip > 0)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG,
+                         "model.d_norm spectral with loss wgan: the weight clipping to [-%g, %g] would clip the "
+                         "weights spectral normalisation divides by their norm, and neither bound would hold; use "
+                         "spectral normalisation with hinge, ns, minimax or wgan-gp, or wgan without it",
+                         (double)cfg->weight_clip, (double)cfg->weight_clip);
     if ((st = check_real("r1_gamma", cfg->r1_gamma, 0, 1e6f)) != CLGAN_OK) return st;
     if (cfg->r1_every < 0 || cfg->r1_every > 1000000)
         return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "r1_every %d, expected 0 to 1000000 (0 and 1: every D step)",
