@@ -76,7 +76,7 @@ def part_inputs(tmp):
         (['--model', 'dcgan', '--image-size', '30'], r'DCGAN image size 30: expected 28, or a power of two'),
         (['--model', 'dcgan', '--channels', '2'], r'2 image channels, expected 1 or 3'),
         (['--optimizer', 'adagrad'], r"--optimizer adagrad: expected adam, sgd or rmsprop"),
-        (['--d-norm', 'group'], r'--d-norm group: expected batch, layer or none'),
+        (['--d-norm', 'group'], r'--d-norm group: expected batch, layer, none or spectral'),
         (['--on-nan', 'ignore'], r'--on-nan ignore: expected stop or rollback'),
         (['--model', 'mlp', '--widths', '32,x'], r'--widths'),
         (['--steps', '0'], r'--steps 0: expected an integer in \[1, '),
