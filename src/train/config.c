@@ -14,26 +14,31 @@
 static const char *const model_names[] = {"mlp", "dcgan", "toy"};
 static const char *const norm_names[] = {"batch", "layer", "none", "spectral"};
 
+/* the index of s among names[0 .. n), or -1 */
+static int name_index(const char *const *names, int n, const char *s) {
+    for (int i = 0; i < n && s; i++)
+        if (strcmp(s, names[i]) == 0) return i;
+    return -1;
+}
+
 const char *clgan_model_name(clgan_model_kind k) { return (unsigned)k < 3 ? model_names[k] : "?"; }
 
 clgan_status clgan_model_parse(const char *s, clgan_model_kind *out) {
-    for (int i = 0; i < 3; i++)
-        if (strcmp(s, model_names[i]) == 0) {
-            *out = (clgan_model_kind)i;
-            return CLGAN_OK;
-        }
-    return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "model '%s': expected mlp, dcgan or toy", s);
+    int i = name_index(model_names, 3, s);
+    if (i < 0) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "model '%s': expected mlp, dcgan or toy", s);
+    *out = (clgan_model_kind)i;
+    return CLGAN_OK;
 }
 
 const char *clgan_norm_name(clgan_norm_kind k) { return (unsigned)k < 4 ? norm_names[k] : "?"; }
 
 clgan_status clgan_norm_parse(const char *s, clgan_norm_kind *out) {
-    for (int i = 0; i < 4; i++)
-        if (strcmp(s, norm_names[i]) == 0) {
-            *out = (clgan_norm_kind)i;
-            return CLGAN_OK;
-        }
-    return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "discriminator normalisation '%s': expected batch, layer, none or spectral", s);
+    int i = name_index(norm_names, 4, s);
+    if (i < 0)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG,
+                         "discriminator normalisation '%s': expected batch, layer, none or spectral", s);
+    *out = (clgan_norm_kind)i;
+    return CLGAN_OK;
 }
 
 void clgan_run_defaults(clgan_run_config *rc, clgan_model_kind model, clgan_loss_kind loss) {
