@@ -12,7 +12,9 @@
     test_export.py onnx           the same five models through --format onnx, run by onnxruntime on
                                   the same z and labels: clgan's values within 1e-5. Exits 77 when no
                                   Python with onnxruntime and numpy is found ($CLGAN_ONNX_PYTHON, else
-                                  the source tree's .venv-onnx, which .ci/run makes).
+                                  the source tree's .venv-onnx, which tools/test.sh makes); with the
+                                  onnx package there too, onnx.checker.check_model (full_check)
+                                  must pass on each.
     test_export.py errors         an unknown format, a missing --out, an output folder that does not
                                   exist, a damaged checkpoint: exit 2 or 1 with a message naming the
                                   option or file, and nothing written.
@@ -103,9 +105,16 @@ def st(path):
     return out
 
 
+try:
+    import onnx  # the official checker, with shape inference, where installed
+except ImportError:
+    onnx = None
 for pair in sys.argv[1:]:
     model, tensors = pair.split(':')
     t = st(tensors)
+    if onnx is not None:
+        onnx.checker.check_model(onnx.load(model), full_check=True)
+        print('checked %s' % model)
     s = ort.InferenceSession(model, providers=['CPUExecutionProvider'])
     feed = {'z': t['z']}
     if 'labels' in t:
@@ -168,7 +177,12 @@ def part_onnx(tmp):
                        text=True)
     if not check(r.returncode == 0, 'onnxruntime loads every exported model and runs it', r.stdout + r.stderr):
         return 1
-    check_diffs(r.stdout, 'onnxruntime')
+    checked = [l for l in r.stdout.splitlines() if l.startswith('checked ')]
+    check_diffs('\n'.join(l for l in r.stdout.splitlines() if l.startswith('max_abs ')), 'onnxruntime')
+    if checked:
+        check(len(checked) == 6, 'onnx.checker.check_model (full_check) passes every model', r.stdout)
+    else:
+        print('note: the onnx package is not installed: the models were run, not checked by onnx.checker')
     a, b = (open(os.path.join(tmp, n + '.onnx'), 'rb').read() for n in ('dcgan-ema', 'dcgan-ema-raw'))
     check(a != b, 'the EMA model differs from --no-ema\'s')
     return 0

@@ -12,11 +12,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
-# The ONNX export test checks clgan's models with onnxruntime (PyPI, a test
-# dependency only): installed once into .venv-onnx when PyPI is reachable,
+# The ONNX export test checks clgan's models with onnxruntime and the onnx
+# package's checker (PyPI, test dependencies only): installed once into .venv-onnx when PyPI is reachable,
 # else that test is skipped.
-if [ ! -x .venv-onnx/bin/python ] || ! .venv-onnx/bin/python -c 'import onnxruntime, numpy' 2>/dev/null; then
-  if python3 -m venv .venv-onnx >/dev/null 2>&1 && .venv-onnx/bin/pip install -q onnxruntime numpy >/dev/null 2>&1; then
+if [ ! -x .venv-onnx/bin/python ] || ! .venv-onnx/bin/python -c 'import onnxruntime, numpy, onnx' 2>/dev/null; then
+  if python3 -m venv .venv-onnx >/dev/null 2>&1 && .venv-onnx/bin/pip install -q onnxruntime numpy onnx >/dev/null 2>&1; then
     echo "test.sh: onnxruntime installed in .venv-onnx for the ONNX export test"
   else
     rm -rf .venv-onnx
