@@ -90,3 +90,37 @@ __kernel void layout_one_hot_f32(__global float *y, const int yo, __global const
     int cls = layout_label_index(labels[lo + row], k);
     y[yo + i] = cls < 0 ? NAN : (j == cls ? 1.0f : 0.0f);
 }
+
+/* DiffAugment's integers from uniforms, as ref_layout.c */
+int layout_aug_shift(float u, int m) {
+    int k = (int)(u * (float)(2 * m + 1));
+    return min(k, 2 * m) - m;
+}
+int layout_aug_box(float u, int extent, int size) {
+    int top = extent - size % 2, k = (int)(u * (float)(top + 1));
+    return min(k, top) - size / 2;
+}
+
+/* y (N, C, H, W): y[i, j] = x[i + t0, j + t1], 0 outside; t from u (N, 2), negated when adj */
+__kernel void layout_shift2d_f32(__global float *y, const int yo, __global const float *x, const int xo,
+                                 __global const float *u, const int uo, const int n, const int c, const int h,
+                                 const int w, const int m0, const int m1, const int adj) {
+    int o = GID0;
+    if (o >= n) return;
+    int j = o % w, i = (o / w) % h, b = o / (w * h * c);
+    int sign = adj ? -1 : 1;
+    int si = i + sign * layout_aug_shift(u[uo + 2 * b], m0), sj = j + sign * layout_aug_shift(u[uo + 2 * b + 1], m1);
+    y[yo + o] = si >= 0 && si < h && sj >= 0 && sj < w ? x[xo + o + (si - i) * w + (sj - j)] : 0.0f;
+}
+
+/* y = x but 0 in a box of s0 x s1 per sample, placed from u (N, 2) */
+__kernel void layout_cutout_f32(__global float *y, const int yo, __global const float *x, const int xo,
+                                __global const float *u, const int uo, const int n, const int c, const int h,
+                                const int w, const int s0, const int s1, const int unused) {
+    int o = GID0;
+    if (o >= n) return;
+    int j = o % w, i = (o / w) % h, b = o / (w * h * c);
+    int r0 = layout_aug_box(u[uo + 2 * b], h, s0), c0 = layout_aug_box(u[uo + 2 * b + 1], w, s1);
+    bool in = i >= r0 && i < r0 + s0 && j >= c0 && j < c0 + s1;
+    y[yo + o] = in ? 0.0f : x[xo + o];
+}

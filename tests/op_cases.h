@@ -166,6 +166,10 @@ static int b_embedding_grad(clgan_graph *g, const int *in) {
     return clgan_graph_add(g, CLGAN_OP_EMBEDDING_GRAD, 2, in, 2, (int[]){10, 7});
 }
 static int b_one_hot(clgan_graph *g, const int *in) { return clgan_one_hot(g, in[0], 10); }
+static int b_shift2d(clgan_graph *g, const int *in) { return clgan_shift2d(g, in[0], in[1], 2, 3, false); }
+static int b_shift2d_adj(clgan_graph *g, const int *in) { return clgan_shift2d(g, in[0], in[1], 3, 1, true); }
+static int b_cutout_odd(clgan_graph *g, const int *in) { return clgan_cutout(g, in[0], in[1], 5, 3); }
+static int b_cutout_even(clgan_graph *g, const int *in) { return clgan_cutout(g, in[0], in[1], 4, 8); }
 static int with_fp(clgan_graph *g, clgan_op op, int nin, const int *in, const float *fp, int nfp) {
     int i = clgan_graph_add(g, op, nin, in, g->nodes[in[0]].ndim, g->nodes[in[0]].shape);
     for (int k = 0; i >= 0 && k < nfp; k++) g->nodes[i].fp[k] = fp[k];
@@ -267,6 +271,10 @@ static const op_case op_cases[] = {
     {"embedding", CLGAN_OP_EMBEDDING, 2, {2, 1}, {{10, 7}, {13}}, {DOM_ANY, DOM_LABEL}, {1, 0}, false, b_embedding},
     {"embedding_grad", CLGAN_OP_EMBEDDING_GRAD, 2, {2, 1}, {{13, 7}, {13}}, {DOM_ANY, DOM_LABEL}, {1, 0}, false, b_embedding_grad},
     {"one_hot", CLGAN_OP_ONE_HOT, 1, {1}, {{13}}, {DOM_LABEL}, {0}, false, b_one_hot},
+    {"shift2d", CLGAN_OP_SHIFT2D, 2, {4, 2}, {{5, 3, 9, 8}, {5, 2}}, {DOM_ANY, DOM_UNIT}, {1, 0}, true, b_shift2d},
+    {"shift2d adjoint", CLGAN_OP_SHIFT2D, 2, {4, 2}, {{5, 2, 7, 6}, {5, 2}}, {DOM_ANY, DOM_UNIT}, {1, 0}, false, b_shift2d_adj},
+    {"cutout 5x3", CLGAN_OP_CUTOUT, 2, {4, 2}, {{5, 3, 9, 8}, {5, 2}}, {DOM_ANY, DOM_UNIT}, {1, 0}, true, b_cutout_odd},
+    {"cutout 4x8 (the whole width)", CLGAN_OP_CUTOUT, 2, {4, 2}, {{4, 2, 9, 8}, {4, 2}}, {DOM_ANY, DOM_UNIT}, {1, 0}, false, b_cutout_even},
     {"ema", CLGAN_OP_EMA, 2, {2, 2}, {{7, 13}, {7, 13}}, {DOM_ANY, DOM_ANY}, {0}, false, b_ema},
     {"adam", CLGAN_OP_ADAM, 4, {1, 1, 1, 1}, {{1367}, {1367}, {1367}, {1367}}, {DOM_ANY, DOM_ANY, DOM_ANY, DOM_POS}, {0}, false, b_adam},
     {"sgd", CLGAN_OP_SGD, 3, {1, 1, 1}, {{1367}, {1367}, {1367}}, {DOM_ANY, DOM_ANY, DOM_ANY}, {0}, false, b_sgd},

@@ -8,7 +8,7 @@
                                   the toy model's --widths
     test_train_cli.py check       clgan check passes on the OpenCL device and fails, naming the layers,
                                   on deliberately broken kernels (77 without an OpenCL device)
-    test_train_cli.py resume      2N steps == N steps + --resume N more, bit for bit, on ref (eight configurations);
+    test_train_cli.py resume      2N steps == N steps + --resume N more, bit for bit, on ref (nine configurations);
                                   a tensor changed half-way changes the end (the comparison can fail)
     test_train_cli.py checkpoints damaged and foreign checkpoints refused by clgan sample with messages naming file
                                   and field
@@ -16,6 +16,7 @@
     test_train_cli.py ema         --g-ema: the average after each step is the rule's, of G's weights; the running
                                   statistics are G's; sample uses it and --no-ema G's own; refusals
     test_train_cli.py spectral    --d-norm spectral: weight_orig, u and v in the checkpoint, u moving and unit; refusals
+    test_train_cli.py augment     --augment: in config.json, reproducible, changes training; refusals
     test_train_cli.py r1          --r1/--r1-every: in config.json, the lazy schedule in log.jsonl; refusals
     test_train_cli.py stop        SIGINT/SIGTERM: the step finishes, a checkpoint and latest are written, exit 130/143,
                                   the run resumes; a second SIGINT quits at once, leaving whole checkpoints
@@ -612,6 +613,10 @@ def part_resume(tmp):
     resume_case(tmp, 'dcgan-hinge-spectral', 3,
                 ['--model', 'dcgan', '--loss', 'hinge', '--d-norm', 'spectral', '--dataset', 'idx', '--data', images,
                  '--width', '8', '--z-dim', '16', '--batch-size', '8', '--seed', '13'], 'd.conv1.weight_u')
+    # DiffAugment: its draws follow the step counters across the resume
+    resume_case(tmp, 'dcgan-diffaugment', 3,
+                ['--model', 'dcgan', '--loss', 'ns', '--augment', 'color,translation,cutout', '--dataset', 'idx',
+                 '--data', images, '--width', '8', '--z-dim', '16', '--batch-size', '8', '--seed', '14'], None)
     # lazy R1 with n_critic 2: the resumed run picks up the R1 schedule at D step 8 (8 % 3 = 2)
     resume_case(tmp, 'toy-ring8-r1-lazy', 4,
                 ['--model', 'toy', '--loss', 'ns', '--n-critic', '2', '--r1', '1', '--r1-every', '3',
@@ -770,6 +775,40 @@ def part_spectral(tmp):
            what='spectral normalisation with WGAN\'s weight clipping is refused')
     expect(['train', '--model', 'dcgan', '--d-norm', 'spectra', '--steps', '1', '--device', 'ref', '--out', none], 2,
            err_re=r'--d-norm spectra: expected batch, layer, none or spectral', what='--d-norm spectra is refused')
+    check(not os.path.exists(none), 'no run folder behind the refusals')
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# augment: --augment color,translation,cutout is kept in config.json, two runs
+# with it and the same seed are the same bit for bit (the augmentation draws
+# from Philox), a run without it differs, and an unknown name or the toy model
+# is refused (exit 2, no run folder). What the augmentation computes is the
+# reference code's: the golden fixtures dcgan-ns-adam-diffaug-r1 and
+# mlp-hinge-sgd-diffaug-cond.
+# ---------------------------------------------------------------------------
+def part_augment(tmp):
+    images = write_tiny_idx(tmp, 40)
+    common = ['--model', 'dcgan', '--dataset', 'idx', '--data', images, '--width', '8', '--z-dim', '16',
+              '--batch-size', '8', '--seed', '3', '--steps', '2', '--device', 'ref', '--quiet']
+    runs = {}
+    for name, extra in (('a', ['--augment', 'color,translation,cutout']), ('b', ['--augment', 'color,translation,cutout']),
+                        ('plain', [])):
+        runs[name] = os.path.join(tmp, name)
+        must(['train', *common, *extra, '--out', runs[name]], 'train %s' % name)
+    with open(os.path.join(runs['a'], 'config.json')) as f:
+        cfg = json.load(f)
+    check(cfg.get('augment') == {'policy': 'color,translation,cutout'}, 'config.json holds augment.policy',
+          str(cfg.get('augment')))
+    a, b, p = (st_read(ckpt(runs[k], 2))[0] for k in ('a', 'b', 'plain'))
+    check(all(a[n]['data'] == b[n]['data'] for n in a), 'two augmented runs with one seed are the same bit for bit')
+    check(any(a[n]['data'] != p[n]['data'] for n in a if n.startswith('d.')), 'the augmentation changes training')
+    none = os.path.join(tmp, 'none')
+    expect(['train', '--model', 'dcgan', '--augment', 'color,flip', '--steps', '1', '--device', 'ref', '--out', none], 2,
+           err_re=r"augmentation 'flip' in 'color,flip': expected color, translation or cutout",
+           what='an unknown augmentation is refused, named')
+    expect(['train', '--model', 'toy', '--augment', 'cutout', '--steps', '1', '--device', 'ref', '--out', none], 2,
+           err_re=r'the toy model makes 2-D points', what='augmenting the toy model is refused')
     check(not os.path.exists(none), 'no run folder behind the refusals')
     return 0
 
@@ -1176,7 +1215,7 @@ def main():
     part = sys.argv[1] if len(sys.argv) > 1 else ''
     parts = {'inputs': part_inputs, 'divergence': part_divergence, 'schedule': part_schedule, 'check': part_check,
              'resume': part_resume, 'checkpoints': part_checkpoints, 'run_folder': part_run_folder, 'stop': part_stop, 'ema': part_ema,
-             'r1': part_r1, 'spectral': part_spectral}
+             'r1': part_r1, 'spectral': part_spectral, 'augment': part_augment}
     if part not in parts:
         print('usage: test_train_cli.py ' + '|'.join(parts), file=sys.stderr)
         return 2

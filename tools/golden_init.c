@@ -2,7 +2,7 @@
  * PyTorch twin (tools/golden_make.py).
  *
  *   golden_init OUT.safetensors --model M --loss L [--opt O] [--lr X] [--image-size S] [--channels C] [--width W]
- *               [--widths A,B] [--z-dim Z] [--classes K] [--batch B] [--n-critic N] [--gp-phase-steps N] [--r1 GAMMA] [--r1-every K]
+ *               [--widths A,B] [--z-dim Z] [--classes K] [--batch B] [--n-critic N] [--gp-phase-steps N] [--r1 GAMMA] [--r1-every K] [--augment P]
  *               [--clip-grad X] [--weight-decay X] [--d-norm batch|layer|none] [--seed S]
  *
  * Starts from clgan_run_defaults(model, loss) (so everything not given is
@@ -59,6 +59,7 @@ int main(int argc, char **argv) {
         else if (strcmp(k, "--gp-phase-steps") == 0) g->gp_phase_steps = atoi(v);
         else if (strcmp(k, "--r1") == 0) g->r1_gamma = strtof(v, NULL);
         else if (strcmp(k, "--r1-every") == 0) g->r1_every = atoi(v);
+        else if (strcmp(k, "--augment") == 0) snprintf(g->augment, sizeof g->augment, "%s", v);
         else if (strcmp(k, "--seed") == 0) g->seed = strtoull(v, NULL, 10);
         else if (strcmp(k, "--lr") == 0) g->opt_g.lr = g->opt_d.lr = strtof(v, NULL);
         else if (strcmp(k, "--clip-grad") == 0) g->clip_grad = strtof(v, NULL);

@@ -96,6 +96,15 @@ def cases():
                 ['--lr', LR['sgd'], '--d-norm', 'spectral', '--n-critic', '2', '--seed', '47']))
     out.append(('mlp-ns-sgd-sn-cond', ['--model', 'mlp', '--loss', 'ns', '--opt', 'sgd'] + SIZES['mlp'] +
                 ['--lr', LR['sgd'], '--d-norm', 'spectral', '--classes', '3', '--seed', '49']))
+    # DiffAugment (the twin runs the paper's reference code on clgan's draws): every policy on an RGB DCGAN
+    # (saturation mixes channels), with R1 through the augmentation; translation and cutout on a
+    # conditional MLP
+    out.append(('dcgan-ns-adam-diffaug-r1', ['--model', 'dcgan', '--loss', 'ns', '--opt', 'adam'] + SIZES['dcgan'] +
+                ['--channels', '3', '--augment', 'color,translation,cutout', '--r1', '1', '--seed', '51']))
+    # (SGD: cutout leaves first-layer weights of cut pixels with zero gradients, which RMSProp would turn into
+    # updates of rounding noise)
+    out.append(('mlp-hinge-sgd-diffaug-cond', ['--model', 'mlp', '--loss', 'hinge', '--opt', 'sgd'] +
+                SIZES['mlp'] + ['--lr', LR['sgd'], '--augment', 'translation,cutout', '--classes', '3', '--seed', '53']))
     out.append(('mlp-hinge-sgd-r1-lazy', ['--model', 'mlp', '--loss', 'hinge', '--opt', 'sgd'] + SIZES['mlp'] +
                 ['--lr', LR['sgd'], '--n-critic', '2', '--r1', '5', '--r1-every', '2', '--seed', '43']))
     return out
@@ -180,8 +189,15 @@ def run_case(name, init_path):
             with torch.no_grad():
                 fake = G(torch.from_numpy(z), yt, update_stats=False)
             opt_d.zero_grad(set_to_none=False)
-            dr = D(xt, yt, update_stats=True)
-            df = D(fake, yt, update_stats=True)
+            policy = cfg.get('augment', {}).get('policy', '')
+
+            def aug(v, stream):
+                if not policy:
+                    return v
+                return twin.diff_augment(v, twin.philox_uniform(seed, twin.stream_offset(k, stream), N * 7)
+                                         .reshape(N, 7), policy)
+            dr = D(aug(xt, twin.STREAM_AUG_REAL), yt, update_stats=True)
+            df = D(aug(fake, twin.STREAM_AUG_FAKE), yt, update_stats=True)
             loss = d_loss(cfg['loss'], dr, df)
             pen = torch.zeros(())
             if uses_penalty(cfg, s):
@@ -231,7 +247,12 @@ def run_case(name, init_path):
         for p in d_params:
             p.requires_grad_(False)
         opt_g.zero_grad(set_to_none=False)
-        df = D(G(torch.from_numpy(z), yt, update_stats=True), yt, update_stats=False)
+        fake = G(torch.from_numpy(z), yt, update_stats=True)
+        policy = cfg.get('augment', {}).get('policy', '')
+        if policy:
+            fake = twin.diff_augment(fake, twin.philox_uniform(seed, twin.stream_offset(s, twin.STREAM_AUG_G), N * 7)
+                                     .reshape(N, 7), policy)
+        df = D(fake, yt, update_stats=False)
         loss = g_loss(cfg['loss'], df)
         loss.backward()
         for p in d_params:

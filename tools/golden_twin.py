@@ -101,6 +101,47 @@ def philox_normal(seed, offset, n):
 
 
 STREAM_Z_D, STREAM_EPS, STREAM_Z_G = 1, 2, 3
+STREAM_AUG_REAL, STREAM_AUG_FAKE, STREAM_AUG_G = 4, 5, 6  # DiffAugment's draws (src/train/gan.c)
+
+
+def diff_augment(x, u, policy):
+    """DiffAugment as the paper's reference code (DiffAugment_pytorch.py: rand_brightness, rand_saturation,
+    rand_contrast, rand_translation with ratio 1/8, rand_cutout with ratio 1/2), its torch.rand/randint
+    draws replaced by clgan's uniforms u (N, 7): u0-u2 the colour factors, u3-u4 the translation, u5-u6
+    the cutout's offsets, turned into integers as clgan does (float32 product, truncated)."""
+    import torch
+    import torch.nn.functional as F
+    if not policy:
+        return x
+    n, _, h, w = x.shape
+    u = torch.from_numpy(u.astype(np.float32))
+    col = lambda k: u[:, k].view(n, 1, 1, 1)  # noqa: E731
+    if 'color' in policy:
+        x = x + (col(0) - 0.5)
+        x_mean = x.mean(dim=1, keepdim=True)
+        x = (x - x_mean) * (col(1) * 2) + x_mean
+        x_mean = x.mean(dim=[1, 2, 3], keepdim=True)
+        x = (x - x_mean) * (col(2) + 0.5) + x_mean
+    if 'translation' in policy:
+        sx, sy = int(h * 0.125 + 0.5), int(w * 0.125 + 0.5)
+        tx = ((u[:, 3] * float(2 * sx + 1)).long().clamp(max=2 * sx) - sx).view(n, 1, 1)
+        ty = ((u[:, 4] * float(2 * sy + 1)).long().clamp(max=2 * sy) - sy).view(n, 1, 1)
+        gb, gx, gy = torch.meshgrid(torch.arange(n), torch.arange(h), torch.arange(w), indexing='ij')
+        gx = torch.clamp(gx + tx + 1, 0, h + 1)
+        gy = torch.clamp(gy + ty + 1, 0, w + 1)
+        x_pad = F.pad(x, [1, 1, 1, 1, 0, 0, 0, 0])
+        x = x_pad.permute(0, 2, 3, 1).contiguous()[gb, gx, gy].permute(0, 3, 1, 2)
+    if 'cutout' in policy:
+        cs = int(h * 0.5 + 0.5), int(w * 0.5 + 0.5)
+        ox = (u[:, 5] * float(h + 1 - cs[0] % 2)).long().clamp(max=h - cs[0] % 2).view(n, 1, 1)
+        oy = (u[:, 6] * float(w + 1 - cs[1] % 2)).long().clamp(max=w - cs[1] % 2).view(n, 1, 1)
+        gb, gx, gy = torch.meshgrid(torch.arange(n), torch.arange(cs[0]), torch.arange(cs[1]), indexing='ij')
+        gx = torch.clamp(gx + ox - cs[0] // 2, min=0, max=h - 1)
+        gy = torch.clamp(gy + oy - cs[1] // 2, min=0, max=w - 1)
+        mask = torch.ones(n, h, w, dtype=x.dtype)
+        mask[gb, gx, gy] = 0
+        x = x * mask.unsqueeze(1)
+    return x
 
 
 def stream_offset(step, stream):

@@ -154,6 +154,13 @@ clgan_node clgan_reshape(clgan_graph *g, clgan_node x, int ndim, const int *shap
 clgan_node clgan_permute(clgan_graph *g, clgan_node x, const int *perm);
 clgan_node clgan_concat(clgan_graph *g, clgan_node a, clgan_node b, int axis);
 clgan_node clgan_slice(clgan_graph *g, clgan_node x, int axis, int start, int len);
+/* DiffAugment's translation and cutout ("Differentiable Augmentation for Data-Efficient GAN Training",
+ * 2020), linear in x (N, C, H, W), placed per sample by uniforms u (N, 2) in [0, 1) (no gradient to u):
+ * shift2d y[i, j] = x[i + t0, j + t1], zero outside, with t = (int)(u (2 max + 1)) - max per axis
+ * (adjoint: -t, its gradient); cutout zeroes a rows x cols box starting at (int)(u (H + 1 - rows % 2))
+ * - rows / 2 (and likewise for the columns), the reference code's placement. */
+clgan_node clgan_shift2d(clgan_graph *g, clgan_node x, clgan_node u, int max_rows, int max_cols, bool adjoint);
+clgan_node clgan_cutout(clgan_graph *g, clgan_node x, clgan_node u, int rows, int cols);
 /* table (K, D), labels (N) holding class ids as floats -> (N, D) */
 clgan_node clgan_embedding(clgan_graph *g, clgan_node table, clgan_node labels);
 /* labels (N) -> (N, K) */

@@ -62,6 +62,11 @@ typedef struct {
      * k-th D step only, times k. 0 and 1: every step. */
     float r1_gamma;
     int r1_every;
+    /* DiffAugment ("Differentiable Augmentation for Data-Efficient GAN
+     * Training", 2020): a comma-separated policy of color, translation and
+     * cutout ("" none), applied to every image D sees in both steps, real and
+     * generated (not to the gradient penalty's interpolates) */
+    char augment[64];
 } clgan_gan_config;
 
 const char *clgan_loss_name(clgan_loss_kind k);
@@ -279,6 +284,10 @@ void clgan_config_field_format(const clgan_run_config *rc, const clgan_config_fi
 
 const char *clgan_model_name(clgan_model_kind k);
 const char *clgan_norm_name(clgan_norm_kind k);
+/* A DiffAugment policy ("color,translation,cutout", "" or "none") as a set
+ * of CLGAN_AUGMENT_* bits; an unknown name is an error naming it. */
+enum { CLGAN_AUGMENT_COLOR = 1, CLGAN_AUGMENT_TRANSLATION = 2, CLGAN_AUGMENT_CUTOUT = 4 };
+clgan_status clgan_augment_parse(const char *policy, unsigned *mask);
 clgan_status clgan_norm_parse(const char *s, clgan_norm_kind *out);
 clgan_status clgan_model_parse(const char *s, clgan_model_kind *out);
 

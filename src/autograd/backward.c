@@ -227,6 +227,9 @@ void clgan_grad_rule(clgan_graph *g, int i, int dy, int dx[CLGAN_OP_MAX_IN]) {
     case CLGAN_OP_EMBEDDING_GRAD:
         dx[0] = clgan_embedding(g, dy, b);
         return;
+    /* linear in x: the adjoint shift, the same box (u gets none) */
+    case CLGAN_OP_SHIFT2D: dx[0] = clgan_shift2d(g, dy, b, n.ip[0], n.ip[1], !n.ip[2]); return;
+    case CLGAN_OP_CUTOUT: dx[0] = clgan_cutout(g, dy, b, n.ip[0], n.ip[1]); return;
     }
 }
 

@@ -540,6 +540,34 @@ clgan_node clgan_concat(clgan_graph *g, clgan_node a, clgan_node b, int axis) {
     return i;
 }
 
+/* SHIFT2D / CUTOUT of x (N, C, H, W) with u (N, 2): ip0, ip1 and ip2 */
+static int augment_op(clgan_graph *g, clgan_op op, clgan_node x, clgan_node u, int p0, int p1, int p2) {
+    int in[2] = {x, u};
+    if (!clgan_graph_ok(g, 2, in)) return -1;
+    const clgan_gnode *X = N(g, x);
+    if (X->ndim != 4 || clgan_node_numel(g, u) != 2 * (size_t)X->shape[0] || p0 < 0 || p1 < 0 ||
+        p0 > X->shape[2] || p1 > X->shape[3])
+        return clgan_graph_fail(g, CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s: x (N, C, H, W) with u (N, 2) and bounds "
+                                             "within the image, not %d x %d", clgan_ops[op].name, p0, p1));
+    int shape[CLGAN_MAX_DIMS];
+    memcpy(shape, X->shape, sizeof shape);
+    int i = clgan_graph_add(g, op, 2, in, 4, shape);
+    if (i >= 0) {
+        N(g, i)->ip[0] = p0;
+        N(g, i)->ip[1] = p1;
+        N(g, i)->ip[2] = p2;
+    }
+    return i;
+}
+
+clgan_node clgan_shift2d(clgan_graph *g, clgan_node x, clgan_node u, int max_rows, int max_cols, bool adjoint) {
+    return augment_op(g, CLGAN_OP_SHIFT2D, x, u, max_rows, max_cols, adjoint ? 1 : 0);
+}
+
+clgan_node clgan_cutout(clgan_graph *g, clgan_node x, clgan_node u, int rows, int cols) {
+    return augment_op(g, CLGAN_OP_CUTOUT, x, u, rows, cols, 0);
+}
+
 clgan_node clgan_slice(clgan_graph *g, clgan_node x, int axis, int start, int len) {
     if (!clgan_graph_ok(g, 1, &x)) return -1;
     const clgan_gnode *X = N(g, x);

@@ -94,6 +94,9 @@ static const cli_field_opt train_opts[] = {
      "StyleGAN2 scales it with image size)", true, NULL},
     {"r1-every", "K", "r1.every", NULL, "lazy regularisation: the R1 term on every K-th D step only, times K (StyleGAN2: "
      "16)", true, NULL},
+    {"augment", "P", "augment.policy", "none", "DiffAugment: color, translation and/or cutout, comma-separated "
+     "(the paper's policy: color,translation,cutout), on every image D sees, real and generated, in both steps",
+     true, NULL},
     {"weight-clip", "C", "weight_clip", NULL, "WGAN weight clipping to [-C, C]", true, NULL},
     {"clip-grad", "X", "clip_grad", "off", "clip each network's global gradient norm to X", true, NULL},
     {"g-ema", "DECAY", "ema.decay", "0: off", "also keep an exponential moving average of G's weights with this decay "

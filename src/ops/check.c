@@ -67,6 +67,8 @@ static tensor_names names_of(clgan_op op) {
     case CLGAN_OP_EMBEDDING: return (tensor_names){{"table", "labels"}, "y"};
     case CLGAN_OP_EMBEDDING_GRAD: return (tensor_names){{"dy", "labels"}, "dtable"};
     case CLGAN_OP_ONE_HOT: return (tensor_names){{"labels"}, "y"};
+    case CLGAN_OP_SHIFT2D:
+    case CLGAN_OP_CUTOUT: return (tensor_names){{"x", "u"}, "y"};
     case CLGAN_OP_EMA: return (tensor_names){{"r", "x"}, NULL};
     case CLGAN_OP_ADAM: return (tensor_names){{"p", "g", "m", "v"}, NULL};
     case CLGAN_OP_SGD: return (tensor_names){{"p", "g", "buf"}, NULL};
@@ -435,6 +437,19 @@ clgan_status clgan_op_check(const clgan_device *d, const clgan_op_call *c) {
         if (x->n != (size_t)y->t->shape[0])
             return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "labels %s has %zu elements for the %d rows of y %s", x->s, x->n,
                              y->t->shape[0], y->s);
+        return CLGAN_OK;
+    case CLGAN_OP_SHIFT2D:
+    case CLGAN_OP_CUTOUT: /* x (N, C, H, W), u (N, 2) -> y as x; ip0, ip1 in [0, H], [0, W] */
+        if ((st = want_rank(x, 4)) != CLGAN_OK || (st = want_rank(y, 4)) != CLGAN_OK ||
+            (st = same_numel(y, x)) != CLGAN_OK)
+            return st;
+        if (b->n != 2 * (size_t)x->t->shape[0])
+            return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "u %s has %zu elements, expected 2 per sample of x %s (%d)", b->s,
+                             b->n, x->s, x->t->shape[0]);
+        if (c->ip[0] < 0 || c->ip[1] < 0 || c->ip[0] > x->t->shape[2] || c->ip[1] > x->t->shape[3] ||
+            (c->op == CLGAN_OP_SHIFT2D && (c->ip[2] < 0 || c->ip[2] > 1)))
+            return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s of x %s: bounds %d x %d (and adjoint %d) outside the image",
+                             clgan_ops[c->op].name, x->s, c->ip[0], c->ip[1], c->ip[2]);
         return CLGAN_OK;
     case CLGAN_OP_EMA:
     case CLGAN_OP_ADAM:

@@ -82,3 +82,17 @@ clgan_status cl_one_hot(clgan_device *d, const clgan_op_call *c) {
                            CLARG(k)};
     return clgan_cl_launch(d, "layout_one_hot_f32", (size_t)n, WG, 6, args);
 }
+
+/* DiffAugment's translation and cutout (cl/layout.cl): a work-item per element */
+static clgan_status aug_launch(clgan_device *d, const clgan_op_call *c, const char *kernel) {
+    const int *s = c->in[0].shape;
+    int n = (int)clgan_op_numel(&c->out), yo = (int)c->out.off, xo = (int)c->in[0].off, uo = (int)c->in[1].off;
+    int sc = s[1], sh = s[2], sw = s[3], p0 = c->ip[0], p1 = c->ip[1], p2 = c->ip[2];
+    clgan_cl_arg args[] = {CLARG(c->out.buf->mem), CLARG(yo), CLARG(c->in[0].buf->mem), CLARG(xo),
+                           CLARG(c->in[1].buf->mem), CLARG(uo), CLARG(n), CLARG(sc), CLARG(sh), CLARG(sw),
+                           CLARG(p0), CLARG(p1), CLARG(p2)};
+    return clgan_cl_launch(d, kernel, (size_t)n, WG, 13, args);
+}
+
+clgan_status cl_shift2d(clgan_device *d, const clgan_op_call *c) { return aug_launch(d, c, "layout_shift2d_f32"); }
+clgan_status cl_cutout(clgan_device *d, const clgan_op_call *c) { return aug_launch(d, c, "layout_cutout_f32"); }

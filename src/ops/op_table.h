@@ -78,6 +78,13 @@
     X(EMBEDDING, embedding, 2)   /* table (K,D), labels (N) */                           \
     X(EMBEDDING_GRAD, embedding_grad, 2) /* dy (N,D), labels (N) -> (K,D) */             \
     X(ONE_HOT, one_hot, 1)       /* labels (N) -> (N, K) */                              \
+    /* DiffAugment's translation and cutout, linear in x, with per-sample uniforms       \
+     * u (N, 2) in [0, 1) (rows, columns); ip0, ip1 the shift bound or box size:          \
+     * SHIFT2D y[i,j] = x[i+t0, j+t1] (0 outside), t = (int)(u (2 ip + 1)) - ip, -t      \
+     * with ip2 1 (its adjoint); CUTOUT y = x but 0 in the ip0 x ip1 box at              \
+     * (int)(u (H|W + 1 - ip % 2)) - ip / 2 (its own adjoint) */                         \
+    X(SHIFT2D, shift2d, 2)       /* x (N,C,H,W), u (N,2) -> (N,C,H,W) */                 \
+    X(CUTOUT, cutout, 2)         /* x (N,C,H,W), u (N,2) -> (N,C,H,W) */                 \
     /* in place into input 0 (running statistics, optimizers); no gradient:              \
      * ref_optim.c, cl_optim.c, cl/optim.cl */                                           \
     X(EMA, ema, 2)               /* r = (1 - fp0) r + fp0 x */                           \

@@ -135,3 +135,48 @@ void ref_one_hot(const clgan_op_call *c) {
         for (int j = 0; j < k; j++) y[r * (size_t)k + (size_t)j] = cls < 0 ? NAN : (j == cls ? 1.0f : 0.0f);
     }
 }
+
+/* DiffAugment's integers from uniforms, as cl/layout.cl: a shift in [-m, m],
+ * a box's start in [-size/2, extent - size%2 - size/2] */
+static int aug_shift(float u, int m) {
+    int k = (int)(u * (float)(2 * m + 1));
+    return (k > 2 * m ? 2 * m : k) - m;
+}
+static int aug_box(float u, int extent, int size) {
+    int top = extent - size % 2, k = (int)(u * (float)(top + 1));
+    return (k > top ? top : k) - size / 2;
+}
+
+void ref_shift2d(const clgan_op_call *c) {
+    const float *x = clgan_ref_ptr(&c->in[0]), *u = clgan_ref_ptr(&c->in[1]);
+    float *y = clgan_ref_ptr(&c->out);
+    const int *s = c->in[0].shape;
+    int n = s[0], ch = s[1], h = s[2], w = s[3], sign = c->ip[2] ? -1 : 1;
+    for (int b = 0; b < n; b++) {
+        int t0 = sign * aug_shift(u[2 * b], c->ip[0]), t1 = sign * aug_shift(u[2 * b + 1], c->ip[1]);
+        for (int k = 0; k < ch; k++)
+            for (int i = 0; i < h; i++)
+                for (int j = 0; j < w; j++) {
+                    int si = i + t0, sj = j + t1;
+                    size_t o = (((size_t)b * ch + k) * h + i) * w + j;
+                    y[o] = si >= 0 && si < h && sj >= 0 && sj < w ? x[(((size_t)b * ch + k) * h + si) * w + sj] : 0.0f;
+                }
+    }
+}
+
+void ref_cutout(const clgan_op_call *c) {
+    const float *x = clgan_ref_ptr(&c->in[0]), *u = clgan_ref_ptr(&c->in[1]);
+    float *y = clgan_ref_ptr(&c->out);
+    const int *s = c->in[0].shape;
+    int n = s[0], ch = s[1], h = s[2], w = s[3];
+    for (int b = 0; b < n; b++) {
+        int r0 = aug_box(u[2 * b], h, c->ip[0]), c0 = aug_box(u[2 * b + 1], w, c->ip[1]);
+        for (int k = 0; k < ch; k++)
+            for (int i = 0; i < h; i++)
+                for (int j = 0; j < w; j++) {
+                    size_t o = (((size_t)b * ch + k) * h + i) * w + j;
+                    bool in = i >= r0 && i < r0 + c->ip[0] && j >= c0 && j < c0 + c->ip[1];
+                    y[o] = in ? 0.0f : x[o];
+                }
+    }
+}

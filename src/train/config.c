@@ -14,6 +14,24 @@
 static const char *const model_names[] = {"mlp", "dcgan", "toy"};
 static const char *const norm_names[] = {"batch", "layer", "none", "spectral"};
 
+clgan_status clgan_augment_parse(const char *policy, unsigned *mask) {
+    static const char *const names[] = {"color", "translation", "cutout"};
+    *mask = 0;
+    if (!policy || !*policy || strcmp(policy, "none") == 0) return CLGAN_OK;
+    for (const char *s = policy;;) {
+        size_t len = strcspn(s, ",");
+        int k = -1;
+        for (int i = 0; i < 3; i++)
+            if (strlen(names[i]) == len && strncmp(s, names[i], len) == 0) k = i;
+        if (k < 0)
+            return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "augmentation '%.*s' in '%s': expected color, translation or cutout "
+                             "(comma-separated), or none", (int)(len < 32 ? len : 32), s, policy);
+        *mask |= 1u << k;
+        if (!s[len]) return CLGAN_OK;
+        s += len + 1;
+    }
+}
+
 /* the index of s among names[0 .. n), or -1 */
 static int name_index(const char *const *names, int n, const char *s) {
     for (int i = 0; i < n && s; i++)
@@ -161,6 +179,8 @@ static const clgan_config_field fields[] = {
     /* optional as a group: configurations written before R1 existed have none (off) */
     NUM("r1.gamma", CLGAN_FIELD_F32, GC(r1_gamma), 0, 1e6),
     NUM("r1.every", CLGAN_FIELD_INT, GC(r1_every), 0, 1000000),
+    /* optional as a group: configurations written before DiffAugment existed have none (off) */
+    {"augment.policy", CLGAN_FIELD_TEXT, GC(augment), sizeof(((clgan_run_config *)0)->gan.augment), 0, 0, NULL, 0},
     {"dataset", CLGAN_FIELD_TEXT, RC(dataset), sizeof(((clgan_run_config *)0)->dataset), 0, 0, NULL, 0},
     {"data_path", CLGAN_FIELD_TEXT, RC(data_path), sizeof(((clgan_run_config *)0)->data_path), 0, 0, NULL, 0},
     NUM("steps", CLGAN_FIELD_LONG, RC(steps), 0, (double)(1L << 40)),
@@ -514,7 +534,7 @@ clgan_status clgan_run_config_from_json(const clgan_json *j, clgan_run_config *r
             /* configurations written before schedules (or evaluation during training, the EMA, R1) existed
              * have none: a constant rate (no evaluation, no EMA, no R1) */
             if (!obj && (strcmp(group, "lr_schedule") == 0 || strcmp(group, "eval") == 0 || strcmp(group, "ema") == 0 ||
-                         strcmp(group, "r1") == 0))
+                         strcmp(group, "r1") == 0 || strcmp(group, "augment") == 0))
                 continue;
             if (!obj || obj->kind != CLGAN_JSON_OBJECT)
                 return CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: %s is %s, expected object", group,

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { STREAM_Z_D = 1, STREAM_EPS = 2, STREAM_Z_G = 3 };
+enum { STREAM_Z_D = 1, STREAM_EPS = 2, STREAM_Z_G = 3, STREAM_AUG_REAL = 4, STREAM_AUG_FAKE = 5, STREAM_AUG_G = 6 };
 
 typedef struct {
     clgan_graph *g;
@@ -255,6 +255,44 @@ static int g_loss(clgan_graph *g, clgan_loss_kind k, int df) {
     }
 }
 
+/* DiffAugment of images x (N, C, H, W) with the policy's bits, as the paper's reference code
+ * (DiffAugment_pytorch.py): per sample, from 7 uniforms of Philox stream `stream` (a fresh
+ * draw every step): brightness + (u0 - 0.5); saturation (x - mean_C) 2 u1 + mean_C (the
+ * identity for one channel); contrast (x - mean_CHW) (u2 + 0.5) + mean_CHW; translation by up to
+ * 1/8 of the side (u3, u4), zero-filled; cutout of a half-side box (u5, u6). */
+static int augment(clgan_graph *g, const clgan_gan_config *c, int x, int stream) {
+    unsigned mask = 0;
+    if (clgan_augment_parse(c->augment, &mask) != CLGAN_OK || !mask) return x;
+    int n = c->batch, ch = c->model.channels, side = c->model.image_size, per = ch * side * side;
+    int u = clgan_rand(g, 2, (int[]){n, 7}, c->seed, stream);
+#define COL(k) clgan_reshape(g, clgan_slice(g, u, 1, k, 1), 1, (int[]){n})
+    if (mask & CLGAN_AUGMENT_COLOR) {
+        x = clgan_add_axis(g, x, clgan_affine(g, COL(0), 1.0f, -0.5f), 0);
+        if (ch > 1) { /* the mean over channels, in (N H W, C) */
+            int xp = clgan_reshape(g, clgan_permute(g, x, (int[]){0, 2, 3, 1}), 2, (int[]){n * side * side, ch});
+            int m = clgan_mean_axes(g, xp, 0, 1);
+            int d = clgan_reshape(g, clgan_add_axis(g, xp, clgan_scale(g, m, -1.0f), 0), 2, (int[]){n, per});
+            d = clgan_reshape(g, clgan_mul_axis(g, d, clgan_scale(g, COL(1), 2.0f), 0), 2, (int[]){n * side * side, ch});
+            xp = clgan_reshape(g, clgan_add_axis(g, d, m, 0), 4, (int[]){n, side, side, ch});
+            x = clgan_permute(g, xp, (int[]){0, 3, 1, 2});
+        }
+        int x2 = clgan_reshape(g, x, 2, (int[]){n, per});
+        int m = clgan_mean_axes(g, x2, 0, 1);
+        int d = clgan_mul_axis(g, clgan_add_axis(g, x2, clgan_scale(g, m, -1.0f), 0), clgan_affine(g, COL(2), 1.0f, 0.5f), 0);
+        x = clgan_reshape(g, clgan_add_axis(g, d, m, 0), 4, (int[]){n, ch, side, side});
+    }
+#undef COL
+    if (mask & CLGAN_AUGMENT_TRANSLATION) {
+        int shift = (int)(side * 0.125 + 0.5);
+        x = clgan_shift2d(g, x, clgan_slice(g, u, 1, 3, 2), shift, shift, false);
+    }
+    if (mask & CLGAN_AUGMENT_CUTOUT) {
+        int box = (int)(side * 0.5 + 0.5);
+        x = clgan_cutout(g, x, clgan_slice(g, u, 1, 5, 2), box, box);
+    }
+    return x;
+}
+
 static clgan_status build_d(clgan_gan *gan, bool penalty, bool r1, d_graph *out) {
     const clgan_gan_config *c = &gan->cfg;
     clgan_graph *g = clgan_graph_new();
@@ -266,8 +304,8 @@ static clgan_status build_d(clgan_gan *gan, bool penalty, bool r1, d_graph *out)
     out->y = c->model.classes > 0 ? clgan_input(g, "labels", 1, (int[]){c->batch}) : -1;
     int z = clgan_randn(g, 2, (int[]){c->batch, c->model.z_dim}, c->seed, STREAM_Z_D);
     int fake = clgan_generator(&G, &c->model, z, out->y);
-    int dr = clgan_discriminator(&D, &c->model, out->x, out->y);
-    int df = clgan_discriminator(&D, &c->model, fake, out->y);
+    int dr = clgan_discriminator(&D, &c->model, augment(g, c, out->x, STREAM_AUG_REAL), out->y);
+    int df = clgan_discriminator(&D, &c->model, augment(g, c, fake, STREAM_AUG_FAKE), out->y);
     int loss = d_loss(g, c->loss, dr, df);
     out->penalty = -1;
     if (penalty) {
@@ -318,7 +356,8 @@ static clgan_status build_g(clgan_gan *gan) {
     clgan_nn G = nn_for(gan, g, true, true, true), D = nn_for(gan, g, false, true, false);
     gan->g_y = c->model.classes > 0 ? clgan_input(g, "labels", 1, (int[]){c->batch}) : -1;
     int z = clgan_randn(g, 2, (int[]){c->batch, c->model.z_dim}, c->seed, STREAM_Z_G);
-    int df = clgan_discriminator(&D, &c->model, clgan_generator(&G, &c->model, z, gan->g_y), gan->g_y);
+    int fake = augment(g, c, clgan_generator(&G, &c->model, z, gan->g_y), STREAM_AUG_G);
+    int df = clgan_discriminator(&D, &c->model, fake, gan->g_y);
     gan->g_loss = g_loss(g, c->loss, df);
     gan->g_fake = mean_score(g, c->loss, df);
     clgan_graph_keep(g, gan->g_loss);
@@ -357,6 +396,11 @@ clgan_status clgan_gan_config_check(const clgan_gan_config *cfg) {
                          "in one tensor, more than the %zu supported: lower the batch size or the model's sizes",
                          cfg->batch, per, (double)per * cfg->batch, CLGAN_MAX_TENSOR_FLOATS);
     if ((st = check_real("gp_lambda", cfg->gp_lambda, 0, 1e6f)) != CLGAN_OK) return st;
+    unsigned aug = 0;
+    if ((st = clgan_augment_parse(cfg->augment, &aug)) != CLGAN_OK) return st;
+    if (aug && cfg->model.kind == CLGAN_MODEL_TOY)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "augment '%s': the toy model makes 2-D points, which have no pixels to "
+                         "translate, cut out or colour (leave augment empty)", cfg->augment);
     if (cfg->model.d_norm == CLGAN_NORM_SPECTRAL && cfg->loss == CLGAN_LOSS_WGAN && cfg->weight_clip > 0)
         return CLGAN_ERR(CLGAN_ERR_INVALID_ARG,
                          "model.d_norm spectral with loss wgan: the weight clipping to [-%g, %g] would clip the "
