@@ -148,6 +148,14 @@ static const bad_case specific[] = {
     {"embedding_grad", "dtable of rank 1", M_RANK, OUT, 1, 0, CLGAN_ERR_INVALID_ARG},
     {"one_hot", "more labels than rows", M_AXIS, 0, 0, 1, CLGAN_ERR_INVALID_ARG},
     {"one_hot", "y of rank 3", M_RANK, OUT, 3, 0, CLGAN_ERR_INVALID_ARG},
+    /* augmentation: u two per sample, bounds inside the image, y as x */
+    {"shift2d", "u one sample short", M_AXIS, 1, 0, -1, CLGAN_ERR_INVALID_ARG},
+    {"shift2d", "a shift bound past the image", M_IP, 0, 0, 10, CLGAN_ERR_INVALID_ARG},
+    {"shift2d", "adjoint flag 2", M_IP, 0, 2, 2, CLGAN_ERR_INVALID_ARG},
+    {"shift2d", "y longer than x", M_AXIS, OUT, 1, 1, CLGAN_ERR_INVALID_ARG},
+    {"cutout 5x3", "a box taller than the image", M_IP, 0, 0, 10, CLGAN_ERR_INVALID_ARG},
+    {"cutout 5x3", "u one sample more", M_AXIS, 1, 0, 1, CLGAN_ERR_INVALID_ARG},
+    {"cutout 5x3", "x of rank 3", M_RANK, 0, 3, 0, CLGAN_ERR_INVALID_ARG},
     /* in place: every input as long as input 0 */
     {"ema", "x longer than r", M_AXIS, 1, 1, 1, CLGAN_ERR_INVALID_ARG},
     {"adam", "v shorter than p", M_AXIS, 3, 0, -1, CLGAN_ERR_INVALID_ARG},
