@@ -64,6 +64,14 @@ typedef struct {
     clgan_norm_kind d_norm;   /* the discriminator's normalisation (BatchNorm, or layernorm/none for WGAN-GP) */
 } clgan_model_config;
 
+/* The DCGAN's starting resolution and number of doublings for an image side
+ * (28: 7x7 and 2; a power of two 4 << ups: 4x4 and ups); false for others. */
+bool clgan_dcgan_plan(int size, int *start, int *ups);
+/* The hidden layers of the MLP and toy generators (D takes them reversed):
+ * --widths, or for the toy model without it two layers of --width. */
+int clgan_mlp_layers(const clgan_model_config *m);
+int clgan_mlp_width(const clgan_model_config *m, int i);
+
 /* Limits no real model reaches (they bound what a hostile configuration can
  * ask for before anything is allocated): features per layer (z, hidden
  * widths, DCGAN channels), classes, image side. */

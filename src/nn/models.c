@@ -26,8 +26,7 @@
  * channel or one sample the conversion is a reshape (clgan_permute). */
 static const int TO_CM[4] = {1, 0, 2, 3};
 
-/* the starting resolution and the number of doublings for an image size */
-static bool dcgan_plan(int size, int *start, int *ups) {
+bool clgan_dcgan_plan(int size, int *start, int *ups) {
     for (*start = 4, *ups = 0; *ups <= 8; (*ups)++) {
         if (4 << *ups == size) return true;
     }
@@ -69,7 +68,7 @@ clgan_status clgan_model_check(const clgan_model_config *m) {
         return check_range("MLP image size", m->image_size, 1, CLGAN_MAX_IMAGE_SIZE);
     }
     int start, ups;
-    if (!dcgan_plan(m->image_size, &start, &ups) || ups < 2)
+    if (!clgan_dcgan_plan(m->image_size, &start, &ups) || ups < 2)
         return CLGAN_ERR(CLGAN_ERR_INVALID_ARG,
                          "DCGAN image size %d: expected 28, or a power of two from 16 to %d (32 and 64 are the "
                          "usual ones)",
@@ -103,12 +102,10 @@ size_t clgan_model_sample_floats(const clgan_model_config *m) {
     return widest;
 }
 
-/* The hidden layers of the MLP and toy generators (D takes them reversed):
- * --widths, or for the toy model without it two layers of --width. */
-static int mlp_layers(const clgan_model_config *m) {
+int clgan_mlp_layers(const clgan_model_config *m) {
     return m->kind == CLGAN_MODEL_TOY && m->n_widths == 0 ? 2 : m->n_widths;
 }
-static int mlp_width(const clgan_model_config *m, int i) {
+int clgan_mlp_width(const clgan_model_config *m, int i) {
     return m->kind == CLGAN_MODEL_TOY && m->n_widths == 0 ? m->width : m->widths[i];
 }
 
@@ -148,9 +145,9 @@ clgan_node clgan_generator(clgan_nn *c, const clgan_model_config *m, clgan_node 
     int x = cond_input(c, m, z, labels);
     char name[32];
     if (m->kind == CLGAN_MODEL_TOY) {
-        for (int i = 0; i < mlp_layers(m); i++) {
+        for (int i = 0; i < clgan_mlp_layers(m); i++) {
             snprintf(name, sizeof name, "fc%d", i + 1);
-            x = act_g(c, clgan_nn_linear(c, name, x, mlp_width(m, i), true));
+            x = act_g(c, clgan_nn_linear(c, name, x, clgan_mlp_width(m, i), true));
         }
         return clgan_nn_linear(c, "out", x, 2, true);
     }
@@ -163,7 +160,7 @@ clgan_node clgan_generator(clgan_nn *c, const clgan_model_config *m, clgan_node 
         return clgan_reshape(g, x, 4, (int[]){n, m->channels, m->image_size, m->image_size});
     }
     int start, ups;
-    dcgan_plan(m->image_size, &start, &ups);
+    clgan_dcgan_plan(m->image_size, &start, &ups);
     clgan_node_shape(g, x, &nd, shape);
     /* channel-major inside: (F, N, 1, 1) in, (C, N, S, S) out */
     x = clgan_permute(g, clgan_reshape(g, x, 4, (int[]){n, shape[1], 1, 1}), TO_CM);
@@ -197,17 +194,17 @@ clgan_node clgan_discriminator(clgan_nn *c, const clgan_model_config *m, clgan_n
     c->spectral = m->d_norm == CLGAN_NORM_SPECTRAL;
     if (m->kind == CLGAN_MODEL_TOY || m->kind == CLGAN_MODEL_MLP) {
         h = x;
-        int layers = mlp_layers(m);
+        int layers = clgan_mlp_layers(m);
         for (int i = 0; i < layers; i++) {
             snprintf(name, sizeof name, "fc%d", i + 1);
-            h = act_d(c, clgan_nn_linear(c, name, h, mlp_width(m, layers - 1 - i), true));
+            h = act_d(c, clgan_nn_linear(c, name, h, clgan_mlp_width(m, layers - 1 - i), true));
         }
         int logit = clgan_nn_linear(c, "out", h, 1, true);
         c->spectral = was_sn; /* (the projection's embedding is not normalised) */
         return project(c, m, logit, h, labels);
     }
     int start, ups;
-    dcgan_plan(m->image_size, &start, &ups);
+    clgan_dcgan_plan(m->image_size, &start, &ups);
     int ch = m->width;
     /* channel-major inside, but for layer normalisation, which normalises each sample */
     bool was = c->channel_major, cm = m->d_norm != CLGAN_NORM_LAYER;

@@ -16,9 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const kind_names[] = {"convt", "batchnorm", "relu", "linear", "tanh"};
-const char *clgan_export_layer_name(clgan_export_layer_kind k) { return (unsigned)k < 5 ? kind_names[k] : "?"; }
-
 static void add(clgan_export_plan *p, clgan_export_layer_kind kind, const char *src, int in, int out, int k, int s,
                 int pad) {
     clgan_export_layer *l = &p->layer[p->n];
@@ -34,18 +31,8 @@ clgan_status clgan_export_plan_of(const clgan_model_config *m, clgan_export_plan
     int zin = m->z_dim + p->embed_dim;
     char name[32];
     if (m->kind == CLGAN_MODEL_DCGAN) {
-        int start = 0, ups = 0;
-        if (m->image_size == 28) {
-            start = 7;
-            ups = 2;
-        } else {
-            for (int u = 0; u < 9 && !start; u++)
-                if ((4 << u) == m->image_size) {
-                    start = 4;
-                    ups = u;
-                }
-        }
-        if (!start || ups < 1)
+        int start, ups;
+        if (!clgan_dcgan_plan(m->image_size, &start, &ups) || ups < 1)
             return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "export: DCGAN image size %d has no layer plan", m->image_size);
         if (3 * ups + 2 > CLGAN_EXPORT_MAX_LAYERS)
             return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "export: %d layers, more than %d", 3 * ups + 2,
@@ -70,12 +57,12 @@ clgan_status clgan_export_plan_of(const clgan_model_config *m, clgan_export_plan
     }
     /* MLP and toy: Linear, ReLU per hidden layer, then the output layer (and tanh for images) */
     bool toy = m->kind == CLGAN_MODEL_TOY;
-    int layers = toy && m->n_widths == 0 ? 2 : m->n_widths;
+    int layers = clgan_mlp_layers(m);
     if (2 * layers + 2 > CLGAN_EXPORT_MAX_LAYERS)
         return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "export: %d hidden layers, more than %d", layers,
                          (CLGAN_EXPORT_MAX_LAYERS - 2) / 2);
     for (int i = 0; i < layers; i++) {
-        int w = toy && m->n_widths == 0 ? m->width : m->widths[i];
+        int w = clgan_mlp_width(m, i);
         snprintf(name, sizeof name, "fc%d", i + 1);
         add(p, CLGAN_EXPORT_LINEAR, name, zin, w, 0, 0, 0);
         add(p, CLGAN_EXPORT_RELU, NULL, w, w, 0, 0, 0);

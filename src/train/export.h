@@ -35,7 +35,6 @@ clgan_status clgan_export_plan_of(const clgan_model_config *m, clgan_export_plan
 /* The layer that holds tensor `param` ("convt1.weight"), and its field
  * ("weight"), or -1. */
 int clgan_export_layer_of(const clgan_export_plan *p, const char *param, const char **field);
-const char *clgan_export_layer_name(clgan_export_layer_kind k);
 /* The blocks sampling reads (weights, buffers): the EMA's when it is used,
  * else G's; their names carry the prefix g_ema. or g. */
 void clgan_export_blocks(const clgan_gan *gan, clgan_params **w, clgan_params **b);
