@@ -167,9 +167,10 @@ clgan_node clgan_embedding(clgan_graph *g, clgan_node table, clgan_node labels);
 clgan_node clgan_one_hot(clgan_graph *g, clgan_node labels, int classes);
 /* y = a copy of x (gives a value its own buffer) */
 clgan_node clgan_copy(clgan_graph *g, clgan_node x);
-/* buffer := value, in place (it always runs, in node order); the result
- * reads as value but carries no gradient (a stop-gradient): the power
- * iteration of spectral normalisation keeps its vectors this way */
+/* buffer := value, in place (it always runs, in node order); the result is
+ * a copy of value taken then (a later write to the buffer does not reach
+ * it, as PyTorch's clone) and carries no gradient (a stop-gradient): the
+ * power iteration of spectral normalisation keeps its vectors this way */
 clgan_node clgan_assign(clgan_graph *g, clgan_node buffer, clgan_node value);
 
 /* Normalisation, built from the ops above so that gradients of gradients
@@ -184,7 +185,7 @@ clgan_node clgan_batchnorm_axis(clgan_graph *g, clgan_node x, int axis, clgan_no
                                 clgan_node run_mean, clgan_node run_var, bool training, float momentum, float eps);
 /* W / sigma(W) for a weight w (out, ...) seen as (out, fan_in), as torch.nn.utils.spectral_norm
  * (eps 1e-12): with `update` (training), one power iteration first, v = normalize(W^T u),
- * u = normalize(W v), each assigned to its buffer u (out) / v (fan_in) and copied (no gradient
+ * u = normalize(W v), each assigned to its buffer u (out) / v (fan_in) (clgan_assign: no gradient
  * through them, and the backward reads this call's vectors); sigma = u^T W v, through which the
  * gradient reaches W ("Spectral Normalization for GANs", 2018, and its reference code).
  * Without `update`, sigma comes from the stored u and v. */

@@ -622,8 +622,9 @@ clgan_node clgan_assign(clgan_graph *g, clgan_node buffer, clgan_node value) {
     if (clgan_node_numel(g, buffer) != clgan_node_numel(g, value))
         return clgan_graph_fail(g, CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "assign: a value of %zu elements to a buffer of %zu",
                                              clgan_node_numel(g, value), clgan_node_numel(g, buffer)));
-    /* (1 - 1) r + 1 x: exactly x for a finite r */
-    return ema(g, buffer, value, 1.0f);
+    /* (1 - 1) r + 1 x: exactly x for a finite r; read through a copy, so that a later write to the
+     * buffer (the next call's assignment) cannot change what readers placed after it see */
+    return clgan_copy(g, ema(g, buffer, value, 1.0f));
 }
 
 clgan_node clgan_batchnorm_axis(clgan_graph *g, clgan_node x, int axis, clgan_node gamma, clgan_node beta,
@@ -684,10 +685,10 @@ clgan_node clgan_spectral_norm(clgan_graph *g, clgan_node w, clgan_node u, clgan
     int wm = clgan_reshape(g, w, 2, (int[]){out, fan_in});
     int uc = clgan_reshape(g, u, 2, (int[]){out, 1}), vc = clgan_reshape(g, v, 2, (int[]){fan_in, 1});
     if (update) {
-        vc = clgan_reshape(g, clgan_copy(g, clgan_assign(g, v, l2_normalize(g, clgan_matmul(g, wm, uc, true, false)))),
-                           2, (int[]){fan_in, 1});
-        uc = clgan_reshape(g, clgan_copy(g, clgan_assign(g, u, l2_normalize(g, clgan_matmul(g, wm, vc, false, false)))),
-                           2, (int[]){out, 1});
+        vc = clgan_reshape(g, clgan_assign(g, v, l2_normalize(g, clgan_matmul(g, wm, uc, true, false))), 2,
+                           (int[]){fan_in, 1});
+        uc = clgan_reshape(g, clgan_assign(g, u, l2_normalize(g, clgan_matmul(g, wm, vc, false, false))), 2,
+                           (int[]){out, 1});
     }
     int sigma = clgan_reshape(g, clgan_matmul(g, uc, clgan_matmul(g, wm, vc, false, false), true, false), 1, (int[]){1});
     int flat = clgan_reshape(g, w, 2, (int[]){out * fan_in, 1});
