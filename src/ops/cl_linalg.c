@@ -162,6 +162,37 @@ static clgan_status col2im(clgan_device *d, cl_mem y, int yo, cl_mem col, int co
     return conv_launch(d, COL2IM_PIXELS, y, yo, col, co, sz, (size_t)nb * Ho * Wo, WG); /* a pixel each */
 }
 
+/* B = im2col of nb samples of x (B the column matrix at bo in `col`), then
+ * C = op(A) B + beta C: one native kernel where the device runs them
+ * (clgan_cl_native_cols), else the im2col kernel and the GEMM. */
+static clgan_status im2col_sgemm(clgan_device *d, cl_mem x, int xo, int nb, int C, int H, int W, int R, int S, int P,
+                                 int Q, int s, int ph, int pw, int sn, int sc, bool ta, bool tb, size_t m, size_t n,
+                                 size_t k, cl_mem a, size_t ao, size_t lda, cl_mem col, size_t ldb, float beta,
+                                 cl_mem cm, size_t co, size_t ldc) {
+    if (clgan_cl_native_cols(d)) {
+        const clgan_cl_cols v = {.img = x, .off = (size_t)xo, .sn = (size_t)sn, .sc = (size_t)sc, .nb = nb, .C = C,
+                                 .H = H, .W = W, .R = R, .S = S, .P = P, .Q = Q, .s = s, .ph = ph, .pw = pw};
+        return clgan_cl_sgemm_cols(d, &v, NULL, ta, tb, m, n, k, a, ao, lda, col, 0, ldb, beta, cm, co, ldc);
+    }
+    clgan_status st = im2col(d, col, 0, x, xo, nb, C, H, W, R, S, P, Q, s, ph, pw, sn, sc);
+    return st != CLGAN_OK ? st : sgemm(d, ta, tb, m, n, k, a, ao, lda, col, 0, ldb, beta, cm, co, ldc);
+}
+
+/* col = op(A) op(B) (the column matrix at 0 in `col`), then y = col2im of
+ * it, as im2col_sgemm: one native kernel where the device runs them. */
+static clgan_status sgemm_col2im(clgan_device *d, bool ta, bool tb, size_t m, size_t n, size_t k, cl_mem a, size_t ao,
+                                 size_t lda, cl_mem b, size_t bo, size_t ldb, cl_mem col, cl_mem y, int yo, int nb,
+                                 int K, int Ho, int Wo, int R, int S, int H, int W, int s, int ph, int pw, int sn,
+                                 int sc) {
+    if (clgan_cl_native_cols(d)) {
+        const clgan_cl_cols v = {.img = y, .off = (size_t)yo, .sn = (size_t)sn, .sc = (size_t)sc, .nb = nb, .C = K,
+                                 .H = Ho, .W = Wo, .R = R, .S = S, .P = H, .Q = W, .s = s, .ph = ph, .pw = pw};
+        return clgan_cl_sgemm_cols(d, NULL, &v, ta, tb, m, n, k, a, ao, lda, b, bo, ldb, 0.0f, col, 0, n);
+    }
+    clgan_status st = sgemm(d, ta, tb, m, n, k, a, ao, lda, b, bo, ldb, 0.0f, col, 0, n);
+    return st != CLGAN_OK ? st : col2im(d, y, yo, col, 0, nb, K, Ho, Wo, R, S, H, W, s, ph, pw, sn, sc);
+}
+
 /* ---- the ops ---- */
 
 /* A (M,K) or stored (K,M) when ip0; B (K,N) or stored (N,K) when ip1; C (M,N) */
@@ -200,16 +231,12 @@ clgan_status cl_conv2d(clgan_device *d, const clgan_op_call *c) {
         int m = N - n0 < nb ? N - n0 : nb;
         size_t cols = (size_t)m * pq;
         int xo = (int)(x->off + (size_t)n0 * X.sn), yo = (int)(y->off + (size_t)n0 * Y.sn);
-        st = im2col(d, scratch, 0, x->buf->mem, xo, m, C, H, W, R, S, P, Q, s, ph, pw, (int)X.sn, (int)X.sc);
-        if (st != CLGAN_OK) break;
-        if (!swap) { /* y's rows (K, N*PQ) or (K, PQ) of one sample */
-            st = sgemm(d, false, false, (size_t)K, cols, crs, w->buf->mem, w->off, crs, scratch, 0, cols, 0.0f,
-                       y->buf->mem, (size_t)yo, cm ? (size_t)N * pq : pq);
-        } else {
-            st = sgemm(d, false, false, (size_t)K, cols, crs, w->buf->mem, w->off, crs, scratch, 0, cols, 0.0f,
-                       scratch, prod_off, cols);
-            if (st == CLGAN_OK) st = swap01(d, y->buf->mem, yo, scratch, (int)prod_off, K, m, (int)pq);
-        }
+        const bool out_y = !swap; /* y's rows (K, N*PQ) or (K, PQ) of one sample, else Y' in the scratch */
+        st = im2col_sgemm(d, x->buf->mem, xo, m, C, H, W, R, S, P, Q, s, ph, pw, (int)X.sn, (int)X.sc, false, false,
+                          (size_t)K, cols, crs, w->buf->mem, w->off, crs, scratch, cols, 0.0f,
+                          out_y ? y->buf->mem : scratch, out_y ? (size_t)yo : prod_off,
+                          out_y ? (cm ? (size_t)N * pq : pq) : cols);
+        if (st == CLGAN_OK && swap) st = swap01(d, y->buf->mem, yo, scratch, (int)prod_off, K, m, (int)pq);
     }
     return st;
 }
@@ -234,17 +261,12 @@ clgan_status cl_conv_t2d(clgan_device *d, const clgan_op_call *c) {
         int m = N - n0 < nb ? N - n0 : nb;
         size_t xo = x->off + (size_t)n0 * X.sn, cols = (size_t)m * hw;
         int yo = (int)(y->off + (size_t)n0 * Y.sn);
-        if (!swap) { /* x's rows (C, N*HW) or (C, HW) of one sample */
-            st = sgemm(d, true, false, krs, cols, (size_t)C, w->buf->mem, w->off, krs, x->buf->mem, xo,
-                       cm ? (size_t)N * hw : hw, 0.0f, scratch, 0, cols);
-        } else {
-            st = swap01(d, scratch, (int)xt_off, x->buf->mem, (int)xo, m, C, (int)hw);
-            if (st == CLGAN_OK)
-                st = sgemm(d, true, false, krs, cols, (size_t)C, w->buf->mem, w->off, krs, scratch, xt_off, cols, 0.0f,
-                           scratch, 0, cols);
-        }
-        if (st != CLGAN_OK) break;
-        st = col2im(d, y->buf->mem, yo, scratch, 0, m, K, Ho, Wo, R, S, H, W, s, ph, pw, (int)Y.sn, (int)Y.sc);
+        /* x's rows (C, N*HW) or (C, HW) of one sample, else x' in the scratch */
+        if (swap) st = swap01(d, scratch, (int)xt_off, x->buf->mem, (int)xo, m, C, (int)hw);
+        if (st == CLGAN_OK)
+            st = sgemm_col2im(d, true, false, krs, cols, (size_t)C, w->buf->mem, w->off, krs,
+                              swap ? scratch : x->buf->mem, swap ? xt_off : xo, swap ? cols : (cm ? (size_t)N * hw : hw),
+                              scratch, y->buf->mem, yo, m, K, Ho, Wo, R, S, H, W, s, ph, pw, (int)Y.sn, (int)Y.sc);
     }
     return st;
 }
@@ -270,17 +292,13 @@ clgan_status cl_conv2d_grad_w(clgan_device *d, const clgan_op_call *c) {
         int xo = (int)(x->off + (size_t)n0 * X.sn);
         size_t dyo = dy->off + (size_t)n0 * D.sn, cols = (size_t)m * pq;
         float beta = n0 == 0 ? 0.0f : 1.0f; /* the first chunk overwrites dw, the rest add to it */
-        st = im2col(d, scratch, 0, x->buf->mem, xo, m, C, H, W, R, S, P, Q, s, ph, pw, (int)X.sn, (int)X.sc);
-        if (st != CLGAN_OK) break;
-        if (!swap) { /* dy's rows (K, N*PQ) or (K, PQ) of one sample */
-            st = sgemm(d, false, true, (size_t)K, crs, cols, dy->buf->mem, dyo, cm ? (size_t)N * pq : pq, scratch, 0,
-                       cols, beta, dw->buf->mem, dw->off, crs);
-        } else {
-            st = swap01(d, scratch, (int)dyt_off, dy->buf->mem, (int)dyo, m, K, (int)pq);
-            if (st == CLGAN_OK)
-                st = sgemm(d, false, true, (size_t)K, crs, cols, scratch, dyt_off, cols, scratch, 0, cols, beta,
-                           dw->buf->mem, dw->off, crs);
-        }
+        /* dy's rows (K, N*PQ) or (K, PQ) of one sample, else dy' in the scratch */
+        if (swap) st = swap01(d, scratch, (int)dyt_off, dy->buf->mem, (int)dyo, m, K, (int)pq);
+        if (st == CLGAN_OK)
+            st = im2col_sgemm(d, x->buf->mem, xo, m, C, H, W, R, S, P, Q, s, ph, pw, (int)X.sn, (int)X.sc, false, true,
+                              (size_t)K, crs, cols, swap ? scratch : dy->buf->mem, swap ? dyt_off : dyo,
+                              swap ? cols : (cm ? (size_t)N * pq : pq), scratch, cols, beta, dw->buf->mem, dw->off,
+                              crs);
     }
     return st;
 }

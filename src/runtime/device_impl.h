@@ -130,6 +130,25 @@ extern const char clgan_embedded_op_codes[];
 clgan_status clgan_cl_sgemm(clgan_device *d, clgan_gemm_path path, bool ta, bool tb, size_t m, size_t n, size_t k,
                             cl_mem a, size_t ao, size_t lda, cl_mem b, size_t bo, size_t ldb, float beta, cl_mem c,
                             size_t co, size_t ldc);
+/* A convolution's image and the shape of its column matrix (cl/conv.cl's
+ * CONV_ARGS: for im2col the image x (nb, C, H, W) with stride s and padding
+ * ph, pw giving P x Q outputs; for col2im the output y (nb, C=K, H=Ho,
+ * W=Wo) of columns over P=Hi x Q=Wi), the image at off with samples sn and
+ * channels sc floats apart. */
+typedef struct {
+    cl_mem img;
+    size_t off, sn, sc;
+    int nb, C, H, W, R, S, P, Q, s, ph, pw;
+} clgan_cl_cols;
+/* Whether d runs convolutions as one native kernel each (the native GEMM
+ * path, unless CLGAN_NATIVE_CONV=0), and that kernel: clgan_cl_sgemm's GEMM
+ * with B first filled with im2col of im2col_b's image (B at bo, (C*R*S,
+ * nb*P*Q)), or with C's (K*R*S, nb*Hi*Wi) columns then gathered into
+ * col2im_c's image, on the host's threads (src/runtime/gemm.c). */
+bool clgan_cl_native_cols(const clgan_device *d);
+clgan_status clgan_cl_sgemm_cols(clgan_device *d, const clgan_cl_cols *im2col_b, const clgan_cl_cols *col2im_c,
+                                 bool ta, bool tb, size_t m, size_t n, size_t k, cl_mem a, size_t ao, size_t lda,
+                                 cl_mem b, size_t bo, size_t ldb, float beta, cl_mem c, size_t co, size_t ldc);
 /* The device's scratch buffer, at least `bytes` long, grown when needed
  * (src/runtime/opencl.c); released by the device's close. Its content is
  * undefined; it stays valid until the next call for the same device, and an

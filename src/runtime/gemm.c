@@ -175,15 +175,25 @@ fail:
 /* The argument block clEnqueueNativeKernel copies; mem[] holds cl_mem
  * handles when enqueued and host pointers when native_sgemm runs. A buffer
  * used twice (the conv scratch as A and C) is listed once, and the list is
- * in the buffers' creation order (clgan_cl_mem_created says why). */
+ * in the buffers' creation order (clgan_cl_mem_created says why). A
+ * convolution's GEMM may carry its column matrix's data movement with it
+ * (clgan_cl_sgemm_cols): im2col into B before the GEMM, or col2im of C
+ * after it, on the same threads in the same native kernel. */
 typedef struct {
-    void *mem[3];
+    int img;                 /* which mem[] the image is in */
+    size_t io, sn, sc;       /* the image at io, samples sn and channels sc apart (floats) */
+    int nb, C, H, W, R, S, P, Q, s, ph, pw;
+} native_cols;
+typedef struct {
+    void *mem[4];
     int nmem;
     int ai, bi, ci;          /* which mem[] each operand is in */
     size_t ao, bo, co;       /* offsets in floats */
     int m, n, k, lda, ldb, ldc;
     int ta, tb;
     float beta;
+    int im2col, col2im;      /* B = im2col(image) first; image = col2im(C) after */
+    native_cols cols;
 } native_gemm_args;
 
 /* Part `part` of `parts` of the GEMM: a slice of C's rows (when M is the
@@ -209,10 +219,96 @@ static void sgemm_part(const native_gemm_args *g, int part, int parts) {
                     1.0f, a, g->lda, b, g->ldb, g->beta, c, g->ldc);
 }
 
+/* First v in [0, n) with 0 <= v*s + d, and one past the last with
+ * v*s + d < lim (cl/conv.cl's conv_run_lo and conv_run_hi). */
+static int run_lo(int d, int s, int n) {
+    int v = d < 0 ? (-d + s - 1) / s : 0;
+    return v < n ? v : n;
+}
+static int run_hi(int d, int s, int lim, int n) {
+    if (lim - 1 - d < 0) return 0;
+    int v = (lim - 1 - d) / s + 1;
+    return v < n ? v : n;
+}
+
+/* Rows of B = im2col(image), as cl/conv.cl's conv_im2col_rows_f32: row
+ * (c*R + r)*S + t, column n*P*Q + i*Q + j holds image[n, c, i*s - ph + r,
+ * j*s - pw + t], or 0 outside it. Part `part` writes its share of the rows. */
+static void im2col_part(const native_gemm_args *g, int part, int parts) {
+    const native_cols *v = &g->cols;
+    const float *x = (const float *)g->mem[v->img] + v->io;
+    float *col = (float *)g->mem[g->bi] + g->bo;
+    int rows = v->C * v->R * v->S, pq = v->P * v->Q;
+    int r0 = (int)((long)rows * part / parts), r1 = (int)((long)rows * (part + 1) / parts);
+    for (int row = r0; row < r1; row++) {
+        int t = row % v->S, r = (row / v->S) % v->R, c = row / (v->R * v->S);
+        float *out = col + (size_t)row * (size_t)v->nb * (size_t)pq;
+        int ilo = run_lo(r - v->ph, v->s, v->P), ihi = run_hi(r - v->ph, v->s, v->H, v->P);
+        int jlo = run_lo(t - v->pw, v->s, v->Q), jhi = run_hi(t - v->pw, v->s, v->W, v->Q);
+        if (ihi < ilo) ihi = ilo;
+        if (jhi < jlo) jhi = jlo;
+        for (int n = 0; n < v->nb; n++) {
+            const float *xc = x + (size_t)n * v->sn + (size_t)c * v->sc;
+            memset(out, 0, (size_t)ilo * (size_t)v->Q * sizeof *out);
+            out += (size_t)ilo * (size_t)v->Q;
+            for (int i = ilo; i < ihi; i++) {
+                long x0 = (long)(i * v->s + r - v->ph) * v->W + t - v->pw; /* j at x0 + j*s, >= 0 from jlo */
+                int j = 0;
+                for (; j < jlo; j++) *out++ = 0.0f;
+                for (; j < jhi; j++) *out++ = xc[x0 + (long)j * v->s];
+                for (; j < v->Q; j++) *out++ = 0.0f;
+            }
+            memset(out, 0, (size_t)(pq - ihi * v->Q) * sizeof *out);
+            out += pq - ihi * v->Q;
+        }
+    }
+}
+
+/* image = col2im(C), as cl/conv.cl's conv_col2im_stream_f32: C is (K*R*S,
+ * nb*Hi*Wi) with (nb, K, Ho, Wo, R, S, Hi, Wi) in cols' (nb, C, H, W, R, S,
+ * P, Q); each output pixel adds the entries that land on it in the order
+ * (r, t), the same sum in the same order as the kernels. Part `part` takes
+ * its share of the units (a channel and block of samples each). */
+static int col2im_blocks(const native_cols *v, int parts) {
+    int want = 4 * parts, blocks = v->C >= want ? 1 : (want + v->C - 1) / v->C;
+    return blocks < v->nb ? blocks : v->nb;
+}
+static void col2im_part(const native_gemm_args *g, int part, int parts) {
+    const native_cols *v = &g->cols;
+    const int K = v->C, Ho = v->H, Wo = v->W, Hi = v->P, Wi = v->Q, R = v->R, S = v->S, s = v->s;
+    float *y = (float *)g->mem[v->img] + v->io;
+    const float *col = (const float *)g->mem[g->ci] + g->co;
+    int blocks = col2im_blocks(v, parts), blk = (v->nb + blocks - 1) / blocks, units = K * blocks;
+    size_t cols = (size_t)v->nb * (size_t)Hi * (size_t)Wi;
+    int u0 = (int)((long)units * part / parts), u1 = (int)((long)units * (part + 1) / parts);
+    for (int u = u0; u < u1; u++) {
+        int k = u / blocks, n0 = (u % blocks) * blk, n1 = n0 + blk < v->nb ? n0 + blk : v->nb;
+        float *yk = y + (size_t)k * v->sc;
+        for (int n = n0; n < n1; n++) memset(yk + (size_t)n * v->sn, 0, (size_t)Ho * (size_t)Wo * sizeof *yk);
+        const float *ck = col + (size_t)k * (size_t)(R * S) * cols;
+        for (int r = 0; r < R; r++) {
+            int hlo = run_lo(r - v->ph, s, Hi), hhi = run_hi(r - v->ph, s, Ho, Hi);
+            for (int t = 0; t < S; t++) {
+                int vlo = run_lo(t - v->pw, s, Wi), vhi = run_hi(t - v->pw, s, Wo, Wi);
+                const float *row = ck + (size_t)(r * S + t) * cols;
+                for (int n = n0; n < n1; n++) {
+                    float *out = yk + (size_t)n * v->sn;
+                    const float *rn = row + (size_t)n * (size_t)Hi * (size_t)Wi;
+                    for (int h = hlo; h < hhi; h++) {
+                        long o0 = (long)(h * s - v->ph + r) * Wo + t - v->pw; /* ow at o0 + w*s, >= 0 from vlo */
+                        const float *crow = rn + (size_t)h * (size_t)Wi;
+                        for (int w = vlo; w < vhi; w++) out[o0 + (long)w * s] += crow[w];
+                    }
+                }
+            }
+        }
+    }
+}
+
 /* The pool: POOL_MAX - 1 threads at most besides the caller's, started once
  * per process, sleeping between jobs. One job at a time; a second device's
  * GEMM arriving meanwhile runs alone in its own thread. */
-enum { POOL_MAX = 16, MIN_PARALLEL_FLOPS = 1 << 21 };
+enum { POOL_MAX = 16, MIN_PARALLEL_FLOPS = 1 << 21, MIN_PARALLEL_MOVES = 1 << 15 };
 static struct {
     pthread_once_t once;
     pthread_mutex_t mu;
@@ -220,6 +316,7 @@ static struct {
     int threads; /* besides the caller */
     bool busy;
     const native_gemm_args *job;
+    void (*fn)(const native_gemm_args *, int part, int parts);
     unsigned generation;
     int pending;
 } pool = {.once = PTHREAD_ONCE_INIT, .mu = PTHREAD_MUTEX_INITIALIZER, .go = PTHREAD_COND_INITIALIZER,
@@ -233,8 +330,9 @@ static void *pool_worker(void *arg) {
         while (pool.generation == seen) pthread_cond_wait(&pool.go, &pool.mu);
         seen = pool.generation;
         const native_gemm_args *g = pool.job;
+        void (*fn)(const native_gemm_args *, int, int) = pool.fn;
         pthread_mutex_unlock(&pool.mu);
-        sgemm_part(g, part, pool.threads + 1);
+        fn(g, part, pool.threads + 1);
         pthread_mutex_lock(&pool.mu);
         if (--pool.pending == 0) pthread_cond_signal(&pool.done);
     }
@@ -256,28 +354,39 @@ static void pool_start(void) {
     }
 }
 
-static void CL_CALLBACK native_sgemm(void *p) {
-    const native_gemm_args *g = p;
-    pthread_once(&pool.once, pool_start);
+/* Runs fn's parts on the pool (when `big` and the pool is free), else
+ * fn(g, 0, 1) on the caller's thread; returns when all are done. */
+static void run_parts(void (*fn)(const native_gemm_args *, int, int), const native_gemm_args *g, bool big) {
     pthread_mutex_lock(&pool.mu);
-    bool parallel = !pool.busy && pool.threads > 0 && (double)g->m * g->n * g->k >= MIN_PARALLEL_FLOPS;
+    bool parallel = !pool.busy && pool.threads > 0 && big;
     if (parallel) {
         pool.busy = true;
         pool.job = g;
+        pool.fn = fn;
         pool.pending = pool.threads;
         pool.generation++;
         pthread_cond_broadcast(&pool.go);
     }
     pthread_mutex_unlock(&pool.mu);
     if (!parallel) {
-        sgemm_part(g, 0, 1);
+        fn(g, 0, 1);
         return;
     }
-    sgemm_part(g, 0, pool.threads + 1);
+    fn(g, 0, pool.threads + 1);
     pthread_mutex_lock(&pool.mu);
     while (pool.pending > 0) pthread_cond_wait(&pool.done, &pool.mu);
     pool.busy = false;
     pthread_mutex_unlock(&pool.mu);
+}
+
+static void CL_CALLBACK native_sgemm(void *p) {
+    const native_gemm_args *g = p;
+    pthread_once(&pool.once, pool_start);
+    const native_cols *v = &g->cols;
+    double moved = (double)v->nb * v->C * v->R * v->S * (g->im2col ? (double)v->P * v->Q : (double)v->H * v->W);
+    if (g->im2col) run_parts(im2col_part, g, moved >= MIN_PARALLEL_MOVES);
+    run_parts(sgemm_part, g, (double)g->m * g->n * g->k >= MIN_PARALLEL_FLOPS);
+    if (g->col2im) run_parts(col2im_part, g, moved >= MIN_PARALLEL_MOVES);
 }
 
 /* Lists m (once) in g->mem, kept in creation order (seq). */
@@ -300,17 +409,22 @@ static int mem_index(const native_gemm_args *g, cl_mem m) {
     return -1;
 }
 
+/* im2col_b / col2im_c: the convolution data movement that goes with the
+ * GEMM (clgan_cl_sgemm_cols), NULL for a plain GEMM */
 static clgan_status sgemm_native(clgan_device *d, bool ta, bool tb, size_t m, size_t n, size_t k, cl_mem a,
                                  size_t ao, size_t lda, cl_mem b, size_t bo, size_t ldb, float beta, cl_mem c,
-                                 size_t co, size_t ldc) {
+                                 size_t co, size_t ldc, const clgan_cl_cols *im2col_b, const clgan_cl_cols *col2im_c) {
     clgan_status st = CLGAN_OK;
     if (m > INT_MAX || n > INT_MAX || k > INT_MAX || lda > INT_MAX || ldb > INT_MAX || ldc > INT_MAX)
         return CLGAN_ERR(CLGAN_ERR_UNSUPPORTED, "a side or leading dimension past the 2^31 that cblas_sgemm takes");
     native_gemm_args g = {.ao = ao, .bo = bo, .co = co, .m = (int)m, .n = (int)n, .k = (int)k, .lda = (int)lda,
-                          .ldb = (int)ldb, .ldc = (int)ldc, .ta = ta, .tb = tb, .beta = beta};
-    cl_mem ops[3] = {a, b, c};
-    uint64_t seqs[3];
-    for (int i = 0; i < 3; i++) {
+                          .ldb = (int)ldb, .ldc = (int)ldc, .ta = ta, .tb = tb, .beta = beta,
+                          .im2col = im2col_b != NULL, .col2im = col2im_c != NULL};
+    const clgan_cl_cols *cv = im2col_b ? im2col_b : col2im_c;
+    cl_mem ops[4] = {a, b, c, cv ? cv->img : NULL};
+    int nops = cv ? 4 : 3;
+    uint64_t seqs[4];
+    for (int i = 0; i < nops; i++) {
         uint64_t s;
         if (!mem_seq(d, ops[i], &s))
             return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "a GEMM operand is not a buffer clgan created on device %s",
@@ -320,8 +434,12 @@ static clgan_status sgemm_native(clgan_device *d, bool ta, bool tb, size_t m, si
     g.ai = mem_index(&g, a);
     g.bi = mem_index(&g, b);
     g.ci = mem_index(&g, c);
-    cl_mem list[3];
-    const void *loc[3];
+    if (cv)
+        g.cols = (native_cols){.img = mem_index(&g, cv->img), .io = cv->off, .sn = cv->sn, .sc = cv->sc, .nb = cv->nb,
+                               .C = cv->C, .H = cv->H, .W = cv->W, .R = cv->R, .S = cv->S, .P = cv->P, .Q = cv->Q,
+                               .s = cv->s, .ph = cv->ph, .pw = cv->pw};
+    cl_mem list[4];
+    const void *loc[4];
     for (int i = 0; i < g.nmem; i++) {
         list[i] = (cl_mem)g.mem[i];
         loc[i] = &g.mem[i];
@@ -329,7 +447,7 @@ static clgan_status sgemm_native(clgan_device *d, bool ta, bool tb, size_t m, si
     double t0 = clgan_device_launch_begin(d);
     CL_CHECK(clEnqueueNativeKernel(d->cl.queue, native_sgemm, &g, sizeof g, (cl_uint)g.nmem, list, loc, 0, NULL,
                                    NULL));
-    st = clgan_device_launch_end(d, "sgemm native", t0);
+    st = clgan_device_launch_end(d, im2col_b ? "im2col + sgemm native" : col2im_c ? "sgemm + col2im native" : "sgemm native", t0);
 fail:
     return st;
 }
@@ -345,12 +463,32 @@ clgan_status clgan_cl_sgemm(clgan_device *d, clgan_gemm_path path, bool ta, bool
             st = CLGAN_ERR(CLGAN_ERR_UNSUPPORTED, "device %s (%s) does not run native kernels", d->info.id,
                            d->info.name);
         else
-            st = sgemm_native(d, ta, tb, m, n, k, a, ao, lda, b, bo, ldb, beta, c, co, ldc);
+            st = sgemm_native(d, ta, tb, m, n, k, a, ao, lda, b, bo, ldb, beta, c, co, ldc, NULL, NULL);
     } else {
         st = sgemm_clblast(d, ta, tb, m, n, k, a, ao, lda, b, bo, ldb, beta, c, co, ldc);
     }
     if (st != CLGAN_OK)
         clgan_error_context(st, "GEMM (%s) m=%zu n=%zu k=%zu%s%s: ", clgan_gemm_path_name(path), m, n, k,
                             ta ? " A^T" : "", tb ? " B^T" : "");
+    return st;
+}
+
+bool clgan_cl_native_cols(const clgan_device *d) {
+    if (d->gemm.path != CLGAN_GEMM_NATIVE || !d->info.native_kernels) return false;
+    const char *e = getenv("CLGAN_NATIVE_CONV");
+    return !(e && strcmp(e, "0") == 0);
+}
+
+clgan_status clgan_cl_sgemm_cols(clgan_device *d, const clgan_cl_cols *im2col_b, const clgan_cl_cols *col2im_c,
+                                 bool ta, bool tb, size_t m, size_t n, size_t k, cl_mem a, size_t ao, size_t lda,
+                                 cl_mem b, size_t bo, size_t ldb, float beta, cl_mem c, size_t co, size_t ldc) {
+    if (!clgan_cl_native_cols(d) || (im2col_b && col2im_c))
+        return CLGAN_ERR(CLGAN_ERR_UNSUPPORTED, "device %s: a convolution's GEMM with its column matrix's data "
+                         "movement runs on the native GEMM path only, with one of im2col and col2im", d->info.id);
+    trace(d, ta, tb, m, n, k, beta);
+    clgan_status st = sgemm_native(d, ta, tb, m, n, k, a, ao, lda, b, bo, ldb, beta, c, co, ldc, im2col_b, col2im_c);
+    if (st != CLGAN_OK)
+        clgan_error_context(st, "GEMM (native, with %s) m=%zu n=%zu k=%zu%s%s: ", im2col_b ? "im2col" : "col2im", m,
+                            n, k, ta ? " A^T" : "", tb ? " B^T" : "");
     return st;
 }
