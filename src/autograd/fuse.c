@@ -129,7 +129,7 @@ static int sink_chain(const clgan_graph *g, const readers *rd, int e, int chain[
     int k = 0, v = g->nodes[e].in[1], rev[SINK_CHAIN];
     for (;;) {
         const clgan_gnode *x = &g->nodes[v];
-        if (k == SINK_CHAIN || x->kind != NODE_OP || !x->needed || !is_unary_op(x->op) || numel_of_node(x) != len ||
+        if (k == SINK_CHAIN || x->kind != NODE_OP || !x->needed || x->konst || !is_unary_op(x->op) || numel_of_node(x) != len ||
             x->group >= 0 || x->keep || x->grad_of_param || x->name[0] || rd->has_view[v] ||
             rd->start[v + 1] - rd->start[v] != 1)
             break;
@@ -233,7 +233,7 @@ clgan_status clgan_fuse_groups(clgan_graph *g) {
     }
     for (int r = n - 1; r >= 0; r--) {
         clgan_gnode *root = &g->nodes[r];
-        if (!root->needed || root->kind != NODE_OP || root->group >= 0 || sink[r]) continue;
+        if (!root->needed || root->kind != NODE_OP || root->group >= 0 || root->konst || sink[r]) continue;
         if (!elementwise(root->op) && root->op != CLGAN_OP_SUM) continue;
         int gid = g->ngroups++;
         clgan_fgroup *grp = &g->groups[gid];
@@ -260,7 +260,7 @@ clgan_status clgan_fuse_groups(clgan_graph *g) {
             if (!kinds) continue;
             cand[j] = 0;
             clgan_gnode *x = &g->nodes[j];
-            if (!x->needed || x->kind != NODE_OP || x->group >= 0 || nm + 3 > CLGAN_FUSE_MAX_STEPS) continue;
+            if (!x->needed || x->kind != NODE_OP || x->group >= 0 || x->konst || nm + 3 > CLGAN_FUSE_MAX_STEPS) continue;
             size_t len = numel_of_node(x);
             int part = 0;
             if ((kinds & (1u << FUSE_PRO)) && elementwise(x->op) && len == pro) part = FUSE_PRO;

@@ -34,6 +34,7 @@ typedef struct {
     int group;   /* fused group (fuse.c), or -1 */
     bool elided; /* a fused group's member that is never stored */
     bool needed;
+    bool konst; /* a value of constants alone (plan.c): computed once at compile, never again */
     int last_use;
     clgan_buffer *buf;
     size_t off; /* floats */

@@ -6,6 +6,7 @@
 #include "autograd/graph_impl.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,41 @@ static int run_position(const clgan_graph *g, int i) {
     return gi >= 0 ? g->groups[gi].root : i;
 }
 
+/* Constants: a FILL, and a node of the ops below whose inputs are all
+ * constants (through reshapes), unless something writes its storage in
+ * place. Their values are the same every run, so compile computes them once
+ * and keeps their regions (backward's seeds and the scalings the losses'
+ * means put on them would otherwise run every step). */
+static bool pure_op(clgan_op op) {
+    return (op >= CLGAN_OP_AFFINE && op <= CLGAN_OP_CLAMP_MASK) || (op >= CLGAN_OP_ADD && op <= CLGAN_OP_BCE_LOGITS) ||
+           op == CLGAN_OP_SUM || op == CLGAN_OP_EXPAND || op == CLGAN_OP_COPY || op == CLGAN_OP_PERMUTE ||
+           op == CLGAN_OP_CONCAT || op == CLGAN_OP_SLICE;
+}
+
+static clgan_status mark_constants(clgan_graph *g) {
+    int n = g->n;
+    bool *written = calloc((size_t)(n > 0 ? n : 1), sizeof *written);
+    if (!written) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory planning a graph");
+    for (int i = 0; i < n; i++) {
+        const clgan_gnode *x = &g->nodes[i];
+        if (x->needed && x->kind == NODE_OP && clgan_op_is_inplace(x->op)) written[storage_of(g, x->in[0])] = true;
+    }
+    for (int i = 0; i < n; i++) {
+        clgan_gnode *x = &g->nodes[i];
+        x->konst = false;
+        if (!x->needed || x->grad_of_param || written[storage_of(g, i)]) continue;
+        if (x->kind == NODE_VIEW) {
+            x->konst = g->nodes[x->in[0]].konst;
+        } else if (x->kind == NODE_OP && (x->op == CLGAN_OP_FILL || (pure_op(x->op) && x->nin > 0))) {
+            bool k = true;
+            for (int j = 0; j < x->nin && k; j++) k = g->nodes[x->in[j]].konst;
+            x->konst = k;
+        }
+    }
+    free(written);
+    return CLGAN_OK;
+}
+
 /* Whether a graph compiled for d fuses: OpenCL devices that build
  * generated kernels, unless CLGAN_FUSE=0 (for comparisons). */
 static bool fusion_for(const clgan_device *d) {
@@ -110,6 +146,8 @@ static clgan_status plan_offsets(clgan_graph *g, size_t **off_out, size_t *total
         if (!x->needed) continue;
         for (int k = 0; k < x->nin; k++) g->nodes[x->in[k]].needed = true;
     }
+    clgan_status cst = mark_constants(g);
+    if (cst != CLGAN_OK) return cst;
     if (g->fuse) {
         clgan_status st = clgan_fuse_groups(g);
         if (st != CLGAN_OK) return st;
@@ -117,7 +155,7 @@ static clgan_status plan_offsets(clgan_graph *g, size_t **off_out, size_t *total
         clgan_fuse_reset(g);
     }
     /* last reader of each storage node (a fused member reads at its root) */
-    for (int i = 0; i < n; i++) g->nodes[i].last_use = g->nodes[i].keep ? INT_MAX : i;
+    for (int i = 0; i < n; i++) g->nodes[i].last_use = g->nodes[i].keep || g->nodes[i].konst ? INT_MAX : i;
     for (int i = 0; i < n; i++) {
         const clgan_gnode *x = &g->nodes[i];
         if (!x->needed) continue;
@@ -126,7 +164,7 @@ static clgan_status plan_offsets(clgan_graph *g, size_t **off_out, size_t *total
             int s = storage_of(g, x->in[k]);
             if (g->nodes[s].last_use < at) g->nodes[s].last_use = at;
         }
-        if (x->keep) g->nodes[storage_of(g, i)].last_use = INT_MAX;
+        if (x->keep || x->konst) g->nodes[storage_of(g, i)].last_use = INT_MAX;
     }
     /* arena offsets: allocate a node's region, then release the regions
      * whose last reader it is (never before: an op never runs in place) */
@@ -135,14 +173,15 @@ static clgan_status plan_offsets(clgan_graph *g, size_t **off_out, size_t *total
     if (!off) {
         return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory planning a graph");
     }
-    /* inputs are written before the run starts: they hold their regions
-     * from the start, wherever they appear in the graph */
+    /* inputs are written before the run starts, and constants at compile:
+     * they hold their regions from the start, wherever they appear */
     for (int i = 0; i < n; i++)
-        if (g->nodes[i].kind == NODE_INPUT) off[i] = fl_alloc(&fl, aligned(numel_of_node(&g->nodes[i])));
+        if (g->nodes[i].kind == NODE_INPUT || (g->nodes[i].konst && in_arena(&g->nodes[i])))
+            off[i] = fl_alloc(&fl, aligned(numel_of_node(&g->nodes[i])));
     for (int i = 0; i < n; i++) {
         clgan_gnode *x = &g->nodes[i];
         if (!x->needed || !in_arena(x)) continue;
-        if (x->kind != NODE_INPUT) off[i] = fl_alloc(&fl, aligned(numel_of_node(x)));
+        if (x->kind != NODE_INPUT && !x->konst) off[i] = fl_alloc(&fl, aligned(numel_of_node(x)));
         for (int j = 0; j <= i; j++) {
             clgan_gnode *y = &g->nodes[j];
             if (y->needed && in_arena(y) && y->last_use == i)
@@ -168,6 +207,20 @@ clgan_status clgan_graph_plan_bytes(clgan_graph *g, const clgan_device *d, uint6
     free(off);
     if (st == CLGAN_OK) *bytes = (uint64_t)total * sizeof(float);
     return st;
+}
+
+static clgan_status run_op(clgan_graph *g, int i, uint64_t step);
+
+/* The constants' values, once (mark_constants) */
+static clgan_status run_constants(clgan_graph *g) {
+    for (int i = 0; i < g->n; i++) {
+        const clgan_gnode *x = &g->nodes[i];
+        if (x->needed && x->konst && x->kind == NODE_OP) {
+            clgan_status st = run_op(g, i, 0);
+            if (st != CLGAN_OK) return clgan_error_context(st, "computing the graph's constants: ");
+        }
+    }
+    return CLGAN_OK;
 }
 
 clgan_status clgan_graph_compile(clgan_graph *g, clgan_device *d) {
@@ -215,12 +268,13 @@ clgan_status clgan_graph_compile(clgan_graph *g, clgan_device *d) {
         }
     }
     free(off);
-    if (g->ngroups == 0) return CLGAN_OK;
+    if (g->ngroups == 0) return run_constants(g);
     g->calls = calloc((size_t)g->ngroups, sizeof *g->calls);
     if (!g->calls) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory for %d fused kernels", g->ngroups);
     for (int k = 0; k < g->ngroups && st == CLGAN_OK; k++) st = clgan_fuse_call(g, k, &g->calls[k]);
     if (st == CLGAN_OK) st = clgan_fused_prepare(d, g->calls, g->ngroups);
-    return st == CLGAN_OK ? st : clgan_error_context(st, "graph of %d nodes, %d fused kernels: ", n, g->ngroups);
+    if (st != CLGAN_OK) return clgan_error_context(st, "graph of %d nodes, %d fused kernels: ", n, g->ngroups);
+    return run_constants(g);
 }
 
 uint64_t clgan_graph_arena_bytes(const clgan_graph *g) { return g->arena_floats * sizeof(float); }
@@ -234,6 +288,20 @@ static clgan_op_tensor tensor_of(const clgan_gnode *x) {
     clgan_op_tensor t = {.buf = x->buf, .off = x->off, .ndim = x->ndim};
     memcpy(t.shape, x->shape, sizeof t.shape);
     return t;
+}
+
+/* Runs node i, an op outside any fused group. */
+static clgan_status run_op(clgan_graph *g, int i, uint64_t step) {
+    const clgan_gnode *x = &g->nodes[i];
+    clgan_op_call c = {.op = x->op, .nin = x->nin, .out = tensor_of(x), .seed = x->seed,
+                       .offset = step * 65536u + (uint64_t)x->stream};
+    for (int k = 0; k < x->nin; k++) c.in[k] = tensor_of(&g->nodes[x->in[k]]);
+    memcpy(c.fp, x->fp, sizeof c.fp);
+    memcpy(c.ip, x->ip, sizeof c.ip);
+    clgan_status st = clgan_op_run(g->dev, &c);
+    if (st != CLGAN_OK)
+        return clgan_error_context(st, "node %d (%s%s%s): ", i, clgan_ops[x->op].name, x->name[0] ? " " : "", x->name);
+    return CLGAN_OK;
 }
 
 clgan_status clgan_graph_run(clgan_graph *g, uint64_t step) {
@@ -256,16 +324,9 @@ clgan_status clgan_graph_run(clgan_graph *g, uint64_t step) {
             }
             continue;
         }
-        if (x->kind == NODE_OP) {
-            clgan_op_call c = {.op = x->op, .nin = x->nin, .out = tensor_of(x), .seed = x->seed,
-                               .offset = step * 65536u + (uint64_t)x->stream};
-            for (int k = 0; k < x->nin; k++) c.in[k] = tensor_of(&g->nodes[x->in[k]]);
-            memcpy(c.fp, x->fp, sizeof c.fp);
-            memcpy(c.ip, x->ip, sizeof c.ip);
-            clgan_status st = clgan_op_run(g->dev, &c);
-            if (st != CLGAN_OK)
-                return clgan_error_context(st, "node %d (%s%s%s): ", i, clgan_ops[x->op].name, x->name[0] ? " " : "",
-                                           x->name);
+        if (x->kind == NODE_OP && !x->konst) { /* constants were computed at compile */
+            clgan_status st = run_op(g, i, step);
+            if (st != CLGAN_OK) return st;
         }
         if (g->hook) {
             clgan_status st = g->hook(g, i, g->hook_user);
