@@ -183,6 +183,13 @@ clgan_node clgan_batchnorm(clgan_graph *g, clgan_node x, clgan_node gamma, clgan
  * (F, N) or (C, N, H, W). */
 clgan_node clgan_batchnorm_axis(clgan_graph *g, clgan_node x, int axis, clgan_node gamma, clgan_node beta,
                                 clgan_node run_mean, clgan_node run_var, bool training, float momentum, float eps);
+/* Training-mode BatchNorm of channel-major x (C, N, H, W) holding `batches`
+ * equal batches side by side along N (e.g. real and generated images in one
+ * discriminator call): each batch normalised with its own statistics and
+ * the running ones updated once per batch, in order, as that many calls of
+ * clgan_batchnorm_axis would (to rounding). */
+clgan_node clgan_batchnorm_batches(clgan_graph *g, clgan_node x, int batches, clgan_node gamma, clgan_node beta,
+                                   clgan_node run_mean, clgan_node run_var, float momentum, float eps);
 /* W / sigma(W) for a weight w (out, ...) seen as (out, fan_in), as torch.nn.utils.spectral_norm
  * (eps 1e-12): with `update` (training), one power iteration first, v = normalize(W^T u),
  * u = normalize(W v), each assigned to its buffer u (out) / v (fan_in) (clgan_assign: no gradient

@@ -30,6 +30,10 @@ typedef struct {
      * <name>.weight_u (out) and <name>.weight_v (fan-in); in training each layer call runs one power
      * iteration (u, v updated in place, no gradient through them), in evaluation it uses u and v */
     bool spectral;
+    /* > 1: each call's batch is this many equal batches side by side (the discriminator on real and
+     * generated images at once); BatchNorm (channel-major only) then normalises each with its own
+     * statistics and updates the running ones once per batch, in order, as that many calls would */
+    int batches;
 } clgan_nn;
 
 /* x (N, F) -> (N, out): x W^T + b, W (out, F) */

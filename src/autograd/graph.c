@@ -112,7 +112,8 @@ const char *clgan_node_op_name(const clgan_graph *g, clgan_node n) {
 }
 
 void clgan_node_set_name(clgan_graph *g, clgan_node n, const char *name) {
-    if (n >= 0 && n < g->n) snprintf(g->nodes[n].name, sizeof g->nodes[n].name, "%s", name);
+    if (n >= 0 && n < g->n) /* longer names are cut */
+        snprintf(g->nodes[n].name, sizeof g->nodes[n].name, "%.*s", (int)sizeof g->nodes[n].name - 1, name);
 }
 const char *clgan_node_name(const clgan_graph *g, clgan_node n) { return valid_node(g, n) ? g->nodes[n].name : ""; }
 void clgan_graph_keep(clgan_graph *g, clgan_node n) {
@@ -659,6 +660,57 @@ clgan_node clgan_batchnorm_axis(clgan_graph *g, clgan_node x, int axis, clgan_no
     int xc = sub_axis(g, x, run_mean, axis);
     int xhat = div_axis(g, xc, clgan_sqrt(g, clgan_affine(g, run_var, 1.0f, eps)), axis);
     return clgan_add_axis(g, clgan_mul_axis(g, xhat, gamma, axis), beta, axis);
+}
+
+/* a (n) vector of the values v, a constant of the graph (plan.c computes it once) */
+static int constant_vector(clgan_graph *g, int n, const float *v) {
+    int t = clgan_fill(g, 1, (int[]){1}, v[0]);
+    for (int j = 1; j < n; j++) t = clgan_concat(g, t, clgan_fill(g, 1, (int[]){1}, v[j]), 0);
+    return t;
+}
+
+clgan_node clgan_batchnorm_batches(clgan_graph *g, clgan_node x, int batches, clgan_node gamma, clgan_node beta,
+                                   clgan_node run_mean, clgan_node run_var, float momentum, float eps) {
+    int in[5] = {x, gamma, beta, run_mean, run_var};
+    if (!clgan_graph_ok(g, 5, in)) return -1;
+    int ndim = N(g, x)->ndim, shape[CLGAN_MAX_DIMS];
+    memcpy(shape, N(g, x)->shape, sizeof shape);
+    if (batches == 1) return clgan_batchnorm_axis(g, x, 0, gamma, beta, run_mean, run_var, true, momentum, eps);
+    if (ndim != 4 || batches < 1 || batches > 64 || shape[1] % batches != 0)
+        return clgan_graph_fail(g, CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "batchnorm over %d batches takes channel-major "
+                                             "(C, N, H, W) with N a multiple of the batches (1 to 64)", batches));
+    int C = shape[0];
+    size_t per = clgan_node_numel(g, x) / (size_t)C, m = per / (size_t)batches;
+    /* each (channel, batch) a row of its own: in (C, N, H, W) memory the
+     * batches are consecutive runs of each channel's row */
+    int xr = clgan_reshape(g, x, 2, (int[]){C * batches, (int)m});
+    int mean = clgan_mean_axes(g, xr, 0, 1);
+    int xc = sub_axis(g, xr, mean, 0);
+    int var = clgan_mean_axes(g, clgan_square(g, xc), 0, 1);
+    int xhat = clgan_reshape(g, div_axis(g, xc, clgan_sqrt(g, clgan_affine(g, var, 1.0f, eps)), 0), 2,
+                             (int[]){C, (int)per});
+    int y = clgan_reshape(g, clgan_add_axis(g, clgan_mul_axis(g, xhat, gamma, 0), beta, 0), ndim, shape);
+    if (momentum > 0) {
+        /* `batches` updates in order, r <- (1 - mo) r + mo v_j, are one of
+         * momentum M = 1 - (1 - mo)^batches towards sum_j w_j v_j with
+         * w_j = mo (1 - mo)^(batches - 1 - j) / M */
+        float w[64];
+        double keep = 1.0;
+        for (int j = batches - 1; j >= 0; j--) {
+            w[j] = (float)((double)momentum * keep);
+            keep *= 1.0 - (double)momentum;
+        }
+        float big_m = (float)(1.0 - keep);
+        for (int j = 0; j < batches; j++) w[j] /= big_m;
+        int wv = constant_vector(g, batches, w);
+        double count = (double)m;
+        int v_mean = clgan_sum_axes(g, clgan_mul_axis(g, clgan_reshape(g, mean, 2, (int[]){C, batches}), wv, 1), 0, 1);
+        int unbiased = clgan_scale(g, var, count > 1 ? (float)(count / (count - 1)) : 1.0f);
+        int v_var = clgan_sum_axes(g, clgan_mul_axis(g, clgan_reshape(g, unbiased, 2, (int[]){C, batches}), wv, 1), 0, 1);
+        ema(g, run_mean, v_mean, big_m);
+        ema(g, run_var, v_var, big_m);
+    }
+    return y;
 }
 
 clgan_node clgan_batchnorm(clgan_graph *g, clgan_node x, clgan_node gamma, clgan_node beta, clgan_node run_mean,

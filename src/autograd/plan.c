@@ -290,6 +290,13 @@ static clgan_op_tensor tensor_of(const clgan_gnode *x) {
     return t;
 }
 
+/* Where the hook sees node i: where its value is there, at its group's
+ * root for a fused member or a reshape of one */
+static int hook_position(const clgan_graph *g, int i) {
+    int s = storage_of(g, i), at = run_position(g, s);
+    return at > i ? at : i;
+}
+
 /* Runs node i, an op outside any fused group. */
 static clgan_status run_op(clgan_graph *g, int i, uint64_t step) {
     const clgan_gnode *x = &g->nodes[i];
@@ -322,13 +329,18 @@ clgan_status clgan_graph_run(clgan_graph *g, uint64_t step) {
                 st = g->hook(g, grp->member[a], g->hook_user);
                 if (st != CLGAN_OK) return st;
             }
+            /* and the reshapes of its members that came before the root */
+            for (int v = grp->member[0]; v < i && g->hook; v++)
+                if (g->nodes[v].needed && g->nodes[v].kind == NODE_VIEW && hook_position(g, v) == i &&
+                    (st = g->hook(g, v, g->hook_user)) != CLGAN_OK)
+                    return st;
             continue;
         }
         if (x->kind == NODE_OP && !x->konst) { /* constants were computed at compile */
             clgan_status st = run_op(g, i, step);
             if (st != CLGAN_OK) return st;
         }
-        if (g->hook) {
+        if (g->hook && hook_position(g, i) == i) {
             clgan_status st = g->hook(g, i, g->hook_user);
             if (st != CLGAN_OK) return st;
         }

@@ -108,6 +108,10 @@ clgan_node clgan_nn_batchnorm(clgan_nn *c, const char *name, clgan_node x) {
     int rm = declare(c, c->buffers, name, "running_mean", 1, f, CLGAN_INIT_ZEROS, 0, false);
     int rv = declare(c, c->buffers, name, "running_var", 1, f, CLGAN_INIT_ONES, 0, false);
     const float eps = 1e-5f; /* PyTorch's BatchNorm default */
+    if (c->batches > 1 && c->training)
+        return named(c, name, clgan_batchnorm_batches(c->g, x, ax == 0 && nd == 4 ? c->batches : -1, fail_on(c, gamma),
+                                                      fail_on(c, beta), fail_on(c, rm), fail_on(c, rv),
+                                                      c->update_stats ? 0.1f : 0.0f, eps));
     return named(c, name, clgan_batchnorm_axis(c->g, x, ax, fail_on(c, gamma), fail_on(c, beta), fail_on(c, rm),
                                                fail_on(c, rv), c->training, c->update_stats ? 0.1f : 0.0f, eps));
 }

@@ -13,6 +13,7 @@ enum { STREAM_Z_D = 1, STREAM_EPS = 2, STREAM_Z_G = 3, STREAM_AUG_REAL = 4, STRE
 typedef struct {
     clgan_graph *g;
     int x, y, loss, d_real, d_fake, penalty, r1;
+    int scores; /* D called once on both halves: (2) the mean scores of the real and generated images; else -1 */
 } d_graph;
 
 struct clgan_gan {
@@ -293,6 +294,32 @@ static int augment(clgan_graph *g, const clgan_gan_config *c, int x, int stream)
     return x;
 }
 
+/* The discriminator's loss on logits (2N, 1), the real images' N then the
+ * generated ones': every loss above is 2 mean(phi(s L)) with s -1 on the
+ * real half and +1 on the generated one (the means of the halves add up) */
+static int d_loss_pair(clgan_graph *g, clgan_loss_kind k, int logits, int n) {
+    int sgn = clgan_concat(g, clgan_fill(g, 1, (int[]){1}, -1.0f), clgan_fill(g, 1, (int[]){1}, 1.0f), 0);
+    int t = clgan_mul_axis(g, clgan_reshape(g, logits, 2, (int[]){2, n}), sgn, 0);
+    switch (k) {
+    case CLGAN_LOSS_MINIMAX:
+    case CLGAN_LOSS_NS: t = clgan_softplus(g, t); break;
+    case CLGAN_LOSS_HINGE: t = clgan_relu(g, clgan_affine(g, t, 1.0f, 1.0f)); break;
+    default: break;
+    }
+    return clgan_scale(g, clgan_mean(g, t), 2.0f);
+}
+
+/* Whether the D step calls D once on the real and generated images side by
+ * side (half the launches, GEMMs twice as wide): the same as two calls where
+ * nothing couples the two halves but batch statistics, which BatchNorm then
+ * keeps per half (clgan_batchnorm_batches). Not with spectral
+ * normalisation, whose power iteration runs once per call (PyTorch's
+ * semantics: two calls, two iterations), nor with R1, whose gradient is
+ * of the real half alone. */
+static bool d_pairs(const clgan_gan_config *c, bool r1) {
+    return !r1 && c->model.d_norm != CLGAN_NORM_SPECTRAL;
+}
+
 static clgan_status build_d(clgan_gan *gan, bool penalty, bool r1, d_graph *out) {
     const clgan_gan_config *c = &gan->cfg;
     clgan_graph *g = clgan_graph_new();
@@ -304,9 +331,23 @@ static clgan_status build_d(clgan_gan *gan, bool penalty, bool r1, d_graph *out)
     out->y = c->model.classes > 0 ? clgan_input(g, "labels", 1, (int[]){c->batch}) : -1;
     int z = clgan_randn(g, 2, (int[]){c->batch, c->model.z_dim}, c->seed, STREAM_Z_D);
     int fake = clgan_generator(&G, &c->model, z, out->y);
-    int dr = clgan_discriminator(&D, &c->model, augment(g, c, out->x, STREAM_AUG_REAL), out->y);
-    int df = clgan_discriminator(&D, &c->model, augment(g, c, fake, STREAM_AUG_FAKE), out->y);
-    int loss = d_loss(g, c->loss, dr, df);
+    int xr = augment(g, c, out->x, STREAM_AUG_REAL), xf = augment(g, c, fake, STREAM_AUG_FAKE);
+    int dr = -1, df = -1, loss;
+    out->scores = -1;
+    if (d_pairs(c, r1)) {
+        D.batches = 2;
+        int both = clgan_discriminator(&D, &c->model, clgan_concat(g, xr, xf, 0),
+                                       out->y >= 0 ? clgan_concat(g, out->y, out->y, 0) : -1);
+        D.batches = 1;
+        loss = d_loss_pair(g, c->loss, both, c->batch);
+        int p = probability_loss(c->loss) ? clgan_sigmoid(g, both) : both;
+        out->scores = clgan_mean_axes(g, clgan_reshape(g, p, 2, (int[]){2, c->batch}), 0, 1);
+        clgan_graph_keep(g, out->scores);
+    } else {
+        dr = clgan_discriminator(&D, &c->model, xr, out->y);
+        df = clgan_discriminator(&D, &c->model, xf, out->y);
+        loss = d_loss(g, c->loss, dr, df);
+    }
     out->penalty = -1;
     if (penalty) {
         /* x_hat = fake + eps (x - fake), eps ~ U(0, 1) per sample ("Improved Training of Wasserstein GANs", Algorithm 1) */
@@ -340,11 +381,14 @@ static clgan_status build_d(clgan_gan *gan, bool penalty, bool r1, d_graph *out)
         clgan_graph_keep(g, out->r1);
     }
     out->loss = loss;
-    out->d_real = mean_score(g, c->loss, dr);
-    out->d_fake = mean_score(g, c->loss, df);
     clgan_graph_keep(g, loss);
-    clgan_graph_keep(g, out->d_real);
-    clgan_graph_keep(g, out->d_fake);
+    out->d_real = out->d_fake = -1;
+    if (out->scores < 0) {
+        out->d_real = mean_score(g, c->loss, dr);
+        out->d_fake = mean_score(g, c->loss, df);
+        clgan_graph_keep(g, out->d_real);
+        clgan_graph_keep(g, out->d_fake);
+    }
     clgan_status st = clgan_backward_params(g, loss, gan->blk[CLGAN_BLOCK_D]);
     return st != CLGAN_OK ? st : clgan_graph_status(g);
 }
@@ -577,6 +621,8 @@ clgan_status clgan_gan_d_step(clgan_gan *gan, const float *x, const int32_t *lab
     if (st == CLGAN_OK) st = write_labels(gan, dg->g, dg->y, labels, gan->cfg.batch);
     if (st == CLGAN_OK) st = clgan_graph_run(dg->g, gan->d_steps);
     if (st == CLGAN_OK) st = read_scalar(dg->g, dg->loss, &s->loss_d);
+    float scores[2] = {0, 0};
+    if (st == CLGAN_OK && dg->scores >= 0) st = clgan_graph_read_async(dg->g, dg->scores, scores);
     if (st == CLGAN_OK) st = read_scalar(dg->g, dg->d_real, &s->d_real);
     if (st == CLGAN_OK) st = read_scalar(dg->g, dg->d_fake, &s->d_fake);
     if (st == CLGAN_OK) st = read_scalar(dg->g, dg->penalty, &s->penalty);
@@ -585,6 +631,10 @@ clgan_status clgan_gan_d_step(clgan_gan *gan, const float *x, const int32_t *lab
     if (st == CLGAN_OK) st = clgan_optimizer_grad_sumsq_async(gan->opt[1], &sumsq);
     if (st == CLGAN_OK) st = clgan_device_finish(gan->dev);
     if (st != CLGAN_OK) return st;
+    if (dg->scores >= 0) {
+        s->d_real = scores[0];
+        s->d_fake = scores[1];
+    }
     if (!isfinite(s->loss_d))
         return CLGAN_ERR(CLGAN_ERR_NUMERIC, "the discriminator loss is %g (D(x) %g, D(G(z)) %g)", s->loss_d, s->d_real,
                          s->d_fake);
