@@ -31,23 +31,27 @@ uint4 rng_block(uint j, uint seed_lo, uint seed_hi, uint off_lo, uint off_hi) {
     return rng_philox4x32_10((uint4)(j, 0u, off_lo, off_hi), (uint2)(seed_lo, seed_hi));
 }
 
-/* y (n) = uniforms; one work-item per block of 4 elements */
+/* y (n) = elements blk0*4 + lead .. of the stream: uniforms; one work-item
+ * per block of 4 elements of the stream, from block blk0 (the first lead
+ * words of which are not the call's) */
 __kernel void rng_uniform_f32(__global float *y, const int yo, const int n, const uint seed_lo, const uint seed_hi,
-                              const uint off_lo, const uint off_hi) {
+                              const uint off_lo, const uint off_hi, const uint blk0, const int lead) {
     int j = GID0;
-    if (j >= (n + 3) / 4) return;
-    uint4 r = rng_block((uint)j, seed_lo, seed_hi, off_lo, off_hi);
+    if (j >= (lead + n + 3) / 4) return;
+    uint4 r = rng_block(blk0 + (uint)j, seed_lo, seed_hi, off_lo, off_hi);
     float u[4] = {rng_u32_to_unit(r.x), rng_u32_to_unit(r.y), rng_u32_to_unit(r.z), rng_u32_to_unit(r.w)};
-    for (int k = 0; k < 4 && 4 * j + k < n; k++) y[yo + 4 * j + k] = u[k];
+    for (int k = 0; k < 4; k++) {
+        int e = 4 * j + k - lead;
+        if (e >= 0 && e < n) y[yo + e] = u[k];
+    }
 }
 
-/* y (n) = standard normals by Box-Muller on word pairs (0,1) and (2,3); one
- * work-item per block of 4 elements */
+/* the same, standard normals by Box-Muller on word pairs (0,1) and (2,3) */
 __kernel void rng_normal_f32(__global float *y, const int yo, const int n, const uint seed_lo, const uint seed_hi,
-                             const uint off_lo, const uint off_hi) {
+                             const uint off_lo, const uint off_hi, const uint blk0, const int lead) {
     int j = GID0;
-    if (j >= (n + 3) / 4) return;
-    uint4 r = rng_block((uint)j, seed_lo, seed_hi, off_lo, off_hi);
+    if (j >= (lead + n + 3) / 4) return;
+    uint4 r = rng_block(blk0 + (uint)j, seed_lo, seed_hi, off_lo, off_hi);
     uint w[4] = {r.x, r.y, r.z, r.w};
     float z[4];
     for (int p = 0; p < 2; p++) {
@@ -58,7 +62,10 @@ __kernel void rng_normal_f32(__global float *y, const int yo, const int n, const
         z[2 * p] = rad * cos(th);
         z[2 * p + 1] = rad * sin(th);
     }
-    for (int k = 0; k < 4 && 4 * j + k < n; k++) y[yo + 4 * j + k] = z[k];
+    for (int k = 0; k < 4; k++) {
+        int e = 4 * j + k - lead;
+        if (e >= 0 && e < n) y[yo + e] = z[k];
+    }
 }
 
 /* Test hook for the known-answer vectors: out[0..3] = Philox4x32-10 of one

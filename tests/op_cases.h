@@ -49,6 +49,17 @@ typedef struct {
 static int b_fill(clgan_graph *g, const int *in) { (void)in; return clgan_fill(g, 2, (int[]){7, 13}, 0.5f); }
 static int b_randn(clgan_graph *g, const int *in) { (void)in; return clgan_randn(g, 2, (int[]){3, 1367}, 42, 3); }
 static int b_rand(clgan_graph *g, const int *in) { (void)in; return clgan_rand(g, 2, (int[]){3, 1367}, 42, 3); }
+/* samples 5.. of a larger batch: from element 5 * 1367, not a multiple of 4 */
+static int b_randn_part(clgan_graph *g, const int *in) {
+    (void)in;
+    clgan_graph_set_sample_offset(g, 5);
+    return clgan_randn(g, 2, (int[]){3, 1367}, 42, 3);
+}
+static int b_rand_part(clgan_graph *g, const int *in) {
+    (void)in;
+    clgan_graph_set_sample_offset(g, 5);
+    return clgan_rand(g, 2, (int[]){3, 1367}, 42, 3);
+}
 static int b_affine(clgan_graph *g, const int *in) { return clgan_affine(g, in[0], -1.5f, 0.25f); }
 static int b_square(clgan_graph *g, const int *in) { return clgan_square(g, in[0]); }
 static int b_sqrt(clgan_graph *g, const int *in) { return clgan_sqrt(g, in[0]); }
@@ -192,6 +203,8 @@ static const op_case op_cases[] = {
     {"fill", CLGAN_OP_FILL, 0, {0}, {{0}}, {0}, {0}, false, b_fill},
     {"randn", CLGAN_OP_RANDN, 0, {0}, {{0}}, {0}, {0}, false, b_randn},
     {"rand", CLGAN_OP_RAND, 0, {0}, {{0}}, {0}, {0}, false, b_rand},
+    {"randn part", CLGAN_OP_RANDN, 0, {0}, {{0}}, {0}, {0}, false, b_randn_part},
+    {"rand part", CLGAN_OP_RAND, 0, {0}, {{0}}, {0}, {0}, false, b_rand_part},
     {"affine", CLGAN_OP_AFFINE, 1, {3}, {{3, 7, 13}}, {DOM_ANY}, {1}, false, b_affine},
     {"square", CLGAN_OP_SQUARE, 1, {3}, {{3, 7, 13}}, {DOM_ANY}, {1}, true, b_square},
     {"sqrt", CLGAN_OP_SQRT, 1, {3}, {{3, 7, 13}}, {DOM_POS}, {1}, true, b_sqrt},

@@ -145,6 +145,25 @@ static float *run_backward(clgan_device *d, const op_case *c, float *const *inpu
     return res;
 }
 
+/* A part of a draw (clgan_rng_*_at, what a data-parallel process draws for
+ * its samples of a batch) is bit for bit that part of the whole draw. */
+static void check_stream_parts(void) {
+    enum { TOTAL = 5 * 1367 + 3 * 1367 };
+    static float whole[TOTAL], part[TOTAL];
+    const uint64_t firsts[] = {0, 1, 2, 3, 5, 5 * 1367};
+    for (int normal = 0; normal < 2; normal++) {
+        (normal ? clgan_rng_normal : clgan_rng_uniform)(42, 7, whole, TOTAL);
+        bool same = true;
+        for (size_t f = 0; f < sizeof firsts / sizeof firsts[0]; f++) {
+            size_t n = TOTAL - (size_t)firsts[f] < 1367 ? TOTAL - (size_t)firsts[f] : 1367;
+            (normal ? clgan_rng_normal_at : clgan_rng_uniform_at)(42, 7, firsts[f], part, n);
+            same = same && memcmp(part, whole + firsts[f], n * sizeof(float)) == 0;
+        }
+        EXPECT(same, "%s: a part of a draw from elements 0, 1, 2, 3, 5 and 6835 is that part of the whole",
+               normal ? "randn" : "rand");
+    }
+}
+
 /* The device's Philox-4x32-10 (cl/rng.cl's rng_philox_words, one work-item)
  * against Random123's kat_vectors: key, counter, expected words. */
 static void check_philox(clgan_device *d) {
@@ -211,6 +230,7 @@ static void part_ops(void) {
         CHECK(false, "op %s has no test case in tests/op_cases.h", clgan_ops[missing].name);
         return;
     }
+    check_stream_parts();
     clgan_device_list l;
     MUST(clgan_devices_enumerate(&l));
     if (test_first_opencl(&l) < 0) {

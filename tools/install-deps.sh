@@ -4,7 +4,8 @@
 # OpenCL device, CLBlast, OpenBLAS (the native GEMM path), libpng, zlib, cmocka, LAPACK, clang with its
 # libFuzzer runtime (the fuzz build), Oclgrind (the simulated OpenCL device
 # of the oclgrind test suite), python3-venv (tools/test.sh installs onnxruntime
-# for the ONNX export test in a virtual environment), and the Fashion-MNIST
+# for the ONNX export test in a virtual environment), Open MPI (data-parallel
+# training under mpirun, and its tests), and the Fashion-MNIST
 # package used by the default training job. Run it as root or as a user: it calls sudo itself
 # when it is not root.
 set -euo pipefail
@@ -12,7 +13,7 @@ packages=(
   build-essential pkg-config meson ninja-build python3 python3-venv
   ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo
   libclblast-dev libopenblas-dev libpng-dev zlib1g-dev libcmocka-dev liblapack-dev libjansson-dev
-  clang libclang-rt-dev oclgrind
+  clang libclang-rt-dev oclgrind libopenmpi-dev openmpi-bin
   dataset-fashion-mnist
 )
 SUDO=""

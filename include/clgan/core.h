@@ -97,6 +97,9 @@ float clgan_u32_to_unit(uint32_t x);
  * devices and normals agree to the accuracy of the device's log/sqrt/cos. */
 void clgan_rng_uniform(uint64_t seed, uint64_t offset, float *out, size_t n);
 void clgan_rng_normal(uint64_t seed, uint64_t offset, float *out, size_t n);
+/* Elements first .. first + n - 1 of the same streams (a part of a longer draw) */
+void clgan_rng_uniform_at(uint64_t seed, uint64_t offset, uint64_t first, float *out, size_t n);
+void clgan_rng_normal_at(uint64_t seed, uint64_t offset, uint64_t first, float *out, size_t n);
 
 /* A small deterministic generator for host-side decisions (shuffles,
  * initialisation order): Philox driven by a running counter. */

@@ -75,6 +75,10 @@ clgan_node clgan_param(clgan_graph *g, clgan_params *p, int index);
 clgan_node clgan_fill(clgan_graph *g, int ndim, const int *shape, float value);
 /* Philox noise, a fresh draw on every run: element i of run `step` is element
  * i of stream (seed, offset = step * 65536 + stream). */
+/* Random nodes made after this draw, for sample i along their first axis,
+ * what sample first + i of a larger batch would: the part of the batch one
+ * of several data-parallel processes computes (0, the default: the whole) */
+void clgan_graph_set_sample_offset(clgan_graph *g, int first);
 clgan_node clgan_randn(clgan_graph *g, int ndim, const int *shape, uint64_t seed, int stream);
 clgan_node clgan_rand(clgan_graph *g, int ndim, const int *shape, uint64_t seed, int stream);
 

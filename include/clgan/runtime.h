@@ -57,6 +57,12 @@ void clgan_device_list_free(clgan_device_list *l);
  * CLGAN_ERR_NOT_FOUND / CLGAN_ERR_AMBIGUOUS carry a message listing the
  * devices. ("list" is the CLI's business.) */
 clgan_status clgan_device_choose(const clgan_device_list *l, const char *spec, int *index);
+/* The same for process nth of several on one machine (its local MPI rank,
+ * >= 0): the nth (mod how many) of the devices spec matches when it names a
+ * type, the default or part of several devices' names (not ambiguous here);
+ * item nth (mod its length) of a comma-separated list of specs; P:D itself.
+ * nth -1 is clgan_device_choose (a list takes its first item). */
+clgan_status clgan_device_choose_nth(const clgan_device_list *l, const char *spec, int nth, int *index);
 
 /* One line per device: "0:0  CPU  name (vendor)..." into a malloc'd string. */
 char *clgan_device_list_format(const clgan_device_list *l, bool verbose);

@@ -67,6 +67,12 @@ typedef struct {
      * cutout ("" none), applied to every image D sees in both steps, real and
      * generated (not to the gradient penalty's interpolates) */
     char augment[64];
+    /* Data-parallel training (include/clgan/dist.h; not stored in config.json or checkpoints): this process
+     * computes its part of each batch (clgan_dist_part: the D step takes that part of the real batch, and every
+     * random draw of the steps is that part of the whole batch's), and before each update the parts'
+     * gradients, each weighted by its share of the batch, are summed over the processes, as are the losses.
+     * NULL: one process computes the whole batch. */
+    struct clgan_dist *dist;
 } clgan_gan_config;
 
 const char *clgan_loss_name(clgan_loss_kind k);
@@ -231,6 +237,9 @@ typedef struct {
     clgan_on_nan on_nan;
     clgan_train_eval eval;
     char out_dir[1024];
+    /* data parallel (gan.dist, not stored): every check_sync steps (0 never) the ranks compare a checksum of
+     * their parameters and stop, naming the step, if they differ. Rank 0 alone writes the run folder. */
+    int check_sync;
 } clgan_run_config;
 
 /* The defaults a user expects for a model/loss pair (see clgan train --help). */

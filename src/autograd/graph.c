@@ -162,7 +162,13 @@ static clgan_node rng(clgan_graph *g, clgan_op op, int ndim, const int *shape, u
     if (i < 0) return -1;
     N(g, i)->seed = seed;
     N(g, i)->stream = stream;
+    if (ndim >= 1 && shape[0] > 0)
+        N(g, i)->rng_first = (uint64_t)g->sample_first * (clgan_shape_numel(ndim, shape) / (size_t)shape[0]);
     return i;
+}
+
+void clgan_graph_set_sample_offset(clgan_graph *g, int first) {
+    if (g && first >= 0) g->sample_first = first;
 }
 clgan_node clgan_randn(clgan_graph *g, int ndim, const int *shape, uint64_t seed, int stream) {
     return rng(g, CLGAN_OP_RANDN, ndim, shape, seed, stream);

@@ -25,6 +25,7 @@ typedef struct {
     int ip[CLGAN_OP_IP];
     uint64_t seed;
     int stream;
+    uint64_t rng_first; /* RANDN / RAND: the stream's element the draw starts at */
     char name[64];
     clgan_params *params; /* NODE_PARAM, or the block whose gradient this node is */
     int pindex;           /* parameter index, or -1 */
@@ -69,6 +70,7 @@ struct clgan_graph {
     clgan_fgroup *groups;
     int ngroups;
     clgan_fused *calls; /* one per group, built at compile */
+    int sample_first;   /* clgan_graph_set_sample_offset */
 };
 
 typedef struct {

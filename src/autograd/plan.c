@@ -301,7 +301,7 @@ static int hook_position(const clgan_graph *g, int i) {
 static clgan_status run_op(clgan_graph *g, int i, uint64_t step) {
     const clgan_gnode *x = &g->nodes[i];
     clgan_op_call c = {.op = x->op, .nin = x->nin, .out = tensor_of(x), .seed = x->seed,
-                       .offset = step * 65536u + (uint64_t)x->stream};
+                       .offset = step * 65536u + (uint64_t)x->stream, .first = x->rng_first};
     for (int k = 0; k < x->nin; k++) c.in[k] = tensor_of(&g->nodes[x->in[k]]);
     memcpy(c.fp, x->fp, sizeof c.fp);
     memcpy(c.ip, x->ip, sizeof c.ip);

@@ -140,6 +140,11 @@ int cli_device_options(const cli_command *c, clgan_device_options *opt);
  * with *out set; or, for --device list, prints the devices and returns CLI_OK
  * with *out NULL; or prints the error and returns CLI_FAIL. */
 int cli_open_device(const cli_command *c, clgan_device **out);
+/* The same for process nth (>= 0) of several on this machine: its own among
+ * the devices --device matches (clgan_device_choose_nth); -1: as above */
+int cli_open_device_nth(const cli_command *c, int nth, clgan_device **out);
+/* "rank R of N (host): " in errors when several processes train, else "" */
+extern char cli_rank_label[64];
 
 int cmd_devices(int argc, char **argv);
 int cmd_tune(int argc, char **argv);

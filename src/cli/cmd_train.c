@@ -1,6 +1,7 @@
 /* clgan train: option parsing, the progress display, and the run. */
 #include "cli/cli.h"
 
+#include "clgan/dist.h"
 #include "clgan/eval.h"
 #include "clgan/train.h"
 
@@ -64,7 +65,8 @@ static const cli_field_opt train_opts[] = {
     {"dataset", "D", NULL, "fashion-mnist (toy ring8)", "fashion-mnist, mnist, idx, cifar10, folder, ring8, grid25", true, NULL},
     {"data", "PATH", "data_path", NULL, "where the dataset is (default: its standard place; see datasets/README.md)", true, NULL},
     {"steps", "N", NULL, "2000 (10000 with no arguments)", "generator steps", false, NULL},
-    {"batch-size", "B", "batch_size", NULL, "samples per batch", true, NULL},
+    {"batch-size", "B", "batch_size", NULL, "samples per batch (under mpirun: the global batch, split over the "
+     "processes)", true, NULL},
     {"seed", "S", "seed", NULL, "seeds parameters, noise and data order", true, NULL},
     {"out", "DIR", NULL, "runs/MODEL-DATASET-LOSS", "the run folder", true, NULL},
     {"resume", "DIR", NULL, NULL, "continue the run in DIR from its latest checkpoint", false, NULL},
@@ -232,6 +234,9 @@ int cmd_train(int argc, char **argv) {
     const cli_opt device_opts[] = {CLI_DEVICE_OPTS};
     int nopts = N_TRAIN_OPTS;
     for (size_t i = 0; i < sizeof device_opts / sizeof device_opts[0]; i++) opts[nopts++] = device_opts[i];
+    opts[nopts++] = (cli_opt){"check-sync", "N", NULL, "0: never",
+                              "under mpirun: every N steps compare a checksum of the parameters across the "
+                              "processes, stopping with an error naming the step if they differ", NULL, false};
     cli_command c = {"train",
                      "Train a GAN. With no arguments: a DCGAN on Fashion-MNIST (from the Debian package "
                      "dataset-fashion-mnist) on the default device for at most 10 minutes, writing sample grids to "
@@ -275,19 +280,47 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "clgan train: %s\n", clgan_last_error());
         return CLI_USAGE;
     }
+    if (cli_given(&c, "check-sync")) {
+        if (cli_get_long(&c, "check-sync", 0, 1L << 30, &v) != CLI_OK) return CLI_USAGE;
+        run.check_sync = (int)v;
+    }
+    /* several processes under mpirun: each its own device and part of every batch (include/clgan/dist.h) */
+    clgan_dist *dist = NULL;
+    if ((st = clgan_dist_init(&dist)) != CLGAN_OK) return cli_fail(st);
+    int ranks = clgan_dist_size(dist), rank = clgan_dist_rank(dist);
+    if (ranks > 1) {
+        snprintf(cli_rank_label, sizeof cli_rank_label, "rank %d of %d (%.24s): ", rank, ranks, clgan_dist_host(dist));
+        if (run.gan.batch < ranks) { /* the same on every rank: all refuse */
+            fprintf(stderr, "clgan train: --batch-size %d over %d processes: expected at least %d (one sample each)\n",
+                    run.gan.batch, ranks, ranks);
+            clgan_dist_finalize(dist);
+            return CLI_USAGE;
+        }
+        run.gan.dist = dist;
+    }
     clgan_device *d = NULL;
-    rc = cli_open_device(&c, &d);
-    if (rc != CLI_OK || !d) return rc;
+    rc = ranks > 1 ? cli_open_device_nth(&c, clgan_dist_local_rank(dist), &d) : cli_open_device(&c, &d);
+    if (rc != CLI_OK || !d) {
+        if (ranks > 1) clgan_dist_abort(dist, rc ? rc : CLI_FAIL); /* a rank without a device ends the job */
+        clgan_dist_finalize(dist);
+        return rc;
+    }
     clgan_log(CLGAN_LOG_INFO, "%s %s run: %s on %s, %ld steps of batch %d%s into %s", resume ? "continuing" : "starting",
               clgan_model_name(run.gan.model.kind), clgan_loss_name(run.gan.loss), run.dataset, run.steps, run.gan.batch,
               run.time_limit > 0 ? " (time-limited)" : "", run.out_dir);
-    progress_state ps = {.tty = isatty(2) != 0, .quiet = cli_flag(&c, "quiet"), .metric = run.eval.metric,
-                         .features = run.eval.features, .samples = run.eval.samples};
+    progress_state ps = {.tty = isatty(2) != 0, .quiet = cli_flag(&c, "quiet") || rank > 0,
+                         .metric = run.eval.metric, .features = run.eval.features, .samples = run.eval.samples};
     catch_stop_signals();
     st = clgan_train_run(&run, d, resume != NULL, on_progress, &ps);
-    if (ps.tty) fputs("\n", stderr);
+    if (ps.tty && !ps.quiet) fputs("\n", stderr);
     clgan_device_close(d);
-    if (st != CLGAN_OK) return cli_fail(st);
+    if (st != CLGAN_OK) {
+        rc = cli_fail(st);
+        if (ranks > 1) clgan_dist_abort(dist, rc); /* the others would wait for this rank forever */
+        clgan_dist_finalize(dist);
+        return rc;
+    }
+    clgan_dist_finalize(dist);
     if (clgan_train_stopped()) { /* 128 + the signal, as a shell reports a process it stopped */
         fprintf(stderr, "clgan: stopped by %s; checkpoint in %s/latest; continue with clgan train --resume %s\n",
                 stop_signal == SIGTERM ? "SIGTERM" : "SIGINT", run.out_dir, run.out_dir);

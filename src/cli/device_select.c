@@ -27,7 +27,9 @@ int cli_device_options(const cli_command *c, clgan_device_options *opt) {
     return CLI_OK;
 }
 
-int cli_open_device(const cli_command *c, clgan_device **out) {
+int cli_open_device(const cli_command *c, clgan_device **out) { return cli_open_device_nth(c, -1, out); }
+
+int cli_open_device_nth(const cli_command *c, int nth, clgan_device **out) {
     *out = NULL;
     clgan_device_options opt;
     int rc = cli_device_options(c, &opt);
@@ -45,13 +47,16 @@ int cli_open_device(const cli_command *c, clgan_device **out) {
         return CLI_OK;
     }
     int idx = -1;
-    st = clgan_device_choose(&l, spec, &idx);
+    st = clgan_device_choose_nth(&l, spec, nth, &idx);
     if (st != CLGAN_OK) {
         clgan_device_list_free(&l);
         return cli_fail(st);
     }
     const clgan_device_info *info = &l.items[idx];
-    if (!spec || !*spec)
+    if (nth >= 0)
+        clgan_log(CLGAN_LOG_INFO, "%susing device %s (%s %s)%s", cli_rank_label, info->id, info->type, info->name,
+                  spec && *spec ? "" : " by default");
+    else if (!spec || !*spec)
         clgan_log(CLGAN_LOG_INFO, "using device %s (%s %s) by default: %s; choose with --device", info->id,
                   info->type, info->name, why_default(&l, info));
     else

@@ -176,9 +176,11 @@ int cli_get_float(const cli_command *c, const char *name, float *out) {
     return CLI_OK;
 }
 
+char cli_rank_label[64];
+
 int cli_fail(clgan_status st) {
     const char *msg = clgan_last_error();
-    fprintf(stderr, "clgan: error: %s\n", *msg ? msg : clgan_status_name(st));
+    fprintf(stderr, "clgan: %serror: %s\n", cli_rank_label, *msg ? msg : clgan_status_name(st));
     return CLI_FAIL;
 }
 

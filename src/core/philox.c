@@ -40,19 +40,22 @@ static void block(uint64_t seed, uint64_t offset, uint64_t j, uint32_t out[4]) {
     clgan_philox4x32(key, ctr, out);
 }
 
-void clgan_rng_uniform(uint64_t seed, uint64_t offset, float *out, size_t n) {
-    for (size_t i = 0; i < n; i += 4) {
+/* Elements first .. first + n - 1 of the stream: element e is word e % 4 of block e / 4 */
+void clgan_rng_uniform_at(uint64_t seed, uint64_t offset, uint64_t first, float *out, size_t n) {
+    for (size_t k = 0; k < n;) {
+        uint64_t e = first + k;
         uint32_t r[4];
-        block(seed, offset, i / 4, r);
-        for (size_t k = 0; k < 4 && i + k < n; k++) out[i + k] = clgan_u32_to_unit(r[k]);
+        block(seed, offset, e / 4, r);
+        for (unsigned w = (unsigned)(e % 4); w < 4 && k < n; w++) out[k++] = clgan_u32_to_unit(r[w]);
     }
 }
 
-void clgan_rng_normal(uint64_t seed, uint64_t offset, float *out, size_t n) {
-    for (size_t i = 0; i < n; i += 4) {
+void clgan_rng_normal_at(uint64_t seed, uint64_t offset, uint64_t first, float *out, size_t n) {
+    for (size_t k = 0; k < n;) {
+        uint64_t e = first + k;
         uint32_t r[4];
         float z[4];
-        block(seed, offset, i / 4, r);
+        block(seed, offset, e / 4, r);
         for (int p = 0; p < 2; p++) {
             float u1 = clgan_u32_to_unit(r[2 * p]);
             float u2 = clgan_u32_to_unit(r[2 * p + 1]);
@@ -61,8 +64,16 @@ void clgan_rng_normal(uint64_t seed, uint64_t offset, float *out, size_t n) {
             z[2 * p] = rad * cosf(th);
             z[2 * p + 1] = rad * sinf(th);
         }
-        for (size_t k = 0; k < 4 && i + k < n; k++) out[i + k] = z[k];
+        for (unsigned w = (unsigned)(e % 4); w < 4 && k < n; w++) out[k++] = z[w];
     }
+}
+
+void clgan_rng_uniform(uint64_t seed, uint64_t offset, float *out, size_t n) {
+    clgan_rng_uniform_at(seed, offset, 0, out, n);
+}
+
+void clgan_rng_normal(uint64_t seed, uint64_t offset, float *out, size_t n) {
+    clgan_rng_normal_at(seed, offset, 0, out, n);
 }
 
 void clgan_rng_init(clgan_rng *r, uint64_t seed) {

@@ -29,6 +29,7 @@ typedef struct {
     int ip[CLGAN_OP_IP];
     uint64_t seed;   /* RANDN / RAND */
     uint64_t offset; /* RANDN / RAND: Philox counter offset */
+    uint64_t first;  /* RANDN / RAND: the stream's element the output starts at (a part of a longer draw) */
 } clgan_op_call;
 
 typedef struct {

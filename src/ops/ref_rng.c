@@ -6,10 +6,10 @@
 
 /* y (any shape, n) = standard normals, Box-Muller on word pairs (0,1), (2,3) */
 void ref_randn(const clgan_op_call *c) {
-    clgan_rng_normal(c->seed, c->offset, clgan_ref_ptr(&c->out), clgan_op_numel(&c->out));
+    clgan_rng_normal_at(c->seed, c->offset, c->first, clgan_ref_ptr(&c->out), clgan_op_numel(&c->out));
 }
 
 /* y (any shape, n) = uniforms in (0, 1] */
 void ref_rand(const clgan_op_call *c) {
-    clgan_rng_uniform(c->seed, c->offset, clgan_ref_ptr(&c->out), clgan_op_numel(&c->out));
+    clgan_rng_uniform_at(c->seed, c->offset, c->first, clgan_ref_ptr(&c->out), clgan_op_numel(&c->out));
 }

@@ -82,11 +82,17 @@ static bool equals_nocase(const char *a, const char *b) {
     return *a == *b;
 }
 
-static int first_of_type(const clgan_device_list *l, const char *type) {
+/* the (nth mod how many there are) device of a type, or -1 */
+static int nth_of_type(const clgan_device_list *l, const char *type, int nth) {
+    int count = 0;
+    for (int i = 0; i < l->count; i++) count += strcmp(l->items[i].type, type) == 0;
+    if (count == 0) return -1;
+    nth %= count;
     for (int i = 0; i < l->count; i++)
-        if (strcmp(l->items[i].type, type) == 0) return i;
+        if (strcmp(l->items[i].type, type) == 0 && nth-- == 0) return i;
     return -1;
 }
+
 
 /* Appends the device list to the current error message so a failed choice
  * shows what exists. */
@@ -103,10 +109,33 @@ static clgan_status with_device_list(clgan_status st, const clgan_device_list *l
 }
 
 clgan_status clgan_device_choose(const clgan_device_list *l, const char *spec, int *index) {
+    return clgan_device_choose_nth(l, spec, -1, index);
+}
+
+clgan_status clgan_device_choose_nth(const clgan_device_list *l, const char *spec, int nth, int *index) {
+    bool one_of_several = nth >= 0;
+    if (nth < 0) nth = 0;
+    const char *comma = spec ? strchr(spec, ',') : NULL;
+    if (comma) { /* a list: item nth (mod its length), itself a spec */
+        int items = 1;
+        for (const char *q = spec; *q; q++) items += *q == ',';
+        int want = nth % items;
+        const char *start = spec;
+        for (int k = 0; k < want; k++) start = strchr(start, ',') + 1;
+        const char *end = strchr(start, ',');
+        size_t len = end ? (size_t)(end - start) : strlen(start);
+        char one[256];
+        if (len == 0 || len >= sizeof one)
+            return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "--device list: item %d of \"%s\" is empty or too long", want + 1,
+                             clgan_esc(spec));
+        memcpy(one, start, len);
+        one[len] = 0;
+        return clgan_device_choose_nth(l, one, -1, index);
+    }
     if (!spec || !*spec || equals_nocase(spec, "default")) {
         static const char *const order[] = {"GPU", "ACCELERATOR", "CPU", "CUSTOM", "REF"};
         for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
-            int i = first_of_type(l, order[k]);
+            int i = nth_of_type(l, order[k], nth);
             if (i >= 0) {
                 *index = i;
                 return CLGAN_OK;
@@ -121,7 +150,7 @@ clgan_status clgan_device_choose(const clgan_device_list *l, const char *spec, i
         size_t j = 0;
         for (; types[k][j] && j + 1 < sizeof upper; j++) upper[j] = (char)toupper((unsigned char)types[k][j]);
         upper[j] = 0;
-        int i = first_of_type(l, upper);
+        int i = nth_of_type(l, upper, nth);
         if (i < 0)
             return with_device_list(
                 CLGAN_ERR(CLGAN_ERR_NOT_FOUND, "--device %s: no %s device found", spec, upper), l);
@@ -146,6 +175,13 @@ clgan_status clgan_device_choose(const clgan_device_list *l, const char *spec, i
             if (found < 0) found = i;
             matches++;
         }
+    }
+    if (matches > 1 && one_of_several) { /* one process of several: its own among the matches */
+        for (int i = 0, k = nth % matches; i < l->count; i++)
+            if (contains_nocase(l->items[i].name, spec) && k-- == 0) {
+                *index = i;
+                return CLGAN_OK;
+            }
     }
     if (matches == 1) {
         *index = found;

@@ -1,6 +1,7 @@
 /* A GAN training step: the step graphs (built once), the optimizers on the
  * flat parameter blocks, gradient clipping and divergence detection. */
 #include "clgan/train.h"
+#include "clgan/dist.h"
 #include "ops/ops.h"
 
 #include <math.h>
@@ -30,6 +31,9 @@ struct clgan_gan {
     float lr_scale;
     float *labels; /* host staging for labels as floats */
     int labels_cap;
+    int nb, first;  /* this process's samples of each batch: [first, first + nb) (cfg.dist) */
+    float *host;    /* the all-reduce's staging: a network's gradients, then its losses */
+    size_t host_cap;
     clgan_gan_memory mem;
     bool use_ema;
 };
@@ -320,11 +324,19 @@ static bool d_pairs(const clgan_gan_config *c, bool r1) {
     return !r1 && c->model.d_norm != CLGAN_NORM_SPECTRAL;
 }
 
+/* The configuration the step graphs are built with: this process's part of the batch */
+static clgan_gan_config part_config(const clgan_gan *gan) {
+    clgan_gan_config c = gan->cfg;
+    c.batch = gan->nb;
+    return c;
+}
+
 static clgan_status build_d(clgan_gan *gan, bool penalty, bool r1, d_graph *out) {
-    const clgan_gan_config *c = &gan->cfg;
+    const clgan_gan_config part = part_config(gan), *c = &part;
     clgan_graph *g = clgan_graph_new();
     if (!g) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
     out->g = g;
+    clgan_graph_set_sample_offset(g, gan->first);
     int shape[4], nd = sample_shape(&c->model, c->batch, shape);
     clgan_nn G = nn_for(gan, g, true, true, false), D = nn_for(gan, g, false, true, true);
     out->x = clgan_input(g, "x", nd, shape);
@@ -394,9 +406,10 @@ static clgan_status build_d(clgan_gan *gan, bool penalty, bool r1, d_graph *out)
 }
 
 static clgan_status build_g(clgan_gan *gan) {
-    const clgan_gan_config *c = &gan->cfg;
+    const clgan_gan_config part = part_config(gan), *c = &part;
     clgan_graph *g = gan->gg = clgan_graph_new();
     if (!g) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+    clgan_graph_set_sample_offset(g, gan->first);
     clgan_nn G = nn_for(gan, g, true, true, true), D = nn_for(gan, g, false, true, false);
     gan->g_y = c->model.classes > 0 ? clgan_input(g, "labels", 1, (int[]){c->batch}) : -1;
     int z = clgan_randn(g, 2, (int[]){c->batch, c->model.z_dim}, c->seed, STREAM_Z_G);
@@ -519,6 +532,13 @@ clgan_status clgan_gan_new_checked(const clgan_gan_config *cfg, clgan_device *d,
     gan->cfg = *cfg;
     gan->dev = d;
     gan->lr_scale = 1.0f;
+    clgan_dist_part(cfg->dist, cfg->batch, &gan->first, &gan->nb);
+    if (gan->nb < 1) {
+        int size = clgan_dist_size(cfg->dist);
+        free(gan);
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "batch size %d over %d processes: expected at least one sample each",
+                         cfg->batch, size);
+    }
     gan->use_ema = true;
     static const char *const names[] = {"generator", "generator buffers", "discriminator", "discriminator buffers",
                                         "generator EMA", "generator EMA buffers"};
@@ -565,6 +585,7 @@ void clgan_gan_free(clgan_gan *gan) {
     clgan_graph_free(gan->gg);
     clgan_graph_free(gan->sample);
     free(gan->labels);
+    free(gan->host);
     for (int b = 0; b < CLGAN_BLOCK_COUNT; b++) clgan_params_free(gan->blk[b]);
     free(gan);
 }
@@ -615,10 +636,41 @@ static int d_index(const clgan_gan *gan) {
     return (pen ? 1 : 0) | (r1 ? 2 : 0);
 }
 
+/* With several processes (cfg.dist): network k's gradients and the step's
+ * losses v[0..nv), each weighted by this process's share of the batch,
+ * summed over the processes (the same bits everywhere), the gradients
+ * written back; *sumsq their sum of squares. Between the step's graph and
+ * its update, after the device has finished. */
+static clgan_status all_reduce(clgan_gan *gan, int k, float *v, int nv, float *sumsq) {
+    clgan_params *blk = gan->blk[k ? CLGAN_BLOCK_D : CLGAN_BLOCK_G];
+    size_t n = clgan_params_total(blk);
+    if (n + (size_t)nv > gan->host_cap) {
+        float *h = realloc(gan->host, (n + (size_t)nv) * sizeof *h);
+        if (!h) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory for the gradients' all-reduce");
+        gan->host = h;
+        gan->host_cap = n + (size_t)nv;
+    }
+    float *h = gan->host, w = (float)gan->nb / (float)gan->cfg.batch;
+    clgan_status st = clgan_buffer_read(clgan_params_grads(blk), 0, h, n * sizeof *h);
+    if (st != CLGAN_OK) return st;
+    for (size_t i = 0; i < n; i++) h[i] *= w;
+    for (int j = 0; j < nv; j++) h[n + (size_t)j] = v[j] * w;
+    st = clgan_dist_allreduce(gan->cfg.dist, h, n + (size_t)nv);
+    if (st == CLGAN_OK) st = clgan_buffer_write(clgan_params_grads(blk), 0, h, n * sizeof *h);
+    if (st != CLGAN_OK) return clgan_error_context(st, "the %s gradients' all-reduce: ", k ? "discriminator" : "generator");
+    double ss = 0;
+    for (size_t i = 0; i < n; i++) ss += (double)h[i] * h[i];
+    *sumsq = (float)ss;
+    for (int j = 0; j < nv; j++) v[j] = h[n + (size_t)j];
+    return CLGAN_OK;
+}
+
+static bool several(const clgan_gan *gan) { return clgan_dist_size(gan->cfg.dist) > 1; }
+
 clgan_status clgan_gan_d_step(clgan_gan *gan, const float *x, const int32_t *labels, clgan_step_stats *s) {
     d_graph *dg = &gan->d[d_index(gan)];
     clgan_status st = clgan_graph_write(dg->g, dg->x, x);
-    if (st == CLGAN_OK) st = write_labels(gan, dg->g, dg->y, labels, gan->cfg.batch);
+    if (st == CLGAN_OK) st = write_labels(gan, dg->g, dg->y, labels, gan->nb);
     if (st == CLGAN_OK) st = clgan_graph_run(dg->g, gan->d_steps);
     if (st == CLGAN_OK) st = read_scalar(dg->g, dg->loss, &s->loss_d);
     float scores[2] = {0, 0};
@@ -628,12 +680,17 @@ clgan_status clgan_gan_d_step(clgan_gan *gan, const float *x, const int32_t *lab
     if (st == CLGAN_OK) st = read_scalar(dg->g, dg->penalty, &s->penalty);
     if (st == CLGAN_OK) st = read_scalar(dg->g, dg->r1, &s->r1);
     float sumsq = 0;
-    if (st == CLGAN_OK) st = clgan_optimizer_grad_sumsq_async(gan->opt[1], &sumsq);
+    if (st == CLGAN_OK && !several(gan)) st = clgan_optimizer_grad_sumsq_async(gan->opt[1], &sumsq);
     if (st == CLGAN_OK) st = clgan_device_finish(gan->dev);
     if (st != CLGAN_OK) return st;
     if (dg->scores >= 0) {
         s->d_real = scores[0];
         s->d_fake = scores[1];
+    }
+    if (several(gan)) {
+        float v[5] = {s->loss_d, s->d_real, s->d_fake, s->penalty, s->r1};
+        if ((st = all_reduce(gan, 1, v, 5, &sumsq)) != CLGAN_OK) return st;
+        s->loss_d = v[0], s->d_real = v[1], s->d_fake = v[2], s->penalty = v[3], s->r1 = v[4];
     }
     if (!isfinite(s->loss_d))
         return CLGAN_ERR(CLGAN_ERR_NUMERIC, "the discriminator loss is %g (D(x) %g, D(G(z)) %g)", s->loss_d, s->d_real,
@@ -645,13 +702,14 @@ clgan_status clgan_gan_d_step(clgan_gan *gan, const float *x, const int32_t *lab
 }
 
 clgan_status clgan_gan_g_step(clgan_gan *gan, const int32_t *labels, clgan_step_stats *s) {
-    clgan_status st = write_labels(gan, gan->gg, gan->g_y, labels, gan->cfg.batch);
+    clgan_status st = write_labels(gan, gan->gg, gan->g_y, labels, gan->nb);
     if (st == CLGAN_OK) st = clgan_graph_run(gan->gg, gan->g_steps);
     if (st == CLGAN_OK) st = read_scalar(gan->gg, gan->g_loss, &s->loss_g);
     float sumsq = 0;
-    if (st == CLGAN_OK) st = clgan_optimizer_grad_sumsq_async(gan->opt[0], &sumsq);
+    if (st == CLGAN_OK && !several(gan)) st = clgan_optimizer_grad_sumsq_async(gan->opt[0], &sumsq);
     if (st == CLGAN_OK) st = clgan_device_finish(gan->dev);
     if (st != CLGAN_OK) return st;
+    if (several(gan) && (st = all_reduce(gan, 0, &s->loss_g, 1, &sumsq)) != CLGAN_OK) return st;
     if (!isfinite(s->loss_g)) return CLGAN_ERR(CLGAN_ERR_NUMERIC, "the generator loss is %g", s->loss_g);
     s->lr_g = clgan_gan_lr(gan, true);
     st = update(gan, 0, gan->g_steps + 1, sumsq, &s->grad_norm_g);

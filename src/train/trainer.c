@@ -4,6 +4,7 @@
 #include "clgan/data.h"
 #include "clgan/eval.h"
 #include "clgan/train.h"
+#include "clgan/dist.h"
 #include "io/dir.h"
 
 #include <errno.h>
@@ -54,6 +55,10 @@ typedef struct {
     /* evaluation during training */
     clgan_evaluator *ev;
     int n_real;
+    /* data parallel (rc->gan.dist): rank 0 writes the run folder; this rank's samples of each batch */
+    bool writer;
+    int first, count;
+    double comm_logged; /* all-reduce seconds at the last log line */
 } run;
 
 static void path_in(const run *r, char *out, size_t cap, const char *fmt, long step) {
@@ -207,6 +212,10 @@ static clgan_status save_checkpoint(run *r, long step, char *path, size_t cap) {
     path_in(r, path, cap, "checkpoints/step_%08ld.safetensors", step);
     r->pos.epoch = r->have_loader ? r->loader.epoch : 0;
     r->pos.pos = r->have_loader ? r->loader.pos : 0;
+    if (!r->writer) { /* rank 0 writes it; the others know where (a rollback reads it) once it is there */
+        snprintf(r->last_ckpt, sizeof r->last_ckpt, "%s", path);
+        return clgan_dist_barrier(r->rc->gan.dist);
+    }
     clgan_status st = clgan_checkpoint_save(path, r->gan, r->rc, &r->pos);
     char rel[128];
     snprintf(rel, sizeof rel, "checkpoints/step_%08ld.safetensors", step);
@@ -215,10 +224,28 @@ static clgan_status save_checkpoint(run *r, long step, char *path, size_t cap) {
         snprintf(r->last_ckpt, sizeof r->last_ckpt, "%s", path);
         prune(r);
     }
+    if (st == CLGAN_OK) st = clgan_dist_barrier(r->rc->gan.dist);
     return st;
 }
 
-static void log_line(run *r, long step, const clgan_step_stats *s, double ips, double elapsed) {
+/* A checksum of a network's parameters (FNV-1a over their bytes), which every rank must share */
+static clgan_status params_checksum(const run *r, uint64_t *h) {
+    *h = 1469598103934665603ull;
+    for (int b = 0; b < CLGAN_BLOCK_COUNT; b++) {
+        clgan_params *p = clgan_gan_block(r->gan, (clgan_block_id)b);
+        size_t n = clgan_params_total(p);
+        if (n == 0) continue;
+        unsigned char *v = malloc(n * sizeof(float));
+        if (!v) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
+        clgan_status st = clgan_buffer_read(clgan_params_values(p), 0, v, n * sizeof(float));
+        for (size_t i = 0; st == CLGAN_OK && i < n * sizeof(float); i++) *h = (*h ^ v[i]) * 1099511628211ull;
+        free(v);
+        if (st != CLGAN_OK) return st;
+    }
+    return CLGAN_OK;
+}
+
+static void log_line(run *r, long step, const clgan_step_stats *s, double ips, double elapsed, double comm_ms) {
     if (!r->log) return;
     clgan_jbuf b;
     clgan_jbuf_init(&b);
@@ -244,6 +271,13 @@ static void log_line(run *r, long step, const clgan_step_stats *s, double ips, d
     clgan_jbuf_num(&b, round(elapsed * 1000) / 1000);
     clgan_jbuf_key(&b, "device");
     clgan_jbuf_str(&b, clgan_device_get_info(r->dev)->id);
+    clgan_dist *dist = r->rc->gan.dist;
+    if (clgan_dist_size(dist) > 1) { /* data parallel: the ranks, and rank 0's all-reduce time per step */
+        clgan_jbuf_key(&b, "ranks");
+        clgan_jbuf_int(&b, clgan_dist_size(dist));
+        clgan_jbuf_key(&b, "allreduce_ms");
+        clgan_jbuf_num(&b, round(comm_ms * 1000) / 1000);
+    }
     clgan_jbuf_end_object(&b);
     clgan_jsonl_append(r->log, &b);
     clgan_jbuf_free(&b);
@@ -383,11 +417,13 @@ static clgan_status one_step(run *r, clgan_step_stats *s) {
     const clgan_gan_config *g = &r->rc->gan;
     bool cond = g->model.classes > 0;
     clgan_status st = CLGAN_OK;
+    size_t per = clgan_dataset_sample_floats(&r->ds);
     for (int k = 0; k < g->n_critic && st == CLGAN_OK; k++) {
+        /* every rank reads the whole batch and takes its part */
         clgan_loader_next(&r->loader, r->x, r->y);
-        st = clgan_gan_d_step(r->gan, r->x, cond ? r->y : NULL, s);
+        st = clgan_gan_d_step(r->gan, r->x + (size_t)r->first * per, cond ? r->y + r->first : NULL, s);
     }
-    if (st == CLGAN_OK) st = clgan_gan_g_step(r->gan, cond ? r->y : NULL, s);
+    if (st == CLGAN_OK) st = clgan_gan_g_step(r->gan, cond ? r->y + r->first : NULL, s);
     return st;
 }
 
@@ -402,7 +438,9 @@ static void report(clgan_progress_fn fn, void *user, clgan_progress *p, const ch
 
 clgan_status clgan_train_run(const clgan_run_config *rc, clgan_device *d, bool resume, clgan_progress_fn fn,
                              void *user) {
-    run r = {.rc = rc, .dev = d};
+    run r = {.rc = rc, .dev = d, .writer = clgan_dist_rank(rc->gan.dist) == 0};
+    clgan_dist *dist = rc->gan.dist;
+    clgan_dist_part(dist, rc->gan.batch, &r.first, &r.count);
     char path[1400], tmp[1400];
     /* the configuration as a whole, then data and model, so a run that cannot start leaves no folder behind */
     clgan_status st = clgan_run_config_check(rc);
@@ -414,14 +452,15 @@ clgan_status clgan_train_run(const clgan_run_config *rc, clgan_device *d, bool r
     } else if (st == CLGAN_OK) {
         st = clgan_gan_new(&rc->gan, d, &r.gan);
     }
-    if (st == CLGAN_OK) st = open_eval(&r);
-    if (st == CLGAN_OK) st = clgan_make_dirs(rc->out_dir);
+    /* rank 0 alone evaluates and writes the run folder */
+    if (st == CLGAN_OK && r.writer) st = open_eval(&r);
+    if (st == CLGAN_OK && r.writer) st = clgan_make_dirs(rc->out_dir);
     path_in(&r, tmp, sizeof tmp, "samples", 0);
-    if (st == CLGAN_OK) st = clgan_make_dirs(tmp);
+    if (st == CLGAN_OK && r.writer) st = clgan_make_dirs(tmp);
     path_in(&r, tmp, sizeof tmp, "checkpoints", 0);
-    if (st == CLGAN_OK) st = clgan_make_dirs(tmp);
+    if (st == CLGAN_OK && r.writer) st = clgan_make_dirs(tmp);
     if (st == CLGAN_OK) st = setup_samples(&r);
-    if (st == CLGAN_OK) {
+    if (st == CLGAN_OK && r.writer) {
         clgan_jbuf cfg;
         clgan_jbuf_init(&cfg);
         clgan_run_config_to_json(rc, &cfg);
@@ -429,7 +468,7 @@ clgan_status clgan_train_run(const clgan_run_config *rc, clgan_device *d, bool r
         st = clgan_jbuf_write_file(&cfg, tmp);
         clgan_jbuf_free(&cfg);
     }
-    if (st == CLGAN_OK) {
+    if (st == CLGAN_OK && r.writer) {
         path_in(&r, tmp, sizeof tmp, "log.jsonl", 0);
         st = clgan_open_log(tmp, resume, &r.log);
     }
@@ -442,11 +481,11 @@ clgan_status clgan_train_run(const clgan_run_config *rc, clgan_device *d, bool r
     double t0 = now_s(), t_log = t0, t_rate = t0;
     long step = (long)clgan_gan_step_count(r.gan), log_from = step, start = step;
     p.step = step;
-    if (!resume) {
+    if (!resume && r.writer) {
         st = write_reals(&r, path, sizeof path);
         if (st == CLGAN_OK && path[0]) report(fn, user, &p, "sample", path);
     }
-    if (st == CLGAN_OK && !resume && rc->sample_every > 0) {
+    if (st == CLGAN_OK && !resume && rc->sample_every > 0 && r.writer) {
         st = write_samples(&r, step, path, sizeof path);
         if (st == CLGAN_OK) report(fn, user, &p, "sample", path);
     }
@@ -475,13 +514,31 @@ clgan_status clgan_train_run(const clgan_run_config *rc, clgan_device *d, bool r
         p.logged = false;
         bool stop = stop_requested != 0;
         bool last = step >= rc->steps || (rc->time_limit > 0 && t - t0 >= rc->time_limit) || stop;
+        if (clgan_dist_size(dist) > 1) { /* every rank stops where one does (a signal, its clock) */
+            int flags = (stop ? 1 : 0) | (last ? 2 : 0);
+            if ((st = clgan_dist_max(dist, &flags)) != CLGAN_OK) break;
+            stop = flags & 1;
+            last = flags & 2;
+        }
+        if (rc->check_sync > 0 && step % rc->check_sync == 0) {
+            uint64_t h = 0;
+            st = params_checksum(&r, &h);
+            if (st == CLGAN_OK) st = clgan_dist_check_same(dist, h, "the parameters' checksums");
+            if (st != CLGAN_OK) {
+                clgan_error_context(st, "step %ld (--check-sync %d): ", step, rc->check_sync);
+                break;
+            }
+        }
         if (stop) {
             stop_requested = 0;
             last_run_stopped = true;
         }
         if (step % rc->log_every == 0 || last) {
             p.images_per_s = (double)(step - log_from) * rc->gan.batch * rc->gan.n_critic / (t - t_log > 0 ? t - t_log : 1e-9);
-            log_line(&r, step, &s, p.images_per_s, t - t0);
+            double comm = clgan_dist_comm_seconds(dist);
+            log_line(&r, step, &s, p.images_per_s, t - t0,
+                     (comm - r.comm_logged) * 1000.0 / (double)(step - log_from > 0 ? step - log_from : 1));
+            r.comm_logged = comm;
             p.logged = true;
             t_log = t;
             log_from = step;
@@ -490,7 +547,7 @@ clgan_status clgan_train_run(const clgan_run_config *rc, clgan_device *d, bool r
         p.eta_s = rate * (double)(rc->steps - step);
         if (rc->time_limit > 0 && rc->time_limit - (t - t0) < p.eta_s) p.eta_s = rc->time_limit - (t - t0);
         report(fn, user, &p, NULL, NULL);
-        if ((rc->sample_every > 0 && step % rc->sample_every == 0) || last) {
+        if (r.writer && ((rc->sample_every > 0 && step % rc->sample_every == 0) || last)) {
             st = write_samples(&r, step, path, sizeof path);
             if (st == CLGAN_OK) report(fn, user, &p, "sample", path);
         }
@@ -501,11 +558,16 @@ clgan_status clgan_train_run(const clgan_run_config *rc, clgan_device *d, bool r
             t_log += p.eval_s; /* the rates are of training alone */
             t_rate += p.eval_s;
         }
+        if (st == CLGAN_OK && clgan_dist_size(dist) > 1) { /* rank 0's evaluation decides for all */
+            int b = best;
+            st = clgan_dist_max(dist, &b);
+            best = b != 0;
+        }
         if (st == CLGAN_OK && ((rc->checkpoint_every > 0 && step % rc->checkpoint_every == 0) || last || best)) {
             st = save_checkpoint(&r, step, path, sizeof path);
             if (st == CLGAN_OK) report(fn, user, &p, "checkpoint", path);
         }
-        if (st == CLGAN_OK && best) {
+        if (st == CLGAN_OK && best && r.writer) {
             char rel[128];
             snprintf(rel, sizeof rel, "checkpoints/step_%08ld.safetensors", step);
             st = point_link(&r, "best", rel);
