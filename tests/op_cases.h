@@ -169,6 +169,8 @@ static int b_maxpool_sq_maxpool(clgan_graph *g, const int *in) {
     return clgan_max_pool2d(g, clgan_square(g, a), 3, 1, 1);
 }
 static int b_copy(clgan_graph *g, const int *in) { return clgan_copy(g, in[0]); }
+/* one process: the identity; tests/test_mpi.py runs it over several */
+static int b_allreduce(clgan_graph *g, const int *in) { return clgan_allreduce(g, in[0], 1.0f); }
 static int b_permute(clgan_graph *g, const int *in) { return clgan_permute(g, in[0], (int[]){2, 0, 3, 1}); }
 static int b_concat(clgan_graph *g, const int *in) { return clgan_concat(g, in[0], in[1], 1); }
 static int b_slice(clgan_graph *g, const int *in) { return clgan_slice(g, in[0], 1, 2, 4); }
@@ -278,6 +280,7 @@ static const op_case op_cases[] = {
     {"avg_pool2d_grad k3 s2 p1 include pad", CLGAN_OP_AVG_POOL2D_GRAD, 1, {4}, {{2, 3, 4, 4}}, {DOM_ANY}, {1}, false, b_avgpool_grad_k3s2p1_in},
     {"avg_pool2d of a squared avg_pool2d", CLGAN_OP_AVG_POOL2D, 1, {4}, {{2, 3, 7, 6}}, {DOM_ANY}, {1}, true, b_avgpool_sq_avgpool},
     {"copy", CLGAN_OP_COPY, 1, {3}, {{3, 7, 13}}, {DOM_ANY}, {1}, false, b_copy},
+    {"allreduce", CLGAN_OP_ALLREDUCE, 1, {3}, {{3, 7, 13}}, {DOM_ANY}, {1}, true, b_allreduce},
     {"permute", CLGAN_OP_PERMUTE, 1, {4}, {{3, 7, 13, 2}}, {DOM_ANY}, {1}, false, b_permute},
     {"concat", CLGAN_OP_CONCAT, 2, {3, 3}, {{3, 7, 5}, {3, 4, 5}}, {DOM_ANY, DOM_ANY}, {1, 1}, false, b_concat},
     {"slice", CLGAN_OP_SLICE, 1, {3}, {{3, 7, 5}}, {DOM_ANY}, {1}, false, b_slice},

@@ -4,6 +4,8 @@
     test_mpi.py equivalence  N processes x B/N samples give one process's parameters after K steps (toy and MLP
                              models, no BatchNorm; SGD), for N = 2 and 3 (an uneven split), within 1e-6 (see below)
     test_mpi.py sync         --check-sync 1: the ranks' parameters agree bit for bit after every step
+    test_mpi.py syncbn       --sync-bn: a DCGAN (BatchNorm in G and D) on 2 and 3 ranks gives one process's
+                             parameters and running statistics (13 split unevenly); without it (per-rank statistics) it does not
     test_mpi.py writer       rank 0 alone writes the run folder: one config.json, one log line per logged step
                              (with ranks and allreduce_ms), the checkpoints; batch too small for the ranks refused
     test_mpi.py resume       a run trained on 2 ranks resumes on 1 and on 3 and continues as 2 would
@@ -113,6 +115,27 @@ def part_sync(tmp):
               % ranks, text[-3000:])
 
 
+DCGAN = ['--model', 'dcgan', '--width', '4', '--batch-size', '13', '--optimizer', 'sgd', '--lr', '0.01']
+
+
+def part_syncbn(tmp):
+    one = os.path.join(tmp, 'bn1')
+    if not train(one, DCGAN, steps=3):
+        return
+    for ranks in (2, 3):
+        many = os.path.join(tmp, 'bn%d' % ranks)
+        if not train(many, DCGAN + ['--sync-bn'], ranks, steps=3):
+            continue
+        worst, where = worst_diff(params(one), params(many))
+        check(worst <= TOL, 'dcgan --sync-bn: %d ranks x 13/%d (uneven) give 1 process x 13\'s parameters and statistics '
+              'after 3 steps: worst relative difference %.3g (%s)' % (ranks, ranks, worst, where))
+    per_rank = os.path.join(tmp, 'bn_local')
+    if train(per_rank, DCGAN, 2, steps=3):
+        worst, where = worst_diff(params(one), params(per_rank))
+        check(worst > 100 * TOL, 'dcgan without --sync-bn (per-rank statistics) differs on 2 ranks: %.3g (%s)' %
+              (worst, where))
+
+
 def part_writer(tmp):
     out = os.path.join(tmp, 'writer')
     if not train(out, MODELS[1] + ['--log-every', '1', '--checkpoint-every', '2'], 3, steps=4):
@@ -207,8 +230,8 @@ def part_faults(tmp):
     check(code == 0 and step is not None, 'the last checkpoint is whole: the run resumes from it', text[-3000:])
 
 
-PARTS = {'equivalence': part_equivalence, 'sync': part_sync, 'writer': part_writer, 'resume': part_resume,
-         'faults': part_faults}
+PARTS = {'equivalence': part_equivalence, 'sync': part_sync, 'syncbn': part_syncbn, 'writer': part_writer,
+         'resume': part_resume, 'faults': part_faults}
 
 
 def main():

@@ -129,6 +129,7 @@ static const bad_case specific[] = {
     {"avg_pool2d_grad k3 s2 p1 include pad", "kernel 9 for dy's size", M_IP, 0, 0, 9, CLGAN_ERR_INVALID_ARG},
     /* layout */
     {"copy", "y longer than x", M_AXIS, OUT, 2, 1, CLGAN_ERR_INVALID_ARG},
+    {"allreduce", "y shorter than x", M_AXIS, OUT, 1, -1, CLGAN_ERR_INVALID_ARG},
     {"permute", "not a permutation", M_IP, 0, 1, 2, CLGAN_ERR_INVALID_ARG},
     {"permute", "axis 4 of 4", M_IP, 0, 3, 4, CLGAN_ERR_INVALID_ARG},
     {"permute", "y in the wrong order", M_AXIS, OUT, 0, 1, CLGAN_ERR_INVALID_ARG},

@@ -21,6 +21,9 @@ bool clgan_dist_built_with_mpi(void);
  * its handle; *out NULL otherwise (one process). An MPI launch of several
  * processes in a build without MPI is an error: each would train alone. */
 clgan_status clgan_dist_init(clgan_dist **out);
+/* The handle clgan_dist_init returned (NULL before, and in one process): the
+ * ALLREDUCE op's (clgan_allreduce in clgan/graph.h). */
+clgan_dist *clgan_dist_world(void);
 /* MPI_Finalize (NULL: nothing) */
 void clgan_dist_finalize(clgan_dist *d);
 /* Ends every process of the job with `code` (MPI_Abort); returns when d is NULL. */

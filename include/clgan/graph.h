@@ -79,6 +79,14 @@ clgan_node clgan_fill(clgan_graph *g, int ndim, const int *shape, float value);
  * what sample first + i of a larger batch would: the part of the batch one
  * of several data-parallel processes computes (0, the default: the whole) */
 void clgan_graph_set_sample_offset(clgan_graph *g, int first);
+/* BatchNorm nodes made after this take their training statistics over the
+ * whole batch of `total` samples, of which this process holds `count`:
+ * their sums go through clgan_allreduce (--sync-bn) */
+void clgan_graph_set_sync_stats(clgan_graph *g, int count, int total);
+/* x summed over the data-parallel processes (include/clgan/dist.h; alone: x
+ * itself); share: this process's part of the batch, as a fraction, for the
+ * gradient (each process's gradient weighted by its share) */
+clgan_node clgan_allreduce(clgan_graph *g, clgan_node x, float share);
 clgan_node clgan_randn(clgan_graph *g, int ndim, const int *shape, uint64_t seed, int stream);
 clgan_node clgan_rand(clgan_graph *g, int ndim, const int *shape, uint64_t seed, int stream);
 

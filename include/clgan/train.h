@@ -73,6 +73,7 @@ typedef struct {
      * gradients, each weighted by its share of the batch, are summed over the processes, as are the losses.
      * NULL: one process computes the whole batch. */
     struct clgan_dist *dist;
+    bool sync_bn; /* with dist: BatchNorm statistics over the whole batch (its sums all-reduced), not this part's */
 } clgan_gan_config;
 
 const char *clgan_loss_name(clgan_loss_kind k);

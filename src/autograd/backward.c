@@ -189,6 +189,14 @@ void clgan_grad_rule(clgan_graph *g, int i, int dy, int dx[CLGAN_OP_MAX_IN]) {
         return;
     }
     case CLGAN_OP_COPY: dx[0] = dy; return;
+    case CLGAN_OP_ALLREDUCE: {
+        /* every process's loss reads the sum: x's gradient is the sum over the processes of their
+         * gradients of it, each weighted by its share of the batch (fp0) as the update weights their
+         * parameters' gradients (src/train/gan.c), and divided by this one's */
+        float w = n.fp[0] > 0 ? n.fp[0] : 1.0f;
+        dx[0] = clgan_scale(g, clgan_allreduce(g, clgan_scale(g, dy, w), w), 1.0f / w);
+        return;
+    }
     case CLGAN_OP_PERMUTE: {
         int inv[CLGAN_MAX_DIMS];
         for (int k = 0; k < n.ndim; k++) inv[n.ip[k]] = k;

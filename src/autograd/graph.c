@@ -170,6 +170,17 @@ static clgan_node rng(clgan_graph *g, clgan_op op, int ndim, const int *shape, u
 void clgan_graph_set_sample_offset(clgan_graph *g, int first) {
     if (g && first >= 0) g->sample_first = first;
 }
+
+void clgan_graph_set_sync_stats(clgan_graph *g, int count, int total) {
+    if (g && count > 0 && total >= count) g->sync_share = (double)count / (double)total;
+}
+
+clgan_node clgan_allreduce(clgan_graph *g, clgan_node x, float share) {
+    if (!clgan_graph_ok(g, 1, &x)) return -1;
+    int i = clgan_graph_add(g, CLGAN_OP_ALLREDUCE, 1, &x, N(g, x)->ndim, N(g, x)->shape);
+    if (i >= 0) N(g, i)->fp[0] = share;
+    return i;
+}
 clgan_node clgan_randn(clgan_graph *g, int ndim, const int *shape, uint64_t seed, int stream) {
     return rng(g, CLGAN_OP_RANDN, ndim, shape, seed, stream);
 }
@@ -634,6 +645,21 @@ clgan_node clgan_assign(clgan_graph *g, clgan_node buffer, clgan_node value) {
     return clgan_copy(g, ema(g, buffer, value, 1.0f));
 }
 
+/* BatchNorm's batch mean over every axis of x but `axis`: this process's,
+ * or with clgan_graph_set_sync_stats the whole batch's, its sums added over
+ * the processes */
+static int stat_mean(clgan_graph *g, int x, int axis) {
+    if (g->sync_share <= 0) return clgan_mean_axes(g, x, axis, 1);
+    int s = clgan_allreduce(g, clgan_sum_axes(g, x, axis, 1), (float)g->sync_share);
+    double local = (double)clgan_node_numel(g, x) / (double)clgan_node_numel(g, s);
+    return clgan_scale(g, s, (float)(g->sync_share / local));
+}
+
+/* the samples a statistic averages over: local ones, or the whole batch's */
+static double stat_count(const clgan_graph *g, double local) {
+    return g->sync_share > 0 ? local / g->sync_share : local;
+}
+
 clgan_node clgan_batchnorm_axis(clgan_graph *g, clgan_node x, int axis, clgan_node gamma, clgan_node beta,
                                 clgan_node run_mean, clgan_node run_var, bool training, float momentum, float eps) {
     int in[5] = {x, gamma, beta, run_mean, run_var};
@@ -644,13 +670,13 @@ clgan_node clgan_batchnorm_axis(clgan_graph *g, clgan_node x, int axis, clgan_no
         return clgan_graph_fail(g, CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "batchnorm takes (N, F) or (N, C, H, W) with the "
                                              "features on axis 1, or (C, N, H, W) on axis 0"));
     int channels = N(g, x)->shape[axis];
-    double count = (double)clgan_node_numel(g, x) / (double)channels;
+    double count = stat_count(g, (double)clgan_node_numel(g, x) / (double)channels);
     int mean, var;
     if (training) {
         /* batch statistics over N (and H, W), per feature/channel */
-        mean = clgan_mean_axes(g, x, axis, 1);
+        mean = stat_mean(g, x, axis);
         int xc = sub_axis(g, x, mean, axis);
-        var = clgan_mean_axes(g, clgan_square(g, xc), axis, 1);
+        var = stat_mean(g, clgan_square(g, xc), axis);
         int xhat = div_axis(g, xc, clgan_sqrt(g, clgan_affine(g, var, 1.0f, eps)), axis);
         int y = clgan_add_axis(g, clgan_mul_axis(g, xhat, gamma, axis), beta, axis);
         /* running variance is the unbiased estimate, as in PyTorch; momentum
@@ -690,9 +716,9 @@ clgan_node clgan_batchnorm_batches(clgan_graph *g, clgan_node x, int batches, cl
     /* each (channel, batch) a row of its own: in (C, N, H, W) memory the
      * batches are consecutive runs of each channel's row */
     int xr = clgan_reshape(g, x, 2, (int[]){C * batches, (int)m});
-    int mean = clgan_mean_axes(g, xr, 0, 1);
+    int mean = stat_mean(g, xr, 0);
     int xc = sub_axis(g, xr, mean, 0);
-    int var = clgan_mean_axes(g, clgan_square(g, xc), 0, 1);
+    int var = stat_mean(g, clgan_square(g, xc), 0);
     int xhat = clgan_reshape(g, div_axis(g, xc, clgan_sqrt(g, clgan_affine(g, var, 1.0f, eps)), 0), 2,
                              (int[]){C, (int)per});
     int y = clgan_reshape(g, clgan_add_axis(g, clgan_mul_axis(g, xhat, gamma, 0), beta, 0), ndim, shape);
@@ -709,7 +735,7 @@ clgan_node clgan_batchnorm_batches(clgan_graph *g, clgan_node x, int batches, cl
         float big_m = (float)(1.0 - keep);
         for (int j = 0; j < batches; j++) w[j] /= big_m;
         int wv = constant_vector(g, batches, w);
-        double count = (double)m;
+        double count = stat_count(g, (double)m);
         int v_mean = clgan_sum_axes(g, clgan_mul_axis(g, clgan_reshape(g, mean, 2, (int[]){C, batches}), wv, 1), 0, 1);
         int unbiased = clgan_scale(g, var, count > 1 ? (float)(count / (count - 1)) : 1.0f);
         int v_var = clgan_sum_axes(g, clgan_mul_axis(g, clgan_reshape(g, unbiased, 2, (int[]){C, batches}), wv, 1), 0, 1);

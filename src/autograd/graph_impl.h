@@ -71,6 +71,7 @@ struct clgan_graph {
     int ngroups;
     clgan_fused *calls; /* one per group, built at compile */
     int sample_first;   /* clgan_graph_set_sample_offset */
+    double sync_share;  /* clgan_graph_set_sync_stats: this process's share of the batch; 0 off */
 };
 
 typedef struct {

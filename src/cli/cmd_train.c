@@ -234,6 +234,10 @@ int cmd_train(int argc, char **argv) {
     const cli_opt device_opts[] = {CLI_DEVICE_OPTS};
     int nopts = N_TRAIN_OPTS;
     for (size_t i = 0; i < sizeof device_opts / sizeof device_opts[0]; i++) opts[nopts++] = device_opts[i];
+    opts[nopts++] = (cli_opt){"sync-bn", NULL, NULL, NULL,
+                              "under mpirun: BatchNorm statistics over the global batch (its sums all-reduced in "
+                              "every BatchNorm, forward and backward) rather than each process's part, as "
+                              "PyTorch's SyncBatchNorm", NULL, false};
     opts[nopts++] = (cli_opt){"check-sync", "N", NULL, "0: never",
                               "under mpirun: every N steps compare a checksum of the parameters across the "
                               "processes, stopping with an error naming the step if they differ", NULL, false};
@@ -297,6 +301,7 @@ int cmd_train(int argc, char **argv) {
             return CLI_USAGE;
         }
         run.gan.dist = dist;
+        run.gan.sync_bn = cli_flag(&c, "sync-bn");
     }
     clgan_device *d = NULL;
     rc = ranks > 1 ? cli_open_device_nth(&c, clgan_dist_local_rank(dist), &d) : cli_open_device(&c, &d);

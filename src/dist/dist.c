@@ -41,6 +41,10 @@ static bool launched_by_mpi(int *size) {
     return false;
 }
 
+/* the process's handle once clgan_dist_init made one (the ALLREDUCE op's) */
+static clgan_dist *world;
+clgan_dist *clgan_dist_world(void) { return world; }
+
 bool clgan_dist_built_with_mpi(void) {
 #ifdef CLGAN_HAVE_MPI
     return true;
@@ -99,12 +103,13 @@ clgan_status clgan_dist_init(clgan_dist **out) {
     int len = 0;
     char name[MPI_MAX_PROCESSOR_NAME];
     if (MPI_Get_processor_name(name, &len) == MPI_SUCCESS) snprintf(d->host, sizeof d->host, "%.*s", len, name);
-    *out = d;
+    *out = world = d;
     return CLGAN_OK;
 }
 
 void clgan_dist_finalize(clgan_dist *d) {
     if (!d) return;
+    if (world == d) world = NULL;
     free(d->scratch);
     free(d);
     int fin = 0;

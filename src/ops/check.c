@@ -46,6 +46,7 @@ static tensor_names names_of(clgan_op op) {
     case CLGAN_OP_SUM:
     case CLGAN_OP_LOGSUMEXP:
     case CLGAN_OP_COPY:
+    case CLGAN_OP_ALLREDUCE:
     case CLGAN_OP_PERMUTE:
     case CLGAN_OP_SLICE: return (tensor_names){{"x"}, "y"};
     case CLGAN_OP_ADD:
@@ -398,7 +399,8 @@ clgan_status clgan_op_check(const clgan_device *d, const clgan_op_call *c) {
     case CLGAN_OP_SOFTPLUS:
     case CLGAN_OP_CLAMP:
     case CLGAN_OP_CLAMP_MASK:
-    case CLGAN_OP_COPY: return same_numel(y, x);
+    case CLGAN_OP_COPY:
+    case CLGAN_OP_ALLREDUCE: return same_numel(y, x);
     case CLGAN_OP_ADD:
     case CLGAN_OP_SUB:
     case CLGAN_OP_MUL:

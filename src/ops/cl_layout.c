@@ -3,6 +3,9 @@
  * checked before the launch (clgan_op_check, src/ops/check.c). */
 #include "ops/ops.h"
 
+#include <stdlib.h>
+#include "clgan/dist.h"
+
 #include "runtime/device_impl.h"
 
 enum { WG = 256 };
@@ -17,6 +20,20 @@ clgan_status cl_copy(clgan_device *d, const clgan_op_call *c) {
     int n = (int)clgan_op_numel(&c->out), yo = (int)c->out.off, xo = (int)c->in[0].off;
     clgan_cl_arg args[] = {CLARG(c->out.buf->mem), CLARG(yo), CLARG(c->in[0].buf->mem), CLARG(xo), CLARG(n)};
     return clgan_cl_launch(d, "layout_copy_f32", (size_t)n, WG, 5, args);
+}
+
+/* y = x summed over the data-parallel processes: read to the host (the
+ * queue finished), all-reduced, written back */
+clgan_status cl_allreduce(clgan_device *d, const clgan_op_call *c) {
+    (void)d;
+    size_t n = clgan_op_numel(&c->out);
+    float *h = malloc(n * sizeof *h);
+    if (!h) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory for an all-reduce of %zu floats", n);
+    clgan_status st = clgan_buffer_read(c->in[0].buf, c->in[0].off * sizeof(float), h, n * sizeof *h);
+    if (st == CLGAN_OK) st = clgan_dist_allreduce(clgan_dist_world(), h, n);
+    if (st == CLGAN_OK) st = clgan_buffer_write(c->out.buf, c->out.off * sizeof(float), h, n * sizeof *h);
+    free(h);
+    return st;
 }
 
 clgan_status cl_permute(clgan_device *d, const clgan_op_call *c) {

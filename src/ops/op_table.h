@@ -85,6 +85,10 @@
      * (int)(u (H|W + 1 - ip % 2)) - ip / 2 (its own adjoint) */                         \
     X(SHIFT2D, shift2d, 2)       /* x (N,C,H,W), u (N,2) -> (N,C,H,W) */                 \
     X(CUTOUT, cutout, 2)         /* x (N,C,H,W), u (N,2) -> (N,C,H,W) */                 \
+    /* across data-parallel processes (include/clgan/dist.h): ref_layout.c,             \
+     * cl_layout.c (a round trip through the host; no kernel). fp0: this process's       \
+     * share of the batch, which its gradient rule weights by */                         \
+    X(ALLREDUCE, allreduce, 1)   /* y = the sum over the processes of x (x alone) */     \
     /* in place into input 0 (running statistics, optimizers); no gradient:              \
      * ref_optim.c, cl_optim.c, cl/optim.cl */                                           \
     X(EMA, ema, 2)               /* r = (1 - fp0) r + fp0 x */                           \

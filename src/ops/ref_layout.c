@@ -11,6 +11,7 @@
  * row of NaN for it, so the loss turns NaN and training stops on it, and
  * EMBEDDING_GRAD leaves it out of every class's sum. */
 #include "ops/ops.h"
+#include "clgan/dist.h"
 
 #include <math.h>
 
@@ -35,6 +36,13 @@ void ref_copy(const clgan_op_call *c) {
     float *y = clgan_ref_ptr(&c->out);
     size_t n = clgan_op_numel(&c->out);
     for (size_t i = 0; i < n; i++) y[i] = x[i];
+}
+
+/* y = x summed over the data-parallel processes (clgan_dist_world; alone: x) */
+void ref_allreduce(const clgan_op_call *c) {
+    ref_copy(c);
+    /* a failure (a lost process) ends the job through MPI; the status has nowhere to go from a ref op */
+    (void)clgan_dist_allreduce(clgan_dist_world(), clgan_ref_ptr(&c->out), clgan_op_numel(&c->out));
 }
 
 /* x (s0, .., s_{r-1}), perm = ip[0..r-1] -> y (s_perm[0], .., s_perm[r-1]):

@@ -324,6 +324,8 @@ static bool d_pairs(const clgan_gan_config *c, bool r1) {
     return !r1 && c->model.d_norm != CLGAN_NORM_SPECTRAL;
 }
 
+static bool several(const clgan_gan *gan);
+
 /* The configuration the step graphs are built with: this process's part of the batch */
 static clgan_gan_config part_config(const clgan_gan *gan) {
     clgan_gan_config c = gan->cfg;
@@ -337,6 +339,7 @@ static clgan_status build_d(clgan_gan *gan, bool penalty, bool r1, d_graph *out)
     if (!g) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
     out->g = g;
     clgan_graph_set_sample_offset(g, gan->first);
+    if (gan->cfg.sync_bn && several(gan)) clgan_graph_set_sync_stats(g, gan->nb, gan->cfg.batch);
     int shape[4], nd = sample_shape(&c->model, c->batch, shape);
     clgan_nn G = nn_for(gan, g, true, true, false), D = nn_for(gan, g, false, true, true);
     out->x = clgan_input(g, "x", nd, shape);
@@ -410,6 +413,7 @@ static clgan_status build_g(clgan_gan *gan) {
     clgan_graph *g = gan->gg = clgan_graph_new();
     if (!g) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
     clgan_graph_set_sample_offset(g, gan->first);
+    if (gan->cfg.sync_bn && several(gan)) clgan_graph_set_sync_stats(g, gan->nb, gan->cfg.batch);
     clgan_nn G = nn_for(gan, g, true, true, true), D = nn_for(gan, g, false, true, false);
     gan->g_y = c->model.classes > 0 ? clgan_input(g, "labels", 1, (int[]){c->batch}) : -1;
     int z = clgan_randn(g, 2, (int[]){c->batch, c->model.z_dim}, c->seed, STREAM_Z_G);
