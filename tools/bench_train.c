@@ -38,6 +38,7 @@ typedef struct {
     int image_size, channels; /* dcgan and mlp; 0: the defaults (28, 1) */
     const char *data;
     bool csv, profile;
+    clgan_gemm_path gemm; /* --gemm */
 } options;
 
 static bool parse_models(const char *s, bool *model) {
@@ -74,6 +75,8 @@ static int parse_options(int argc, char **argv, options *o) {
         {"channels", "C", NULL, "1", "dcgan and mlp image channels, 1 or 3", NULL, false},
         {"data", "DIR", NULL, NULL, "a Fashion-MNIST folder (idx files) for dcgan and mlp; default: the usual "
                                     "locations, else random images", NULL, false},
+        {"gemm", "PATH", "CLGAN_GEMM", "auto", "the OpenCL devices' GEMM path: auto, clblast or native (on it, a "
+                                               "convolution is one native kernel with its im2col or col2im)", NULL, false},
         {"csv", NULL, NULL, NULL, "one CSV row per model and device on stdout (notes go to stderr)", NULL, false},
         {"profile", NULL, NULL, NULL, "after timing, one step with the device finished after every node (time per "
                                       "op), then one finished after every kernel (time per kernel), and the launches "
@@ -107,6 +110,11 @@ static int parse_options(int argc, char **argv, options *o) {
     o->data = cli_get(&c, "data");
     o->csv = cli_flag(&c, "csv");
     o->profile = cli_flag(&c, "profile");
+    const char *gemm = cli_get(&c, "gemm");
+    if (gemm && clgan_gemm_path_parse(gemm, &o->gemm) != CLGAN_OK) {
+        fprintf(stderr, "bench_train: --gemm: %s\n", clgan_last_error());
+        return CLI_USAGE;
+    }
     return CLI_OK;
 }
 
@@ -379,7 +387,9 @@ int main(int argc, char **argv) {
     clgan_device *devs[MAX_DEVICES];
     int nopen = 0, status = 0;
     for (int k = 0; k < ndev; k++) {
-        if (clgan_device_open(&l.items[idx[k]], NULL, &devs[nopen]) != CLGAN_OK) {
+        clgan_device_options dopt = {.gemm = o.gemm};
+        if (clgan_device_open(&l.items[idx[k]], l.items[idx[k]].backend == CLGAN_BACKEND_OPENCL ? &dopt : NULL,
+                              &devs[nopen]) != CLGAN_OK) {
             fprintf(stderr, "bench_train: open %s (%s): %s\n", l.items[idx[k]].id, l.items[idx[k]].name,
                     clgan_last_error());
             status = 1;
