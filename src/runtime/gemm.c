@@ -236,30 +236,43 @@ static int run_hi(int d, int s, int lim, int n) {
  * j*s - pw + t], or 0 outside it. Part `part` writes its share of the rows. */
 static void im2col_part(const native_gemm_args *g, int part, int parts) {
     const native_cols *v = &g->cols;
+    /* the sizes in locals: the compiler then keeps them in registers across the stores */
+    const int nb = v->nb, C = v->C, H = v->H, W = v->W, R = v->R, S = v->S, P = v->P, Q = v->Q, st = v->s;
+    const int ph = v->ph, pw = v->pw;
+    const size_t sn = v->sn, sc = v->sc, pq = (size_t)P * (size_t)Q;
     const float *x = (const float *)g->mem[v->img] + v->io;
     float *col = (float *)g->mem[g->bi] + g->bo;
-    int rows = v->C * v->R * v->S, pq = v->P * v->Q;
+    int rows = C * R * S;
     int r0 = (int)((long)rows * part / parts), r1 = (int)((long)rows * (part + 1) / parts);
     for (int row = r0; row < r1; row++) {
-        int t = row % v->S, r = (row / v->S) % v->R, c = row / (v->R * v->S);
-        float *out = col + (size_t)row * (size_t)v->nb * (size_t)pq;
-        int ilo = run_lo(r - v->ph, v->s, v->P), ihi = run_hi(r - v->ph, v->s, v->H, v->P);
-        int jlo = run_lo(t - v->pw, v->s, v->Q), jhi = run_hi(t - v->pw, v->s, v->W, v->Q);
+        int t = row % S, r = (row / S) % R, c = row / (R * S);
+        float *out = col + (size_t)row * (size_t)nb * pq;
+        int ilo = run_lo(r - ph, st, P), ihi = run_hi(r - ph, st, H, P);
+        int jlo = run_lo(t - pw, st, Q), jhi = run_hi(t - pw, st, W, Q);
         if (ihi < ilo) ihi = ilo;
         if (jhi < jlo) jhi = jlo;
-        for (int n = 0; n < v->nb; n++) {
-            const float *xc = x + (size_t)n * v->sn + (size_t)c * v->sc;
-            memset(out, 0, (size_t)ilo * (size_t)v->Q * sizeof *out);
-            out += (size_t)ilo * (size_t)v->Q;
+        const size_t lead = (size_t)ilo * (size_t)Q, tail = pq - (size_t)ihi * (size_t)Q;
+        const int run = jhi - jlo, after = Q - jhi;
+        for (int n = 0; n < nb; n++) {
+            const float *xc = x + (size_t)n * sn + (size_t)c * sc;
+            for (size_t e = 0; e < lead; e++) *out++ = 0.0f; /* (runs of a few floats: no memset call per run) */
             for (int i = ilo; i < ihi; i++) {
-                long x0 = (long)(i * v->s + r - v->ph) * v->W + t - v->pw; /* j at x0 + j*s, >= 0 from jlo */
-                int j = 0;
-                for (; j < jlo; j++) *out++ = 0.0f;
-                for (; j < jhi; j++) *out++ = xc[x0 + (long)j * v->s];
-                for (; j < v->Q; j++) *out++ = 0.0f;
+                /* x[.., i*s + r - ph, j*s + t - pw] for j in [jlo, jhi): inside the image */
+                const float *in = xc + (size_t)((i * st + r - ph) * W + jlo * st + t - pw);
+                for (int j = 0; j < jlo; j++) *out++ = 0.0f;
+                if (st == 1) {
+                    for (int j = 0; j < run; j++) out[j] = in[j];
+                    out += run;
+                } else if (st == 2) {
+                    for (int j = 0; j < run; j++) out[j] = in[2 * j];
+                    out += run;
+                } else {
+                    for (int j = 0; j < run; j++) out[j] = in[(size_t)j * (size_t)st];
+                    out += run;
+                }
+                for (int j = 0; j < after; j++) *out++ = 0.0f;
             }
-            memset(out, 0, (size_t)(pq - ihi * v->Q) * sizeof *out);
-            out += pq - ihi * v->Q;
+            for (size_t e = 0; e < tail; e++) *out++ = 0.0f;
         }
     }
 }
@@ -276,28 +289,37 @@ static int col2im_blocks(const native_cols *v, int parts) {
 static void col2im_part(const native_gemm_args *g, int part, int parts) {
     const native_cols *v = &g->cols;
     const int K = v->C, Ho = v->H, Wo = v->W, Hi = v->P, Wi = v->Q, R = v->R, S = v->S, s = v->s;
+    const int ph = v->ph, pw = v->pw, nb = v->nb;
+    const size_t sn = v->sn, sc = v->sc, plane = (size_t)Ho * (size_t)Wo, in_plane = (size_t)Hi * (size_t)Wi;
     float *y = (float *)g->mem[v->img] + v->io;
     const float *col = (const float *)g->mem[g->ci] + g->co;
-    int blocks = col2im_blocks(v, parts), blk = (v->nb + blocks - 1) / blocks, units = K * blocks;
-    size_t cols = (size_t)v->nb * (size_t)Hi * (size_t)Wi;
+    int blocks = col2im_blocks(v, parts), blk = (nb + blocks - 1) / blocks, units = K * blocks;
+    size_t cols = (size_t)nb * in_plane;
     int u0 = (int)((long)units * part / parts), u1 = (int)((long)units * (part + 1) / parts);
     for (int u = u0; u < u1; u++) {
-        int k = u / blocks, n0 = (u % blocks) * blk, n1 = n0 + blk < v->nb ? n0 + blk : v->nb;
-        float *yk = y + (size_t)k * v->sc;
-        for (int n = n0; n < n1; n++) memset(yk + (size_t)n * v->sn, 0, (size_t)Ho * (size_t)Wo * sizeof *yk);
+        int k = u / blocks, n0 = (u % blocks) * blk, n1 = n0 + blk < nb ? n0 + blk : nb;
+        float *yk = y + (size_t)k * sc;
+        for (int n = n0; n < n1; n++)
+            for (size_t e = 0; e < plane; e++) yk[(size_t)n * sn + e] = 0.0f;
         const float *ck = col + (size_t)k * (size_t)(R * S) * cols;
         for (int r = 0; r < R; r++) {
-            int hlo = run_lo(r - v->ph, s, Hi), hhi = run_hi(r - v->ph, s, Ho, Hi);
+            int hlo = run_lo(r - ph, s, Hi), hhi = run_hi(r - ph, s, Ho, Hi);
             for (int t = 0; t < S; t++) {
-                int vlo = run_lo(t - v->pw, s, Wi), vhi = run_hi(t - v->pw, s, Wo, Wi);
+                int vlo = run_lo(t - pw, s, Wi), vhi = run_hi(t - pw, s, Wo, Wi), run = vhi - vlo;
                 const float *row = ck + (size_t)(r * S + t) * cols;
                 for (int n = n0; n < n1; n++) {
-                    float *out = yk + (size_t)n * v->sn;
-                    const float *rn = row + (size_t)n * (size_t)Hi * (size_t)Wi;
+                    float *out = yk + (size_t)n * sn;
+                    const float *rn = row + (size_t)n * in_plane;
                     for (int h = hlo; h < hhi; h++) {
-                        long o0 = (long)(h * s - v->ph + r) * Wo + t - v->pw; /* ow at o0 + w*s, >= 0 from vlo */
-                        const float *crow = rn + (size_t)h * (size_t)Wi;
-                        for (int w = vlo; w < vhi; w++) out[o0 + (long)w * s] += crow[w];
+                        /* y[n, k, h*s - ph + r, w*s - pw + t] for w in [vlo, vhi): inside the plane */
+                        float *o = out + (size_t)((h * s - ph + r) * Wo + vlo * s + t - pw);
+                        const float *in = rn + (size_t)h * (size_t)Wi + vlo;
+                        if (s == 1)
+                            for (int w = 0; w < run; w++) o[w] += in[w];
+                        else if (s == 2)
+                            for (int w = 0; w < run; w++) o[2 * w] += in[w];
+                        else
+                            for (int w = 0; w < run; w++) o[(size_t)w * (size_t)s] += in[w];
                     }
                 }
             }
