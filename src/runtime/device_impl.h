@@ -141,7 +141,7 @@ typedef struct {
     int nb, C, H, W, R, S, P, Q, s, ph, pw;
 } clgan_cl_cols;
 /* Whether d runs convolutions as one native kernel each (the native GEMM
- * path, unless CLGAN_NATIVE_CONV=0), and that kernel: clgan_cl_sgemm's GEMM
+ * path with CLGAN_NATIVE_CONV=1), and that kernel: clgan_cl_sgemm's GEMM
  * with B first filled with im2col of im2col_b's image (B at bo, (C*R*S,
  * nb*P*Q)), or with C's (K*R*S, nb*Hi*Wi) columns then gathered into
  * col2im_c's image, on the host's threads (src/runtime/gemm.c). */

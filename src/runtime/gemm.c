@@ -495,10 +495,15 @@ clgan_status clgan_cl_sgemm(clgan_device *d, clgan_gemm_path path, bool ta, bool
     return st;
 }
 
+/* Opt-in (CLGAN_NATIVE_CONV=1): on PoCL 3.1 with 2 cores the step ran
+ * 5-10% slower so (bench_train DCGAN-28, alternated runs: 90 launches at a
+ * median 327 img/s against 118 at 349), though each convolution alone took
+ * about as long as with the shape-specialised kernels: the launches it saves
+ * cost ~8 us each there. */
 bool clgan_cl_native_cols(const clgan_device *d) {
     if (d->gemm.path != CLGAN_GEMM_NATIVE || !d->info.native_kernels) return false;
     const char *e = getenv("CLGAN_NATIVE_CONV");
-    return !(e && strcmp(e, "0") == 0);
+    return e && strcmp(e, "1") == 0;
 }
 
 clgan_status clgan_cl_sgemm_cols(clgan_device *d, const clgan_cl_cols *im2col_b, const clgan_cl_cols *col2im_c,
