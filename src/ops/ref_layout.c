@@ -41,8 +41,14 @@ void ref_copy(const clgan_op_call *c) {
 /* y = x summed over the data-parallel processes (clgan_dist_world; alone: x) */
 void ref_allreduce(const clgan_op_call *c) {
     ref_copy(c);
-    /* a failure (a lost process) ends the job through MPI; the status has nowhere to go from a ref op */
-    (void)clgan_dist_allreduce(clgan_dist_world(), clgan_ref_ptr(&c->out), clgan_op_numel(&c->out));
+    float *y = clgan_ref_ptr(&c->out);
+    size_t n = clgan_op_numel(&c->out);
+    /* a ref op returns no status: on a failed all-reduce the output is NaN, so the step's NaN check stops the
+     * run rather than training on this process's part alone */
+    if (clgan_dist_allreduce(clgan_dist_world(), y, n) != CLGAN_OK) {
+        clgan_log(CLGAN_LOG_WARN, "%s", clgan_last_error());
+        for (size_t i = 0; i < n; i++) y[i] = NAN;
+    }
 }
 
 /* x (s0, .., s_{r-1}), perm = ip[0..r-1] -> y (s_perm[0], .., s_perm[r-1]):
