@@ -4,6 +4,7 @@
  *   golden_init OUT.safetensors --model M --loss L [--opt O] [--lr X] [--image-size S] [--channels C] [--width W]
  *               [--widths A,B] [--z-dim Z] [--classes K] [--batch B] [--n-critic N] [--gp-phase-steps N] [--r1 GAMMA] [--r1-every K] [--augment P]
  *               [--clip-grad X] [--weight-decay X] [--d-norm batch|layer|none] [--seed S]
+ *               [--pack M] [--d-widths A,B] [--maxout K] [--g-batchnorm 0|1] [--normal-init 0|1]
  *
  * Starts from clgan_run_defaults(model, loss) (so everything not given is
  * clgan's default), builds the GAN on `ref` and writes a checkpoint
@@ -23,6 +24,18 @@ static int fail(const char *what) {
 }
 
 static bool parse_norm(const char *s, clgan_norm_kind *out) { return clgan_norm_parse(s, out) == CLGAN_OK; }
+
+/* "A,B,..." into out (CLGAN_MAX_WIDTHS at most); the count */
+static int parse_list(const char *v, int *out) {
+    int n = 0;
+    for (const char *s = v; *s && n < CLGAN_MAX_WIDTHS;) {
+        char *end;
+        out[n++] = (int)strtol(s, &end, 10);
+        if (end == s) break;
+        s = *end == ',' ? end + 1 : end;
+    }
+    return n;
+}
 
 int main(int argc, char **argv) {
     if (argc < 2 || argc % 2 != 0) {
@@ -70,14 +83,14 @@ int main(int argc, char **argv) {
                 return 2;
             }
         } else if (strcmp(k, "--widths") == 0) {
-            m->n_widths = 0;
-            for (const char *s = v; *s && m->n_widths < CLGAN_MAX_WIDTHS;) {
-                char *end;
-                m->widths[m->n_widths++] = (int)strtol(s, &end, 10);
-                s = *end == ',' ? end + 1 : end;
-                if (end == s && *s) break;
-            }
-        } else {
+            m->n_widths = parse_list(v, m->widths);
+        } else if (strcmp(k, "--d-widths") == 0) {
+            m->n_d_widths = parse_list(v, m->d_widths);
+        } else if (strcmp(k, "--pack") == 0) m->pack = atoi(v);
+        else if (strcmp(k, "--maxout") == 0) m->maxout = atoi(v);
+        else if (strcmp(k, "--g-batchnorm") == 0) m->g_batchnorm = atoi(v);
+        else if (strcmp(k, "--normal-init") == 0) m->normal_init = atoi(v);
+        else {
             fprintf(stderr, "golden_init: unknown option %s\n", k);
             return 2;
         }

@@ -107,6 +107,16 @@ def cases():
                 SIZES['mlp'] + ['--lr', LR['sgd'], '--augment', 'translation,cutout', '--classes', '3', '--seed', '53']))
     out.append(('mlp-hinge-sgd-r1-lazy', ['--model', 'mlp', '--loss', 'hinge', '--opt', 'sgd'] + SIZES['mlp'] +
                 ['--lr', LR['sgd'], '--n-critic', '2', '--r1', '5', '--r1-every', '2', '--seed', '43']))
+    # PacGAN packing (D judges M samples at a time): on the toy model with the VEEGAN/PacGAN layers (G
+    # BatchNorm, D maxout, N(0, 0.02) weights), on a WGAN-GP MLP (the penalty per packed input) and on an
+    # RGB DCGAN with R1 (images packed along the channels)
+    out.append(('toy-hinge-adam-pacgan', ['--model', 'toy', '--loss', 'hinge', '--opt', 'adam', '--width', '16',
+                                       '--batch', '8', '--pack', '2', '--g-batchnorm', '1', '--d-widths', '12,10',
+                                       '--maxout', '3', '--normal-init', '1', '--seed', '55']))
+    out.append(('mlp-wgan-gp-sgd-pack', ['--model', 'mlp', '--loss', 'wgan-gp', '--opt', 'sgd'] + SIZES['mlp'] +
+                ['--lr', LR['sgd'], '--n-critic', '2', '--pack', '2', '--seed', '57']))
+    out.append(('dcgan-ns-adam-pack-r1', ['--model', 'dcgan', '--loss', 'ns', '--opt', 'adam'] + SIZES['dcgan'] +
+                ['--channels', '3', '--pack', '2', '--r1', '1', '--seed', '59']))
     return out
 
 
@@ -131,7 +141,8 @@ def run_case(name, init_path):
     torch.manual_seed(0)
     tensors, meta = twin.st_read(init_path)
     cfg = json.loads(meta['config'])
-    m = cfg['model']
+    m = dict(cfg['model'], **cfg.get('arch', {}))  # the layer options ride in the "arch" group
+    M = max(m.get('pack', 1), 1)
     Generator, Discriminator = twin.torch_models()
     d_loss, g_loss, score = twin.losses()
     G, D = Generator(m), Discriminator(m)
@@ -208,14 +219,14 @@ def run_case(name, init_path):
                 xhat = (et * xt + (1 - et) * fake).requires_grad_(True)
                 dh = D(xhat, yt, update_stats=True)
                 gx, = torch.autograd.grad(dh.sum(), xhat, create_graph=True)
-                pen = cfg['gp_lambda'] * ((gx.reshape(N, -1).norm(2, dim=1) - 1) ** 2).mean()
+                pen = cfg['gp_lambda'] * ((gx.reshape(N // M, -1).norm(2, dim=1) - 1) ** 2).mean()  # per input of D
                 loss = loss + pen
             r1 = torch.zeros(())
             if r1_on:
                 # gamma / 2 E ||grad_x D(x)||^2 on the real batch, times k when lazy
                 gx, = torch.autograd.grad(dr.sum(), xt, create_graph=True)
                 every = max(cfg['r1']['every'], 1)
-                r1 = 0.5 * cfg['r1']['gamma'] * every * gx.pow(2).reshape(N, -1).sum(1).mean()
+                r1 = 0.5 * cfg['r1']['gamma'] * every * gx.pow(2).reshape(N // M, -1).sum(1).mean()
                 loss = loss + r1
             loss.backward()
             out['d%d.loss' % k] = scalar(loss)

@@ -222,8 +222,12 @@ def torch_models():
             if m['kind'] in ('toy', 'mlp'):
                 ws = mlp_widths(m)
                 self.fcs = []
+                bn = m.get('g_batchnorm', 0)
                 for i, w in enumerate(ws):
-                    setattr(self, 'fc%d' % (i + 1), nn.Linear(zin, w))
+                    # with BatchNorm after it, the linear layer has no bias
+                    setattr(self, 'fc%d' % (i + 1), nn.Linear(zin, w, bias=not bn))
+                    if bn:
+                        setattr(self, 'bn%d' % (i + 1), nn.BatchNorm1d(w))
                     self.fcs.append('fc%d' % (i + 1))
                     zin = w
                 nout = 2 if m['kind'] == 'toy' else m['channels'] * m['image_size'] ** 2
@@ -246,8 +250,11 @@ def torch_models():
             if m['classes'] > 0:
                 x = torch.cat([z, self.embed(labels)], 1)
             if m['kind'] in ('toy', 'mlp'):
-                for n in self.fcs:
-                    x = F.relu(getattr(self, n)(x))
+                for i, n in enumerate(self.fcs):
+                    x = getattr(self, n)(x)
+                    if m.get('g_batchnorm', 0):
+                        x = batchnorm(getattr(self, 'bn%d' % (i + 1)), x, update_stats)
+                    x = F.relu(x)
                 x = self.out(x)
                 if m['kind'] == 'toy':
                     return x
@@ -261,12 +268,15 @@ def torch_models():
         def __init__(self, m):
             super().__init__()
             self.m = m
+            pack = max(m.get('pack', 1), 1)
+            self.pieces = max(m.get('maxout', 0), 1)
             if m['kind'] in ('toy', 'mlp'):
-                ws = mlp_widths(m)[::-1]
-                fin = 2 if m['kind'] == 'toy' else m['channels'] * m['image_size'] ** 2
+                ws = list(m.get('d_widths') or mlp_widths(m)[::-1])
+                fin = pack * (2 if m['kind'] == 'toy' else m['channels'] * m['image_size'] ** 2)
                 self.fcs = []
+                self.ws = ws
                 for i, w in enumerate(ws):
-                    setattr(self, 'fc%d' % (i + 1), nn.Linear(fin, w))
+                    setattr(self, 'fc%d' % (i + 1), nn.Linear(fin, w * self.pieces))
                     self.fcs.append('fc%d' % (i + 1))
                     fin = w
                 self.out = nn.Linear(fin, 1)
@@ -275,7 +285,7 @@ def torch_models():
                 start, ups = dcgan_plan(m['image_size'])
                 self.ups = ups
                 ch, side = m['width'], m['image_size'] // 2
-                self.conv0 = nn.Conv2d(m['channels'], ch, 4, 2, 1, bias=False)
+                self.conv0 = nn.Conv2d(pack * m['channels'], ch, 4, 2, 1, bias=False)
                 for i in range(1, ups):
                     setattr(self, 'conv%d' % i, nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False))
                     ch *= 2
@@ -297,11 +307,17 @@ def torch_models():
 
         def forward(self, x, labels=None, update_stats=True):
             m = self.m
-            n = x.shape[0]
+            pack = max(m.get('pack', 1), 1)
+            # PacGAN: M consecutive samples concatenated along the features (images: the channels)
+            n = x.shape[0] // pack
+            x = x.reshape((n, pack * x.shape[1]) + tuple(x.shape[2:]))
             if m['kind'] in ('toy', 'mlp'):
                 h = x.reshape(n, -1)
-                for name in self.fcs:
-                    h = F.leaky_relu(getattr(self, name)(h), 0.2)
+                for name, w in zip(self.fcs, self.ws):
+                    if self.pieces > 1:  # maxout: unit j is the largest of columns j * pieces .. + pieces - 1
+                        h = getattr(self, name)(h).view(n, w, self.pieces).max(2).values
+                    else:
+                        h = F.leaky_relu(getattr(self, name)(h), 0.2)
                 logit = self.out(h)
             else:
                 h = F.leaky_relu(self.conv0(x), 0.2)

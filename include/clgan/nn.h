@@ -66,13 +66,26 @@ typedef struct {
     int widths[CLGAN_MAX_WIDTHS], n_widths; /* MLP (and toy, when given) generator hidden widths; D uses them reversed */
     int classes;              /* > 0: conditional on a class label */
     clgan_norm_kind d_norm;   /* the discriminator's normalisation (BatchNorm, or layernorm/none for WGAN-GP) */
+    /* Packing ("PacGAN: The power of two samples in generative adversarial networks", 2018): > 1, D
+     * judges this many samples at a time, concatenated along the features (images: the channels), so a
+     * batch of N samples is N / pack inputs of D; 0 and 1: one sample per input. Any model, any loss. */
+    int pack;
+    /* The toy and MLP models only (0 / none: their plain form) */
+    int g_batchnorm;                              /* G's hidden layers: linear (no bias), BatchNorm, ReLU */
+    int d_widths[CLGAN_MAX_WIDTHS], n_d_widths;   /* D's hidden widths, first to last (none: G's reversed) */
+    int maxout;                                   /* > 1: D's hidden units are maxout units of this many pieces */
+    int normal_init;                              /* 1: weights N(0, 0.02), biases 0 (as DCGAN), for any model */
 } clgan_model_config;
+
+/* 1 for no packing, else the samples per input of D */
+int clgan_model_pack(const clgan_model_config *m);
 
 /* The DCGAN's starting resolution and number of doublings for an image side
  * (28: 7x7 and 2; a power of two 4 << ups: 4x4 and ups); false for others. */
 bool clgan_dcgan_plan(int size, int *start, int *ups);
-/* The hidden layers of the MLP and toy generators (D takes them reversed):
- * --widths, or for the toy model without it two layers of --width. */
+/* The hidden layers of the MLP and toy generators (D takes them reversed,
+ * unless d_widths): --widths, or for the toy model without it two layers of
+ * --width. */
 int clgan_mlp_layers(const clgan_model_config *m);
 int clgan_mlp_width(const clgan_model_config *m, int i);
 
@@ -82,6 +95,8 @@ int clgan_mlp_width(const clgan_model_config *m, int i);
 #define CLGAN_MAX_FEATURES 65536
 #define CLGAN_MAX_CLASSES 100000
 #define CLGAN_MAX_IMAGE_SIZE 1024
+#define CLGAN_MAX_PACK 64   /* samples per input of D */
+#define CLGAN_MAX_MAXOUT 64 /* pieces per maxout unit */
 
 /* Validates a configuration (sizes the architecture supports); the message
  * names what is wrong. */

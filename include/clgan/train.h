@@ -248,6 +248,16 @@ void clgan_run_defaults(clgan_run_config *rc, clgan_model_kind model, clgan_loss
 /* Names the dataset and sets the image size and channels it comes in
  * (cifar10 32x32 RGB, folder 64x64 RGB; the others keep the model's). */
 void clgan_run_set_dataset(clgan_run_config *rc, const char *dataset);
+/* A published architecture by name, over rc's defaults (clgan_run_defaults):
+ *   pacgan  the toy model of the VEEGAN and PacGAN 2-D experiments: G four hidden layers of 400 units
+ *           (linear, BatchNorm, ReLU), D three hidden layers of 200 maxout units of 5 pieces, weights
+ *           N(0, 0.02), biases 0; for minimax, ns and hinge their optimizer, Adam lr 1e-4, beta1 0.8
+ *           (wgan and wgan-gp keep their papers' optimizers); their batch is 100 inputs of D, which
+ *           the caller sets as 100 x pack samples (clgan_preset_batch).
+ * An unknown name, or one for another model, is an error naming the presets. */
+clgan_status clgan_run_preset(clgan_run_config *rc, const char *name);
+/* The batch size a preset asks for with rc's packing (0: the preset sets none) */
+int clgan_preset_batch(const clgan_run_config *rc, const char *name);
 void clgan_run_config_to_json(const clgan_run_config *rc, clgan_jbuf *b);
 /* The whole run configuration (clgan_gan_config_check, steps, time limit,
  * intervals); the message names the field. */

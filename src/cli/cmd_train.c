@@ -75,6 +75,20 @@ static const cli_field_opt train_opts[] = {
     {"z-dim", "N", "model.z_dim", NULL, "latent dimension", true, NULL},
     {"width", "N", "model.width", NULL, "DCGAN feature maps (ngf = ndf), toy hidden units", true, NULL},
     {"widths", "LIST", "model.widths", "toy: two of --width", "MLP (and toy) generator hidden widths, D takes them reversed", true, NULL},
+    {"preset", "NAME", NULL, NULL, "a published architecture over the defaults: pacgan (--model toy: the "
+     "VEEGAN/PacGAN 2-D networks, G 4 x 400 with BatchNorm, D 3 x 200 maxout units of 5 pieces, weights N(0, "
+     "0.02); Adam lr 1e-4, beta1 0.8 for minimax, ns and hinge; a batch of 100 inputs of D, 100 x --pack "
+     "samples). The other options change it", true, NULL},
+    {"pack", "M", "arch.pack", "1: none", "PacGAN packing: D judges M samples at a time, concatenated (images: "
+     "along the channels), real with real and generated with generated; --batch-size counts samples and must be "
+     "a multiple of M", true, NULL},
+    {"d-widths", "LIST", "arch.d_widths", "=--widths reversed", "MLP and toy discriminator hidden widths", true, NULL},
+    {"maxout", "K", "arch.maxout", "0: LeakyReLU(0.2)", "MLP and toy discriminator: maxout hidden units of K linear "
+     "pieces each", true, NULL},
+    {"g-batchnorm", NULL, "arch.g_batchnorm", NULL, "MLP and toy generator: BatchNorm after each hidden linear layer "
+     "(which then has no bias)", true, "1"},
+    {"normal-init", NULL, "arch.normal_init", "the DCGAN's N(0, 0.02), PyTorch's default for the others",
+     "weights N(0, 0.02) and biases 0 for every model", true, "1"},
     {"conditional", NULL, "model.classes", NULL, "condition G and D on the class label (10 classes)", true, "10"},
     {"d-norm", "N", "model.d_norm", NULL, "discriminator normalisation: batch, layer, none, or spectral (no "
      "normalisation layer; each D weight divided by its largest singular value, one power iteration per call, "
@@ -144,8 +158,14 @@ static int new_run(const cli_command *c, bool no_args, clgan_run_config *run) {
     }
     clgan_run_defaults(run, model, loss);
     if (ds_given) clgan_run_set_dataset(run, ds_given);
+    const char *preset = cli_given(c, "preset") ? cli_get(c, "preset") : NULL;
+    if (preset && clgan_run_preset(run, preset) != CLGAN_OK) {
+        fprintf(stderr, "clgan train: --preset: %s\n", clgan_last_error());
+        return CLI_USAGE;
+    }
     if (cli_fields_apply(c, train_opts, N_TRAIN_OPTS, run) != CLI_OK) return CLI_USAGE;
     clgan_gan_config *g = &run->gan;
+    if (preset && !cli_given(c, "batch-size")) g->batch = clgan_preset_batch(run, preset);
     if (g->gp_phase_steps > 0 && g->gp_lambda <= 0) { /* a penalty phase on another loss: wgan-gp's weight */
         clgan_run_config gp;
         clgan_run_defaults(&gp, model, CLGAN_LOSS_WGAN_GP);

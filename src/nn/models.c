@@ -59,6 +59,32 @@ clgan_status clgan_model_check(const clgan_model_config *m) {
         snprintf(what, sizeof what, "hidden width %d", i + 1);
         if ((st = check_range(what, m->widths[i], 1, CLGAN_MAX_FEATURES)) != CLGAN_OK) return st;
     }
+    if ((st = check_range("pack (samples per input of D; 0 and 1: none)", m->pack, 0, CLGAN_MAX_PACK)) != CLGAN_OK)
+        return st;
+    if (m->pack > 1 && m->classes > 0)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "pack %d with a conditional model: a packed input of D would hold "
+                         "samples of several classes, which the projection of one label cannot judge; pack an "
+                         "unconditional model", m->pack);
+    if (m->n_d_widths < 0 || m->n_d_widths > CLGAN_MAX_WIDTHS)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%d discriminator hidden widths, expected at most %d", m->n_d_widths,
+                         CLGAN_MAX_WIDTHS);
+    for (int i = 0; i < m->n_d_widths; i++) {
+        char what[48];
+        snprintf(what, sizeof what, "discriminator hidden width %d", i + 1);
+        if ((st = check_range(what, m->d_widths[i], 1, CLGAN_MAX_FEATURES)) != CLGAN_OK) return st;
+    }
+    if ((st = check_range("maxout pieces (0 and 1: LeakyReLU units)", m->maxout, 0, CLGAN_MAX_MAXOUT)) != CLGAN_OK)
+        return st;
+    if ((st = check_range("g_batchnorm (0 or 1)", m->g_batchnorm, 0, 1)) != CLGAN_OK) return st;
+    if ((st = check_range("normal_init (0 or 1)", m->normal_init, 0, 1)) != CLGAN_OK) return st;
+    if (m->kind == CLGAN_MODEL_DCGAN && (m->g_batchnorm || m->n_d_widths > 0 || m->maxout > 1))
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "g_batchnorm, d_widths and maxout shape the toy and MLP models' "
+                         "linear layers; the DCGAN has none (leave them unset)");
+    for (int i = 0; i < m->n_d_widths; i++) /* maxout: width x pieces outputs per layer */
+        if (m->maxout > 1 && m->d_widths[i] > CLGAN_MAX_FEATURES / m->maxout)
+            return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "discriminator hidden width %d with %d maxout pieces is %lld "
+                             "linear outputs, more than %d", m->d_widths[i], m->maxout,
+                             (long long)m->d_widths[i] * m->maxout, CLGAN_MAX_FEATURES);
     if (m->kind == CLGAN_MODEL_TOY)
         return m->n_widths > 0 ? CLGAN_OK : check_range("toy model width", m->width, 1, CLGAN_MAX_FEATURES);
     if (m->channels != 1 && m->channels != 3)
@@ -102,11 +128,19 @@ size_t clgan_model_sample_floats(const clgan_model_config *m) {
     return widest;
 }
 
+int clgan_model_pack(const clgan_model_config *m) { return m->pack > 1 ? m->pack : 1; }
+
 int clgan_mlp_layers(const clgan_model_config *m) {
     return m->kind == CLGAN_MODEL_TOY && m->n_widths == 0 ? 2 : m->n_widths;
 }
 int clgan_mlp_width(const clgan_model_config *m, int i) {
     return m->kind == CLGAN_MODEL_TOY && m->n_widths == 0 ? m->width : m->widths[i];
+}
+
+/* D's hidden layers (toy, MLP): d_widths, or G's reversed */
+static int d_layers(const clgan_model_config *m) { return m->n_d_widths > 0 ? m->n_d_widths : clgan_mlp_layers(m); }
+static int d_width(const clgan_model_config *m, int i) {
+    return m->n_d_widths > 0 ? m->d_widths[i] : clgan_mlp_width(m, clgan_mlp_layers(m) - 1 - i);
 }
 
 static int act_g(clgan_nn *c, int x) { return clgan_relu(c->g, x); }
@@ -144,18 +178,17 @@ clgan_node clgan_generator(clgan_nn *c, const clgan_model_config *m, clgan_node 
     n = shape[0];
     int x = cond_input(c, m, z, labels);
     char name[32];
-    if (m->kind == CLGAN_MODEL_TOY) {
+    if (m->kind == CLGAN_MODEL_TOY || m->kind == CLGAN_MODEL_MLP) {
         for (int i = 0; i < clgan_mlp_layers(m); i++) {
             snprintf(name, sizeof name, "fc%d", i + 1);
-            x = act_g(c, clgan_nn_linear(c, name, x, clgan_mlp_width(m, i), true));
+            x = clgan_nn_linear(c, name, x, clgan_mlp_width(m, i), !m->g_batchnorm);
+            if (m->g_batchnorm) {
+                snprintf(name, sizeof name, "bn%d", i + 1);
+                x = clgan_nn_batchnorm(c, name, x);
+            }
+            x = act_g(c, x);
         }
-        return clgan_nn_linear(c, "out", x, 2, true);
-    }
-    if (m->kind == CLGAN_MODEL_MLP) {
-        for (int i = 0; i < m->n_widths; i++) {
-            snprintf(name, sizeof name, "fc%d", i + 1);
-            x = act_g(c, clgan_nn_linear(c, name, x, m->widths[i], true));
-        }
+        if (m->kind == CLGAN_MODEL_TOY) return clgan_nn_linear(c, "out", x, 2, true);
         x = clgan_tanh(g, clgan_nn_linear(c, "out", x, m->channels * m->image_size * m->image_size, true));
         return clgan_reshape(g, x, 4, (int[]){n, m->channels, m->image_size, m->image_size});
     }
@@ -187,6 +220,18 @@ clgan_node clgan_discriminator(clgan_nn *c, const clgan_model_config *m, clgan_n
     if (clgan_graph_status(g) != CLGAN_OK || x < 0 || x >= clgan_graph_size(g)) return -1;
     int nd, shape[4];
     clgan_node_shape(g, x, &nd, shape);
+    int pack = clgan_model_pack(m);
+    if (pack > 1) {
+        /* M consecutive samples side by side: (N, C, ...) -> (N / M, M C, ...), a reshape */
+        if (shape[0] % pack != 0) {
+            clgan_graph_record_error(g, CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%sa batch of %d samples does not divide "
+                                                  "into packs of %d", c->prefix ? c->prefix : "", shape[0], pack));
+            return -1;
+        }
+        shape[0] /= pack;
+        shape[1] *= pack;
+        x = clgan_reshape(g, x, nd, shape);
+    }
     int n = shape[0];
     char name[32];
     int h;
@@ -194,10 +239,20 @@ clgan_node clgan_discriminator(clgan_nn *c, const clgan_model_config *m, clgan_n
     c->spectral = m->d_norm == CLGAN_NORM_SPECTRAL;
     if (m->kind == CLGAN_MODEL_TOY || m->kind == CLGAN_MODEL_MLP) {
         h = x;
-        int layers = clgan_mlp_layers(m);
-        for (int i = 0; i < layers; i++) {
+        for (int i = 0; i < d_layers(m); i++) {
             snprintf(name, sizeof name, "fc%d", i + 1);
-            h = act_d(c, clgan_nn_linear(c, name, h, clgan_mlp_width(m, layers - 1 - i), true));
+            int w = d_width(m, i);
+            if (m->maxout > 1) {
+                /* maxout ("Maxout Networks", 2013): w units, each the largest of `maxout` linear pieces; the
+                 * linear layer's outputs are (N, w, pieces), piece k of unit j at column j * pieces + k */
+                int y = clgan_reshape(g, clgan_nn_linear(c, name, h, w * m->maxout, true), 3, (int[]){n, w, m->maxout});
+                h = clgan_slice(g, y, 2, 0, 1);
+                for (int k = 1; k < m->maxout; k++) /* max(a, b) = a + relu(b - a) */
+                    h = clgan_add(g, h, clgan_relu(g, clgan_sub(g, clgan_slice(g, y, 2, k, 1), h)));
+                h = clgan_reshape(g, h, 2, (int[]){n, w});
+            } else {
+                h = act_d(c, clgan_nn_linear(c, name, h, w, true));
+            }
         }
         int logit = clgan_nn_linear(c, "out", h, 1, true);
         c->spectral = was_sn; /* (the projection's embedding is not normalised) */

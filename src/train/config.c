@@ -109,6 +109,36 @@ void clgan_run_set_dataset(clgan_run_config *rc, const char *dataset) {
     }
 }
 
+clgan_status clgan_run_preset(clgan_run_config *rc, const char *name) {
+    clgan_gan_config *g = &rc->gan;
+    clgan_model_config *m = &g->model;
+    if (!name || strcmp(name, "pacgan") != 0)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "preset '%s': expected pacgan", name ? name : "");
+    if (m->kind != CLGAN_MODEL_TOY)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "preset pacgan is the toy model of the 2-D experiments, not the %s",
+                         model_names[m->kind]);
+    /* the VEEGAN / PacGAN 2-D architecture (the PacGAN authors' public code: gen_hidden_size 400 x 4 with
+     * BatchNorm, disc_hidden_size 200 x 3 with 5 maxout pieces, weights N(0, 0.02), biases 0) */
+    m->n_widths = 4;
+    for (int i = 0; i < 4; i++) m->widths[i] = 400;
+    m->n_d_widths = 3;
+    for (int i = 0; i < 3; i++) m->d_widths[i] = 200;
+    m->g_batchnorm = 1;
+    m->maxout = 5;
+    m->normal_init = 1;
+    if (g->loss == CLGAN_LOSS_MINIMAX || g->loss == CLGAN_LOSS_NS || g->loss == CLGAN_LOSS_HINGE) {
+        g->opt_g.kind = g->opt_d.kind = CLGAN_OPT_ADAM;
+        g->opt_g.lr = g->opt_d.lr = 1e-4f;
+        g->opt_g.beta1 = g->opt_d.beta1 = 0.8f;
+    }
+    return CLGAN_OK;
+}
+
+int clgan_preset_batch(const clgan_run_config *rc, const char *name) {
+    if (!name || strcmp(name, "pacgan") != 0) return 0;
+    return 100 * clgan_model_pack(&rc->gan.model);
+}
+
 /* ---- the fields: one table for config.json both ways and for the CLI ---- */
 
 static const char *name_model(int i) { return i >= 0 && i < 3 ? model_names[i] : NULL; }
@@ -158,6 +188,12 @@ static const clgan_config_field fields[] = {
     {"model.widths", CLGAN_FIELD_INTS, GC(model.widths), GC(model.n_widths), 1, 1 << 20, NULL, CLGAN_MAX_WIDTHS},
     NUM("model.classes", CLGAN_FIELD_INT, GC(model.classes), 0, 100000),
     ENUM("model.d_norm", GC(model.d_norm), name_norm),
+    /* optional as a group: configurations written before packing and these layer options existed have none */
+    NUM("arch.pack", CLGAN_FIELD_INT, GC(model.pack), 0, CLGAN_MAX_PACK),
+    NUM("arch.g_batchnorm", CLGAN_FIELD_INT, GC(model.g_batchnorm), 0, 1),
+    {"arch.d_widths", CLGAN_FIELD_INTS, GC(model.d_widths), GC(model.n_d_widths), 1, 1 << 20, NULL, CLGAN_MAX_WIDTHS},
+    NUM("arch.maxout", CLGAN_FIELD_INT, GC(model.maxout), 0, CLGAN_MAX_MAXOUT),
+    NUM("arch.normal_init", CLGAN_FIELD_INT, GC(model.normal_init), 0, 1),
     ENUM("loss", GC(loss), name_loss),
     NUM("batch_size", CLGAN_FIELD_INT, GC(batch), 1, 1 << 20),
     /* seeds are integers in [0, 2^63): exactly representable in the JSON reader */
@@ -534,7 +570,7 @@ clgan_status clgan_run_config_from_json(const clgan_json *j, clgan_run_config *r
             /* configurations written before schedules (or evaluation during training, the EMA, R1) existed
              * have none: a constant rate (no evaluation, no EMA, no R1) */
             if (!obj && (strcmp(group, "lr_schedule") == 0 || strcmp(group, "eval") == 0 || strcmp(group, "ema") == 0 ||
-                         strcmp(group, "r1") == 0 || strcmp(group, "augment") == 0))
+                         strcmp(group, "r1") == 0 || strcmp(group, "augment") == 0 || strcmp(group, "arch") == 0))
                 continue;
             if (!obj || obj->kind != CLGAN_JSON_OBJECT)
                 return CLGAN_ERR(CLGAN_ERR_FORMAT, "configuration: %s is %s, expected object", group,

@@ -156,7 +156,8 @@ static clgan_nn nn_for(clgan_gan *gan, clgan_graph *g, bool gen, bool training, 
                   .prefix = gen ? "g." : "d.",
                   .training = training,
                   .update_stats = update,
-                  .init = gan->cfg.model.kind == CLGAN_MODEL_DCGAN ? CLGAN_INIT_DCGAN : CLGAN_INIT_FAN_IN};
+                  .init = gan->cfg.model.kind == CLGAN_MODEL_DCGAN || gan->cfg.model.normal_init ? CLGAN_INIT_DCGAN
+                                                                                                 : CLGAN_INIT_FAN_IN};
     return c;
 }
 
@@ -326,6 +327,14 @@ static bool d_pairs(const clgan_gan_config *c, bool r1) {
 
 static bool several(const clgan_gan *gan);
 
+/* ||gx_i||^2 per input i of D, gx (N, ...) the gradient with respect to a
+ * batch of N samples: with packing each input is M samples, one row of N / M */
+static int input_sq_norms(clgan_graph *g, const clgan_gan_config *c, int gx) {
+    int rows = c->batch / clgan_model_pack(&c->model);
+    size_t per = clgan_node_numel(g, gx) / (size_t)rows;
+    return clgan_sum_axes(g, clgan_reshape(g, clgan_square(g, gx), 2, (int[]){rows, (int)per}), 0, 1);
+}
+
 /* The configuration the step graphs are built with: this process's part of the batch */
 static clgan_gan_config part_config(const clgan_gan *gan) {
     clgan_gan_config c = gan->cfg;
@@ -354,9 +363,10 @@ static clgan_status build_d(clgan_gan *gan, bool penalty, bool r1, d_graph *out)
         int both = clgan_discriminator(&D, &c->model, clgan_concat(g, xr, xf, 0),
                                        out->y >= 0 ? clgan_concat(g, out->y, out->y, 0) : -1);
         D.batches = 1;
-        loss = d_loss_pair(g, c->loss, both, c->batch);
+        int inputs = c->batch / clgan_model_pack(&c->model); /* of D, per half */
+        loss = d_loss_pair(g, c->loss, both, inputs);
         int p = probability_loss(c->loss) ? clgan_sigmoid(g, both) : both;
-        out->scores = clgan_mean_axes(g, clgan_reshape(g, p, 2, (int[]){2, c->batch}), 0, 1);
+        out->scores = clgan_mean_axes(g, clgan_reshape(g, p, 2, (int[]){2, inputs}), 0, 1);
         clgan_graph_keep(g, out->scores);
     } else {
         dr = clgan_discriminator(&D, &c->model, xr, out->y);
@@ -372,8 +382,7 @@ static clgan_status build_d(clgan_gan *gan, bool penalty, bool r1, d_graph *out)
         int gx = -1;
         clgan_status st = clgan_backward(g, clgan_sum(g, dh), 1, &xhat, &gx);
         if (st != CLGAN_OK) return st;
-        size_t per = clgan_node_numel(g, gx) / (size_t)c->batch;
-        int sq = clgan_sum_axes(g, clgan_reshape(g, clgan_square(g, gx), 2, (int[]){c->batch, (int)per}), 0, 1);
+        int sq = input_sq_norms(g, c, gx);
         /* the 1e-12 keeps sqrt's derivative finite for an all-zero gradient */
         int norm = clgan_sqrt(g, clgan_affine(g, sq, 1.0f, 1e-12f));
         out->penalty = clgan_scale(g, clgan_mean(g, clgan_square(g, clgan_affine(g, norm, 1.0f, -1.0f))), c->gp_lambda);
@@ -388,8 +397,7 @@ static clgan_status build_d(clgan_gan *gan, bool penalty, bool r1, d_graph *out)
         int gx = -1;
         clgan_status st = clgan_backward(g, clgan_sum(g, dr), 1, &out->x, &gx);
         if (st != CLGAN_OK) return st;
-        size_t per = clgan_node_numel(g, gx) / (size_t)c->batch;
-        int sq = clgan_sum_axes(g, clgan_reshape(g, clgan_square(g, gx), 2, (int[]){c->batch, (int)per}), 0, 1);
+        int sq = input_sq_norms(g, c, gx);
         float every = c->r1_every > 1 ? (float)c->r1_every : 1.0f;
         out->r1 = clgan_scale(g, clgan_mean(g, sq), 0.5f * c->r1_gamma * every);
         loss = clgan_add(g, loss, out->r1);
@@ -444,6 +452,9 @@ clgan_status clgan_gan_config_check(const clgan_gan_config *cfg) {
     if ((unsigned)cfg->loss > CLGAN_LOSS_HINGE) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "loss %d is not a loss", (int)cfg->loss);
     if (cfg->batch < 1 || cfg->batch > CLGAN_MAX_BATCH)
         return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "batch size %d, expected 1 to %d", cfg->batch, CLGAN_MAX_BATCH);
+    if (cfg->batch % clgan_model_pack(&cfg->model) != 0)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "batch size %d with pack %d: expected a multiple of %d (D judges "
+                         "inputs of %d samples each)", cfg->batch, cfg->model.pack, cfg->model.pack, cfg->model.pack);
     if (cfg->n_critic < 1 || cfg->n_critic > 1000)
         return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "n_critic %d, expected 1 to 1000", cfg->n_critic);
     if (cfg->gp_phase_steps < 0)
@@ -542,6 +553,14 @@ clgan_status clgan_gan_new_checked(const clgan_gan_config *cfg, clgan_device *d,
         free(gan);
         return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "batch size %d over %d processes: expected at least one sample each",
                          cfg->batch, size);
+    }
+    int pack = clgan_model_pack(&cfg->model), nb = gan->nb;
+    if (nb % pack != 0) {
+        int size = clgan_dist_size(cfg->dist);
+        free(gan);
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "batch size %d over %d processes with pack %d: this process's "
+                         "part, %d samples, is not a multiple of %d (give a batch that is a multiple of %d x %d)",
+                         cfg->batch, size, pack, nb, pack, size, pack);
     }
     gan->use_ema = true;
     static const char *const names[] = {"generator", "generator buffers", "discriminator", "discriminator buffers",
