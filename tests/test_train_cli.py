@@ -816,6 +816,48 @@ def part_augment(tmp):
     return 0
 
 
+# ---------------------------------------------------------------------------
+# pack: --preset pacgan --pack 2 keeps the VEEGAN/PacGAN layers and the packing
+# in config.json (group arch), D's first layer takes 2 x 2 inputs and its
+# maxout layers 5 pieces per unit, the batch is 100 packs; a run resumes with
+# them; a batch that does not divide, a conditional model, an unknown preset and
+# the preset on the DCGAN are refused (exit 2, no run folder). What packing and
+# maxout compute is PyTorch's: the golden fixtures toy-hinge-adam-pacgan,
+# mlp-wgan-gp-sgd-pack and dcgan-ns-adam-pack-r1.
+# ---------------------------------------------------------------------------
+def part_pack(tmp):
+    run_dir = os.path.join(tmp, 'pac')
+    must(['train', '--model', 'toy', '--dataset', 'grid25', '--preset', 'pacgan', '--pack', '2', '--steps', '2',
+          '--device', 'ref', '--quiet', '--checkpoint-every', '1', '--out', run_dir], 'train --preset pacgan --pack 2')
+    with open(os.path.join(run_dir, 'config.json')) as f:
+        cfg = json.load(f)
+    check(cfg.get('arch') == {'pack': 2, 'g_batchnorm': 1, 'd_widths': [200, 200, 200], 'maxout': 5,
+                              'normal_init': 1}, 'config.json holds the arch group', str(cfg.get('arch')))
+    check(cfg['model']['widths'] == [400, 400, 400, 400] and cfg['batch_size'] == 200 and
+          cfg['opt_d']['lr'] == 0.0001 and cfg['opt_d']['beta1'] == 0.8,
+          'the preset: G 4 x 400, 100 packs of 2, Adam 1e-4 / 0.8', json.dumps(cfg)[:300])
+    t = st_read(ckpt(run_dir, 2))[0]
+    check(t['d.fc1.weight']['shape'] == [1000, 4] and t['d.fc2.weight']['shape'] == [1000, 200] and
+          t['d.out.weight']['shape'] == [1, 200], 'D: 2 packed 2-D points in, 200 maxout units of 5 pieces',
+          str({k: v['shape'] for k, v in t.items() if k.startswith('d.')}))
+    check('g.bn1.running_mean' in t and 'g.fc1.bias' not in t, 'G: BatchNorm after bias-free linear layers')
+    must(['train', '--resume', run_dir, '--steps', '3', '--device', 'ref', '--quiet'], 'resume the packed run')
+    none = os.path.join(tmp, 'none')
+    expect(['train', '--model', 'toy', '--pack', '3', '--batch-size', '64', '--steps', '1', '--device', 'ref',
+            '--out', none], 2, err_re=r'batch size 64 with pack 3: expected a multiple of 3',
+           what='a batch that packs do not divide is refused')
+    expect(['train', '--model', 'mlp', '--pack', '2', '--conditional', '--steps', '1', '--device', 'ref', '--out', none],
+           2, err_re=r'pack 2 with a conditional model', what='packing a conditional model is refused')
+    expect(['train', '--model', 'toy', '--preset', 'veegan', '--steps', '1', '--device', 'ref', '--out', none], 2,
+           err_re=r"preset 'veegan': expected pacgan", what='an unknown preset is refused, named')
+    expect(['train', '--model', 'dcgan', '--preset', 'pacgan', '--steps', '1', '--device', 'ref', '--out', none], 2,
+           err_re=r'preset pacgan is the toy model', what='the 2-D preset on the DCGAN is refused')
+    expect(['train', '--model', 'dcgan', '--maxout', '3', '--steps', '1', '--device', 'ref', '--out', none], 2,
+           err_re=r'the DCGAN has none', what='maxout on the DCGAN is refused')
+    check(not os.path.exists(none), 'no run folder behind the refusals')
+    return 0
+
+
 def part_checkpoints(tmp):
     # a real checkpoint of a small toy GAN after one step (batch 16: data position 16)
     run_dir = os.path.join(tmp, 'good-run')
@@ -1218,7 +1260,7 @@ def main():
     part = sys.argv[1] if len(sys.argv) > 1 else ''
     parts = {'inputs': part_inputs, 'divergence': part_divergence, 'schedule': part_schedule, 'check': part_check,
              'resume': part_resume, 'checkpoints': part_checkpoints, 'run_folder': part_run_folder, 'stop': part_stop, 'ema': part_ema,
-             'r1': part_r1, 'spectral': part_spectral, 'augment': part_augment}
+             'r1': part_r1, 'spectral': part_spectral, 'augment': part_augment, 'pack': part_pack}
     if part not in parts:
         print('usage: test_train_cli.py ' + '|'.join(parts), file=sys.stderr)
         return 2

@@ -162,6 +162,9 @@ typedef struct {
 static clgan_status build_search(clgan_gan *gan, float lambda, int n, search_graph *s) {
     const clgan_gan_config *c = clgan_gan_config_of(gan);
     const clgan_model_config *m = &c->model;
+    if (clgan_model_pack(m) > 1)
+        return CLGAN_ERR(CLGAN_ERR_UNSUPPORTED, "inpaint: this run's discriminator judges packs of %d samples "
+                         "(arch.pack), not one image, so it gives no prior loss per image", m->pack);
     clgan_graph *g = s->g = clgan_graph_new();
     if (!g) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
     clgan_init_scheme init = m->kind == CLGAN_MODEL_DCGAN ? CLGAN_INIT_DCGAN : CLGAN_INIT_FAN_IN;

@@ -57,6 +57,10 @@ clgan_status clgan_export_plan_of(const clgan_model_config *m, clgan_export_plan
     }
     /* MLP and toy: Linear, ReLU per hidden layer, then the output layer (and tanh for images) */
     bool toy = m->kind == CLGAN_MODEL_TOY;
+    if (m->g_batchnorm)
+        return CLGAN_ERR(CLGAN_ERR_UNSUPPORTED, "export: this %s generator has BatchNorm after its linear layers "
+                         "(arch.g_batchnorm, e.g. --preset pacgan), which the exported module does not describe yet",
+                         clgan_model_name(m->kind));
     int layers = clgan_mlp_layers(m);
     if (2 * layers + 2 > CLGAN_EXPORT_MAX_LAYERS)
         return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "export: %d hidden layers, more than %d", layers,
