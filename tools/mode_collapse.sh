@@ -6,8 +6,12 @@
 #
 #   tools/mode_collapse.sh [BUILD_DIR] [STEPS] [SEEDS] [DEVICE] [TRAIN OPTIONS...]
 #
-# TRAIN OPTIONS go to every `clgan train` (e.g. --lr 1e-3 --widths 128,128,128
-# --lr-schedule linear); without them each loss runs with its paper defaults.
+# SEEDS defaults to "1 2 3 4 5"; LOSSES and DATASETS in the environment narrow
+# the runs (e.g. LOSSES="ns wgan-gp" DATASETS=grid25). TRAIN OPTIONS go to
+# every `clgan train` (e.g. --preset pacgan --pack 4, or --lr 1e-3 --widths
+# 128,128,128); without them each loss runs with its paper defaults. The
+# summary gives mean ± standard deviation over the seeds (the sample standard
+# deviation, n - 1) and each seed's figure.
 #
 # STEPS counts generator steps for the losses with one D step per G step and
 # is divided by n_critic (5) for wgan and wgan-gp, so every run makes the same
@@ -17,7 +21,7 @@
 set -euo pipefail
 build=${1:-build}
 steps=${2:-3000}
-seeds=${3:-"1 2 3"}
+seeds=${3:-"1 2 3 4 5"}
 device=${4:-cpu}
 shift $(($# < 4 ? $# : 4))
 extra=("$@")
@@ -25,8 +29,8 @@ clgan="$build/src/cli/clgan"
 out=$(mktemp -d /tmp/clgan-modes-XXXXXX)
 echo "train options: ${extra[*]:-(the paper defaults per loss)}"
 printf '%-7s %-8s %4s %6s %7s %9s %8s\n' data loss seed steps modes hq_frac rev_kl
-for data in ring8 grid25; do
-  for loss in minimax ns wgan wgan-gp hinge; do
+for data in ${DATASETS:-ring8 grid25}; do
+  for loss in ${LOSSES:-minimax ns wgan wgan-gp hinge}; do
     s=$steps
     case $loss in wgan|wgan-gp) s=$((steps / 5));; esac
     for seed in $seeds; do
@@ -45,14 +49,17 @@ PY
   done
 done | tee "$out/results.txt"
 python3 - "$out/results.txt" <<'PY'
-import collections, sys
+import collections, statistics, sys
 rows = collections.defaultdict(list)
 for line in open(sys.argv[1]):
     f = line.split()
-    rows[(f[0], f[1])].append((int(f[4].split('/')[0]), float(f[5])))
-print('\nmean over seeds')
+    rows[(f[0], f[1])].append((int(f[4].split('/')[0]), 100 * float(f[5])))
+def ms(v):
+    return '%5.1f ± %4.1f' % (statistics.mean(v), statistics.stdev(v) if len(v) > 1 else 0.0)
+print('\nmean ± standard deviation over seeds')
 for (d, l), v in rows.items():
-    print('%-7s %-8s modes %5.1f  high quality %5.1f%%' % (d, l, sum(m for m, _ in v) / len(v),
-                                                         100 * sum(h for _, h in v) / len(v)))
+    m, h = [a for a, _ in v], [b for _, b in v]
+    print('%-7s %-8s modes %s (%s)  high quality %s%% (%s)' % (d, l, ms(m), ', '.join('%d' % a for a in m), ms(h),
+                                                              ', '.join('%.1f' % b for b in h)))
 PY
 echo "runs in $out"
