@@ -38,6 +38,9 @@ bool clgan_dcgan_plan(int size, int *start, int *ups) {
     return false;
 }
 
+static int d_layers(const clgan_model_config *m);
+static int d_width(const clgan_model_config *m, int i);
+
 static clgan_status check_range(const char *what, int v, int lo, int hi) {
     if (v >= lo && v <= hi) return CLGAN_OK;
     return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s %d, expected %d to %d", what, v, lo, hi);
@@ -80,13 +83,15 @@ clgan_status clgan_model_check(const clgan_model_config *m) {
     if (m->kind == CLGAN_MODEL_DCGAN && (m->g_batchnorm || m->n_d_widths > 0 || m->maxout > 1))
         return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "g_batchnorm, d_widths and maxout shape the toy and MLP models' "
                          "linear layers; the DCGAN has none (leave them unset)");
-    for (int i = 0; i < m->n_d_widths; i++) /* maxout: width x pieces outputs per layer */
-        if (m->maxout > 1 && m->d_widths[i] > CLGAN_MAX_FEATURES / m->maxout)
+    if (m->kind == CLGAN_MODEL_TOY && m->n_widths == 0 &&
+        (st = check_range("toy model width", m->width, 1, CLGAN_MAX_FEATURES)) != CLGAN_OK)
+        return st;
+    for (int i = 0; m->kind != CLGAN_MODEL_DCGAN && i < d_layers(m); i++) /* maxout: width x pieces outputs */
+        if (m->maxout > 1 && d_width(m, i) > CLGAN_MAX_FEATURES / m->maxout)
             return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "discriminator hidden width %d with %d maxout pieces is %lld "
-                             "linear outputs, more than %d", m->d_widths[i], m->maxout,
-                             (long long)m->d_widths[i] * m->maxout, CLGAN_MAX_FEATURES);
-    if (m->kind == CLGAN_MODEL_TOY)
-        return m->n_widths > 0 ? CLGAN_OK : check_range("toy model width", m->width, 1, CLGAN_MAX_FEATURES);
+                             "linear outputs, more than %d", d_width(m, i), m->maxout,
+                             (long long)d_width(m, i) * m->maxout, CLGAN_MAX_FEATURES);
+    if (m->kind == CLGAN_MODEL_TOY) return CLGAN_OK;
     if (m->channels != 1 && m->channels != 3)
         return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%d image channels, expected 1 or 3", m->channels);
     if (m->kind == CLGAN_MODEL_MLP) {
@@ -115,6 +120,10 @@ size_t clgan_model_sample_floats(const clgan_model_config *m) {
     size_t widest = (size_t)m->z_dim + (m->classes > 0 ? (size_t)(m->z_dim < 16 ? 16 : m->z_dim) : 0);
     for (int i = 0; i < m->n_widths; i++)
         if ((size_t)m->widths[i] > widest) widest = (size_t)m->widths[i];
+    for (int i = 0; m->kind != CLGAN_MODEL_DCGAN && i < d_layers(m); i++) { /* D's layers, maxout pieces too */
+        size_t w = (size_t)d_width(m, i) * (size_t)(m->maxout > 1 ? m->maxout : 1);
+        if (w > widest) widest = w;
+    }
     if (m->kind == CLGAN_MODEL_TOY) return widest > (size_t)m->width ? widest : (size_t)m->width;
     size_t image = (size_t)m->channels * (size_t)m->image_size * (size_t)m->image_size;
     if (image > widest) widest = image;
