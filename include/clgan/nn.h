@@ -79,6 +79,9 @@ typedef struct {
 
 /* 1 for no packing, else the samples per input of D */
 int clgan_model_pack(const clgan_model_config *m);
+/* The initialisation of the model's layers: the DCGAN's, or with normal_init any model's, N(0, 0.02);
+ * else PyTorch's default */
+clgan_init_scheme clgan_model_init(const clgan_model_config *m);
 
 /* The DCGAN's starting resolution and number of doublings for an image side
  * (28: 7x7 and 2; a power of two 4 << ups: 4x4 and ups); false for others. */

@@ -46,6 +46,23 @@ static clgan_status check_range(const char *what, int v, int lo, int hi) {
     return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%s %d, expected %d to %d", what, v, lo, hi);
 }
 
+/* n widths of layers ("hidden", "discriminator hidden"), each 1 to CLGAN_MAX_FEATURES */
+static clgan_status check_widths(const char *layers, const int *w, int n) {
+    if (n < 0 || n > CLGAN_MAX_WIDTHS)
+        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%d %s widths, expected at most %d", n, layers, CLGAN_MAX_WIDTHS);
+    for (int i = 0; i < n; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "%s width %d", layers, i + 1);
+        clgan_status st = check_range(what, w[i], 1, CLGAN_MAX_FEATURES);
+        if (st != CLGAN_OK) return st;
+    }
+    return CLGAN_OK;
+}
+
+clgan_init_scheme clgan_model_init(const clgan_model_config *m) {
+    return m->kind == CLGAN_MODEL_DCGAN || m->normal_init ? CLGAN_INIT_DCGAN : CLGAN_INIT_FAN_IN;
+}
+
 clgan_status clgan_model_check(const clgan_model_config *m) {
     clgan_status st = CLGAN_OK;
     if ((unsigned)m->kind > CLGAN_MODEL_TOY)
@@ -55,27 +72,14 @@ clgan_status clgan_model_check(const clgan_model_config *m) {
     if ((st = check_range("z dimension", m->z_dim, 1, CLGAN_MAX_FEATURES)) != CLGAN_OK) return st;
     if ((st = check_range("number of classes (0: unconditional)", m->classes, 0, CLGAN_MAX_CLASSES)) != CLGAN_OK)
         return st;
-    if (m->n_widths < 0 || m->n_widths > CLGAN_MAX_WIDTHS)
-        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%d hidden widths, expected at most %d", m->n_widths, CLGAN_MAX_WIDTHS);
-    for (int i = 0; i < m->n_widths; i++) {
-        char what[32];
-        snprintf(what, sizeof what, "hidden width %d", i + 1);
-        if ((st = check_range(what, m->widths[i], 1, CLGAN_MAX_FEATURES)) != CLGAN_OK) return st;
-    }
+    if ((st = check_widths("hidden", m->widths, m->n_widths)) != CLGAN_OK) return st;
     if ((st = check_range("pack (samples per input of D; 0 and 1: none)", m->pack, 0, CLGAN_MAX_PACK)) != CLGAN_OK)
         return st;
     if (m->pack > 1 && m->classes > 0)
         return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "pack %d with a conditional model: a packed input of D would hold "
                          "samples of several classes, which the projection of one label cannot judge; pack an "
                          "unconditional model", m->pack);
-    if (m->n_d_widths < 0 || m->n_d_widths > CLGAN_MAX_WIDTHS)
-        return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "%d discriminator hidden widths, expected at most %d", m->n_d_widths,
-                         CLGAN_MAX_WIDTHS);
-    for (int i = 0; i < m->n_d_widths; i++) {
-        char what[48];
-        snprintf(what, sizeof what, "discriminator hidden width %d", i + 1);
-        if ((st = check_range(what, m->d_widths[i], 1, CLGAN_MAX_FEATURES)) != CLGAN_OK) return st;
-    }
+    if ((st = check_widths("discriminator hidden", m->d_widths, m->n_d_widths)) != CLGAN_OK) return st;
     if ((st = check_range("maxout pieces (0 and 1: LeakyReLU units)", m->maxout, 0, CLGAN_MAX_MAXOUT)) != CLGAN_OK)
         return st;
     if ((st = check_range("g_batchnorm (0 or 1)", m->g_batchnorm, 0, 1)) != CLGAN_OK) return st;

@@ -167,7 +167,7 @@ static clgan_status build_search(clgan_gan *gan, float lambda, int n, search_gra
                          "(arch.pack), not one image, so it gives no prior loss per image", m->pack);
     clgan_graph *g = s->g = clgan_graph_new();
     if (!g) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory");
-    clgan_init_scheme init = m->kind == CLGAN_MODEL_DCGAN ? CLGAN_INIT_DCGAN : CLGAN_INIT_FAN_IN;
+    clgan_init_scheme init = clgan_model_init(m);
     /* evaluation mode: the parameters already exist, nothing is declared; the
      * generator that samples (its EMA, when the run kept one) */
     clgan_nn G = clgan_gan_sampling_nn(gan, g);

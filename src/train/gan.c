@@ -156,8 +156,7 @@ static clgan_nn nn_for(clgan_gan *gan, clgan_graph *g, bool gen, bool training, 
                   .prefix = gen ? "g." : "d.",
                   .training = training,
                   .update_stats = update,
-                  .init = gan->cfg.model.kind == CLGAN_MODEL_DCGAN || gan->cfg.model.normal_init ? CLGAN_INIT_DCGAN
-                                                                                                 : CLGAN_INIT_FAN_IN};
+                  .init = clgan_model_init(&gan->cfg.model)};
     return c;
 }
 
