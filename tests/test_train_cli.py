@@ -363,6 +363,19 @@ def part_schedule(tmp):
         expect(['train', *TOY, '--steps', '1', *extra, '--out', d, '--quiet'], 0)
         lam = json.load(open(os.path.join(d, 'config.json'))).get('gp_lambda')
         check(lam is not None and abs(lam - want) < 1e-6, 'toy %s: gp_lambda %s' % (' '.join(extra), lam), 'want %g' % want)
+    # and its wgan-gp optimizer: Adam 1e-3, beta1 0.5, decayed linearly to 0 (what covers grid25), unless given
+    for extra, want in (([], ('linear', 1e-3, 0.5)), (['--lr-schedule', 'constant', '--lr', '1e-4', '--beta1', '0'],
+                                                        ('constant', 1e-4, 0.0))):
+        d = os.path.join(tmp, 'toy-gp-opt-%d' % len(extra))
+        expect(['train', *TOY, '--steps', '4', '--loss', 'wgan-gp', *extra, '--out', d, '--quiet', '--log-every', '1'], 0)
+        c = json.load(open(os.path.join(d, 'config.json')))
+        got = (c.get('lr_schedule', {}).get('kind'), c.get('opt_g', {}).get('lr'), c.get('opt_d', {}).get('beta1'))
+        check(got[0] == want[0] and got[1] is not None and abs(got[1] - want[1]) < 1e-9 and got[2] == want[2],
+              'toy wgan-gp %s: schedule, lr, beta1 %r' % (' '.join(extra) or '(defaults)', got), 'want %r' % (want,))
+        steps, f = rates(d)
+        ramp = [want[1] / lr * (1 - s / 4 if want[0] == 'linear' else 1.0) for s in range(4)]
+        check(near(f, ramp), 'toy wgan-gp %s trains at the rate factors %r' % (' '.join(extra) or '(defaults)', f),
+              repr(ramp))
 
     # the edges: a step decay at step 0 to factor 0
     d = os.path.join(tmp, 'frozen')

@@ -55,6 +55,8 @@ int main(int argc, char **argv) {
     clgan_run_defaults(&rc, mk, lk);
     clgan_gan_config *g = &rc.gan;
     clgan_model_config *m = &g->model;
+    g->lr_schedule = (clgan_lr_schedule){.kind = CLGAN_LR_CONSTANT}; /* the twin steps at constant rates */
+    bool widths_given = false;
     for (int i = 2; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
         if (strcmp(k, "--model") == 0 || strcmp(k, "--loss") == 0) continue;
@@ -64,7 +66,11 @@ int main(int argc, char **argv) {
             g->opt_g.kind = g->opt_d.kind = o;
         } else if (strcmp(k, "--image-size") == 0) m->image_size = atoi(v);
         else if (strcmp(k, "--channels") == 0) m->channels = atoi(v);
-        else if (strcmp(k, "--width") == 0) m->width = atoi(v);
+        else if (strcmp(k, "--width") == 0) {
+            m->width = atoi(v);
+            if (m->kind == CLGAN_MODEL_TOY && !widths_given) /* each hidden layer, as clgan train does */
+                for (int l = 0; l < m->n_widths; l++) m->widths[l] = m->width;
+        }
         else if (strcmp(k, "--z-dim") == 0) m->z_dim = atoi(v);
         else if (strcmp(k, "--classes") == 0) m->classes = atoi(v);
         else if (strcmp(k, "--batch") == 0) g->batch = atoi(v);
@@ -84,6 +90,7 @@ int main(int argc, char **argv) {
             }
         } else if (strcmp(k, "--widths") == 0) {
             m->n_widths = parse_list(v, m->widths);
+            widths_given = true;
         } else if (strcmp(k, "--d-widths") == 0) {
             m->n_d_widths = parse_list(v, m->d_widths);
         } else if (strcmp(k, "--pack") == 0) m->pack = atoi(v);

@@ -73,8 +73,8 @@ static const cli_field_opt train_opts[] = {
     {"image-size", "S", "model.image_size", NULL, "image side; DCGAN: 28, 32 or 64", true, NULL},
     {"channels", "C", "model.channels", NULL, "1 (gray) or 3 (RGB)", true, NULL},
     {"z-dim", "N", "model.z_dim", NULL, "latent dimension", true, NULL},
-    {"width", "N", "model.width", NULL, "DCGAN feature maps (ngf = ndf), toy hidden units", true, NULL},
-    {"widths", "LIST", "model.widths", "toy: two of --width", "MLP (and toy) generator hidden widths, D takes them reversed", true, NULL},
+    {"width", "N", "model.width", NULL, "DCGAN feature maps (ngf = ndf), toy hidden units (of each layer)", true, NULL},
+    {"widths", "LIST", "model.widths", "other toy runs: two of --width", "MLP (and toy) generator hidden widths, D takes them reversed", true, NULL},
     {"preset", "NAME", NULL, NULL, "a published architecture over the defaults: pacgan (--model toy: the "
      "VEEGAN/PacGAN 2-D networks, G 4 x 400 with BatchNorm, D 3 x 200 maxout units of 5 pieces, weights N(0, "
      "0.02); Adam lr 1e-4, beta1 0.8 for minimax, ns and hinge; a batch of 100 inputs of D, 100 x --pack "
@@ -165,6 +165,8 @@ static int new_run(const cli_command *c, bool no_args, clgan_run_config *run) {
     }
     if (cli_fields_apply(c, train_opts, N_TRAIN_OPTS, run) != CLI_OK) return CLI_USAGE;
     clgan_gan_config *g = &run->gan;
+    if (model == CLGAN_MODEL_TOY && cli_given(c, "width") && !cli_given(c, "widths")) /* each hidden layer */
+        for (int i = 0; i < g->model.n_widths; i++) g->model.widths[i] = g->model.width;
     if (preset && !cli_given(c, "batch-size")) g->batch = clgan_preset_batch(run, preset);
     if (g->gp_phase_steps > 0 && g->gp_lambda <= 0) { /* a penalty phase on another loss: wgan-gp's weight */
         clgan_run_config gp;

@@ -64,9 +64,12 @@ static void shown_default(const cli_field_opt *o, char *out, size_t cap) {
             if (m == dm || l == dl) continue;
             defaults_for(&rc, m, l, NULL);
             value_of(o, &rc, v, sizeof v);
-            /* what the model and the loss alone do not explain */
+            /* what the model and the loss alone do not explain: the loss's value, or the model's where it is
+             * shown (a model whose value is the base is not shown, and then the loss's shown value would be
+             * read for the pair) */
             bool unused = strcmp(v, "0") == 0 || !v[0];
-            if (strcmp(v, by_model[m]) == 0 || strcmp(v, by_loss[l]) == 0 || unused) continue;
+            bool model_shown = strcmp(by_model[m], base) != 0;
+            if ((model_shown && strcmp(v, by_model[m]) == 0) || strcmp(v, by_loss[l]) == 0 || unused) continue;
             snprintf(who, sizeof who, "%s %s", clgan_model_name((clgan_model_kind)m), clgan_loss_name((clgan_loss_kind)l));
             add_variant(out, cap, &len, &any, who, v);
         }
