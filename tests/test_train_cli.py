@@ -376,6 +376,12 @@ def part_schedule(tmp):
         ramp = [want[1] / lr * (1 - s / 4 if want[0] == 'linear' else 1.0) for s in range(4)]
         check(near(f, ramp), 'toy wgan-gp %s trains at the rate factors %r' % (' '.join(extra) or '(defaults)', f),
               repr(ramp))
+        # resumed past its end, a linear decay says that the added steps train at its final factor
+        warn = r'decay linearly to x0 at step 4; its steps 5-6 train at that rate'
+        expect(['train', '--resume', d, '--steps', '6', '--device', 'ref', '--quiet'], 0,
+               err_re=warn if want[0] == 'linear' else None, err_not=None if want[0] == 'linear' else 'warning',
+               what='toy wgan-gp %s: --resume past the schedule %s' % (' '.join(extra) or '(defaults)',
+                                                                      'warns' if want[0] == 'linear' else 'is quiet'))
 
     # the edges: a step decay at step 0 to factor 0
     d = os.path.join(tmp, 'frozen')
@@ -616,7 +622,8 @@ def part_resume(tmp):
                  '--seed', '6'], 'optim.g.rmsprop_square_avg')
     # WGAN-GP on ring8: n_critic 5 (d_steps != g_steps) and the penalty's noise stream
     resume_case(tmp, 'toy-ring8-wgan-gp', 4,
-                ['--model', 'toy', '--loss', 'wgan-gp', '--batch-size', '32', '--width', '32', '--seed', '8'], None)
+                ['--model', 'toy', '--loss', 'wgan-gp', '--batch-size', '32', '--width', '32', '--seed', '8',
+                 '--lr-schedule', 'constant'], None)  # (a linear decay ends where the first run's --steps did)
     # SGD with momentum and gradient clipping
     resume_case(tmp, 'toy-ring8-sgd-clip', 5,
                 ['--model', 'toy', '--loss', 'ns', '--optimizer', 'sgd', '--lr', '0.01', '--clip-grad', '0.5',

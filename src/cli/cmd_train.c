@@ -297,6 +297,10 @@ int cmd_train(int argc, char **argv) {
         run.steps = v;
     }
     if (!resume && fix_schedule(&c, &run) != CLI_OK) return CLI_USAGE;
+    const clgan_lr_schedule *ls = &run.gan.lr_schedule;
+    if (resume && ls->kind == CLGAN_LR_LINEAR && run.steps > ls->end) /* the schedule is the checkpoint's */
+        fprintf(stderr, "clgan train: warning: the run's learning rates decay linearly to x%g at step %ld; its steps "
+                "%ld-%ld train at that rate\n", (double)ls->factor, ls->end, ls->end + 1, run.steps);
     /* the whole GAN configuration, before a device is opened or a folder made */
     st = clgan_gan_config_check(&run.gan);
     if (st == CLGAN_OK && run.eval.every > 0 && run.gan.model.kind == CLGAN_MODEL_TOY)
