@@ -53,7 +53,7 @@ PY
 )
   if [ ${#again[@]} -gt 0 ]; then
     echo "$dir: LeakSanitizer itself crashed in ${again[*]}: running again"
-    meson test -C "$dir" --no-rebuild --print-errorlogs "${again[@]}"
+    meson test -C "$dir" --no-rebuild --num-processes 1 --print-errorlogs "${again[@]}"
   fi
   # count results from meson's machine-readable logs (a rerun's result replaces the first)
   read -r p f s < <(python3 - "$log.first" "$log" <<'PY'
