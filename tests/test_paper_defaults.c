@@ -251,9 +251,9 @@ static void part_rows(void) {
         /* clgan_gan_defaults and clgan_run_defaults agree on the optimizer (but for the 2-D model's own wgan-gp
          * rate and beta1, rows above), and G and D use the same one */
         clgan_opt_config want = gd.opt_g;
-        if (r->model == TOY && r->loss == CLGAN_LOSS_WGAN_GP) {
-            want.lr = 1e-3f;
-            want.beta1 = 0.5f;
+        if (r->model == TOY && r->loss == CLGAN_LOSS_WGAN_GP) { /* the rows pin these two */
+            want.lr = rc.gan.opt_g.lr;
+            want.beta1 = rc.gan.opt_g.beta1;
         }
         bool consistent = same_opt(&rc.gan.opt_g, &rc.gan.opt_d) && same_opt(&want, &rc.gan.opt_g) &&
                           gd.n_critic == rc.gan.n_critic && gd.weight_clip == rc.gan.weight_clip;

@@ -378,7 +378,7 @@ def part_schedule(tmp):
               repr(ramp))
         # resumed past its end, a linear decay says that the added steps train at its final factor
         warn = r'decay linearly to x0 at step 4; its steps 5-6 train at that rate'
-        expect(['train', '--resume', d, '--steps', '6', '--device', 'ref', '--quiet'], 0,
+        expect(['train', '--resume', d, '--steps', '6', '--device', 'ref'], 0,
                err_re=warn if want[0] == 'linear' else None, err_not=None if want[0] == 'linear' else 'warning',
                what='toy wgan-gp %s: --resume past the schedule %s' % (' '.join(extra) or '(defaults)',
                                                                       'warns' if want[0] == 'linear' else 'is quiet'))

@@ -56,6 +56,7 @@ int main(int argc, char **argv) {
     clgan_gan_config *g = &rc.gan;
     clgan_model_config *m = &g->model;
     g->lr_schedule = (clgan_lr_schedule){.kind = CLGAN_LR_CONSTANT}; /* the twin steps at constant rates */
+    int width = 0; /* --width, applied after the loop unless --widths lists the layers */
     bool widths_given = false;
     for (int i = 2; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
@@ -66,11 +67,7 @@ int main(int argc, char **argv) {
             g->opt_g.kind = g->opt_d.kind = o;
         } else if (strcmp(k, "--image-size") == 0) m->image_size = atoi(v);
         else if (strcmp(k, "--channels") == 0) m->channels = atoi(v);
-        else if (strcmp(k, "--width") == 0) {
-            m->width = atoi(v);
-            if (m->kind == CLGAN_MODEL_TOY && !widths_given) /* each hidden layer, as clgan train does */
-                for (int l = 0; l < m->n_widths; l++) m->widths[l] = m->width;
-        }
+        else if (strcmp(k, "--width") == 0) width = atoi(v);
         else if (strcmp(k, "--z-dim") == 0) m->z_dim = atoi(v);
         else if (strcmp(k, "--classes") == 0) m->classes = atoi(v);
         else if (strcmp(k, "--batch") == 0) g->batch = atoi(v);
@@ -101,6 +98,10 @@ int main(int argc, char **argv) {
             fprintf(stderr, "golden_init: unknown option %s\n", k);
             return 2;
         }
+    }
+    if (width > 0) {
+        if (widths_given) m->width = width;
+        else clgan_run_set_width(&rc, width);
     }
     clgan_device_list l;
     if (clgan_devices_enumerate(&l) != CLGAN_OK) return fail("devices");

@@ -247,6 +247,8 @@ typedef struct {
 void clgan_run_defaults(clgan_run_config *rc, clgan_model_kind model, clgan_loss_kind loss);
 /* Names the dataset and sets the image size and channels it comes in
  * (cifar10 32x32 RGB, folder 64x64 RGB; the others keep the model's). */
+/* The hidden width: the DCGAN's feature maps, or each hidden layer of the toy model's default layers */
+void clgan_run_set_width(clgan_run_config *rc, int width);
 void clgan_run_set_dataset(clgan_run_config *rc, const char *dataset);
 /* A published architecture by name, over rc's defaults (clgan_run_defaults):
  *   pacgan  the toy model of the VEEGAN and PacGAN 2-D experiments: G four hidden layers of 400 units

@@ -165,8 +165,7 @@ static int new_run(const cli_command *c, bool no_args, clgan_run_config *run) {
     }
     if (cli_fields_apply(c, train_opts, N_TRAIN_OPTS, run) != CLI_OK) return CLI_USAGE;
     clgan_gan_config *g = &run->gan;
-    if (model == CLGAN_MODEL_TOY && cli_given(c, "width") && !cli_given(c, "widths")) /* each hidden layer */
-        for (int i = 0; i < g->model.n_widths; i++) g->model.widths[i] = g->model.width;
+    if (cli_given(c, "width") && !cli_given(c, "widths")) clgan_run_set_width(run, g->model.width);
     if (preset && !cli_given(c, "batch-size")) g->batch = clgan_preset_batch(run, preset);
     if (g->gp_phase_steps > 0 && g->gp_lambda <= 0) { /* a penalty phase on another loss: wgan-gp's weight */
         clgan_run_config gp;
@@ -299,8 +298,8 @@ int cmd_train(int argc, char **argv) {
     if (!resume && fix_schedule(&c, &run) != CLI_OK) return CLI_USAGE;
     const clgan_lr_schedule *ls = &run.gan.lr_schedule;
     if (resume && ls->kind == CLGAN_LR_LINEAR && run.steps > ls->end) /* the schedule is the checkpoint's */
-        fprintf(stderr, "clgan train: warning: the run's learning rates decay linearly to x%g at step %ld; its steps "
-                "%ld-%ld train at that rate\n", (double)ls->factor, ls->end, ls->end + 1, run.steps);
+        clgan_log(CLGAN_LOG_WARN, "the run's learning rates decay linearly to x%g at step %ld; its steps %ld-%ld "
+                  "train at that rate", (double)ls->factor, ls->end, ls->end + 1, run.steps);
     /* the whole GAN configuration, before a device is opened or a folder made */
     st = clgan_gan_config_check(&run.gan);
     if (st == CLGAN_OK && run.eval.every > 0 && run.gan.model.kind == CLGAN_MODEL_TOY)

@@ -108,6 +108,13 @@ void clgan_run_defaults(clgan_run_config *rc, clgan_model_kind model, clgan_loss
     rc->eval.samples = 1000;
 }
 
+void clgan_run_set_width(clgan_run_config *rc, int width) {
+    clgan_model_config *m = &rc->gan.model;
+    m->width = width;
+    if (m->kind == CLGAN_MODEL_TOY)
+        for (int i = 0; i < m->n_widths; i++) m->widths[i] = width;
+}
+
 void clgan_run_set_dataset(clgan_run_config *rc, const char *dataset) {
     snprintf(rc->dataset, sizeof rc->dataset, "%s", dataset);
     clgan_model_config *m = &rc->gan.model;
