@@ -246,9 +246,10 @@ def main():
     # CLBlast's kernels, and kernels that clgan generates (named by a hash)
     hashed = [k for k in other if re.search(r'_[0-9a-f]{16}$', k)]
     named = [k for k in other if k not in hashed]
-    print('kernels from outside cl/*.cl: %s; %d generated kernels (%d launches)' %
+    chains = [k for k in hashed if k.startswith('fc_')]
+    print('kernels from outside cl/*.cl: %s; %d generated kernels (%d launches), %d of them chains (%d launches)' %
           (', '.join('%s %d' % (k, launched[k]) for k in named) or 'none', len(hashed),
-           sum(launched[k] for k in hashed)))
+           sum(launched[k] for k in hashed), len(chains), sum(launched[k] for k in chains)))
     if not only:
         never = [k for k, n in ours.items() if n == 0]
         for k in never:

@@ -4,7 +4,10 @@
  * with fused producers split into parts, sums followed by elementwise math
  * on their kept elements (epilogues) in one part and in several, BatchNorm and layer norm forward,
  * backward and double backward, odd sizes) run on `ref` (op by op, the
- * definition) and on every OpenCL device fused and unfused (CLGAN_FUSE=0).
+ * definition) and on every OpenCL device fused and unfused (CLGAN_FUSE=0),
+ * and fused with its calls launched one by one (CLGAN_FUSE_CHAIN=0): chains
+ * (src/ops/fused.h) must give the same bits, and in the CPU forms save at
+ * least the launches a case sets.
  * Every kept value must agree within the op tests' bound (tolerances.h:
  * 1e-7 for elementwise ops and sums); the fused graph must have fused (some
  * group of two or more ops) and launched fewer kernels than the unfused one.
@@ -164,13 +167,14 @@ typedef void (*builder)(built *b);
 static const struct {
     const char *name;
     builder fn;
-    int sinks; /* the EMA nodes that must run fused (-1: any number) */
-} cases[] = {{"batchnorm", build_batchnorm, -1},
-             {"layernorm", build_layernorm, -1},
-             {"sums", build_sums, -1},
-             {"running", build_running, 4},
-             {"sink_order", build_sink_order, 0},
-             {"inplace_read", build_inplace_read, -1}};
+    int sinks;   /* the EMA nodes that must run fused (-1: any number) */
+    int chained; /* the launches chains (src/ops/fused.h) must save at least, in the CPU forms */
+} cases[] = {{"batchnorm", build_batchnorm, -1, 6},
+             {"layernorm", build_layernorm, -1, 4},
+             {"sums", build_sums, -1, 0},
+             {"running", build_running, 4, 9},
+             {"sink_order", build_sink_order, 0, 0},
+             {"inplace_read", build_inplace_read, -1, 0}};
 
 /* Builds the case on d, runs it with inputs from the seed, reads every kept
  * node into out[k] (malloc'd); launches counts the kernels. */
@@ -232,34 +236,44 @@ static void run_on_devices(int c) {
             CHECK(false, "open %s: %s", l.items[di].id, clgan_last_error());
             continue;
         }
-        float *want[16] = {0}, *fused[16] = {0}, *plain[16] = {0};
+        float *want[16] = {0}, *fused[16] = {0}, *plain[16] = {0}, *unchained[16] = {0};
         size_t n[16];
         int nk = 0, groups = 0, largest = 0, g_unfused = 0, sinks = 0, unused;
-        uint64_t lf = 0, lu = 0, lr = 0;
+        uint64_t lf = 0, lu = 0, lr = 0, lc = 0;
         /* a run that fails is reported by run_case (a CHECK) */
         bool ok = run_case(c, ref, want, n, &nk, &lr, &unused, &unused, &unused);
         ok = ok && run_case(c, d, fused, n, &nk, &lf, &groups, &largest, &sinks);
         setenv("CLGAN_FUSE", "0", 1);
         ok = ok && run_case(c, d, plain, n, &nk, &lu, &g_unfused, &unused, &unused);
         unsetenv("CLGAN_FUSE");
+        /* fused calls launched one by one: a chain must give the same bits in fewer launches */
+        setenv("CLGAN_FUSE_CHAIN", "0", 1);
+        ok = ok && run_case(c, d, unchained, n, &nk, &lc, &unused, &unused, &unused);
+        unsetenv("CLGAN_FUSE_CHAIN");
         if (ok) {
             double worst = 0, worst_plain = 0;
+            int differ = 0;
             for (int k = 0; k < nk; k++) {
                 double e = test_nmse(want[k], fused[k], n[k]), ep = test_nmse(want[k], plain[k], n[k]);
                 if (!(e <= worst)) worst = e;
                 if (!(ep <= worst_plain)) worst_plain = ep;
+                differ += memcmp(fused[k], unchained[k], n[k] * sizeof(float)) != 0;
             }
+            /* the CPU forms chain BatchNorm's and layer norm's sums and normalisation */
+            bool chains = !clgan_cl_cpu_forms(d) || cases[c].chained == 0 || lf + (uint64_t)cases[c].chained <= lc;
             bool pass = worst <= tol_device(CLGAN_OP_SUM) && worst_plain <= tol_device(CLGAN_OP_SUM) &&
-                        largest >= 2 && g_unfused == 0 && lf < lu && (cases[c].sinks < 0 || sinks == cases[c].sinks);
+                        largest >= 2 && g_unfused == 0 && lf < lu && (cases[c].sinks < 0 || sinks == cases[c].sinks) &&
+                        differ == 0 && lf <= lc && chains;
             EXPECT(pass,
                    "%-10s on %s: %d values, NMSE fused %.3g, unfused %.3g; %d fused kernels (largest %d ops), "
-                   "%llu launches fused, %llu unfused, %d updates fused",
+                   "%llu launches fused, %llu unfused, %llu unchained (%d values differ); %d updates fused",
                    cases[c].name, l.items[di].id, nk, worst, worst_plain, groups, largest, (unsigned long long)lf,
-                   (unsigned long long)lu, sinks);
+                   (unsigned long long)lu, (unsigned long long)lc, differ, sinks);
         }
         free_all(want, nk);
         free_all(fused, nk);
         free_all(plain, nk);
+        free_all(unchained, nk);
         clgan_device_close(d);
     }
     clgan_device_close(ref);

@@ -15,6 +15,8 @@ void clgan_graph_free(clgan_graph *g) {
     clgan_buffer_free(g->arena);
     free(g->groups);
     free(g->calls);
+    free(g->chains);
+    free(g->chain_of);
     free(g->nodes);
     free(g);
 }

@@ -67,9 +67,13 @@ struct clgan_graph {
     void *hook_user;
     /* fusion (fuse.c): groups formed at planning when fuse is set */
     bool fuse;
+    bool chain; /* and chains consecutive calls (fused.h): what a run of groups reads lives to its end */
     clgan_fgroup *groups;
     int ngroups;
     clgan_fused *calls; /* one per group, built at compile */
+    clgan_fused_chain *chains; /* consecutive calls run as one kernel (fused.h), found at compile */
+    int nchains;
+    int *chain_of; /* per group: its chain, or -1 */
     int sample_first;   /* clgan_graph_set_sample_offset */
     double sync_share;  /* clgan_graph_set_sync_stats: this process's share of the batch; 0 off */
 };

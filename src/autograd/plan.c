@@ -133,6 +133,49 @@ static bool fusion_for(const clgan_device *d) {
     return d && clgan_fused_available(d) && !(env && strcmp(env, "0") == 0);
 }
 
+/* Whether a graph compiled for d also chains its calls (fused.h): where the
+ * kernels take the CPU forms, unless CLGAN_FUSE_CHAIN=0 (for comparisons) */
+static bool chains_for(const clgan_device *d) {
+    const char *env = getenv("CLGAN_FUSE_CHAIN");
+    return fusion_for(d) && clgan_cl_cpu_forms(d) && !(env && strcmp(env, "0") == 0);
+}
+
+/* With chains, the groups of a run with nothing launched between them may
+ * run as one kernel, each stage for one kept element after another: what
+ * any of them reads stays alive until the run's last group has run. */
+static clgan_status extend_through_runs(clgan_graph *g) {
+    int *end = malloc((size_t)(g->ngroups ? g->ngroups : 1) * sizeof *end);
+    int *roots = malloc((size_t)(g->ngroups ? g->ngroups : 1) * sizeof *roots);
+    if (!end || !roots) {
+        free(end);
+        free(roots);
+        return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory planning a graph");
+    }
+    int nr = 0, from = 0;
+    for (int i = 0; i <= g->n; i++) {
+        const clgan_gnode *x = i < g->n ? &g->nodes[i] : NULL;
+        if (x && !x->needed) continue;
+        if (x && x->group >= 0) {
+            if (g->groups[x->group].root == i) roots[nr++] = x->group;
+            continue;
+        }
+        if (x && (x->kind != NODE_OP || x->konst)) continue;
+        for (int r = from; r < nr; r++) end[roots[r]] = g->groups[roots[nr - 1]].root;
+        from = nr;
+    }
+    for (int i = 0; i < g->n; i++) {
+        const clgan_gnode *x = &g->nodes[i];
+        if (!x->needed || x->group < 0) continue;
+        for (int k = 0; k < x->nin; k++) {
+            clgan_gnode *s = &g->nodes[storage_of(g, x->in[k])];
+            if (s->last_use < end[x->group]) s->last_use = end[x->group];
+        }
+    }
+    free(end);
+    free(roots);
+    return CLGAN_OK;
+}
+
 /* Marks the nodes that must run and gives each arena value its offset
  * (*off, n entries, malloc'd); *total is the arena's size in floats. Needs
  * no device, so a configuration's memory can be known before allocating. */
@@ -165,6 +208,10 @@ static clgan_status plan_offsets(clgan_graph *g, size_t **off_out, size_t *total
             if (g->nodes[s].last_use < at) g->nodes[s].last_use = at;
         }
         if (x->keep || x->konst) g->nodes[storage_of(g, i)].last_use = INT_MAX;
+    }
+    if (g->fuse && g->chain) {
+        clgan_status st = extend_through_runs(g);
+        if (st != CLGAN_OK) return st;
     }
     /* arena offsets: allocate a node's region, then release the regions
      * whose last reader it is (never before: an op never runs in place) */
@@ -201,7 +248,10 @@ static clgan_status plan_offsets(clgan_graph *g, size_t **off_out, size_t *total
 clgan_status clgan_graph_plan_bytes(clgan_graph *g, const clgan_device *d, uint64_t *bytes) {
     if (g->status != CLGAN_OK)
         return clgan_set_error(g->status, __FILE__, __LINE__, "building the graph: %s", g->error);
-    if (!g->dev) g->fuse = fusion_for(d);
+    if (!g->dev) {
+        g->fuse = fusion_for(d);
+        g->chain = chains_for(d);
+    }
     size_t *off = NULL, total = 0;
     clgan_status st = plan_offsets(g, &off, &total);
     free(off);
@@ -223,11 +273,51 @@ static clgan_status run_constants(clgan_graph *g) {
     return CLGAN_OK;
 }
 
+/* Ends chain *cur: kept when it has two calls or more */
+static void close_chain(clgan_graph *g, clgan_fused_chain *cur) {
+    if (cur->n >= 2) {
+        for (int k = 0; k < cur->n; k++) g->chain_of[cur->call[k]] = g->nchains;
+        g->chains[g->nchains++] = *cur;
+    }
+    cur->n = 0;
+}
+
+/* The chains: runs of groups in run order with nothing launched between
+ * them that clgan_fused_chain_accepts, after the calls are prepared (their
+ * forms and parts known) */
+static clgan_status find_chains(clgan_graph *g) {
+    if (!g->chain) return CLGAN_OK;
+    g->chains = calloc((size_t)g->ngroups, sizeof *g->chains);
+    g->chain_of = malloc((size_t)g->ngroups * sizeof *g->chain_of);
+    if (!g->chains || !g->chain_of) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory chaining fused kernels");
+    for (int k = 0; k < g->ngroups; k++) g->chain_of[k] = -1;
+    clgan_fused_chain cur = {.n = 0};
+    for (int i = 0; i < g->n; i++) {
+        const clgan_gnode *x = &g->nodes[i];
+        if (!x->needed) continue;
+        if (x->group >= 0) {
+            int k = x->group;
+            if (g->groups[k].root != i) continue;
+            if (cur.n && clgan_fused_chain_accepts(g->dev, g->calls, &cur, &g->calls[k])) {
+                cur.call[cur.n++] = k;
+                continue;
+            }
+            close_chain(g, &cur);
+            if (clgan_fused_chain_starts(g->dev, &g->calls[k])) cur.call[cur.n++] = k;
+        } else if (x->kind == NODE_OP && !x->konst) {
+            close_chain(g, &cur); /* an op between: the chain ends */
+        }
+    }
+    close_chain(g, &cur);
+    return CLGAN_OK;
+}
+
 clgan_status clgan_graph_compile(clgan_graph *g, clgan_device *d) {
     if (g->status != CLGAN_OK)
         return clgan_set_error(g->status, __FILE__, __LINE__, "building the graph: %s", g->error);
     if (g->dev) return CLGAN_ERR(CLGAN_ERR_INVALID_ARG, "graph already compiled");
     g->fuse = fusion_for(d);
+    g->chain = chains_for(d);
     int n = g->n;
     size_t *off = NULL, total = 0;
     clgan_status pst = plan_offsets(g, &off, &total);
@@ -273,6 +363,8 @@ clgan_status clgan_graph_compile(clgan_graph *g, clgan_device *d) {
     if (!g->calls) return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory for %d fused kernels", g->ngroups);
     for (int k = 0; k < g->ngroups && st == CLGAN_OK; k++) st = clgan_fuse_call(g, k, &g->calls[k]);
     if (st == CLGAN_OK) st = clgan_fused_prepare(d, g->calls, g->ngroups);
+    if (st == CLGAN_OK) st = find_chains(g);
+    if (st == CLGAN_OK && g->nchains) st = clgan_fused_prepare_chains(d, g->calls, g->chains, g->nchains);
     if (st != CLGAN_OK) return clgan_error_context(st, "graph of %d nodes, %d fused kernels: ", n, g->ngroups);
     return run_constants(g);
 }
@@ -320,7 +412,11 @@ clgan_status clgan_graph_run(clgan_graph *g, uint64_t step) {
             /* a fused group runs at its root; then the hook sees its stored members */
             const clgan_fgroup *grp = &g->groups[x->group];
             if (grp->root != i) continue;
-            clgan_status st = clgan_fused_run(g->dev, &g->calls[x->group]);
+            /* a chain runs at its first call's place, the calls after it already done */
+            int c = g->chain_of ? g->chain_of[x->group] : -1;
+            clgan_status st = c < 0 ? clgan_fused_run(g->dev, &g->calls[x->group])
+                              : g->chains[c].call[0] == x->group ? clgan_fused_run_chain(g->dev, g->calls, &g->chains[c])
+                                                                 : CLGAN_OK;
             if (st != CLGAN_OK)
                 return clgan_error_context(st, "node %d (fused %s%s%s, %d ops): ", i, clgan_ops[x->op].name,
                                            x->name[0] ? " " : "", x->name, grp->n);

@@ -152,15 +152,21 @@ static void put_steps(text *t, const clgan_fused *f, int from, int to, bool epi,
     }
 }
 
-static void put_params(text *t, const clgan_fused *f) {
-    for (int o = 0; o < f->nouts; o++) put(t, ", __global float *Y%d, const int yo%d", o, o);
+/* The call's parameters, each after ", ": declared (decl), or only named,
+ * as a chained kernel passes its own (prefix) to a stage's function */
+static void put_params_as(text *t, const clgan_fused *f, const char *prefix, bool decl) {
+    const char *y = decl ? "__global float *" : "", *l = decl ? "__global const float *" : "";
+    const char *i = decl ? "const int " : "", *fl = decl ? "const float " : "", *x = prefix;
+    for (int o = 0; o < f->nouts; o++) put(t, ", %s%sY%d, %s%syo%d", y, x, o, i, x, o);
     for (int j = 0; j < f->nleaves; j++) {
-        put(t, ", __global const float *L%d, const int lo%d", j, j);
-        put(t, ", const int LM%d, const int LI%d", j, j);
+        put(t, ", %s%sL%d, %s%slo%d", l, x, j, i, x, j);
+        put(t, ", %s%sLM%d, %s%sLI%d", i, x, j, i, x, j);
     }
     for (int k = 0; k < f->nsteps; k++)
-        if (has_params(f->step[k].op)) put(t, ", const float P%d_0, const float P%d_1", k, k);
+        if (has_params(f->step[k].op)) put(t, ", %s%sP%d_0, %s%sP%d_1", fl, x, k, fl, x, k);
 }
+
+static void put_params(text *t, const clgan_fused *f) { put_params_as(t, f, "", true); }
 
 /* The kept elements a CPU sum's work-item adds: 1, or SUM_COLS side by side */
 static int sum_cpu_block(const clgan_fused *f) { return f->inner >= SUM_ROWS_MIN_INNER ? 1 : SUM_COLS; }
@@ -168,18 +174,38 @@ static int sum_cpu_block(const clgan_fused *f) { return f->inner >= SUM_ROWS_MIN
 /* The epilogue of a sum whose value for kept element m is sv: stores it
  * (scratch when in parts; sum_out, or out[sum_store] and the epilogue steps,
  * when whole). */
-static void put_sum_end(text *t, const clgan_fused *f, const char *pad) {
+static void put_sum_end(text *t, const clgan_fused *f, const char *pad, bool whole) {
     int pro = f->nsteps - f->nepi;
     if (f->nepi == 0) {
-        put(t, "%sS[so + m * parts + p] = sv;\n", pad);
+        put(t, whole ? "%sS[so + m] = sv;\n" : "%sS[so + m * parts + p] = sv;\n", pad);
         return;
     }
-    put(t, "%sif (parts > 1) {\n%s    S[so + m * parts + p] = sv;\n%s} else {\n", pad, pad, pad);
     char inner_pad[32];
-    snprintf(inner_pad, sizeof inner_pad, "%s    ", pad);
+    snprintf(inner_pad, sizeof inner_pad, "%s%s", pad, whole ? "" : "    ");
+    if (!whole) put(t, "%sif (parts > 1) {\n%s    S[so + m * parts + p] = sv;\n%s} else {\n", pad, pad, pad);
     if (f->sum_store >= 0) put(t, "%sY%d[yo%d + m] = sv;\n", inner_pad, f->sum_store, f->sum_store);
     put_steps(t, f, pro, f->nsteps, true, 0, 0, inner_pad);
-    put(t, "%s}\n", pad);
+    if (!whole) put(t, "%s}\n", pad);
+}
+
+/* The CPU form's sum of one kept element m's rows, terms k to kend of the
+ * flattened (outer, inner) from (o, in), 8 at a time, into sv */
+static void put_sum_rows(text *t, const clgan_fused *f) {
+    int pro = f->nsteps - f->nepi;
+    put(t, "    float s[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f}, c[8] = {0.0f, 0.0f, 0.0f, 0.0f, "
+           "0.0f, 0.0f, 0.0f, 0.0f};\n");
+    put(t, "    while (k < kend) {\n");
+    put(t, "        int run = min(inner - in, kend - k), base = (o * mid + m) * inner + in, j = 0;\n");
+    put(t, "        for (; j + 8 <= run; j += 8)\n            for (int u = 0; u < 8; u++) {\n");
+    put(t, "                int i = base + j + u;\n");
+    put_steps(t, f, 0, pro, false, f->mid, f->inner, "                ");
+    put(t, "                sum_add(&s[u], &c[u], t%d);\n            }\n", pro - 1);
+    put(t, "        for (; j < run; j++) {\n            int i = base + j;\n");
+    put_steps(t, f, 0, pro, false, f->mid, f->inner, "            ");
+    put(t, "            sum_add(&s[0], &c[0], t%d);\n        }\n", pro - 1);
+    put(t, "        k += run;\n        in = 0;\n        o++;\n    }\n");
+    put(t, "    float sv = 0.0f, cv = 0.0f;\n    for (int u = 0; u < 8; u++) sum_add(&sv, &cv, s[u]);\n");
+    put(t, "    for (int u = 0; u < 8; u++) cv += c[u];\n    sv += cv;\n");
 }
 
 /* A sum in the CPU form: work-item g = block * parts + p adds part p (chunk
@@ -195,21 +221,8 @@ static void generate_sum_cpu(const clgan_fused *f, text *t) {
     if (sum_cpu_block(f) == 1) {
         /* one kept element: its rows' runs, 8 terms at a time */
         put(t, "    int m = b;\n    if (m >= mid) return;\n");
-        put(t, "    float s[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f}, c[8] = {0.0f, 0.0f, 0.0f, 0.0f, "
-               "0.0f, 0.0f, 0.0f, 0.0f};\n");
-        put(t, "    while (k < kend) {\n");
-        put(t, "        int run = min(inner - in, kend - k), base = (o * mid + m) * inner + in, j = 0;\n");
-        put(t, "        for (; j + 8 <= run; j += 8)\n            for (int u = 0; u < 8; u++) {\n");
-        put(t, "                int i = base + j + u;\n");
-        put_steps(t, f, 0, pro, false, f->mid, f->inner, "                ");
-        put(t, "                sum_add(&s[u], &c[u], t%d);\n            }\n", pro - 1);
-        put(t, "        for (; j < run; j++) {\n            int i = base + j;\n");
-        put_steps(t, f, 0, pro, false, f->mid, f->inner, "            ");
-        put(t, "            sum_add(&s[0], &c[0], t%d);\n        }\n", pro - 1);
-        put(t, "        k += run;\n        in = 0;\n        o++;\n    }\n");
-        put(t, "    float sv = 0.0f, cv = 0.0f;\n    for (int u = 0; u < 8; u++) sum_add(&sv, &cv, s[u]);\n");
-        put(t, "    for (int u = 0; u < 8; u++) cv += c[u];\n    sv += cv;\n");
-        put_sum_end(t, f, "    ");
+        put_sum_rows(t, f);
+        put_sum_end(t, f, "    ", false);
         put(t, "}\n");
         return;
     }
@@ -223,7 +236,7 @@ static void generate_sum_cpu(const clgan_fused *f, text *t) {
     put(t, "                sum_add(&s[u], &c[u], t%d);\n            }\n        }\n", pro - 1);
     put(t, "        if (++in == inner) {\n            in = 0;\n            o++;\n        }\n    }\n");
     put(t, "    for (int u = 0; u < nm; u++) {\n        int m = m0 + u;\n        float sv = s[u] + c[u];\n");
-    put_sum_end(t, f, "        ");
+    put_sum_end(t, f, "        ", false);
     put(t, "    }\n}\n");
 }
 
@@ -325,8 +338,8 @@ static void generate(const clgan_device *d, const clgan_fused *f, text *t) {
     put(t, "}\n");
 }
 
-/* "fz_" and 16 hex digits of the source's hash */
-static void kernel_name(const char *body, char out[32]) {
+/* prefix ("fz" for a call, "fc" for a chain), "_" and 16 hex digits of the source's hash */
+static void kernel_name(const char *body, const char *prefix, char out[32]) {
     clgan_sha256 h;
     uint8_t dig[32];
     char hex[65];
@@ -334,7 +347,7 @@ static void kernel_name(const char *body, char out[32]) {
     clgan_sha256_update(&h, body, strlen(body));
     clgan_sha256_final(&h, dig);
     clgan_sha256_hex(dig, hex);
-    snprintf(out, 32, "fz_%.16s", hex);
+    snprintf(out, 32, "%s_%.16s", prefix, hex);
 }
 
 /* body with every NAME replaced by name, appended to all */
@@ -346,6 +359,8 @@ static void put_named(text *all, const char *body, const char *name) {
     }
     put(all, "%s\n", s);
 }
+
+static clgan_status build_generated(clgan_device *d, text *all, int added, const char *what);
 
 clgan_status clgan_fused_prepare(clgan_device *d, clgan_fused *f, int n) {
     if (!clgan_fused_available(d))
@@ -361,7 +376,7 @@ clgan_status clgan_fused_prepare(clgan_device *d, clgan_fused *f, int n) {
             free(all.s);
             return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory generating a fused kernel");
         }
-        kernel_name(body.s, f[c].kernel);
+        kernel_name(body.s, "fz", f[c].kernel);
         bool known = clgan_cl_find_kernel(d, f[c].kernel) != NULL;
         for (int e = 0; e < c && !known; e++) known = strcmp(f[e].kernel, f[c].kernel) == 0;
         if (!known) {
@@ -388,14 +403,19 @@ clgan_status clgan_fused_prepare(clgan_device *d, clgan_fused *f, int n) {
             if (f[c].parts < 1) f[c].parts = 1;
         }
     }
+    return build_generated(d, &all, added, "fused kernels");
+}
+
+/* Builds the generated source `all` (added kernels) into one program, and frees it */
+static clgan_status build_generated(clgan_device *d, text *all, int added, const char *what) {
     clgan_status st = CLGAN_OK;
-    if (all.failed) st = CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory generating fused kernels");
+    if (all->failed) st = CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory generating %s", what);
     else if (added) {
         const char *dump = getenv("CLGAN_DUMP_KERNELS"); /* developers: the generated source, on stderr */
-        if (dump && *dump && strcmp(dump, "0") != 0) fprintf(stderr, "/* generated on %s */\n%s\n", d->info.id, all.s);
-        st = clgan_programs_add_generated(d, "fused kernels", "elementwise.cl", "#define FUSED_ONLY 1\n", all.s);
+        if (dump && *dump && strcmp(dump, "0") != 0) fprintf(stderr, "/* generated on %s */\n%s\n", d->info.id, all->s);
+        st = clgan_programs_add_generated(d, what, "elementwise.cl", "#define FUSED_ONLY 1\n", all->s);
     }
-    free(all.s);
+    free(all->s);
     return st;
 }
 
@@ -404,10 +424,15 @@ clgan_status clgan_fused_prepare(clgan_device *d, clgan_fused *f, int n) {
 #define MAX_ARGS (2 + 2 * CLGAN_FUSE_MAX_OUTS + 4 * CLGAN_FUSE_MAX_LEAVES + 2 * CLGAN_FUSE_MAX_STEPS + 8)
 
 typedef struct {
-    clgan_cl_arg a[MAX_ARGS];
-    int ints[MAX_ARGS];
+    clgan_cl_arg *a;
+    int *ints; /* the int arguments' values, alive until the launch */
     int n, ni;
 } arg_list;
+/* an argument list of room for cap arguments, on the caller's stack */
+#define ARG_LIST(l, cap)                                                                                          \
+    clgan_cl_arg l##_args[cap];                                                                                   \
+    int l##_ints[cap];                                                                                            \
+    arg_list l = {.a = l##_args, .ints = l##_ints, .n = 0, .ni = 0}
 
 static void arg_mem(arg_list *l, cl_mem *m) { l->a[l->n++] = (clgan_cl_arg){sizeof *m, m}; }
 static void arg_int(arg_list *l, int v) {
@@ -444,7 +469,7 @@ clgan_status clgan_fused_run(clgan_device *d, const clgan_fused *f) {
     if (f->n == 0) return CLGAN_OK;
     if (f->n > (size_t)INT_MAX - 65536) /* headroom: a CPU-form work-item's run may start past n */
         return CLGAN_ERR(CLGAN_ERR_UNSUPPORTED, "fused kernel over %zu elements: more than the 2^31 kernels index", f->n);
-    arg_list l = {.n = 0};
+    ARG_LIST(l, MAX_ARGS);
     clgan_status st = CLGAN_OK;
     bool cpu = f->cpu_form;
     if (f->sum) {
@@ -512,4 +537,180 @@ clgan_status clgan_fused_run(clgan_device *d, const clgan_fused *f) {
      * up (the kernel checks the bound) */
     local[0] = pow2_at_least(global[0], wg);
     return clgan_cl_launchn(d, f->kernel, pi > 1 ? 3 : 2, global, local, l.n, l.a);
+}
+
+/* ---- chains (fused.h) ---- */
+
+/* CL_DEVICE_MAX_PARAMETER_SIZE's least value on a full-profile device */
+enum { CHAIN_MAX_PARAM_BYTES = 1024, CHAIN_MAX_ARGS = 3 + CLGAN_FUSE_MAX_CHAIN * (MAX_ARGS + 2) };
+
+/* a sum the CPU form adds in one part, a work-item per kept element */
+static bool whole_rows_sum(const clgan_fused *f) {
+    return f->sum && f->cpu_form && f->parts == 1 && sum_cpu_block(f) == 1;
+}
+
+bool clgan_fused_chain_starts(const clgan_device *d, const clgan_fused *f) {
+    (void)d;
+    return f->n > 0 && whole_rows_sum(f);
+}
+
+/* a stage's own kernel parameters: a sum's value when it has no epilogue (S, so), then the call's */
+static bool stage_has_s(const clgan_fused *f) { return f->sum && f->nepi == 0; }
+
+static size_t stage_param_bytes(const clgan_fused *f) {
+    size_t b = (size_t)f->nouts * (sizeof(cl_mem) + sizeof(int)) + (size_t)f->nleaves * (sizeof(cl_mem) + 3 * sizeof(int));
+    for (int k = 0; k < f->nsteps; k++)
+        if (has_params(f->step[k].op)) b += 2 * sizeof(float);
+    return b + (stage_has_s(f) ? sizeof(cl_mem) + sizeof(int) : 0);
+}
+
+typedef struct {
+    const clgan_buffer *buf;
+    size_t lo, hi; /* floats */
+} span;
+
+static span span_of(const clgan_op_tensor *t) { return (span){t->buf, t->off, t->off + clgan_op_numel(t)}; }
+static bool overlap(span a, span b) { return a.buf == b.buf && a.lo < b.hi && b.lo < a.hi; }
+
+/* what call f writes: its outputs (a running statistic's update among
+ * them), and a sum's value without an epilogue */
+static int writes_of(const clgan_fused *f, span *w) {
+    int n = 0;
+    for (int o = 0; o < f->nouts; o++) w[n++] = span_of(&f->out[o]);
+    if (stage_has_s(f)) w[n++] = span_of(&f->sum_out);
+    return n;
+}
+
+/* Whether leaf j of stage f reads, for kept element m of the space (n
+ * floats, mid kept elements of inner), only what belongs to m: element m
+ * of a tensor of mid floats, or m's terms of one of n */
+static bool leaf_local(const clgan_fused *f, int j, size_t n, int mid, int inner) {
+    const clgan_fused_leaf *l = &f->leaf[j];
+    size_t numel = clgan_op_numel(&l->t);
+    if (l->epi) return l->mid == 0 && numel == (size_t)mid;
+    if (l->mid == 0) return numel == n;
+    return l->mid == mid && l->inner == inner && numel == (size_t)mid;
+}
+
+bool clgan_fused_chain_accepts(const clgan_device *d, const clgan_fused *calls, const clgan_fused_chain *ch,
+                               const clgan_fused *f) {
+    (void)d;
+    if (ch->n < 1 || ch->n >= CLGAN_FUSE_MAX_CHAIN || f->n == 0 || !f->cpu_form) return false;
+    const clgan_fused *h = &calls[ch->call[0]];
+    if (f->n != h->n) return false;
+    if (f->sum && (!whole_rows_sum(f) || f->outer != h->outer || f->mid != h->mid || f->inner != h->inner))
+        return false;
+    size_t bytes = 3 * sizeof(int) + stage_param_bytes(f);
+    for (int c = 0; c < ch->n; c++) bytes += stage_param_bytes(&calls[ch->call[c]]);
+    if (bytes > CHAIN_MAX_PARAM_BYTES) return false;
+    span fw[CLGAN_FUSE_MAX_OUTS + 1], rw[CLGAN_FUSE_MAX_OUTS + 1];
+    int nfw = writes_of(f, fw);
+    for (int c = 0; c < ch->n; c++) {
+        const clgan_fused *r = &calls[ch->call[c]];
+        int nrw = writes_of(r, rw);
+        /* f's writes may not touch what an earlier stage writes or reads:
+         * another work-item may not have run that stage yet */
+        for (int a = 0; a < nfw; a++) {
+            for (int b = 0; b < nrw; b++)
+                if (overlap(fw[a], rw[b])) return false;
+            for (int j = 0; j < r->nleaves; j++)
+                if (overlap(fw[a], span_of(&r->leaf[j].t))) return false;
+        }
+        /* what f reads of an earlier stage's writes: only m's own, whole tensors */
+        for (int j = 0; j < f->nleaves; j++) {
+            span l = span_of(&f->leaf[j].t);
+            for (int b = 0; b < nrw; b++)
+                if (overlap(l, rw[b]) &&
+                    !(l.lo == rw[b].lo && l.hi == rw[b].hi && leaf_local(f, j, h->n, h->mid, h->inner)))
+                    return false;
+        }
+    }
+    return true;
+}
+
+static void put_stage_params(text *t, const clgan_fused *f, const char *prefix, bool decl) {
+    if (stage_has_s(f)) put(t, decl ? ", __global float *%sS, const int %sso" : ", %sS, %sso", prefix, prefix);
+    put_params_as(t, f, prefix, decl);
+}
+
+/* Stage k of a chain: a function that runs call f for kept element m */
+static void generate_stage(const clgan_fused *f, int k, int mid, int inner, text *t) {
+    put(t, "void NAME_s%d(const int m, const int outer, const int mid, const int inner", k);
+    put_stage_params(t, f, "", true);
+    put(t, ") {\n");
+    if (f->sum) {
+        put(t, "    int k = 0, kend = outer * inner, o = 0, in = 0;\n");
+        put_sum_rows(t, f);
+        put_sum_end(t, f, "    ", true);
+    } else {
+        put(t, "    for (int o = 0; o < outer; o++)\n        for (int in = 0; in < inner; in++) {\n");
+        put(t, "            int i = (o * mid + m) * inner + in;\n");
+        put_steps(t, f, 0, f->nsteps, false, mid, inner, "            ");
+        put(t, "        }\n");
+    }
+    put(t, "}\n");
+}
+
+static void stage_prefix(int k, char out[8]) { snprintf(out, 8, "a%d_", k); }
+
+/* The chain's kernel: a work-item per kept element runs the stages in turn */
+static void generate_chain(const clgan_fused *calls, const clgan_fused_chain *ch, text *t) {
+    const clgan_fused *h = &calls[ch->call[0]];
+    char px[8];
+    for (int k = 0; k < ch->n; k++) generate_stage(&calls[ch->call[k]], k, h->mid, h->inner, t);
+    put(t, "__kernel void NAME(const int outer, const int mid, const int inner");
+    for (int k = 0; k < ch->n; k++) {
+        stage_prefix(k, px);
+        put_stage_params(t, &calls[ch->call[k]], px, true);
+    }
+    put(t, ") {\n    int m = GID0;\n    if (m >= mid) return;\n");
+    for (int k = 0; k < ch->n; k++) {
+        stage_prefix(k, px);
+        put(t, "    NAME_s%d(m, outer, mid, inner", k);
+        put_stage_params(t, &calls[ch->call[k]], px, false);
+        put(t, ");\n");
+    }
+    put(t, "}\n");
+}
+
+clgan_status clgan_fused_prepare_chains(clgan_device *d, const clgan_fused *calls, clgan_fused_chain *ch, int n) {
+    if (!clgan_fused_available(d))
+        return CLGAN_ERR(CLGAN_ERR_UNSUPPORTED, "device %s cannot build generated kernels", d->info.id);
+    text all = {0};
+    int added = 0;
+    for (int c = 0; c < n; c++) {
+        text body = {0};
+        generate_chain(calls, &ch[c], &body);
+        if (body.failed) {
+            free(body.s);
+            free(all.s);
+            return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory generating a chained kernel");
+        }
+        kernel_name(body.s, "fc", ch[c].kernel);
+        bool known = clgan_cl_find_kernel(d, ch[c].kernel) != NULL;
+        for (int e = 0; e < c && !known; e++) known = strcmp(ch[e].kernel, ch[c].kernel) == 0;
+        if (!known) {
+            put_named(&all, body.s, ch[c].kernel);
+            added++;
+        }
+        free(body.s);
+    }
+    return build_generated(d, &all, added, "chained kernels");
+}
+
+clgan_status clgan_fused_run_chain(clgan_device *d, const clgan_fused *calls, const clgan_fused_chain *ch) {
+    const clgan_fused *h = &calls[ch->call[0]];
+    ARG_LIST(l, CHAIN_MAX_ARGS);
+    arg_int(&l, h->outer);
+    arg_int(&l, h->mid);
+    arg_int(&l, h->inner);
+    for (int k = 0; k < ch->n; k++) {
+        const clgan_fused *f = &calls[ch->call[k]];
+        if (stage_has_s(f)) {
+            arg_mem(&l, (cl_mem *)&f->sum_out.buf->mem);
+            arg_int(&l, (int)f->sum_out.off);
+        }
+        common_args(&l, f);
+    }
+    return clgan_cl_launch(d, ch->kernel, (size_t)h->mid, clgan_cl_cpu_group(d, (size_t)h->mid), l.n, l.a);
 }

@@ -61,6 +61,33 @@ typedef struct {
     int parts; /* sum: work-groups per kept element (partial sums, then sum_parts_f32) */
 } clgan_fused;
 
+/* A chain: consecutive calls (nothing runs between them) over one space
+ * (outer, mid, inner) that one kernel runs in turn for each kept element m,
+ * in the CPU form: each stage adds, or maps, only the terms of m, which is
+ * what the stages after it read of it, so the work-item that owns m can run
+ * them all. Its first call is a sum in one part; the others are sums in one
+ * part or elementwise calls over the space. The stages' arithmetic is the
+ * calls' own, in the same order: a chain gives the same bits as its calls
+ * launched one by one, in one launch instead of n. */
+#define CLGAN_FUSE_MAX_CHAIN 8
+typedef struct {
+    int call[CLGAN_FUSE_MAX_CHAIN]; /* indices into the graph's calls, in run order */
+    int n;
+    char kernel[32]; /* set by clgan_fused_prepare_chains */
+} clgan_fused_chain;
+
+/* Whether call f can start a chain on d; whether it can follow the
+ * chain's calls (its space, the kernel's parameter size, and that nothing
+ * it reads or writes crosses from one kept element to another between the
+ * stages). */
+bool clgan_fused_chain_starts(const clgan_device *d, const clgan_fused *f);
+bool clgan_fused_chain_accepts(const clgan_device *d, const clgan_fused *calls, const clgan_fused_chain *ch,
+                               const clgan_fused *f);
+/* Generates and builds the chains' kernels (after clgan_fused_prepare of
+ * their calls); fills each chain's kernel name. */
+clgan_status clgan_fused_prepare_chains(clgan_device *d, const clgan_fused *calls, clgan_fused_chain *ch, int n);
+clgan_status clgan_fused_run_chain(clgan_device *d, const clgan_fused *calls, const clgan_fused_chain *ch);
+
 /* Generates the kernels of calls f[0..n) that the device lacks and builds
  * them in one program (cached on disk like every program); fills each
  * call's kernel name. */
