@@ -360,6 +360,23 @@ static void put_named(text *all, const char *body, const char *name) {
     put(all, "%s\n", s);
 }
 
+/* Names a generated kernel's source `body` (prefix and hash) into kernel,
+ * appends it to all unless d or all already has it, and frees body; returns
+ * the kernels added (0 or 1). A body that ran out of memory fails all. */
+static int add_named(const clgan_device *d, text *all, text *body, const char *prefix, char kernel[32]) {
+    int added = 0;
+    if (body->failed) all->failed = true;
+    else {
+        kernel_name(body->s, prefix, kernel);
+        if (!clgan_cl_find_kernel(d, kernel) && !(all->s && strstr(all->s, kernel))) {
+            put_named(all, body->s, kernel);
+            added = 1;
+        }
+    }
+    free(body->s);
+    return added;
+}
+
 static clgan_status build_generated(clgan_device *d, text *all, int added, const char *what);
 
 clgan_status clgan_fused_prepare(clgan_device *d, clgan_fused *f, int n) {
@@ -371,19 +388,7 @@ clgan_status clgan_fused_prepare(clgan_device *d, clgan_fused *f, int n) {
         text body = {0};
         f[c].cpu_form = clgan_cl_cpu_forms(d); /* fixed here: run launches what was generated */
         generate(d, &f[c], &body);
-        if (body.failed) {
-            free(body.s);
-            free(all.s);
-            return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory generating a fused kernel");
-        }
-        kernel_name(body.s, "fz", f[c].kernel);
-        bool known = clgan_cl_find_kernel(d, f[c].kernel) != NULL;
-        for (int e = 0; e < c && !known; e++) known = strcmp(f[e].kernel, f[c].kernel) == 0;
-        if (!known) {
-            put_named(&all, body.s, f[c].kernel);
-            added++;
-        }
-        free(body.s);
+        added += add_named(d, &all, &body, "fz", f[c].kernel);
         if (f[c].sum) {
             /* parts: on GPUs enough work-groups for twice the compute units,
              * each part at least MIN_TERMS_PER_ITEM terms per work-item; in
@@ -673,27 +678,14 @@ static void generate_chain(const clgan_fused *calls, const clgan_fused_chain *ch
     put(t, "}\n");
 }
 
+/* (after clgan_fused_prepare of the calls: the device builds generated kernels) */
 clgan_status clgan_fused_prepare_chains(clgan_device *d, const clgan_fused *calls, clgan_fused_chain *ch, int n) {
-    if (!clgan_fused_available(d))
-        return CLGAN_ERR(CLGAN_ERR_UNSUPPORTED, "device %s cannot build generated kernels", d->info.id);
     text all = {0};
     int added = 0;
     for (int c = 0; c < n; c++) {
         text body = {0};
         generate_chain(calls, &ch[c], &body);
-        if (body.failed) {
-            free(body.s);
-            free(all.s);
-            return CLGAN_ERR(CLGAN_ERR_NOMEM, "out of host memory generating a chained kernel");
-        }
-        kernel_name(body.s, "fc", ch[c].kernel);
-        bool known = clgan_cl_find_kernel(d, ch[c].kernel) != NULL;
-        for (int e = 0; e < c && !known; e++) known = strcmp(ch[e].kernel, ch[c].kernel) == 0;
-        if (!known) {
-            put_named(&all, body.s, ch[c].kernel);
-            added++;
-        }
-        free(body.s);
+        added += add_named(d, &all, &body, "fc", ch[c].kernel);
     }
     return build_generated(d, &all, added, "chained kernels");
 }
