@@ -390,8 +390,9 @@ static int parse_options(int argc, char **argv, options *o) {
                                           "step (D step + G step of the default config, traced), timed on one OpenCL "
                                           "device's native path, CLBlast untuned (no_tune) and tuned (when a tune "
                                           "record exists), and OpenBLAS called directly on the host", NULL, false},
-        {"peak-gflops", "G", NULL, NULL, "the FMA peak for the %-of-peak figures (default: cores x 2 FMA units x 8 "
-                                         "floats x 2 flops x \"cpu MHz\" of /proc/cpuinfo)", NULL, false},
+        {"peak-gflops", "G", NULL, NULL, "the FMA peak for the %-of-peak figures (default: cores x 2 FMA units x the "
+                                         "floats of a vector (16 with avx512f, 8 with avx) x 2 flops x \"cpu MHz\" of "
+                                         "/proc/cpuinfo)", NULL, false},
         {"host-threads", "N", NULL, NULL, "OpenBLAS's threads for the direct host calls (default: the online cores)",
          NULL, false},
     };
@@ -725,6 +726,24 @@ static double cpuinfo_mhz(void) {
     return n ? sum / n : 0;
 }
 
+/* floats per FMA of the widest vectors the first CPU's flags name (avx512f
+ * 16, avx 8, else 4); 8 when /proc/cpuinfo has no flags line */
+static int cpuinfo_fma_floats(void) {
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return 8;
+    static char line[16384]; /* the flags line: ~1.5 KB on current x86 */
+    int floats = 8;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "flags", 5) != 0) continue;
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = ' ';
+        floats = strstr(line, " avx512f ") ? 16 : strstr(line, " avx ") || strstr(line, " avx2 ") ? 8 : 4;
+        break;
+    }
+    fclose(f);
+    return floats;
+}
+
 static void rate_cell(const gemm_row *r, int p, char *out, size_t cap) {
     if (r->ms[p] < 0) snprintf(out, cap, "-");
     else snprintf(out, cap, "%.1f", gemm_flop(&r->s) * 1e-6 / r->ms[p]);
@@ -748,13 +767,15 @@ static int run_gemm_shapes(const options *o, const clgan_device_list *l) {
     if (cores < 1) cores = 1;
     int host_threads = o->host_threads > 0 ? o->host_threads : (int)cores;
     double mhz = cpuinfo_mhz();
-    double peak = o->peak > 0 ? o->peak : cores * 2.0 * 8.0 * 2.0 * mhz * 1e-3;
+    int floats = cpuinfo_fma_floats();
+    double peak = o->peak > 0 ? o->peak : cores * 2.0 * floats * 2.0 * mhz * 1e-3;
     char peak_how[256];
     if (o->peak > 0) snprintf(peak_how, sizeof peak_how, "%.1f GFLOP/s (--peak-gflops)", peak);
     else if (mhz > 0)
         snprintf(peak_how, sizeof peak_how,
-                 "%.1f GFLOP/s = %ld cores x 2 FMA units x 8 floats x 2 flops x %.0f MHz (\"cpu MHz\", /proc/cpuinfo)",
-                 peak, cores, mhz);
+                 "%.1f GFLOP/s = %ld cores x 2 FMA units x %d floats x 2 flops x %.0f MHz (\"cpu MHz\" and flags, "
+                 "/proc/cpuinfo)",
+                 peak, cores, floats, mhz);
     else snprintf(peak_how, sizeof peak_how, "unknown (no \"cpu MHz\" in /proc/cpuinfo; give --peak-gflops)");
 
     /* untuned first: a tune record's parameters, once applied, hold for the
