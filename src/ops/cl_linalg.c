@@ -45,8 +45,10 @@ enum { WG = 256, SWAP_SEG = 64 };
  * (clgan_op_check, src/ops/check.c); what is left here is the device's:
  * the scratch buffer a chunk needs. */
 
-/* How many samples a chunk holds: all N when they fit in the cap, else as
- * many as fit, at least one (if the device allows a buffer that large). */
+/* How many samples a chunk holds: all N when they fit in the cap, else the
+ * fewest chunks of what fits, shared out evenly (the last may be short by
+ * less than a chunk count), at least one sample (if the device allows a
+ * buffer that large). */
 static clgan_status chunk_samples(clgan_device *d, size_t floats_per_sample, int N, int *nb) {
     size_t per = floats_per_sample * sizeof(float);
     size_t limit = CLGAN_CONV_SCRATCH_CAP;
@@ -57,6 +59,14 @@ static clgan_status chunk_samples(clgan_device *d, size_t floats_per_sample, int
                          floats_per_sample);
     size_t n = limit / per;
     if (n > (size_t)N) n = (size_t)N;
+    /* the same number in every chunk (128 samples that fit 83 at a time go
+     * as 64 + 64, not 83 + 45): the GEMMs' sides stay multiples of what
+     * each sample brings (49 columns, 3136 for 64 samples: a multiple of 16
+     * where 4067 is not), and no short last chunk runs a thin GEMM */
+    if (n > 0) {
+        size_t chunks = ((size_t)N + n - 1) / n;
+        n = ((size_t)N + chunks - 1) / chunks;
+    }
     if (n == 0) {
         if (d->info.max_alloc && per > d->info.max_alloc)
             return CLGAN_ERR(CLGAN_ERR_DEVICE_OOM,
