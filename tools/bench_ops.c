@@ -731,7 +731,7 @@ static double cpuinfo_mhz(void) {
 static int cpuinfo_fma_floats(void) {
     FILE *f = fopen("/proc/cpuinfo", "r");
     if (!f) return 8;
-    static char line[16384]; /* the flags line: ~1.5 KB on current x86 */
+    char line[16384]; /* the flags line: ~1.5 KB on current x86 */
     int floats = 8;
     while (fgets(line, sizeof line, f)) {
         if (strncmp(line, "flags", 5) != 0) continue;

@@ -140,6 +140,11 @@ static bool chains_for(const clgan_device *d) {
     return fusion_for(d) && clgan_cl_cpu_forms(d) && !(env && strcmp(env, "0") == 0);
 }
 
+/* Whether node x is launched on its own between fused groups: an op that
+ * is in no group and not a constant computed at compile. It ends a run of
+ * groups that may chain (extend_through_runs, find_chains). */
+static bool launched_alone(const clgan_gnode *x) { return x->group < 0 && x->kind == NODE_OP && !x->konst; }
+
 /* With chains, the groups of a run with nothing launched between them may
  * run as one kernel, each stage for one kept element after another: what
  * any of them reads stays alive until the run's last group has run. */
@@ -159,7 +164,7 @@ static clgan_status extend_through_runs(clgan_graph *g) {
             if (g->groups[x->group].root == i) roots[nr++] = x->group;
             continue;
         }
-        if (x && (x->kind != NODE_OP || x->konst)) continue;
+        if (x && !launched_alone(x)) continue;
         for (int r = from; r < nr; r++) end[roots[r]] = g->groups[roots[nr - 1]].root;
         from = nr;
     }
@@ -298,13 +303,13 @@ static clgan_status find_chains(clgan_graph *g) {
         if (x->group >= 0) {
             int k = x->group;
             if (g->groups[k].root != i) continue;
-            if (cur.n && clgan_fused_chain_accepts(g->dev, g->calls, &cur, &g->calls[k])) {
+            if (cur.n && clgan_fused_chain_accepts(g->calls, &cur, &g->calls[k])) {
                 cur.call[cur.n++] = k;
                 continue;
             }
             close_chain(g, &cur);
-            if (clgan_fused_chain_starts(g->dev, &g->calls[k])) cur.call[cur.n++] = k;
-        } else if (x->kind == NODE_OP && !x->konst) {
+            if (clgan_fused_chain_starts(&g->calls[k])) cur.call[cur.n++] = k;
+        } else if (launched_alone(x)) {
             close_chain(g, &cur); /* an op between: the chain ends */
         }
     }

@@ -554,8 +554,7 @@ static bool whole_rows_sum(const clgan_fused *f) {
     return f->sum && f->cpu_form && f->parts == 1 && sum_cpu_block(f) == 1;
 }
 
-bool clgan_fused_chain_starts(const clgan_device *d, const clgan_fused *f) {
-    (void)d;
+bool clgan_fused_chain_starts(const clgan_fused *f) {
     return f->n > 0 && whole_rows_sum(f);
 }
 
@@ -597,9 +596,7 @@ static bool leaf_local(const clgan_fused *f, int j, size_t n, int mid, int inner
     return l->mid == mid && l->inner == inner && numel == (size_t)mid;
 }
 
-bool clgan_fused_chain_accepts(const clgan_device *d, const clgan_fused *calls, const clgan_fused_chain *ch,
-                               const clgan_fused *f) {
-    (void)d;
+bool clgan_fused_chain_accepts(const clgan_fused *calls, const clgan_fused_chain *ch, const clgan_fused *f) {
     if (ch->n < 1 || ch->n >= CLGAN_FUSE_MAX_CHAIN || f->n == 0 || !f->cpu_form) return false;
     const clgan_fused *h = &calls[ch->call[0]];
     if (f->n != h->n) return false;

@@ -76,12 +76,12 @@ typedef struct {
     char kernel[32]; /* set by clgan_fused_prepare_chains */
 } clgan_fused_chain;
 
-/* Whether call f can start a chain on d; whether it can follow the
+/* Whether call f can start a chain; whether it can follow the
  * chain's calls (its space, the kernel's parameter size, and that nothing
  * it reads or writes crosses from one kept element to another between the
  * stages). */
-bool clgan_fused_chain_starts(const clgan_device *d, const clgan_fused *f);
-bool clgan_fused_chain_accepts(const clgan_device *d, const clgan_fused *calls, const clgan_fused_chain *ch,
+bool clgan_fused_chain_starts(const clgan_fused *f);
+bool clgan_fused_chain_accepts(const clgan_fused *calls, const clgan_fused_chain *ch,
                                const clgan_fused *f);
 /* Generates and builds the chains' kernels (after clgan_fused_prepare of
  * their calls); fills each chain's kernel name. */
