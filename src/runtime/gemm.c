@@ -25,6 +25,10 @@
  *
  * Which path a device takes is decided once at open (gemm_tune.c,
  * clgan_gemm_choose). */
+#ifdef __linux__
+#define _GNU_SOURCE /* sched_getcpu, pthread_setaffinity_np: the pool's placement */
+#include <sched.h>
+#endif
 #include "runtime/device_impl.h"
 
 #include <cblas.h>
@@ -329,8 +333,16 @@ static void col2im_part(const native_gemm_args *g, int part, int parts) {
 
 /* The pool: POOL_MAX - 1 threads at most besides the caller's, started once
  * per process, sleeping between jobs. One job at a time; a second device's
- * GEMM arriving meanwhile runs alone in its own thread. */
-enum { POOL_MAX = 16, MIN_PARALLEL_FLOPS = 1 << 21, MIN_PARALLEL_MOVES = 1 << 15 };
+ * GEMM arriving meanwhile runs alone in its own thread.
+ *
+ * Placement (Linux): before each job the pool's threads are pinned to the
+ * process's CPUs other than the one the caller runs on. Unpinned, the
+ * kernel woke a pool thread on the caller's own CPU (the waker's) while the
+ * other sat idle until the next load balance, ~10 ms later: the two parts
+ * of a GEMM then took turns on one core (perf on the DCGAN-28 step, 2 cores:
+ * a core idle ~20% of the step, ten-millisecond gaps with both parts
+ * sharing the other). CLGAN_POOL_PIN=0 leaves the threads unpinned. */
+enum { POOL_MAX = 16, MIN_PARALLEL_FLOPS = 1 << 21, MIN_PARALLEL_MOVES = 1 << 15, POOL_CPUS = 1024 };
 static struct {
     pthread_once_t once;
     pthread_mutex_t mu;
@@ -341,6 +353,10 @@ static struct {
     void (*fn)(const native_gemm_args *, int part, int parts);
     unsigned generation;
     int pending;
+    pthread_t tid[POOL_MAX];
+    int pinned[POOL_MAX];  /* the CPU thread i is pinned to, -1 none */
+    int cpus[POOL_CPUS];   /* the CPUs the process may run on */
+    int ncpus;             /* 0: no placement */
 } pool = {.once = PTHREAD_ONCE_INIT, .mu = PTHREAD_MUTEX_INITIALIZER, .go = PTHREAD_COND_INITIALIZER,
           .done = PTHREAD_COND_INITIALIZER};
 
@@ -361,19 +377,61 @@ static void *pool_worker(void *arg) {
     return NULL;
 }
 
+/* The CPUs the process may run on (the main thread's set: the driver's
+ * workers, which call the pool, may be pinned to one each) */
+static void pool_find_cpus(void) {
+#ifdef __linux__
+    const char *e = getenv("CLGAN_POOL_PIN");
+    if (e && strcmp(e, "0") == 0) return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(getpid(), sizeof set, &set) != 0) return;
+    for (int c = 0; c < CPU_SETSIZE && c < POOL_CPUS; c++)
+        if (CPU_ISSET(c, &set)) pool.cpus[pool.ncpus++] = c;
+    if (pool.ncpus < 2) pool.ncpus = 0;
+#endif
+}
+
 static void pool_start(void) {
     openblas_set_num_threads(1);
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    pool_find_cpus();
+    long cpus = pool.ncpus ? pool.ncpus : sysconf(_SC_NPROCESSORS_ONLN); /* the process's CPUs where known */
     int want = cpus > POOL_MAX ? POOL_MAX - 1 : cpus > 1 ? (int)cpus - 1 : 0;
     for (int i = 0; i < want; i++) {
-        pthread_t t;
         pthread_attr_t at;
         pthread_attr_init(&at);
         pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-        if (pthread_create(&t, &at, pool_worker, (void *)(intptr_t)(i + 1)) == 0) pool.threads++;
+        if (pthread_create(&pool.tid[i], &at, pool_worker, (void *)(intptr_t)(i + 1)) == 0) {
+            pool.pinned[i] = -1;
+            pool.threads++;
+        }
         pthread_attr_destroy(&at);
         if (pool.threads != i + 1) break;
     }
+}
+
+/* Pins the pool's threads to CPUs other than the caller's (under pool.mu),
+ * changing only those whose CPU is now the caller's or was never set */
+static void pool_place(void) {
+#ifdef __linux__
+    if (pool.ncpus == 0) return;
+    int me = sched_getcpu(), next = 0;
+    for (int i = 0; i < pool.threads; i++) {
+        if (pool.pinned[i] >= 0 && pool.pinned[i] != me) continue;
+        /* the first CPU after the last pinned thread's that no thread holds and is not the caller's */
+        for (int tries = 0; tries < pool.ncpus; tries++, next++) {
+            int c = pool.cpus[next % pool.ncpus];
+            bool held = c == me;
+            for (int j = 0; j < pool.threads && !held; j++) held = pool.pinned[j] == c;
+            if (held) continue;
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            CPU_SET(c, &set);
+            if (pthread_setaffinity_np(pool.tid[i], sizeof set, &set) == 0) pool.pinned[i] = c;
+            break;
+        }
+    }
+#endif
 }
 
 /* Runs fn's parts on the pool (when `big` and the pool is free), else
@@ -382,6 +440,7 @@ static void run_parts(void (*fn)(const native_gemm_args *, int, int), const nati
     pthread_mutex_lock(&pool.mu);
     bool parallel = !pool.busy && pool.threads > 0 && big;
     if (parallel) {
+        pool_place();
         pool.busy = true;
         pool.job = g;
         pool.fn = fn;
