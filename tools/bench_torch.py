@@ -3,6 +3,7 @@
 
 usage: .venv-torch/bin/python tools/bench_torch.py [--model dcgan|mlp]... [--image-size S] [--channels C]
                                                    [--batch B] [--steps N] [--warmup W] [--threads T] [--csv]
+                                                   [--profile]
 
 One step is what build/tools/bench_train times: one D update (G forward without gradients, D on the real
 and the generated batch, non-saturating BCE loss, backward, Adam), then one G update (fresh z, D's
@@ -10,7 +11,9 @@ parameters not differentiated, backward through D into G, Adam), with clgan's de
 28x28x1, ngf = ndf = 64, z 100; MLP 100-128-128-1024-1024-784; batch 64; Adam 2e-4, 0.5, 0.999) and
 the same layers (tools/golden_twin.py). Real batches are uniform random images in [-1, 1] (the work does
 not depend on the pixel values). The figure is the median step time over --steps steps after --warmup
-steps, as images/s = batch / median; torch.set_num_threads(--threads, default 2).
+steps, as images/s = batch / median; torch.set_num_threads(--threads, default 2). --profile then runs
+--steps more steps under torch.profiler and prints PyTorch's time per op per step (self CPU time, the
+ops with the most first), to set beside bench_train --profile.
 """
 import argparse
 import os
@@ -92,6 +95,7 @@ def main():
     ap.add_argument('--warmup', type=int, default=3)
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--csv', action='store_true')
+    ap.add_argument('--profile', action='store_true')
     a = ap.parse_args()
     import torch
     torch.set_num_threads(a.threads)
@@ -112,6 +116,22 @@ def main():
         else:
             print('%-30s  %5d  %10.1f  %10.1f  %9.1f' % (describe(m), a.batch, d_step * 1e3, step * 1e3, ips))
         sys.stdout.flush()
+        if a.profile:
+            profile(m, a.batch, a.steps)
+
+
+def profile(m, batch, steps):
+    """PyTorch's self CPU time per op over `steps` steps, per step, the largest first"""
+    from torch.profiler import profile as torch_profile, ProfilerActivity
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        bench(m, batch, steps, 0)
+    rows = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+    total = sum(e.self_cpu_time_total for e in rows)
+    print('  profile (torch.profiler, %d steps): %.1f ms of self CPU time per step' % (steps, total / 1e3 / steps))
+    print('  %-52s %7s %9s %6s' % ('op', 'calls', 'ms/step', '%'))
+    for e in rows[:20]:
+        print('  %-52s %7d %9.2f %5.1f%%' % (e.key[:52], e.count // steps, e.self_cpu_time_total / 1e3 / steps,
+                                             100.0 * e.self_cpu_time_total / total if total else 0.0))
 
 
 if __name__ == '__main__':
