@@ -304,6 +304,10 @@ static clgan_status time_training(const clgan_gan_config *cfg, clgan_device *d, 
     if (st != CLGAN_OK) return st;
     *g_params = clgan_params_total(clgan_gan_block(gan, CLGAN_BLOCK_G));
     *d_params = clgan_params_total(clgan_gan_block(gan, CLGAN_BLOCK_D));
+    const clgan_gan_memory *mem = clgan_gan_memory_of(gan);
+    fprintf(stderr, "  memory on %s: parameters and gradients %.1f MiB, optimizer state %.1f, step graphs %.1f\n",
+            clgan_device_get_info(d)->id, (double)mem->params / 1048576.0, (double)mem->optimizer / 1048576.0,
+            (double)mem->graphs / 1048576.0);
     double *t = malloc(3 * (size_t)(steps ? steps : 1) * sizeof *t);
     if (!t) {
         clgan_gan_free(gan);
