@@ -418,7 +418,8 @@ static void pool_place(void) {
     int me = sched_getcpu(), next = 0;
     for (int i = 0; i < pool.threads; i++) {
         if (pool.pinned[i] >= 0 && pool.pinned[i] != me) continue;
-        /* the first CPU after the last pinned thread's that no thread holds and is not the caller's */
+        /* the next CPU of the list (from where the last search stopped) that is not the caller's and
+         * no thread holds */
         for (int tries = 0; tries < pool.ncpus; tries++, next++) {
             int c = pool.cpus[next % pool.ncpus];
             bool held = c == me;
