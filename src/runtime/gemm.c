@@ -377,30 +377,43 @@ static void *pool_worker(void *arg) {
     return NULL;
 }
 
-/* The CPUs the process may run on (the main thread's set: the driver's
- * workers, which call the pool, may be pinned to one each) */
-static void pool_find_cpus(void) {
+/* The CPUs the process may run on: the main thread's set (the driver's
+ * workers, which start the pool, may be pinned to one CPU each). Returns
+ * how many, 0 when unknown; pool.cpus lists them for placement unless
+ * CLGAN_POOL_PIN=0 or there is only one. */
 #ifdef __linux__
+static cpu_set_t process_cpus;
+#endif
+static int pool_find_cpus(void) {
+    int n = 0;
+#ifdef __linux__
+    CPU_ZERO(&process_cpus);
+    if (sched_getaffinity(getpid(), sizeof process_cpus, &process_cpus) != 0) return 0;
     const char *e = getenv("CLGAN_POOL_PIN");
-    if (e && strcmp(e, "0") == 0) return;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(getpid(), sizeof set, &set) != 0) return;
-    for (int c = 0; c < CPU_SETSIZE && c < POOL_CPUS; c++)
-        if (CPU_ISSET(c, &set)) pool.cpus[pool.ncpus++] = c;
+    bool pin = !(e && strcmp(e, "0") == 0);
+    for (int c = 0; c < CPU_SETSIZE; c++) {
+        if (!CPU_ISSET(c, &process_cpus)) continue;
+        if (pin && n < POOL_CPUS) pool.cpus[pool.ncpus++] = c;
+        n++;
+    }
     if (pool.ncpus < 2) pool.ncpus = 0;
 #endif
+    return n;
 }
 
 static void pool_start(void) {
     openblas_set_num_threads(1);
-    pool_find_cpus();
-    long cpus = pool.ncpus ? pool.ncpus : sysconf(_SC_NPROCESSORS_ONLN); /* the process's CPUs where known */
+    long cpus = pool_find_cpus();
+    if (cpus == 0) cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int want = cpus > POOL_MAX ? POOL_MAX - 1 : cpus > 1 ? (int)cpus - 1 : 0;
     for (int i = 0; i < want; i++) {
         pthread_attr_t at;
         pthread_attr_init(&at);
         pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+#ifdef __linux__
+        /* the process's CPUs, not the starting driver thread's (PoCL may pin its workers) */
+        if (CPU_COUNT(&process_cpus) > 0) pthread_attr_setaffinity_np(&at, sizeof process_cpus, &process_cpus);
+#endif
         if (pthread_create(&pool.tid[i], &at, pool_worker, (void *)(intptr_t)(i + 1)) == 0) {
             pool.pinned[i] = -1;
             pool.threads++;
